@@ -1,0 +1,190 @@
+"""The kiosk application: navigation, language, large-text mode, idle reset, closed hours.
+
+Import only after `kiosk.runtime.prepare_kivy()`.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.properties import (BooleanProperty, ListProperty, NumericProperty, ObjectProperty,
+                             StringProperty)
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from hardware.printer import PrinterStatus, PrintResult
+from kiosk.desk import IssuedTicket, TicketDesk
+from kiosk.keyboard import OnScreenKeyboard  # noqa: F401  (used by screens.kv)
+from kiosk.screens import (CategoriesScreen, ClosedScreen, HomeScreen, ResultScreen, SearchScreen,
+                           ServiceScreen, ServicesScreen, SituationsScreen)
+from mfc_edge.catalog import Catalog
+from mfc_edge.config import DeviceConfig
+from mfc_edge.i18n import translator
+from offline_cache.store import Clock as WallClock
+
+log = logging.getLogger(__name__)
+
+KV_FILES = ("theme.kv", "screens.kv")
+_kv_loaded = False
+
+STAFF_MESSAGES = {
+    PrinterStatus.PAPER_OUT: "Printer: out of paper",
+    PrinterStatus.PAPER_NEAR_END: "Printer: paper is running out",
+    PrinterStatus.COVER_OPEN: "Printer: cover is open",
+    PrinterStatus.OFFLINE: "Printer: offline",
+    PrinterStatus.UNREACHABLE: "Printer: not connected",
+}
+
+
+def load_kv_once() -> None:
+    global _kv_loaded
+    if not _kv_loaded:
+        for name in KV_FILES:
+            Builder.load_file(str(Path(__file__).parent / name))
+        _kv_loaded = True
+
+
+class KioskApp(App):
+    lang = StringProperty("ru")
+    tr = ObjectProperty(translator("ru"))
+    languages = ListProperty(["ru", "en"])
+    large = BooleanProperty(False)
+    portrait = BooleanProperty(False)
+    unit = NumericProperty(20)
+    theme = ObjectProperty(None)
+    clock_text = StringProperty("")
+    center_name = StringProperty("")
+    staff_banner = StringProperty("")
+
+    def __init__(self, device: DeviceConfig, catalog: Catalog, desk: TicketDesk, clock: WallClock,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.device, self.catalog, self.desk, self.clock = device, catalog, desk, clock
+        self.languages = list(device.languages)
+        self.lang = device.languages[0]
+        self.tr = translator(self.lang)
+        self.history: list[str] = []
+        self.last_touch = clock.now()
+        self.title = "mfc-edge kiosk"
+        desk.on_print_result(lambda issued, result: Clock.schedule_once(
+            lambda _dt: self._print_finished(issued, result)))
+
+    # --- building ---------------------------------------------------------------
+
+    def load_kv(self, filename=None) -> None:
+        load_kv_once()
+
+    def build(self) -> ScreenManager:
+        from kiosk.widgets import Theme
+
+        self.theme = Theme()
+        self.manager = ScreenManager(transition=NoTransition())
+        for screen in (HomeScreen(name="home"), CategoriesScreen(name="categories"),
+                       SituationsScreen(name="situations"), ServicesScreen(name="services"),
+                       SearchScreen(name="search"), ServiceScreen(name="service"),
+                       ResultScreen(name="result"), ClosedScreen(name="closed")):
+            self.manager.add_widget(screen)
+        Window.bind(size=self._resize, on_touch_down=self._touched)
+        self._resize(Window, Window.size)
+        self.on_lang(self, self.lang)
+        self.tick()
+        self._ticker = Clock.schedule_interval(self.tick, 1.0)
+        return self.manager
+
+    def on_stop(self) -> None:
+        self._ticker.cancel()
+        Window.unbind(size=self._resize, on_touch_down=self._touched)
+
+    def _resize(self, _window, size) -> None:
+        width, height = size
+        self.portrait = height > width
+        self.unit = min(width, height) / 24 * (1.3 if self.large else 1.0)
+
+    def on_large(self, _app, large: bool) -> None:
+        if self.theme:
+            self.theme.use("contrast" if large else "normal")
+        self._resize(Window, Window.size)
+
+    def on_lang(self, _app, lang: str) -> None:
+        self.tr = translator(lang)
+        self.center_name = self.device.center_name_in(lang)
+        if getattr(self, "manager", None):
+            self.manager.current_screen.refresh()
+            self._update_banner()
+
+    # --- navigation -------------------------------------------------------------
+
+    @property
+    def screen(self) -> str:
+        return self.manager.current
+
+    def go(self, name: str) -> None:
+        if name != self.manager.current:
+            self.history.append(self.manager.current)
+            self.manager.current = name
+
+    def go_back(self) -> None:
+        self.manager.current = self.history.pop() if self.history else "home"
+
+    def go_home(self, reset: bool = False) -> None:
+        """Back to the start; `reset` also restores the language and text size for the next visitor."""
+        self.history.clear()
+        if reset:
+            self.lang = self.device.languages[0]
+            self.large = False
+        self.manager.current = "home"
+
+    def show_services(self, kind: str, key: str) -> None:
+        screen = self.manager.get_screen("services")
+        screen.source = (kind, key)
+        if self.manager.current == "services":
+            screen.refresh()
+        self.go("services")
+
+    def show_service(self, service_id: str) -> None:
+        self.manager.get_screen("service").service_id = service_id
+        self.go("service")
+
+    def take_ticket(self, service_id: str, priority: bool) -> IssuedTicket:
+        issued = self.desk.issue(service_id, priority=priority, lang=self.lang)
+        self.manager.get_screen("result").show(issued, self.desk.printing_possible)
+        self.history.clear()  # "Back" from a ticket must not lead to taking another
+        self.manager.current = "result"
+        return issued
+
+    def _print_finished(self, issued: IssuedTicket, result: PrintResult) -> None:
+        result_screen = self.manager.get_screen("result")
+        if result_screen.issued is issued:
+            result_screen.printed(result.outcome)
+        self._update_banner()
+
+    def _update_banner(self) -> None:
+        message = STAFF_MESSAGES.get(self.desk.printer_status)
+        self.staff_banner = self.tr(message) if message else ""
+
+    # --- time -------------------------------------------------------------------
+
+    def local_now(self) -> datetime:
+        return self.clock.now().astimezone(self.device.timezone)
+
+    def _touched(self, *_args) -> None:
+        self.last_touch = self.clock.now()
+
+    def tick(self, *_args) -> None:
+        now = self.local_now()
+        self.clock_text = now.strftime("%H:%M")
+        is_open = self.device.hours.is_open(now.date(), now.time())
+        if not is_open and self.manager.current != "closed":
+            log.info("outside working hours: showing the closed screen")
+            self.go_home(reset=True)
+            self.manager.current = "closed"
+        elif is_open and self.manager.current == "closed":
+            self.go_home(reset=True)
+        elif is_open and (self.clock.now() - self.last_touch).total_seconds() >= self.device.idle_timeout:
+            if self.manager.current != "home" or self.lang != self.device.languages[0] or self.large:
+                log.info("idle for %ss: back to the start", self.device.idle_timeout)
+                self.go_home(reset=True)

@@ -1,0 +1,108 @@
+"""Issuing a ticket: the one path, whether the touch came from a screen, a test or the demo.
+
+`TicketDesk.issue()` records the ticket and its outbox event durably, then hands the print
+to a single worker thread and returns at once: the screen shows the ticket while the
+printer works, and a printer that hangs never freezes the kiosk. The print result is
+recorded on the ticket; printer status changes become events.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable
+
+from hardware.printer import PrinterStatus, PrintResult, TicketPrinter
+from kiosk.estimate import Estimate, LocalEstimator
+from kiosk.ticket_layout import ticket_job
+from mfc_edge import protocol
+from mfc_edge.catalog import Catalog, Service
+from mfc_edge.config import DeviceConfig
+from offline_cache.store import LocalStore, Ticket
+
+log = logging.getLogger(__name__)
+
+# A second tap on the same button within this time is the same visitor's double tap.
+DOUBLE_TAP_S = 2.0
+
+
+@dataclass(frozen=True)
+class IssuedTicket:
+    ticket: Ticket
+    service: Service
+    estimate: Estimate
+    status_url: str | None
+    job: bytes
+    printed: Future  # resolves to the PrintResult
+
+
+class TicketDesk:
+    def __init__(self, config: DeviceConfig, catalog: Catalog, store: LocalStore,
+                 printer: TicketPrinter | None, monotonic: Callable[[], float] = time.monotonic):
+        self.config, self.catalog, self.store, self.printer = config, catalog, store, printer
+        self.estimator = LocalEstimator(store, config.windows)
+        self.monotonic = monotonic
+        self.printer_status = PrinterStatus.OK if printer else PrinterStatus.UNREACHABLE
+        self._listeners: list[Callable[[IssuedTicket, PrintResult], None]] = []
+        self._spooler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="printer")
+        self._last: tuple[str, bool, float, IssuedTicket] | None = None
+        self._lock = threading.Lock()
+
+    def on_print_result(self, listener: Callable[[IssuedTicket, PrintResult], None]) -> None:
+        """Called from the printer thread after each job; UI code must hop to its own thread."""
+        self._listeners.append(listener)
+
+    @property
+    def printing_possible(self) -> bool:
+        return self.printer is not None and self.printer_status.can_print
+
+    def status_url(self, ticket: Ticket) -> str | None:
+        return f"{self.config.hub_url}/t/{ticket.status_token}" if self.config.hub_url else None
+
+    def issue(self, service_id: str, *, priority: bool = False, lang: str = "ru") -> IssuedTicket:
+        service = self.catalog.service(service_id)
+        with self._lock:
+            now = self.monotonic()
+            if self._last and self._last[:2] == (service_id, priority) and now - self._last[2] < DOUBLE_TAP_S:
+                log.info("double tap on %s ignored", service_id)
+                return self._last[3]
+            estimate = self.estimator.estimate(service)
+            ticket = self.store.issue_ticket(service_id=service.id, letter=service.letter,
+                                             priority=priority, lang=lang)
+            status_url = self.status_url(ticket)
+            job = ticket_job(self.config, ticket=ticket, service=service, estimate=estimate,
+                             status_url=status_url)
+            issued = IssuedTicket(ticket, service, estimate, status_url, job, Future())
+            self._last = (service_id, priority, now, issued)
+        log.info("ticket %s issued for %s", ticket.number, service.id)
+        self._spooler.submit(self._print, issued)
+        return issued
+
+    def _print(self, issued: IssuedTicket) -> None:
+        try:
+            if self.printer is None:
+                result = PrintResult("failed", PrinterStatus.UNREACHABLE, "no printer configured")
+            else:
+                result = self.printer.print_job(issued.job)
+            self.store.record_print(issued.ticket.id, result.outcome, result.error)
+            self._note_status(result.status)
+            if not result.ok:
+                log.warning("ticket %s not printed: %s", issued.ticket.number, result.error)
+        except Exception as exc:  # the spooler must outlive any one job
+            log.exception("printing ticket %s failed", issued.ticket.number)
+            result = PrintResult("failed", PrinterStatus.UNREACHABLE, f"internal error: {exc}")
+        issued.printed.set_result(result)
+        for listener in self._listeners:
+            listener(issued, result)
+
+    def _note_status(self, status: PrinterStatus) -> None:
+        if status is self.printer_status:
+            return
+        previous, self.printer_status = self.printer_status, status
+        log.info("printer status %s -> %s", previous.value, status.value)
+        self.store.record_event(protocol.PRINTER_STATUS, {"status": status.value, "previous": previous.value})
+
+    def close(self) -> None:
+        self._spooler.shutdown(wait=True)

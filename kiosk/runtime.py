@@ -1,0 +1,37 @@
+"""Kivy settings that must be made before Kivy opens its window.
+
+Call `prepare_kivy()` before importing anything that imports `kivy.core.window`.
+Headless runs draw offscreen through SDL with Mesa's software renderer and take no
+input devices, so nothing on the machine can touch the screens but the script.
+"""
+from __future__ import annotations
+
+import os
+
+
+def has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def prepare_kivy(size: tuple[int, int] = (1280, 800), *, headless: bool = False,
+                 fullscreen: bool = False) -> None:
+    os.environ.setdefault("KIVY_NO_ARGS", "1")  # our command line is ours, not Kivy's
+    os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")  # we log through `logging`
+    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+    if headless:
+        os.environ["SDL_VIDEODRIVER"] = "offscreen"
+        os.environ["KIVY_USE_DEFAULTCONFIG"] = "1"  # no user's ~/.kivy settings in tests
+    from kivy.config import Config
+
+    Config.set("graphics", "width", str(size[0]))
+    Config.set("graphics", "height", str(size[1]))
+    Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
+    Config.set("graphics", "resizable", "1")
+    Config.set("kivy", "exit_on_escape", "0")
+    if headless:
+        for name, _ in Config.items("input"):
+            Config.remove_option("input", name)
+    else:
+        # A kiosk's touchscreen; a mouse's right button must not leave red touch dots.
+        Config.set("input", "mouse", "mouse,multitouch_on_demand")

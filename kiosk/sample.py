@@ -1,0 +1,21 @@
+"""A sample ticket for technicians' test prints: laid out like a real one, never recorded."""
+from __future__ import annotations
+
+from kiosk.estimate import Estimate
+from kiosk.ticket_layout import ticket_job
+from mfc_edge.catalog import Catalog
+from mfc_edge.config import DeviceConfig
+from offline_cache.numbering import CLOCK_FLOOR
+from offline_cache.store import Ticket
+
+from hardware.clock import SystemClock
+
+
+def sample_ticket_job(device: DeviceConfig, catalog: Catalog) -> bytes:
+    service = catalog.services[0]
+    ticket = Ticket(id="test-print", number=f"{service.letter}000", letter=service.letter, seq=0,
+                    service_id=service.id, service_day=CLOCK_FLOOR.date().isoformat(), priority=False,
+                    lang=device.languages[0], issued_at=max(SystemClock().now(), CLOCK_FLOOR),
+                    status_token="test-print", print_status="pending", print_error="")
+    url = f"{device.hub_url}/t/test-print" if device.hub_url else None
+    return ticket_job(device, ticket=ticket, service=service, estimate=Estimate(0, 0, True), status_url=url)

@@ -1,0 +1,186 @@
+"""Behaviour of the kiosk's screens; layouts are in screens.kv.
+
+Screens only show things and pass touches on to the app; the catalog answers what to
+list and `TicketDesk` issues tickets.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from kivy.app import App
+from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+
+from kiosk.desk import IssuedTicket
+from kiosk.ticket_layout import people_ahead_text, wait_text
+from kiosk.widgets import KButton, qr_texture
+
+
+class KioskScreen(Screen):
+    title = StringProperty("")
+
+    @property
+    def app(self):
+        return App.get_running_app()
+
+    def refresh(self) -> None:
+        """Redraw what depends on the language or the catalog."""
+
+    def on_pre_enter(self, *args) -> None:
+        self.refresh()
+
+
+class HomeScreen(KioskScreen):
+    pass
+
+
+class TileScreen(KioskScreen):
+    """A screen of big tiles (its layout has a grid with id `tiles`); subclasses say which."""
+
+    def tiles(self) -> list[tuple[str, str, object]]:
+        raise NotImplementedError
+
+    def refresh(self) -> None:
+        grid = self.ids.tiles
+        grid.clear_widgets()
+        for tag, text, action in self.tiles():
+            button = KButton(tag=tag, text=text)
+            button.bind(on_release=lambda _, action=action: action())
+            grid.add_widget(button)
+
+
+class CategoriesScreen(TileScreen):
+    def tiles(self):
+        lang, app = self.app.lang, self.app
+        self.title = app.tr("Services by category")
+        return [(f"category:{c.id}", c.name(lang), lambda c=c: app.show_services("category", c.id))
+                for c in app.catalog.categories]
+
+
+class SituationsScreen(TileScreen):
+    def tiles(self):
+        lang, app = self.app.lang, self.app
+        self.title = app.tr("Life situations")
+        return [(f"situation:{s.id}", f"{s.name(lang)}\n[size={int(app.unit * 0.8)}]{s.description(lang)}[/size]",
+                 lambda s=s: app.show_services("situation", s.id)) for s in app.catalog.situations]
+
+    def refresh(self) -> None:
+        super().refresh()
+        for tile in self.ids.tiles.children:
+            tile.markup = True
+
+
+class ServicesScreen(TileScreen):
+    source = ObjectProperty(("category", ""))
+
+    def tiles(self):
+        lang, app, (kind, key) = self.app.lang, self.app, self.source
+        if kind == "category":
+            group = next(c for c in app.catalog.categories if c.id == key)
+            services = app.catalog.in_category(key)
+        else:
+            group = next(s for s in app.catalog.situations if s.id == key)
+            services = app.catalog.in_situation(key)
+        self.title = group.name(lang)
+        return [(f"service:{s.id}", s.name(lang), lambda s=s: app.show_service(s.id)) for s in services]
+
+
+class SearchScreen(TileScreen):
+    query = StringProperty("")
+    hint = StringProperty("")
+
+    def on_keyboard(self, key: str) -> None:
+        if key == "backspace":
+            self.query = self.query[:-1]
+        elif key == "clear":
+            self.query = ""
+        elif len(self.query) < 40:
+            self.query += key
+        self.refresh()
+
+    def tiles(self):
+        app = self.app
+        found = app.catalog.search(self.query) if self.query.strip() else []
+        if not self.query.strip():
+            self.hint = app.tr("Type a word: passport, pension, parking…")
+        elif not found:
+            self.hint = app.tr("Nothing found. Try another word or choose a category.")
+        else:
+            self.hint = ""
+        return [(f"service:{s.id}", s.name(app.lang), lambda s=s: app.show_service(s.id)) for s in found]
+
+    def on_leave(self, *args) -> None:
+        self.query = ""
+
+
+class ServiceScreen(KioskScreen):
+    service_id = StringProperty("")
+    service_name = StringProperty("")
+    description = StringProperty("")
+    documents = StringProperty("")
+
+    def refresh(self) -> None:
+        if not self.service_id:
+            return
+        lang = self.app.lang
+        service = self.app.catalog.service(self.service_id)
+        self.service_name = service.name(lang)
+        self.description = service.description(lang)
+        self.documents = "\n".join(f"•  {d(lang)}" for d in service.documents)
+
+
+class ResultScreen(KioskScreen):
+    number = StringProperty("")
+    service_name = StringProperty("")
+    priority_text = StringProperty("")
+    people_ahead = StringProperty("")
+    wait = StringProperty("")
+    print_state = StringProperty("")
+    photograph = BooleanProperty(False)  # the printer failed: the screen is the ticket
+    qr = ObjectProperty(None, allownone=True)
+    issued: IssuedTicket | None = None
+    print_outcome: str | None = None
+
+    def show(self, issued: IssuedTicket, printing_possible: bool) -> None:
+        self.issued, self.print_outcome = issued, None if printing_possible else "failed"
+        self.qr = qr_texture(issued.status_url) if issued.status_url else None
+        self.refresh()
+
+    def printed(self, outcome: str) -> None:
+        self.print_outcome = outcome
+        self.refresh()
+
+    def refresh(self) -> None:
+        if self.issued is None:
+            return
+        t, lang, issued = self.app.tr, self.app.lang, self.issued
+        self.number = issued.ticket.number
+        self.service_name = issued.service.name(lang)
+        self.priority_text = t("Priority ticket") if issued.ticket.priority else ""
+        self.people_ahead = people_ahead_text(t, issued.estimate.people_ahead)
+        self.wait = wait_text(t, issued.estimate)
+        self.photograph = self.print_outcome == "failed"
+        if self.print_outcome is None:
+            self.print_state = t("Printing your ticket…")
+        elif self.photograph:
+            self.print_state = t("The printer is not working. Please photograph this screen: "
+                                 "the number and the QR code are your ticket.")
+        else:
+            self.print_state = t("Please take your ticket from the printer below.")
+
+
+class ClosedScreen(KioskScreen):
+    opening = StringProperty("")
+
+    def refresh(self) -> None:
+        t, hours, local_now = self.app.tr, self.app.device.hours, self.app.local_now()
+        for days_ahead in range(0, 15):
+            day = local_now.date() + timedelta(days=days_ahead)
+            opens = hours.opening_on(day)
+            if opens is None or (days_ahead == 0 and opens <= local_now.time()):
+                continue
+            when = (t("today") if days_ahead == 0 else t("tomorrow") if days_ahead == 1
+                    else day.strftime("%d.%m.%Y"))
+            self.opening = t("We open {when} at {time}.").format(when=when, time=opens.strftime("%H:%M"))
+            return
+        self.opening = ""

@@ -1,0 +1,58 @@
+"""What a printed queue ticket says, laid out as a Receipt in the visitor's language."""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from hardware.receipt import Cut, Feed, QRCode, Receipt, Text, render_escpos
+from kiosk.estimate import Estimate
+from mfc_edge.catalog import Service
+from mfc_edge.config import DeviceConfig
+from mfc_edge.i18n import Translator, translator
+from offline_cache.store import Ticket
+
+
+def people_ahead_text(t: Translator, count: int) -> str:
+    return t.n("{n} person ahead of you", "{n} people ahead of you", count).format(n=count)
+
+
+def wait_text(t: Translator, estimate: Estimate) -> str:
+    if estimate.people_ahead == 0:
+        return t("You are next")
+    text = t("Estimated wait: about {m} min").format(m=max(1, estimate.minutes))
+    return text + " " + t("(approximate)") if estimate.approximate else text
+
+
+def ticket_receipt(*, t: Translator, ticket: Ticket, service: Service, center_name: str,
+                   estimate: Estimate, status_url: str | None, timezone: ZoneInfo) -> Receipt:
+    issued = ticket.issued_at.astimezone(timezone)
+    lines: list = [
+        Text(center_name, align="center"),
+        Feed(1),
+        Text(t("Your ticket number"), align="center"),
+        Text(ticket.number, width=4, height=4, bold=True, align="center"),
+        Text(service.name(t.lang), bold=True, align="center"),
+    ]
+    if ticket.priority:
+        lines.append(Text(t("Priority ticket"), width=2, height=1, bold=True, align="center"))
+    lines += [
+        Feed(1),
+        Text(people_ahead_text(t, estimate.people_ahead), align="center"),
+        Text(wait_text(t, estimate), align="center"),
+        Text(issued.strftime("%d.%m.%Y %H:%M"), align="center"),
+    ]
+    if status_url:
+        lines += [Feed(1), QRCode(status_url, module=6), Text(t("Scan to follow your place in line"),
+                                                               align="center")]
+    lines += [Text(t("Please wait until your number is called"), align="center"), Cut()]
+    return tuple(lines)
+
+
+def ticket_job(device: DeviceConfig, *, ticket: Ticket, service: Service, estimate: Estimate,
+               status_url: str | None) -> bytes:
+    """The ESC/POS bytes of a ticket for this device's printer, in the ticket's language."""
+    receipt = ticket_receipt(t=translator(ticket.lang), ticket=ticket, service=service,
+                             center_name=device.center_name_in(ticket.lang), estimate=estimate,
+                             status_url=status_url, timezone=device.timezone)
+    printer = device.printer
+    return render_escpos(receipt, printer.profile if printer else "default",
+                         printer.paper_width if printer else 80)

@@ -1,0 +1,158 @@
+"""The `mfc-edge` command line: one entry point for every device and tool.
+
+Heavy imports (Kivy, python-escpos) happen inside the subcommands, so `--help` and
+`check-config` answer at once on a Raspberry Pi.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from mfc_edge.catalog import BUNDLED_CATALOG, CatalogError, load_catalog
+from mfc_edge.config import ConfigError, load_config
+
+log = logging.getLogger("mfc_edge")
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(x) for x in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 1280x800") from None
+    if not (320 <= width <= 7680 and 240 <= height <= 7680):
+        raise argparse.ArgumentTypeError(f"{text!r}: width and height must be 320..7680 and 240..7680")
+    return width, height
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    device = load_config(args.config)
+    catalog = load_catalog(args.catalog)
+    print(f"{args.config}: OK — {device.role} {device.device_id} of center {device.center_id}")
+    print(f"{args.catalog}: OK — {len(catalog.services)} services, {len(catalog.categories)} categories, "
+          f"{len(catalog.situations)} life situations")
+    return 0
+
+
+def cmd_kiosk(args: argparse.Namespace) -> int:
+    device = load_config(args.config)
+    if device.role != "kiosk":
+        raise ConfigError(f"{args.config}: [device] role = {device.role!r}: expected 'kiosk' to run a kiosk")
+    catalog = load_catalog(args.catalog)
+    from kiosk.runtime import prepare_kivy
+
+    prepare_kivy(args.size, fullscreen=not args.windowed)
+    from hardware.clock import SystemClock
+    from kiosk.app import KioskApp
+    from kiosk.wiring import open_kiosk
+
+    kiosk = open_kiosk(device, SystemClock(), catalog)
+    try:
+        KioskApp(device, kiosk.catalog, kiosk.desk, SystemClock()).run()
+    finally:
+        kiosk.close()
+    return 0
+
+
+def cmd_test_print(args: argparse.Namespace) -> int:
+    device = load_config(args.config)
+    if device.printer is None:
+        raise ConfigError(f"{args.config}: [printer] is missing: nothing to test")
+    from hardware.printer import TicketPrinter
+    from kiosk.sample import sample_ticket_job
+
+    printer = TicketPrinter(device.printer.uri, device.printer.timeout)
+    print(f"printer {device.printer.uri} ({device.printer.profile}, {device.printer.paper_width} mm)")
+    print(f"status before: {printer.status().value}")
+    job = sample_ticket_job(device, load_catalog(args.catalog))
+    result = printer.print_job(job)
+    print(f"sample ticket: {result.outcome}, {len(job)} bytes" + (f" — {result.error}" if result.error else ""))
+    print(f"status after: {result.status.value}")
+    return 0 if result.ok else 1
+
+
+def cmd_virtual_printer(args: argparse.Namespace) -> int:
+    from hardware.virtual_printer import PrinterState, VirtualPrinter
+
+    state = PrinterState(paper=args.paper, answers_status=not args.no_status)
+    printer = VirtualPrinter(args.out, host=args.host, port=args.port, profile=args.profile,
+                             paper_width=args.paper_width, state=state).start()
+    print(f"virtual printer listening on {printer.uri}; jobs go to {args.out}", flush=True)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+    printer.stop()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from kiosk.demo import run_demo
+
+    return run_demo(headless=args.headless, out=Path(args.out))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mfc-edge",
+        description="Devices of a public-service center: ticket kiosk, printers, and tools for technicians.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    def config_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", "-c", required=True, type=Path, help="the device's TOML file")
+        p.add_argument("--catalog", type=Path, default=BUNDLED_CATALOG,
+                       help="service catalog TOML (default: the bundled Moscow catalog)")
+
+    p = add("kiosk", cmd_kiosk, "Run the touch kiosk that issues queue tickets.")
+    config_args(p)
+    p.add_argument("--size", type=_size, default=(1280, 800), help="window size, e.g. 800x480 (default 1280x800)")
+    p.add_argument("--windowed", action="store_true", help="a window instead of full screen (for development)")
+
+    p = add("test-print", cmd_test_print,
+            "Print a sample ticket on the configured printer and report its status (exit 1 if it fails).")
+    config_args(p)
+
+    p = add("virtual-printer", cmd_virtual_printer,
+            "Run a network receipt printer on loopback that saves each job as bytes and a PNG preview.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=9100, help="TCP port (default 9100)")
+    p.add_argument("--out", type=Path, default=Path("var/virtual-printer"), help="folder for the jobs")
+    p.add_argument("--paper", choices=("ok", "near-end", "out"), default="ok", help="paper sensor state to report")
+    p.add_argument("--no-status", action="store_true", help="answer no status queries, like a cheap printer")
+    p.add_argument("--profile", default="default", help="python-escpos profile used to decode jobs")
+    p.add_argument("--paper-width", type=int, choices=(58, 80), default=80, help="paper width in mm")
+
+    p = add("demo", cmd_demo,
+            "A center in a box: the kiosk with a virtual printer. Without a display (or with --headless) "
+            "a scripted visit writes screenshots and printed tickets to --out.")
+    p.add_argument("--headless", action="store_true", help="drive the screens offscreen and write files")
+    p.add_argument("--out", default="var/demo", help="folder for screenshots and tickets (default var/demo)")
+
+    p = add("check-config", cmd_check_config, "Validate a device's TOML file and the service catalog.")
+    config_args(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except (ConfigError, CatalogError) as exc:
+        print(f"mfc-edge: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

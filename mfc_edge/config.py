@@ -1,0 +1,281 @@
+"""Device configuration: one TOML file per device, validated before anything starts.
+
+Every problem stops the device with one `ConfigError` whose message names the file,
+the key, the bad value and what is allowed, so a technician can fix it from the log
+line alone. Unknown keys are errors too: a misspelt key silently ignored is how a
+kiosk ends up printing to the wrong printer.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import date, time
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ROLES = ("kiosk", "signage", "console")
+LANGUAGES = ("ru", "en")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PAPER_WIDTHS_MM = (58, 80)
+PRINTER_URI_FORMS = (
+    "usb://VID:PID, serial:///dev/ttyUSB0?baud=115200, tcp://HOST:9100, "
+    "cups://NAME or file:///dev/usb/lp0"
+)
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+_HOURS = re.compile(r"^(\d\d):(\d\d)-(\d\d):(\d\d)$")
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message says why and where."""
+
+
+@dataclass(frozen=True)
+class OpeningHours:
+    """When the center takes visitors: one interval per weekday (None = closed)."""
+
+    by_weekday: tuple[tuple[time, time] | None, ...]
+    closed_dates: frozenset[date] = frozenset()
+
+    def is_open(self, local_date: date, local_time: time) -> bool:
+        if local_date in self.closed_dates:
+            return False
+        interval = self.by_weekday[local_date.weekday()]
+        return interval is not None and interval[0] <= local_time < interval[1]
+
+    def opening_on(self, local_date: date) -> time | None:
+        if local_date in self.closed_dates:
+            return None
+        interval = self.by_weekday[local_date.weekday()]
+        return interval[0] if interval else None
+
+
+EVERY_DAY_8_TO_20 = OpeningHours(by_weekday=((time(8), time(20)),) * 7)
+
+
+@dataclass(frozen=True)
+class PrinterConfig:
+    uri: str
+    profile: str = "default"
+    paper_width: int = 80
+    timeout: float = 3.0
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    path: Path
+    center_id: str
+    center_name: str
+    center_name_en: str
+    timezone: ZoneInfo
+    device_id: str
+    role: str
+    data_dir: Path
+    languages: tuple[str, ...] = LANGUAGES
+    ticket_range: tuple[int, int] = (1, 999)
+    idle_timeout: float = 60.0
+    windows: int = 3
+    hours: OpeningHours = EVERY_DAY_8_TO_20
+    printer: PrinterConfig | None = None
+    hub_url: str | None = None
+
+    def center_name_in(self, lang: str) -> str:
+        return self.center_name_en if lang == "en" and self.center_name_en else self.center_name
+
+
+class _Reader:
+    """Reads one TOML table, turning every bad value into a ConfigError."""
+
+    def __init__(self, path: Path, section: str, table: Any):
+        self.path, self.section = path, section
+        if not isinstance(table, dict):
+            raise self.error(None, table, "a table")
+        self.table = dict(table)
+        self.seen: set[str] = set()
+
+    def error(self, key: str | None, value: Any, allowed: str) -> ConfigError:
+        where = f"[{self.section}]" if key is None else f"[{self.section}] {key}"
+        return ConfigError(f"{self.path}: {where} = {value!r}: expected {allowed}")
+
+    def get(self, key: str, check: Callable[[Any], Any], allowed: str, default: Any = ...) -> Any:
+        self.seen.add(key)
+        if key not in self.table:
+            if default is ...:
+                raise ConfigError(f"{self.path}: [{self.section}] {key} is missing: expected {allowed}")
+            return default
+        value = self.table[key]
+        try:
+            return check(value)
+        except (ValueError, TypeError, KeyError, ZoneInfoNotFoundError):
+            raise self.error(key, value, allowed) from None
+
+    def finish(self) -> None:
+        unknown = sorted(set(self.table) - self.seen)
+        if unknown:
+            known = ", ".join(sorted(self.seen))
+            raise ConfigError(
+                f"{self.path}: [{self.section}] {unknown[0]} is not a known key: expected one of {known}"
+            )
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError
+    return value.strip()
+
+
+def _ident(value: Any) -> str:
+    if not isinstance(value, str) or not _ID.match(value):
+        raise ValueError
+    return value
+
+
+def _number(low: float, high: float) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise ValueError
+        return float(value)
+    return check
+
+
+def _ticket_range(value: Any) -> tuple[int, int]:
+    if (not isinstance(value, list) or len(value) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+        raise ValueError
+    low, high = value
+    if not 1 <= low < high <= 999:
+        raise ValueError
+    return low, high
+
+
+def _languages(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or len(set(value)) != len(value):
+        raise ValueError
+    if any(lang not in LANGUAGES for lang in value):
+        raise ValueError
+    return tuple(value)
+
+
+def _interval(value: Any) -> tuple[time, time] | None:
+    if value == "closed":
+        return None
+    match = _HOURS.match(value) if isinstance(value, str) else None
+    if not match:
+        raise ValueError
+    h1, m1, h2, m2 = map(int, match.groups())
+    start, end = time(h1, m1), time(h2, m2)  # raises ValueError for 25:00
+    if not start < end:
+        raise ValueError
+    return start, end
+
+
+def _dates(value: Any) -> frozenset[date]:
+    if not isinstance(value, list):
+        raise ValueError
+    return frozenset(v if isinstance(v, date) else date.fromisoformat(v) for v in value)
+
+
+def _printer_uri(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError
+    parts = urlsplit(value)
+    if parts.scheme == "usb":
+        vid, _, pid = parts.netloc.partition(":")
+        int(vid, 16), int(pid, 16)
+    elif parts.scheme == "tcp":
+        if not parts.hostname:
+            raise ValueError
+        parts.port  # raises ValueError for a bad port
+    elif parts.scheme == "serial" or parts.scheme == "file":
+        if not parts.path.startswith("/dev/") and not parts.path.startswith("/"):
+            raise ValueError
+        if parts.scheme == "serial" and parts.query and not re.fullmatch(r"baud=\d+", parts.query):
+            raise ValueError
+    elif parts.scheme == "cups":
+        if not parts.netloc:
+            raise ValueError
+    else:
+        raise ValueError
+    return value
+
+
+def _printer_profile(value: Any) -> str:
+    from hardware.escpos_profiles import cyrillic_code_page  # escpos loads slowly; only when needed
+
+    cyrillic_code_page(_str(value))
+    return value
+
+
+def _hub_url(value: Any) -> str:
+    parts = urlsplit(value if isinstance(value, str) else "")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError
+    return value.rstrip("/")
+
+
+def load_config(path: str | Path) -> DeviceConfig:
+    """Read and validate a device's TOML file; raise ConfigError on the first problem."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+    top = _Reader(path, "top level", data)
+    center = _Reader(path, "center", top.get("center", dict, "a [center] table"))
+    device = _Reader(path, "device", top.get("device", dict, "a [device] table"))
+    kiosk = _Reader(path, "kiosk", top.get("kiosk", dict, "a table", {}))
+    hours = _Reader(path, "hours", top.get("hours", dict, "a table", {}))
+    hub = _Reader(path, "hub", top.get("hub", dict, "a table", {}))
+    printer_table = top.get("printer", dict, "a table", None)
+    top.finish()
+
+    cfg: dict[str, Any] = dict(
+        path=path,
+        center_id=center.get("id", _ident, "lowercase latin letters, digits and hyphens, up to 40"),
+        center_name=center.get("name", _str, "the center's name in Russian"),
+        center_name_en=center.get("name_en", _str, "the center's name in English", ""),
+        timezone=center.get("timezone", ZoneInfo, "an IANA time zone such as Europe/Moscow",
+                            ZoneInfo("Europe/Moscow")),
+        device_id=device.get("id", _ident, "lowercase latin letters, digits and hyphens, up to 40"),
+        role=device.get("role", lambda v: ROLES[ROLES.index(v)], "one of " + ", ".join(ROLES)),
+        data_dir=path.parent / device.get("data_dir", _str, "a folder path", "data"),
+    )
+    cfg["languages"] = kiosk.get("languages", _languages,
+                                 "a list of distinct languages from " + ", ".join(LANGUAGES), LANGUAGES)
+    cfg["ticket_range"] = kiosk.get("ticket_range", _ticket_range,
+                                    "[first, last] with 1 <= first < last <= 999", (1, 999))
+    cfg["idle_timeout"] = kiosk.get("idle_timeout", _number(10, 3600),
+                                    "seconds from 10 to 3600", 60.0)
+    cfg["windows"] = int(kiosk.get("windows", _number(1, 200),
+                                   "the number of windows that usually serve visitors, 1 to 200", 3))
+    intervals = tuple(
+        hours.get(day, _interval, "HH:MM-HH:MM with start before end, or \"closed\"", (time(8), time(20)))
+        for day in WEEKDAYS
+    )
+    cfg["hours"] = OpeningHours(
+        intervals, hours.get("closed_dates", _dates, "a list of dates such as 2026-01-01", frozenset())
+    )
+    cfg["hub_url"] = hub.get("url", _hub_url, "an http:// or https:// URL", None)
+    for reader in (center, device, kiosk, hours, hub):
+        reader.finish()
+
+    if printer_table is not None:
+        printer = _Reader(path, "printer", printer_table)
+        cfg["printer"] = PrinterConfig(
+            uri=printer.get("uri", _printer_uri, PRINTER_URI_FORMS),
+            profile=printer.get("profile", _printer_profile,
+                                "a python-escpos printer profile with a Cyrillic code page", "default"),
+            paper_width=printer.get("paper_width", lambda v: PAPER_WIDTHS_MM[PAPER_WIDTHS_MM.index(v)],
+                                    "paper width in mm: 58 or 80", 80),
+            timeout=printer.get("timeout", _number(0.2, 60), "seconds from 0.2 to 60", 3.0),
+        )
+        printer.finish()
+    elif cfg["role"] == "kiosk":
+        raise ConfigError(f"{path}: [printer] is missing: a kiosk needs a printer uri ({PRINTER_URI_FORMS})")
+    return DeviceConfig(**cfg)

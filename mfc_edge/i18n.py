@@ -1,0 +1,37 @@
+"""Visitor-facing text from gettext catalogs: Russian first, English second.
+
+Message ids are English; `locale/<lang>/LC_MESSAGES/mfc_edge.po` holds each language's
+text and the compiled `.mo` beside it is what runs (see tests/test_i18n.py, which keeps
+the two in step).
+"""
+from __future__ import annotations
+
+import gettext
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+DOMAIN = "mfc_edge"
+LOCALE_DIR = Path(__file__).parent / "locale"
+LANGUAGES = ("ru", "en")
+
+
+@dataclass(frozen=True)
+class Translator:
+    """`t("Take a ticket")` and `t.n("{n} person", "{n} people", n)` in one language."""
+
+    lang: str
+    catalog: gettext.GNUTranslations
+
+    def __call__(self, message: str) -> str:
+        return self.catalog.gettext(message)
+
+    def n(self, singular: str, plural: str, count: int) -> str:
+        return self.catalog.ngettext(singular, plural, count)
+
+
+@lru_cache(maxsize=None)
+def translator(lang: str) -> Translator:
+    if lang not in LANGUAGES:
+        raise ValueError(f"no translation catalog for {lang!r}: expected one of {', '.join(LANGUAGES)}")
+    return Translator(lang, gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang]))

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# mfc-edge set-up: installs what is missing, then runs the demo or the tests.
+#
+#   ./setup.sh demo     a center in a box: the kiosk with a virtual printer
+#                       (no display: a scripted visit writes screenshots and tickets)
+#   ./setup.sh test     the whole test suite, headless
+#   ./setup.sh install  only install
+#
+# Safe to run again: each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+VENV=.venv
+STAMP="$VENV/.installed"
+DEBIAN_PACKAGES=(
+  python3 python3-venv python3-dev        # the interpreter and venv
+  libgl1 libegl1 libgl1-mesa-dri          # OpenGL for Kivy (Mesa draws offscreen without a GPU)
+  libmtdev1 libsdl2-2.0-0                 # touch input and SDL for Kivy on a real panel
+  fonts-dejavu-core                       # Cyrillic font for ticket previews
+  libusb-1.0-0                            # USB receipt printers
+)
+
+fail() { echo "setup.sh: $*" >&2; exit 1; }
+step() { echo "==> $*"; }
+
+install_debian_packages() {
+  command -v dpkg-query >/dev/null || { step "not a Debian system: skipping system packages"; return; }
+  local missing=()
+  for pkg in "${DEBIAN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
+  step "installing Debian packages: ${missing[*]}"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || fail "need root or sudo to install: ${missing[*]}"
+    sudo="sudo"
+  fi
+  $sudo apt-get update -qq || fail "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" \
+    || fail "apt-get could not install: ${missing[*]}"
+}
+
+find_python() {
+  for candidate in python3.11 python3.12 python3.13 python3; do
+    if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+      echo "$candidate"; return
+    fi
+  done
+  fail "Python 3.11 or newer is needed (Raspberry Pi OS Bookworm and Debian 12 ship it as python3)"
+}
+
+install_python_project() {
+  local python want
+  python=$(find_python)
+  if [ ! -x "$VENV/bin/python" ]; then
+    step "creating $VENV with $python"
+    "$python" -m venv "$VENV" || fail "could not create $VENV (is python3-venv installed?)"
+  fi
+  want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
+  if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
+    return
+  fi
+  step "installing mfc-edge and its test tools into $VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip || fail "could not upgrade pip"
+  "$VENV/bin/python" -m pip install -q -e ".[test]" || fail "pip could not install the project (see above)"
+  echo "$want" > "$STAMP"
+}
+
+install_all() {
+  install_debian_packages
+  install_python_project
+}
+
+case "${1:-}" in
+  install)
+    install_all
+    ;;
+  test)
+    install_all
+    shift
+    step "running the tests (headless)"
+    SDL_VIDEODRIVER=offscreen exec "$VENV/bin/python" -m pytest "$@"
+    ;;
+  demo)
+    install_all
+    shift
+    if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+      exec "$VENV/bin/mfc-edge" demo "$@"
+    else
+      exec "$VENV/bin/mfc-edge" demo --headless --out var/demo "$@"
+    fi
+    ;;
+  *)
+    echo "usage: ./setup.sh demo | test | install" >&2
+    exit 2
+    ;;
+esac
