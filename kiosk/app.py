@@ -133,6 +133,7 @@ class KioskApp(App):
     def go_home(self, reset: bool = False) -> None:
         """Back to the start; `reset` also restores the language and text size for the next visitor."""
         self.history.clear()
+        self.desk.next_visitor()
         if reset:
             self.lang = self.device.languages[0]
             self.large = False
@@ -178,10 +179,12 @@ class KioskApp(App):
         now = self.local_now()
         self.clock_text = now.strftime("%H:%M")
         is_open = self.device.hours.is_open(now.date(), now.time())
-        if not is_open and self.manager.current != "closed":
-            log.info("outside working hours: showing the closed screen")
-            self.go_home(reset=True)
-            self.manager.current = "closed"
+        if not is_open:
+            if self.manager.current != "closed":
+                log.info("outside working hours: showing the closed screen")
+                self.go_home(reset=True)
+                self.manager.current = "closed"
+            self.manager.current_screen.refresh()  # "we open tomorrow" becomes "today" at midnight
         elif is_open and self.manager.current == "closed":
             self.go_home(reset=True)
         elif is_open and (self.clock.now() - self.last_touch).total_seconds() >= self.device.idle_timeout:

@@ -61,6 +61,11 @@ class TicketDesk:
     def status_url(self, ticket: Ticket) -> str | None:
         return f"{self.config.hub_url}/t/{ticket.status_token}" if self.config.hub_url else None
 
+    def next_visitor(self) -> None:
+        """The visitor is done: a tap from now on is someone new, not a double tap."""
+        with self._lock:
+            self._last = None
+
     def issue(self, service_id: str, *, priority: bool = False, lang: str = "ru") -> IssuedTicket:
         service = self.catalog.service(service_id)
         with self._lock:

@@ -33,9 +33,6 @@ class OnScreenKeyboard(BoxLayout):
 
     def _key(self, label: str, key: str, action=None, **kwargs) -> KButton:
         button = KButton(text=label, tag=f"key:{key}", **kwargs)
-        # Keys share the keyboard's height in rows rather than the kiosk's button height.
-        button.size_hint_y = 1
-        button.text_size = (None, None)
         button.bind(on_release=action or (lambda *_: self.dispatch("on_key", key)))
         return button
 

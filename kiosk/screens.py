@@ -13,7 +13,7 @@ from kivy.uix.screenmanager import Screen
 
 from kiosk.desk import IssuedTicket
 from kiosk.ticket_layout import people_ahead_text, wait_text
-from kiosk.widgets import KButton, qr_texture
+from kiosk.widgets import TileButton, qr_texture
 
 
 class KioskScreen(Screen):
@@ -44,7 +44,7 @@ class TileScreen(KioskScreen):
         grid = self.ids.tiles
         grid.clear_widgets()
         for tag, text, action in self.tiles():
-            button = KButton(tag=tag, text=text)
+            button = TileButton(tag=tag, text=text)
             button.bind(on_release=lambda _, action=action: action())
             grid.add_widget(button)
 

@@ -12,12 +12,14 @@ from offline_cache.store import Ticket
 
 
 def people_ahead_text(t: Translator, count: int) -> str:
+    if count == 0:
+        return t("You are next")
     return t.n("{n} person ahead of you", "{n} people ahead of you", count).format(n=count)
 
 
 def wait_text(t: Translator, estimate: Estimate) -> str:
     if estimate.people_ahead == 0:
-        return t("You are next")
+        return ""
     text = t("Estimated wait: about {m} min").format(m=max(1, estimate.minutes))
     return text + " " + t("(approximate)") if estimate.approximate else text
 
@@ -37,7 +39,10 @@ def ticket_receipt(*, t: Translator, ticket: Ticket, service: Service, center_na
     lines += [
         Feed(1),
         Text(people_ahead_text(t, estimate.people_ahead), align="center"),
-        Text(wait_text(t, estimate), align="center"),
+    ]
+    if estimate.people_ahead:
+        lines.append(Text(wait_text(t, estimate), align="center"))
+    lines += [
         Text(issued.strftime("%d.%m.%Y %H:%M"), align="center"),
     ]
     if status_url:

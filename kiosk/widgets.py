@@ -7,7 +7,7 @@ import qrcode
 from kivy.core.image import Image as CoreImage
 from kivy.event import EventDispatcher
 from kivy.graphics.texture import Texture
-from kivy.properties import ColorProperty, StringProperty
+from kivy.properties import ColorProperty, NumericProperty, StringProperty
 from kivy.uix.button import Button
 
 # Normal: the center's blue and red on white. High contrast: yellow on black, which
@@ -49,6 +49,12 @@ class KButton(Button):
     """A kiosk button. `tag` names it for the scripted demo and tests (`kiosk.robot`)."""
 
     tag = StringProperty("")
+
+
+class TileButton(KButton):
+    """A full-width kiosk button whose text wraps; at least `tile_units` high."""
+
+    tile_units = NumericProperty(2.8)
 
 
 def qr_texture(data: str) -> Texture:

@@ -143,10 +143,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _not_escpos_chatter(record: logging.LogRecord) -> bool:
+    # python-escpos logs every connect and close on the root logger at INFO.
+    return record.levelno > logging.INFO or "escpos" not in record.pathname
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_not_escpos_chatter)
     try:
         return args.func(args)
     except (ConfigError, CatalogError) as exc:
