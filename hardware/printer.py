@@ -106,6 +106,7 @@ class TicketPrinter:
         self.status_timeout = min(status_timeout, timeout)
         self._answers_status = _answers_status(uri)
         self._silent_since: float | None = None
+        self._has_answered = False
 
     def _query(self, device: escpos_printer.Escpos, query: int) -> PrinterStatus | None:
         """Ask one real-time status; None when the printer does not answer in time."""
@@ -144,10 +145,15 @@ class TicketPrinter:
             return PrinterStatus.NO_STATUS
         online = self._query(device, STATUS_PRINTER)
         if online is None:
+            if self._has_answered:
+                # It used to answer: silence now means it hangs, not that it cannot tell.
+                log.warning("printer %s stopped answering", self.uri)
+                return PrinterStatus.OFFLINE
             self._silent_since = time.monotonic()
             log.warning("printer %s answers no status queries", self.uri)
             return PrinterStatus.NO_STATUS
         self._silent_since = None
+        self._has_answered = True
         if online is PrinterStatus.OFFLINE:
             cause = self._query(device, STATUS_OFFLINE_CAUSE)
             return cause if cause not in (None, PrinterStatus.OK) else PrinterStatus.OFFLINE

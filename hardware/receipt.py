@@ -119,7 +119,7 @@ def render_escpos(receipt: Receipt, profile: str = "default", paper_width: int =
             printer._raw(b"\x1dv0\x00" + bytes([element.width_bytes & 0xFF, element.width_bytes >> 8,
                                                element.height & 0xFF, element.height >> 8]) + element.bits)
         elif isinstance(element, Feed):
-            printer.ln(element.lines)
+            printer.print_and_feed(element.lines)
         elif isinstance(element, Cut):
             printer.cut()
     return bytes(printer.output)

@@ -9,6 +9,7 @@ stalls without reading.
 from __future__ import annotations
 
 import json
+import re
 import logging
 import socket
 import socketserver
@@ -54,6 +55,19 @@ class PrinterState:
         elif query == 4:
             value |= {"ok": 0, "near-end": 0x0C, "out": 0x6C}[self.paper]
         return bytes([value])
+
+
+_QUERY = re.compile(rb"(?:\x10\x04[\x01-\x04])+")
+
+
+def _strip_status_queries(data: bytes) -> bytes:
+    """The job as printed: without the status queries a client sends before and after it."""
+    head = _QUERY.match(data)
+    if head:
+        data = data[head.end():]
+    while data[-3:-1] == b"\x10\x04" and 1 <= data[-1] <= 4:
+        data = data[:-3]
+    return data
 
 
 class _Handler(socketserver.BaseRequestHandler):
@@ -157,8 +171,8 @@ class VirtualPrinter:
             return list(self.jobs)
 
     def _store(self, data: bytes, last_byte_at: float) -> None:
-        if not data.replace(b"\x10\x04\x01", b"").replace(b"\x10\x04\x02", b"").replace(
-                b"\x10\x04\x04", b""):
+        data = _strip_status_queries(data)
+        if not data:
             return  # a status check, not a job
         with self._lock:
             self._count += 1

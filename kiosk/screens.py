@@ -163,8 +163,8 @@ class ResultScreen(KioskScreen):
         if self.print_outcome is None:
             self.print_state = t("Printing your ticket…")
         elif self.photograph:
-            self.print_state = t("The printer is not working. Please photograph this screen: "
-                                 "the number and the QR code are your ticket.")
+            self.print_state = t(
+                "The printer is not working. Please photograph this screen: the number and the QR code are your ticket.")
         else:
             self.print_state = t("Please take your ticket from the printer below.")
 

@@ -18,7 +18,7 @@ LANGUAGES = ("ru", "en")
 
 @dataclass(frozen=True)
 class Translator:
-    """`t("Take a ticket")` and `t.n("{n} person", "{n} people", n)` in one language."""
+    """Texts in one language: `t(message)`, and `t.n(singular, plural, count)` for plurals."""
 
     lang: str
     catalog: gettext.GNUTranslations

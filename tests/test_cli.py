@@ -1,0 +1,105 @@
+"""The `mfc-edge` command line, run as a technician would run it."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import write_config
+from hardware.printer import TicketPrinter
+from hardware.receipt import Cut, Text, render_escpos
+from hardware.virtual_printer import PrinterState, VirtualPrinter
+
+
+def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["SDL_VIDEODRIVER"] = "offscreen"
+    return subprocess.run([sys.executable, "-m", "mfc_edge.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("command", ["kiosk", "test-print", "virtual-printer", "demo", "check-config"])
+def test_help_everywhere(command):
+    top = run("--help")
+    assert top.returncode == 0 and command in top.stdout
+    sub = run(command, "--help")
+    assert sub.returncode == 0
+    assert "usage: mfc-edge " + command in sub.stdout
+
+
+def test_check_config(tmp_path):
+    good = run("check-config", "--config", str(write_config(tmp_path)))
+    assert good.returncode == 0, good.stderr
+    assert "OK" in good.stdout and "services" in good.stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text(write_config(tmp_path).read_text().replace("idle_timeout = 60", "idle_timeout = -1"))
+    result = run("check-config", "--config", str(bad))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"mfc-edge: error: {bad}: [kiosk] idle_timeout = -1: expected seconds from 10 to 3600"
+
+
+def test_test_print_reports_status(tmp_path):
+    with VirtualPrinter(tmp_path / "jobs", state=PrinterState(paper="near-end")) as printer:
+        config = write_config(tmp_path, printer_uri=printer.uri)
+        result = run("test-print", "--config", str(config))
+        assert result.returncode == 0, result.stderr
+        assert "status before: paper_near_end" in result.stdout
+        assert "sample ticket: printed" in result.stdout
+        assert len(printer.wait_for_jobs(1)) == 1
+        printer.state.paper = "out"
+        result = run("test-print", "--config", str(config))
+        assert result.returncode == 1
+        assert "sample ticket: failed" in result.stdout and "paper_out" in result.stdout
+
+
+def test_kiosk_refuses_a_config_for_another_role(tmp_path):
+    config = write_config(tmp_path)
+    config.write_text(config.read_text().replace('role = "kiosk"', 'role = "signage"'))
+    result = run("kiosk", "--config", str(config))
+    assert result.returncode == 2
+    assert "expected 'kiosk' to run a kiosk" in result.stderr
+
+
+def test_virtual_printer_command_keeps_jobs_and_stops_on_sigterm(tmp_path):
+    port = free_port()
+    env = dict(os.environ)
+    proc = subprocess.Popen([sys.executable, "-m", "mfc_edge.cli", "virtual-printer", "--port", str(port),
+                             "--out", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    try:
+        assert "listening on tcp://127.0.0.1:" in proc.stdout.readline()
+        job = render_escpos((Text("А001", 4, 4, True, "center"), Cut()))
+        assert TicketPrinter(f"tcp://127.0.0.1:{port}").print_job(job).outcome == "printed"
+        deadline = time.monotonic() + 10
+        while not (tmp_path / "job-0001.png").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (tmp_path / "job-0001.bin").read_bytes() == job
+        assert (tmp_path / "job-0001.png").stat().st_size > 0
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+
+
+def test_headless_demo_writes_screens_and_tickets(tmp_path):
+    out = tmp_path / "demo"
+    result = run("demo", "--headless", "--out", str(out), timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Screenshots: {out / 'screens'}" in result.stdout
+    screens = sorted(p.name for p in (out / "screens").glob("*.png"))
+    assert {"01-home.png", "05-ticket.png", "08-search-keyboard.png", "15-closed.png"} <= set(screens)
+    bins = sorted((out / "tickets").glob("job-*.bin"))
+    pngs = sorted((out / "tickets").glob("job-*.png"))
+    assert len(bins) >= 4 and len(pngs) == len(bins)
+    assert all(p.stat().st_size > 0 for p in bins + pngs)
