@@ -41,7 +41,7 @@ class PrinterState:
     paper: str = "ok"
     cover_open: bool = False
     answers_status: bool = True
-    drop_after_bytes: int | None = None  # close the connection after this many job bytes
+    drop_after_bytes: int | None = None  # close the connection after this many bytes
     stall: bool = False  # accept, then neither read nor answer
     previews: bool = True
 
@@ -84,6 +84,7 @@ class _Handler(socketserver.BaseRequestHandler):
         pending = b""
         last = time.monotonic()
         sock.settimeout(30)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # status replies go out at once
         while True:
             try:
                 chunk = sock.recv(65536)
@@ -94,6 +95,10 @@ class _Handler(socketserver.BaseRequestHandler):
             last = time.monotonic()
             stream = pending + chunk
             pending = b""
+            limit = state.drop_after_bytes
+            cut = limit is not None and len(data) + len(stream) >= limit
+            if cut:  # the line goes dead here: nothing after it is read or answered
+                stream = stream[:max(0, limit - len(data))]
             # Real-time commands are answered at once, wherever they appear.
             i = 0
             while (i := stream.find(b"\x10\x04", i)) != -1:
@@ -108,8 +113,7 @@ class _Handler(socketserver.BaseRequestHandler):
                         break
                 i += 3
             data += stream
-            job_bytes = len(data.replace(b"\x10\x04", b""))
-            if state.drop_after_bytes is not None and job_bytes >= state.drop_after_bytes:
+            if cut:
                 sock.close()
                 break
         printer._store(bytes(data), last)

@@ -89,11 +89,16 @@ class KioskApp(App):
                        ResultScreen(name="result"), ClosedScreen(name="closed")):
             self.manager.add_widget(screen)
         Window.bind(size=self._resize, on_touch_down=self._touched)
+        Window.bind(on_flip=self._first_frame)
         self._resize(Window, Window.size)
         self.on_lang(self, self.lang)
         self.tick()
         self._ticker = Clock.schedule_interval(self.tick, 1.0)
         return self.manager
+
+    def _first_frame(self, window) -> None:
+        window.unbind(on_flip=self._first_frame)
+        log.info("kiosk ready: first frame drawn")
 
     def on_stop(self) -> None:
         self._ticker.cancel()
