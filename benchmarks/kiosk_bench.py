@@ -219,10 +219,12 @@ def main() -> int:
         + ", ".join(f"{n}: {mb:.0f} MB" for n, mb in mem)
         + f"; opening the window and its software OpenGL context alone adds {run['window_cost']:.0f} MB |",
         "",
-        "Memory: here OpenGL is Mesa's llvmpipe software renderer (libLLVM and its buffers), which a "
-        "Raspberry Pi with its GPU driver does not load; the kiosk's own share is the total minus that "
-        "figure. The first few hundred tickets warm Kivy's text and texture caches; after that the figure "
-        "should stay flat.",
+        f"Memory: OpenGL here is Mesa's llvmpipe software renderer (libLLVM and its buffers, "
+        f"{run['window_cost']:.0f} MB), which a Raspberry Pi with its GPU driver does not load. Without it "
+        f"the kiosk's own share after {mem[-1][0]} tickets is {mem[-1][1] - run['window_cost']:.0f} MB; "
+        f"from ticket {mem[1][0] if len(mem) > 2 else mem[0][0]} to {mem[-1][0]} it changed by "
+        f"{mem[-1][1] - (mem[1][1] if len(mem) > 2 else mem[0][1]):+.0f} MB (the first tickets warm Kivy's "
+        "text caches). The whole process on this machine is over the goal because of the software renderer.",
         "",
     ]
     section = "\n".join(lines)

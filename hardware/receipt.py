@@ -45,7 +45,8 @@ class QRCode:
 
 @dataclass(frozen=True)
 class Raster:
-    """A 1-bit image, rows packed 8 dots to a byte, most significant bit first."""
+    """A 1-bit image as a printer received it (GS v 0): rows packed 8 dots to a byte,
+    most significant bit first. Only decoding makes these; layouts use QRCode."""
 
     width_bytes: int
     height: int
@@ -114,10 +115,6 @@ def render_escpos(receipt: Receipt, profile: str = "default", paper_width: int =
             printer.set(align=element.align, normal_textsize=True, bold=False)
             printer.qr(element.data, native=native_qr, size=element.module,
                        center=element.align == "center" and not native_qr)
-        elif isinstance(element, Raster):
-            printer.set(align=element.align, normal_textsize=True, bold=False)
-            printer._raw(b"\x1dv0\x00" + bytes([element.width_bytes & 0xFF, element.width_bytes >> 8,
-                                               element.height & 0xFF, element.height >> 8]) + element.bits)
         elif isinstance(element, Feed):
             printer.print_and_feed(element.lines)
         elif isinstance(element, Cut):
