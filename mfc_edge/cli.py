@@ -95,6 +95,74 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(headless=args.headless, out=Path(args.out))
 
 
+def cmd_hub(args: argparse.Namespace) -> int:
+    if (args.cert is None) != (args.key is None):
+        print("mfc-edge: error: --cert and --key go together", file=sys.stderr)
+        return 2
+    from hub.server import serve
+
+    serve(args.data, args.host, args.port, args.cert, args.key)
+    return 0
+
+
+def cmd_hub_enroll_code(args: argparse.Namespace) -> int:
+    from hub.api import Hub
+    from hub.identity import EnrollmentError
+
+    hub = Hub(args.data)
+    try:
+        code = hub.identity.create_code(args.center, args.role)
+    except EnrollmentError as exc:
+        print(f"mfc-edge: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        hub.close()
+    print(code)
+    print(f"one-time code for a {args.role} of center {args.center}; valid 24 hours", file=sys.stderr)
+    return 0
+
+
+def cmd_hub_revoke(args: argparse.Namespace) -> int:
+    from hub.api import Hub
+
+    hub = Hub(args.data)
+    try:
+        revoked = hub.identity.revoke(args.center, args.device)
+    finally:
+        hub.close()
+    print(f"{args.center}/{args.device}: " + ("revoked" if revoked else "no such active device"))
+    return 0 if revoked else 1
+
+
+def cmd_enroll(args: argparse.Namespace) -> int:
+    import requests
+
+    from offline_cache.sync import save_token
+
+    device = load_config(args.config)
+    hub_url = (args.hub or device.hub_url or "").rstrip("/")
+    if not hub_url:
+        raise ConfigError(f"{args.config}: [hub] url is missing and no --hub was given")
+    try:
+        reply = requests.post(f"{hub_url}/api/v1/enroll", json={"code": args.code, "device_id": device.device_id},
+                              timeout=15, verify=device.hub_ca_file or True)
+    except requests.RequestException as exc:
+        print(f"mfc-edge: error: cannot reach the hub at {hub_url}: {exc}", file=sys.stderr)
+        return 1
+    if reply.status_code != 200:
+        detail = reply.json().get("detail") if reply.headers.get("content-type", "").startswith("application/json") else reply.text
+        print(f"mfc-edge: error: the hub refused the code: {detail}", file=sys.stderr)
+        return 1
+    answer = reply.json()
+    if answer["center"] != device.center_id:
+        print(f"mfc-edge: error: the code is for center {answer['center']!r}, this device is configured for "
+              f"{device.center_id!r}", file=sys.stderr)
+        return 1
+    path = save_token(device.data_dir, answer["token"])
+    print(f"enrolled {device.device_id} ({answer['role']}) with center {answer['center']}; token saved to {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mfc-edge",
@@ -137,6 +205,31 @@ def build_parser() -> argparse.ArgumentParser:
             "a scripted visit writes screenshots and printed tickets to --out.")
     p.add_argument("--headless", action="store_true", help="drive the screens offscreen and write files")
     p.add_argument("--out", default="var/demo", help="folder for screenshots and tickets (default var/demo)")
+
+    p = add("hub", cmd_hub, "Run the center's hub: enrollment, event sync and the live queue (OpenAPI at /docs).")
+    p.add_argument("--data", type=Path, default=Path("var/hub"), help="the hub's data folder (default var/hub)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    p.add_argument("--cert", type=Path, help="TLS certificate (PEM); with --key the hub speaks HTTPS")
+    p.add_argument("--key", type=Path, help="TLS private key (PEM)")
+    hub_sub = p.add_subparsers(dest="hub_command", metavar="HUB_COMMAND")
+    q = hub_sub.add_parser("enroll-code", help="Make a one-time enrollment code for a device.",
+                           description="Make a one-time enrollment code for a device; valid 24 hours.")
+    q.add_argument("--data", type=Path, default=Path("var/hub"), help="the hub's data folder")
+    q.add_argument("--center", required=True, help="center id")
+    q.add_argument("--role", required=True, choices=("kiosk", "signage", "console"), help="the device's role")
+    q.set_defaults(func=cmd_hub_enroll_code)
+    q = hub_sub.add_parser("revoke", help="Refuse a device's token from now on.",
+                           description="Refuse a device's token from now on.")
+    q.add_argument("--data", type=Path, default=Path("var/hub"), help="the hub's data folder")
+    q.add_argument("--center", required=True, help="center id")
+    q.add_argument("--device", required=True, help="device id")
+    q.set_defaults(func=cmd_hub_revoke)
+
+    p = add("enroll", cmd_enroll, "Enroll this device with its hub using a one-time code from a technician.")
+    p.add_argument("--config", "-c", required=True, type=Path, help="the device's TOML file")
+    p.add_argument("--code", required=True, help="the code from `mfc-edge hub enroll-code`")
+    p.add_argument("--hub", help="hub URL (default: [hub] url of the config)")
 
     p = add("check-config", cmd_check_config, "Validate a device's TOML file and the service catalog.")
     config_args(p)

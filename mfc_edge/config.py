@@ -80,6 +80,7 @@ class DeviceConfig:
     hours: OpeningHours = EVERY_DAY_8_TO_20
     printer: PrinterConfig | None = None
     hub_url: str | None = None
+    hub_ca_file: str | None = None
 
     def center_name_in(self, lang: str) -> str:
         return self.center_name_en if lang == "en" and self.center_name_en else self.center_name
@@ -215,6 +216,15 @@ def _hub_url(value: Any) -> str:
     return value.rstrip("/")
 
 
+def _existing_file(config_path: Path) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        candidate = config_path.parent / _str(value)
+        if not candidate.is_file():
+            raise ValueError
+        return str(candidate)
+    return check
+
+
 def load_config(path: str | Path) -> DeviceConfig:
     """Read and validate a device's TOML file; raise ConfigError on the first problem."""
     path = Path(path)
@@ -262,6 +272,8 @@ def load_config(path: str | Path) -> DeviceConfig:
         intervals, hours.get("closed_dates", _dates, "a list of dates such as 2026-01-01", frozenset())
     )
     cfg["hub_url"] = hub.get("url", _hub_url, "an http:// or https:// URL", None)
+    cfg["hub_ca_file"] = hub.get("ca_file", _existing_file(path), "a PEM file of the CA that signed the hub's "
+                                 "certificate", None)
     for reader in (center, device, kiosk, hours, hub):
         reader.finish()
 

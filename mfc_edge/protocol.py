@@ -5,6 +5,8 @@ often a device sends it. Devices and the hub import these names from here only.
 """
 from __future__ import annotations
 
+import json
+import re
 import uuid
 from datetime import datetime
 from typing import Any
@@ -32,3 +34,58 @@ def make_event(event_type: str, center_id: str, device_id: str, at: datetime,
         "at": at.isoformat(timespec="microseconds"),
         "body": body,
     }
+
+
+# Limits a hub enforces and a device respects when it sends.
+MAX_BATCH_EVENTS = 500
+MAX_BATCH_BYTES = 2 * 1024 * 1024
+MAX_EVENT_BYTES = 16 * 1024
+
+_TICKET_NUMBER = re.compile(r"^[А-Я]\d{3}$")
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _is_time(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and datetime.fromisoformat(value).tzinfo is not None
+    except ValueError:
+        return False
+
+
+def _ticket_issued_problem(body: dict[str, Any]) -> str | None:
+    checks = {
+        "ticket": lambda v: isinstance(v, str) and _ID.match(v),
+        "number": lambda v: isinstance(v, str) and _TICKET_NUMBER.match(v),
+        "service": lambda v: isinstance(v, str) and _ID.match(v),
+        "day": lambda v: isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v),
+        "priority": lambda v: isinstance(v, bool),
+        "issued_at": _is_time,
+        "status_token": lambda v: isinstance(v, str) and _ID.match(v) and len(v) >= 16,
+    }
+    for key, check in checks.items():
+        if not check(body.get(key)):
+            return f"body.{key} = {body.get(key)!r} is not valid"
+    return None
+
+
+def event_problem(event: Any) -> str | None:
+    """Why an event cannot be accepted, or None when its envelope and body are valid."""
+    if not isinstance(event, dict):
+        return "an event must be a JSON object"
+    try:
+        uuid.UUID(str(event.get("id")))
+    except ValueError:
+        return f"id = {event.get('id')!r} is not a UUID"
+    if event.get("v") != PROTOCOL_VERSION:
+        return f"v = {event.get('v')!r}: this hub speaks protocol version {PROTOCOL_VERSION}"
+    if event.get("type") not in EVENT_TYPES:
+        return f"type = {event.get('type')!r} is not a known event type"
+    if not _is_time(event.get("at")):
+        return f"at = {event.get('at')!r} is not a time with a time zone"
+    if not isinstance(event.get("body"), dict):
+        return "body must be a JSON object"
+    if len(json.dumps(event, ensure_ascii=False).encode()) > MAX_EVENT_BYTES:
+        return f"the event is larger than {MAX_EVENT_BYTES} bytes"
+    if event["type"] == TICKET_ISSUED:
+        return _ticket_issued_problem(event["body"])
+    return None

@@ -99,6 +99,8 @@ class LocalStore:
             self.db["outbox"].create({"seq": int, "id": str, "type": str, "at": str, "event": str},
                                      pk="seq", if_not_exists=True)
             self.db["outbox"].create_index(["id"], unique=True, if_not_exists=True)
+            self.db["outbox_rejected"].create({"id": str, "event": str, "reason": str, "at": str},
+                                              pk="id", if_not_exists=True)
             self.db["device_state"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
 
     @contextmanager
@@ -206,4 +208,26 @@ class LocalStore:
                                               [service_id, iso(since)])
 
     def outbox(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """Events not yet acknowledged by the hub, oldest first."""
         return [json.loads(r["event"]) for r in self.db["outbox"].rows_where(order_by="seq", limit=limit)]
+
+    def outbox_size(self) -> int:
+        return self.db["outbox"].count
+
+    def acknowledge(self, accepted: list[str], rejected: dict[str, str]) -> None:
+        """The hub stored `accepted` (or had them already) and refused `rejected` (id -> reason).
+
+        Refused events leave the outbox so they do not block the rest, but are kept aside,
+        with the hub's reason, for a technician.
+        """
+        with self.transaction():
+            for event_id, reason in rejected.items():
+                rows = list(self.db.query("SELECT event FROM outbox WHERE id = ?", [event_id]))
+                if rows:
+                    self.db["outbox_rejected"].upsert({"id": event_id, "event": rows[0]["event"],
+                                                       "reason": reason, "at": iso(self.now())}, pk="id")
+            for event_id in [*accepted, *rejected]:
+                self.db.execute("DELETE FROM outbox WHERE id = ?", [event_id])
+
+    def rejected_events(self) -> list[dict[str, Any]]:
+        return list(self.db["outbox_rejected"].rows_where(order_by="at"))

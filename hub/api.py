@@ -1,0 +1,114 @@
+"""The hub's HTTP API (FastAPI). OpenAPI is served at /docs and /openapi.json."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from hub.db import HubDB
+from hub.events import EventLog
+from hub.identity import Device, EnrollmentError, Identity
+from mfc_edge import protocol
+
+API = "/api/v1"
+
+
+class EnrollRequest(BaseModel):
+    code: str = Field(min_length=4, max_length=64)
+    device_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
+
+
+class EnrollReply(BaseModel):
+    center: str
+    device_id: str
+    role: str
+    token: str
+
+
+class EventBatch(BaseModel):
+    events: list[Any] = Field(max_length=protocol.MAX_BATCH_EVENTS)
+
+
+class EventResult(BaseModel):
+    id: str | None
+    status: str
+    reason: str = ""
+
+
+class BatchReply(BaseModel):
+    results: list[EventResult]
+
+
+class Feed(BaseModel):
+    center: str
+    version: int
+    waiting: dict[str, int]
+
+
+class Hub:
+    """The hub's parts, shared by the API and the command line."""
+
+    def __init__(self, data_dir: str | Path):
+        self.db = HubDB(data_dir)
+        self.identity = Identity(self.db)
+        self.events = EventLog(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def create_app(hub: Hub) -> FastAPI:
+    app = FastAPI(title="mfc-edge hub", version="1",
+                  description="The center's hub: device enrollment, event sync, the live queue.")
+    bearer = HTTPBearer(auto_error=False)
+
+    @app.middleware("http")
+    async def refuse_oversized(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > protocol.MAX_BATCH_BYTES):
+            return JSONResponse({"detail": f"request body over {protocol.MAX_BATCH_BYTES} bytes"}, status_code=413)
+        return await call_next(request)
+
+    def device(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Device:
+        found = hub.identity.authenticate(credentials.credentials) if credentials else None
+        if found is None:
+            raise HTTPException(401, "unknown or revoked device token",
+                                headers={"WWW-Authenticate": "Bearer"})
+        return found
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post(f"{API}/enroll", response_model=EnrollReply, tags=["devices"],
+              responses={403: {"description": "unknown, used or expired code"}})
+    def enroll(request: EnrollRequest) -> EnrollReply:
+        try:
+            found, token = hub.identity.enroll(request.code, request.device_id)
+        except EnrollmentError as exc:
+            raise HTTPException(403, str(exc)) from None
+        return EnrollReply(center=found.center, device_id=found.id, role=found.role, token=token)
+
+    @app.post(f"{API}/events", response_model=BatchReply, tags=["devices"],
+              responses={401: {"description": "no valid device token"}, 413: {"description": "batch too large"}})
+    def events(batch: EventBatch, who: Device = Depends(device)) -> BatchReply:
+        outcomes = hub.events.ingest(who, batch.events)
+        return BatchReply(results=[EventResult(id=o.id, status=o.status, reason=o.reason) for o in outcomes])
+
+    @app.get(f"{API}/feed", response_model=Feed, tags=["queue"],
+             responses={304: {"description": "unchanged since the ETag given in If-None-Match"}})
+    def feed(request: Request, response: Response, who: Device = Depends(device)) -> Any:
+        version = hub.db.feed_version(who.center)
+        etag = f'"{who.center}-{version}"'
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers={"ETag": etag})
+        rows = hub.db.db.query("SELECT service, count(*) AS n FROM tickets WHERE center = ? AND state = 'waiting' "
+                               "GROUP BY service", [who.center])
+        response.headers["ETag"] = etag
+        return Feed(center=who.center, version=version, waiting={r["service"]: r["n"] for r in rows})
+
+    return app

@@ -1,0 +1,83 @@
+"""The hub's storage: one SQLite file under the hub's data folder, through sqlite-utils.
+
+Every table carries the center id, so one hub can serve several centers. All access goes
+through `HubDB`, the one place a PostgreSQL backend for a network of centers would replace.
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+import sqlite_utils
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+class HubDB:
+    def __init__(self, data_dir: str | Path):
+        self.path = Path(data_dir) / "hub.sqlite"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        self.db = sqlite_utils.Database(conn)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a crash of the process
+        self._lock = threading.RLock()
+        self._create_schema()
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.rollback()
+                raise
+            self.db.execute("COMMIT")
+
+    def _create_schema(self) -> None:
+        with self.transaction() as db:
+            db["enrollment_codes"].create({
+                "code_hash": str, "center": str, "role": str, "created_at": str, "expires_at": str,
+                "used_at": str, "device": str,
+            }, pk="code_hash", if_not_exists=True)
+            db["devices"].create({
+                "center": str, "id": str, "role": str, "token_hash": str, "enrolled_at": str,
+                "revoked_at": str, "last_seen": str,
+            }, pk=("center", "id"), if_not_exists=True)
+            db["devices"].create_index(["token_hash"], unique=True, if_not_exists=True)
+            db["events"].create({
+                "id": str, "center": str, "device": str, "type": str, "at": str, "body": str,
+                "received_at": str,
+            }, pk="id", if_not_exists=True)
+            db["tickets"].create({
+                "id": str, "center": str, "device": str, "number": str, "service": str, "day": str,
+                "priority": int, "issued_at": str, "status_token": str, "state": str,
+                "called_at": str, "window": str, "started_at": str, "finished_at": str,
+            }, pk="id", if_not_exists=True)
+            db["tickets"].create_index(["center", "state", "service", "issued_at"], if_not_exists=True)
+            db["tickets"].create_index(["status_token"], unique=True, if_not_exists=True)
+            db["feed_versions"].create({"center": str, "version": int}, pk="center", if_not_exists=True)
+
+    def bump_feed(self, db: sqlite_utils.Database, center: str) -> None:
+        """Something screens show changed for this center: their cached feed is stale."""
+        db.execute("INSERT INTO feed_versions (center, version) VALUES (?, 1) "
+                   "ON CONFLICT(center) DO UPDATE SET version = version + 1", [center])
+
+    def feed_version(self, center: str) -> int:
+        rows = list(self.db.query("SELECT version FROM feed_versions WHERE center = ?", [center]))
+        return rows[0]["version"] if rows else 0

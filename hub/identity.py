@@ -1,0 +1,98 @@
+"""Device identity: one-time enrollment codes exchanged for device tokens.
+
+A technician makes a code on the hub for a center and a role; the device trades it once,
+before it expires, for a token of its own. The hub keeps only SHA-256 hashes of codes and
+tokens (both are long random strings, so a plain hash is enough); revoking a device
+refuses its token at once.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from hub.db import HubDB, iso, utc_now
+
+ROLES = ("kiosk", "signage", "console")
+CODE_TTL = timedelta(hours=24)
+
+
+class EnrollmentError(ValueError):
+    """A code that cannot be used; the message says why, for the technician."""
+
+
+@dataclass(frozen=True)
+class Device:
+    center: str
+    id: str
+    role: str
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _normalise_code(code: str) -> str:
+    return code.strip().upper().replace("-", "").replace(" ", "")
+
+
+def new_code() -> str:
+    """Sixteen base32 letters in four groups: easy to read out and type on a device."""
+    raw = base64.b32encode(secrets.token_bytes(10)).decode()
+    return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
+
+
+class Identity:
+    def __init__(self, db: HubDB):
+        self.db = db
+
+    def create_code(self, center: str, role: str, ttl: timedelta = CODE_TTL) -> str:
+        if role not in ROLES:
+            raise EnrollmentError(f"role {role!r}: expected one of {', '.join(ROLES)}")
+        code = new_code()
+        now = utc_now()
+        with self.db.transaction() as db:
+            db["enrollment_codes"].insert({
+                "code_hash": _hash(_normalise_code(code)), "center": center, "role": role,
+                "created_at": iso(now), "expires_at": iso(now + ttl), "used_at": None, "device": None,
+            })
+        return code
+
+    def enroll(self, code: str, device_id: str) -> tuple[Device, str]:
+        """Trade a code for a token. A device enrolled again gets a new token; the old one dies."""
+        now = utc_now()
+        with self.db.transaction() as db:
+            rows = list(db.query("SELECT * FROM enrollment_codes WHERE code_hash = ?",
+                                 [_hash(_normalise_code(code))]))
+            if not rows:
+                raise EnrollmentError("unknown enrollment code")
+            row = rows[0]
+            if row["used_at"]:
+                raise EnrollmentError("this enrollment code was already used")
+            if row["expires_at"] <= iso(now):
+                raise EnrollmentError("this enrollment code has expired")
+            token = secrets.token_urlsafe(32)
+            db["enrollment_codes"].update(row["code_hash"], {"used_at": iso(now), "device": device_id})
+            db["devices"].upsert({
+                "center": row["center"], "id": device_id, "role": row["role"], "token_hash": _hash(token),
+                "enrolled_at": iso(now), "revoked_at": None, "last_seen": iso(now),
+            }, pk=("center", "id"))
+        return Device(row["center"], device_id, row["role"]), token
+
+    def authenticate(self, token: str) -> Device | None:
+        rows = list(self.db.db.query(
+            "SELECT center, id, role FROM devices WHERE token_hash = ? AND revoked_at IS NULL", [_hash(token)]))
+        return Device(**rows[0]) if rows else None
+
+    def revoke(self, center: str, device_id: str) -> bool:
+        with self.db.transaction() as db:
+            cursor = db.execute("UPDATE devices SET revoked_at = ? WHERE center = ? AND id = ? AND revoked_at IS NULL",
+                                [iso(utc_now()), center, device_id])
+            return cursor.rowcount == 1
+
+    def devices(self, center: str | None = None) -> list[dict]:
+        where, params = ("center = ?", [center]) if center else (None, [])
+        return list(self.db.db["devices"].rows_where(where, params, order_by="center, id",
+                                                      select="center, id, role, enrolled_at, revoked_at, last_seen"))
