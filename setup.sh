@@ -18,6 +18,7 @@ DEBIAN_PACKAGES=(
   libmtdev1 libsdl2-2.0-0                 # touch input and SDL for Kivy on a real panel
   fonts-dejavu-core                       # Cyrillic font for ticket previews
   libusb-1.0-0                            # USB receipt printers
+  chromium                                # the browser the operator console is tested in
 )
 
 fail() { echo "setup.sh: $*" >&2; exit 1; }

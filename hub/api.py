@@ -12,6 +12,10 @@ from pydantic import BaseModel, Field
 from hub.db import HubDB
 from hub.events import EventLog
 from hub.identity import Device, EnrollmentError, Identity
+from hub.operators import Operators
+from hub.queue import DEFAULT_PRIORITY_STREAK, Queue
+from hub.web import web_routes
+from mfc_edge.catalog import load_catalog
 from mfc_edge import protocol
 
 API = "/api/v1"
@@ -43,19 +47,33 @@ class BatchReply(BaseModel):
     results: list[EventResult]
 
 
+class FeedCall(BaseModel):
+    number: str
+    window: str
+    at: str
+    recall: bool
+
+
 class Feed(BaseModel):
     center: str
     version: int
     waiting: dict[str, int]
+    oldest_waiting_since: dict[str, str]  # times, not durations, so an unchanged feed stays unchanged
+    calls: list[FeedCall]
+    mean_service_minutes: float
 
 
 class Hub:
     """The hub's parts, shared by the API and the command line."""
 
-    def __init__(self, data_dir: str | Path):
+    def __init__(self, data_dir: str | Path, priority_streak: int = DEFAULT_PRIORITY_STREAK):
         self.db = HubDB(data_dir)
         self.identity = Identity(self.db)
         self.events = EventLog(self.db)
+        self.queue = Queue(self.db, priority_streak)
+        self.operators = Operators(self.db)
+        self.catalog = load_catalog()
+        self.service_ids = {s.id for s in self.catalog.services}
 
     def close(self) -> None:
         self.db.close()
@@ -106,9 +124,13 @@ def create_app(hub: Hub) -> FastAPI:
         etag = f'"{who.center}-{version}"'
         if request.headers.get("if-none-match") == etag:
             return Response(status_code=304, headers={"ETag": etag})
-        rows = hub.db.db.query("SELECT service, count(*) AS n FROM tickets WHERE center = ? AND state = 'waiting' "
-                               "GROUP BY service", [who.center])
+        waiting = hub.queue.waiting(who.center)
         response.headers["ETag"] = etag
-        return Feed(center=who.center, version=version, waiting={r["service"]: r["n"] for r in rows})
+        return Feed(center=who.center, version=version,
+                    waiting={s: w["count"] for s, w in waiting.items()},
+                    oldest_waiting_since={s: w["oldest"] for s, w in waiting.items()},
+                    calls=[FeedCall(**c.__dict__) for c in hub.queue.recent_calls(who.center)],
+                    mean_service_minutes=hub.queue.mean_service_minutes(who.center))
 
+    app.include_router(web_routes(hub))
     return app

@@ -134,6 +134,24 @@ def cmd_hub_revoke(args: argparse.Namespace) -> int:
     return 0 if revoked else 1
 
 
+def cmd_hub_add_operator(args: argparse.Namespace) -> int:
+    import getpass
+
+    from hub.api import Hub
+
+    password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    hub = Hub(args.data)
+    try:
+        hub.operators.add(args.center, args.login, args.name, password, args.role)
+    except ValueError as exc:
+        print(f"mfc-edge: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        hub.close()
+    print(f"{args.role} {args.login} of center {args.center} can sign in at /console")
+    return 0
+
+
 def cmd_enroll(args: argparse.Namespace) -> int:
     import requests
 
@@ -225,6 +243,15 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--center", required=True, help="center id")
     q.add_argument("--device", required=True, help="device id")
     q.set_defaults(func=cmd_hub_revoke)
+    q = hub_sub.add_parser("add-operator", help="Add or update an operator account (password from stdin).",
+                           description="Add or update an operator account; the password is asked for, or read "
+                                       "from standard input when it is not a terminal.")
+    q.add_argument("--data", type=Path, default=Path("var/hub"), help="the hub's data folder")
+    q.add_argument("--center", required=True, help="center id")
+    q.add_argument("--login", required=True, help="sign-in name")
+    q.add_argument("--name", required=True, help="the name shown on the console")
+    q.add_argument("--role", choices=("operator", "supervisor"), default="operator")
+    q.set_defaults(func=cmd_hub_add_operator)
 
     p = add("enroll", cmd_enroll, "Enroll this device with its hub using a one-time code from a technician.")
     p.add_argument("--config", "-c", required=True, type=Path, help="the device's TOML file")

@@ -1,0 +1,204 @@
+"""The live queue: the tickets of all kiosks of a center, one line per service.
+
+Call order: priority tickets first, but never more than `priority_streak` of them in a
+row at one window while an ordinary ticket waits (so the ordinary line cannot stall);
+then by time of issue, so a ticket that reached the hub late after an outage takes its
+place by when it was issued. Every state change is kept with its time in
+`ticket_history`: the data for wait times, service times and the 15-minute standard.
+
+    waiting → called → serving → done | no_show | transferred (→ waiting in another service)
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from hub.db import HubDB, iso, utc_now
+
+DEFAULT_PRIORITY_STREAK = 3
+DEFAULT_SERVICE_MINUTES = 10.0
+ACTIVE = ("called", "serving")
+
+
+class QueueError(ValueError):
+    """An operator action that does not fit the queue's state; the message is for the operator."""
+
+
+@dataclass(frozen=True)
+class Call:
+    number: str
+    window: str
+    at: str
+    recall: bool
+
+
+class Queue:
+    def __init__(self, db: HubDB, priority_streak: int = DEFAULT_PRIORITY_STREAK):
+        self.db = db
+        self.priority_streak = priority_streak
+        with db.transaction() as d:
+            d["ticket_history"].create({"id": int, "ticket": str, "center": str, "state": str, "at": str,
+                                        "window": str, "detail": str}, pk="id", if_not_exists=True)
+            d["ticket_history"].create_index(["ticket"], if_not_exists=True)
+            d["calls"].create({"id": int, "center": str, "ticket": str, "number": str, "window": str, "at": str,
+                               "recall": int}, pk="id", if_not_exists=True)
+            d["calls"].create_index(["center", "id"], if_not_exists=True)
+            d["windows"].create({"center": str, "window": str, "priority_streak": int, "services": str,
+                                 "open_since": str}, pk=("center", "window"), if_not_exists=True)
+
+    # --- reading --------------------------------------------------------------
+
+    def current(self, center: str, window: str) -> dict | None:
+        rows = list(self.db.db.query(
+            "SELECT * FROM tickets WHERE center = ? AND window = ? AND state IN ('called', 'serving') "
+            "ORDER BY called_at DESC LIMIT 1", [center, window]))
+        return rows[0] if rows else None
+
+    def waiting(self, center: str, now: datetime | None = None) -> dict[str, dict]:
+        """Per service: how many wait, and the longest wait so far in seconds."""
+        now_text = iso(now or utc_now())
+        rows = self.db.db.query(
+            "SELECT service, count(*) AS n, min(issued_at) AS oldest FROM tickets "
+            "WHERE center = ? AND state = 'waiting' GROUP BY service", [center])
+        return {r["service"]: {"count": r["n"], "oldest": r["oldest"], "longest_wait_s": max(0, int(
+            (datetime.fromisoformat(now_text) - datetime.fromisoformat(r["oldest"])).total_seconds()))}
+            for r in rows}
+
+    def recent_calls(self, center: str, limit: int = 10) -> list[Call]:
+        rows = self.db.db.query("SELECT number, window, at, recall FROM calls WHERE center = ? ORDER BY id DESC "
+                                "LIMIT ?", [center, limit])
+        return [Call(r["number"], r["window"], r["at"], bool(r["recall"])) for r in rows]
+
+    def ticket_by_token(self, status_token: str) -> dict | None:
+        rows = list(self.db.db.query("SELECT * FROM tickets WHERE status_token = ?", [status_token]))
+        return rows[0] if rows else None
+
+    def people_ahead(self, ticket: dict) -> int:
+        return self.db.db.execute(
+            "SELECT count(*) FROM tickets WHERE center = ? AND service = ? AND state = 'waiting' AND id != ? "
+            "AND (priority > ? OR (priority = ? AND issued_at < ?))",
+            [ticket["center"], ticket["service"], ticket["id"], ticket["priority"], ticket["priority"],
+             ticket["issued_at"]]).fetchone()[0]
+
+    def mean_service_minutes(self, center: str) -> float:
+        rows = list(self.db.db.query(
+            "SELECT started_at, finished_at FROM tickets WHERE center = ? AND state = 'done' "
+            "AND started_at IS NOT NULL ORDER BY finished_at DESC LIMIT 30", [center]))
+        if not rows:
+            return DEFAULT_SERVICE_MINUTES
+        minutes = [(datetime.fromisoformat(r["finished_at"]) - datetime.fromisoformat(r["started_at"])).total_seconds()
+                   / 60 for r in rows]
+        return max(1.0, sum(minutes) / len(minutes))
+
+    def window_services(self, center: str, window: str) -> list[str]:
+        rows = list(self.db.db.query("SELECT services FROM windows WHERE center = ? AND window = ? "
+                                     "AND open_since IS NOT NULL", [center, window]))
+        return json.loads(rows[0]["services"] or "[]") if rows else []
+
+    def open_windows(self, center: str, service: str) -> int:
+        rows = self.db.db.query("SELECT services FROM windows WHERE center = ? AND open_since IS NOT NULL", [center])
+        return max(1, sum(1 for r in rows if service in json.loads(r["services"] or "[]")))
+
+    def estimate_minutes(self, ticket: dict) -> int:
+        ahead = self.people_ahead(ticket)
+        return round(ahead * self.mean_service_minutes(ticket["center"]) / self.open_windows(ticket["center"],
+                                                                                               ticket["service"]))
+
+    # --- operator actions ------------------------------------------------------
+
+    def open_window(self, center: str, window: str, services: list[str]) -> None:
+        with self.db.transaction() as d:
+            d["windows"].upsert({"center": center, "window": window, "services": json.dumps(services),
+                                 "open_since": iso(utc_now())}, pk=("center", "window"))
+
+    def close_window(self, center: str, window: str) -> None:
+        with self.db.transaction() as d:
+            d.execute("UPDATE windows SET open_since = NULL WHERE center = ? AND window = ?", [center, window])
+
+    def _set_state(self, d, ticket: dict, state: str, at_window: str, **fields: str | None) -> None:
+        now = iso(utc_now())
+        d["tickets"].update(ticket["id"], {"state": state, **{k: (now if v == "now" else v) for k, v in fields.items()}})
+        d["ticket_history"].insert({"ticket": ticket["id"], "center": ticket["center"], "state": state, "at": now,
+                                    "window": at_window, "detail": ""})
+        self.db.bump_feed(d, ticket["center"])
+
+    def call_next(self, center: str, window: str, services: list[str]) -> dict | None:
+        """Finish nothing, skip nobody: a window with a visitor still called must finish or mark no-show first."""
+        if not services:
+            raise QueueError("choose the services this window serves")
+        with self.db.transaction() as d:
+            if self.current(center, window):
+                raise QueueError("finish the current visitor or mark a no-show first")
+            marks = ",".join("?" * len(services))
+            rows = list(d.query("SELECT priority_streak FROM windows WHERE center = ? AND window = ?",
+                                [center, window]))
+            streak = (rows[0]["priority_streak"] or 0) if rows else 0
+            # After `priority_streak` priority calls in a row, an ordinary ticket goes first.
+            order = "priority, issued_at" if streak >= self.priority_streak else "priority DESC, issued_at"
+            found = list(d.query(f"SELECT * FROM tickets WHERE center = ? AND state = 'waiting' AND service IN ({marks}) "
+                                 f"ORDER BY {order} LIMIT 1", [center, *services]))
+            if not found:
+                return None
+            ticket = found[0]
+            self._set_state(d, ticket, "called", window, window=window, called_at="now")
+            d["calls"].insert({"center": center, "ticket": ticket["id"], "number": ticket["number"],
+                               "window": window, "at": iso(utc_now()), "recall": 0})
+            d["windows"].upsert({"center": center, "window": window,
+                                 "priority_streak": streak + 1 if ticket["priority"] else 0},
+                                pk=("center", "window"))
+            return dict(d["tickets"].get(ticket["id"]))
+
+    def _active(self, center: str, window: str) -> dict:
+        ticket = self.current(center, window)
+        if ticket is None:
+            raise QueueError("no visitor is called to this window")
+        return ticket
+
+    def recall(self, center: str, window: str) -> dict:
+        with self.db.transaction() as d:
+            ticket = self._active(center, window)
+            d["calls"].insert({"center": center, "ticket": ticket["id"], "number": ticket["number"],
+                               "window": window, "at": iso(utc_now()), "recall": 1})
+            d["ticket_history"].insert({"ticket": ticket["id"], "center": center, "state": "recalled",
+                                        "at": iso(utc_now()), "window": window, "detail": ""})
+            self.db.bump_feed(d, center)
+            return ticket
+
+    def start(self, center: str, window: str) -> dict:
+        with self.db.transaction() as d:
+            ticket = self._active(center, window)
+            if ticket["state"] == "called":
+                self._set_state(d, ticket, "serving", window, started_at="now")
+            return dict(d["tickets"].get(ticket["id"]))
+
+    def finish(self, center: str, window: str) -> dict:
+        with self.db.transaction() as d:
+            ticket = self._active(center, window)
+            fields = {"finished_at": "now"}
+            if not ticket["started_at"]:
+                fields["started_at"] = ticket["called_at"]  # served without a separate "arrived"
+            self._set_state(d, ticket, "done", window, **fields)
+            return dict(d["tickets"].get(ticket["id"]))
+
+    def no_show(self, center: str, window: str) -> dict:
+        with self.db.transaction() as d:
+            ticket = self._active(center, window)
+            self._set_state(d, ticket, "no_show", window, finished_at="now")
+            return dict(d["tickets"].get(ticket["id"]))
+
+    def transfer(self, center: str, window: str, to_service: str) -> dict:
+        """The visitor needs another service too: back in line there, keeping the original time of issue."""
+        with self.db.transaction() as d:
+            ticket = self._active(center, window)
+            if to_service == ticket["service"]:
+                raise QueueError("the ticket is already in that service's line")
+            d["ticket_history"].insert({"ticket": ticket["id"], "center": center, "state": "transferred",
+                                        "at": iso(utc_now()), "window": window,
+                                        "detail": f"{ticket['service']} -> {to_service}"})
+            self._set_state(d, ticket, "waiting", window, service=to_service, window=None, called_at=None,
+                            started_at=None)
+            return dict(d["tickets"].get(ticket["id"]))
+
+    def history(self, ticket_id: str) -> list[dict]:
+        return list(self.db.db["ticket_history"].rows_where("ticket = ?", [ticket_id], order_by="id"))

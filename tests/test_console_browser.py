@@ -1,0 +1,100 @@
+"""The operator console in headless Chromium against a real hub; the phone status page follows."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+import pytest
+import requests
+
+from conftest import MSK
+from hardware.clock import ManualClock
+from hubprocess import HubProcess
+from offline_cache.store import LocalStore
+from offline_cache.sync import SyncAgent
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture
+def hub_with_tickets(tmp_path):
+    with HubProcess(tmp_path / "hub") as hub:
+        added = subprocess.run([sys.executable, "-m", "mfc_edge.cli", "hub", "add-operator", "--data",
+                                str(hub.data_dir), "--center", "strogino", "--login", "ivanova", "--name",
+                                "Иванова Мария", "--role", "operator"], input="correct horse 42\n",
+                               capture_output=True, text=True)
+        assert added.returncode == 0, added.stderr
+        token = requests.post(f"{hub.url}/api/v1/enroll", json={"code": hub.enroll_code(), "device_id": "kiosk-1"},
+                              timeout=10).json()["token"]
+        store = LocalStore(tmp_path / "kiosk.sqlite", center_id="strogino", device_id="kiosk-1", timezone=MSK,
+                           ticket_range=(1, 499), clock=ManualClock(datetime(2026, 11, 23, 7, tzinfo=timezone.utc)))
+        tickets = [store.issue_ticket(service_id="passport-rf", letter="П"),
+                   store.issue_ticket(service_id="passport-rf", letter="П")]
+        SyncAgent(store, hub.url, token).drain()
+        yield hub, tickets
+        store.close()
+
+
+def test_sign_in_call_no_show_call_transfer_finish(hub_with_tickets, tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api")
+    hub, (first, second) = hub_with_tickets
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.goto(f"{hub.url}/console")
+        page.fill("#center", "strogino")
+        page.fill("#login", "ivanova")
+        page.fill("#password", "wrong password")
+        page.click("#sign-in")
+        page.wait_for_selector("#sign-in-message:has-text('wrong center, login or password')")
+        page.fill("#password", "correct horse 42")
+        page.click("#sign-in")
+        page.wait_for_selector("#who:has-text('Иванова Мария')")
+
+        page.fill("#window", "5")
+        page.check("#services input[value='passport-rf']")
+        page.check("#services input[value='adult-snils']")
+        page.click("#open-window")
+
+        page.click("#call-next")
+        page.wait_for_selector(f"#current:has-text('{first.number}')")
+        phone = browser.new_page(viewport={"width": 390, "height": 844})
+        phone.goto(f"{hub.url}/t/{first.status_token}")
+        assert "Пройдите к окну 5" in phone.content()
+
+        page.click("#no-show")
+        page.wait_for_selector("#current:has-text('—')")
+        page.click("#call-next")
+        page.wait_for_selector(f"#current:has-text('{second.number}')")
+        phone.goto(f"{hub.url}/t/{second.status_token}?lang=en")
+        assert "Please go to window 5" in phone.content()
+
+        page.select_option("#transfer-to", "adult-snils")
+        page.click("#transfer")
+        page.wait_for_selector("#current:has-text('—')")
+        phone.reload()
+        assert "You are next" in phone.content() and "SNILS" in phone.content()
+
+        page.click("#call-next")  # the window serves SNILS too: the transferred visitor comes back
+        page.wait_for_selector(f"#current:has-text('{second.number}')")
+        page.click("#finish")
+        page.wait_for_selector("#current:has-text('—')")
+        page.screenshot(path=str(tmp_path / "console.png"))
+        phone.reload()
+        assert "You have been served" in phone.content()
+        page.click("#call-next")
+        page.wait_for_selector("#message:has-text('Никто не ждёт')")
+        browser.close()
+
+    history = requests.get(f"{hub.url}/t/{first.status_token}", timeout=5)
+    assert "больше не в очереди" in history.text
+    assert requests.get(f"{hub.url}/t/not-a-real-token", timeout=5).status_code == 404
+
+
+def test_console_api_refuses_without_a_session(hub_with_tickets):
+    hub, _ = hub_with_tickets
+    assert requests.get(f"{hub.url}/console/api/state", timeout=5).status_code == 401
+    assert requests.post(f"{hub.url}/console/api/call-next", json={"window": "5"}, timeout=5).status_code == 401
