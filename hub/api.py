@@ -61,6 +61,7 @@ class Feed(BaseModel):
     oldest_waiting_since: dict[str, str]  # times, not durations, so an unchanged feed stays unchanged
     calls: list[FeedCall]
     mean_service_minutes: float
+    open_windows: dict[str, int]
 
 
 class Hub:
@@ -130,7 +131,8 @@ def create_app(hub: Hub) -> FastAPI:
                     waiting={s: w["count"] for s, w in waiting.items()},
                     oldest_waiting_since={s: w["oldest"] for s, w in waiting.items()},
                     calls=[FeedCall(**c.__dict__) for c in hub.queue.recent_calls(who.center)],
-                    mean_service_minutes=hub.queue.mean_service_minutes(who.center))
+                    mean_service_minutes=hub.queue.mean_service_minutes(who.center),
+                    open_windows=hub.queue.open_windows_by_service(who.center))
 
     app.include_router(web_routes(hub))
     return app

@@ -97,8 +97,7 @@ class Queue:
         return json.loads(rows[0]["services"] or "[]") if rows else []
 
     def open_windows(self, center: str, service: str) -> int:
-        rows = self.db.db.query("SELECT services FROM windows WHERE center = ? AND open_since IS NOT NULL", [center])
-        return max(1, sum(1 for r in rows if service in json.loads(r["services"] or "[]")))
+        return max(1, self.open_windows_by_service(center).get(service, 0))
 
     def estimate_minutes(self, ticket: dict) -> int:
         ahead = self.people_ahead(ticket)
@@ -107,14 +106,24 @@ class Queue:
 
     # --- operator actions ------------------------------------------------------
 
+    def open_windows_by_service(self, center: str) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for row in self.db.db.query("SELECT services FROM windows WHERE center = ? AND open_since IS NOT NULL",
+                                    [center]):
+            for service in json.loads(row["services"] or "[]"):
+                counts[service] = counts.get(service, 0) + 1
+        return counts
+
     def open_window(self, center: str, window: str, services: list[str]) -> None:
         with self.db.transaction() as d:
             d["windows"].upsert({"center": center, "window": window, "services": json.dumps(services),
                                  "open_since": iso(utc_now())}, pk=("center", "window"))
+            self.db.bump_feed(d, center)
 
     def close_window(self, center: str, window: str) -> None:
         with self.db.transaction() as d:
             d.execute("UPDATE windows SET open_since = NULL WHERE center = ? AND window = ?", [center, window])
+            self.db.bump_feed(d, center)
 
     def _set_state(self, d, ticket: dict, state: str, at_window: str, **fields: str | None) -> None:
         now = iso(utc_now())

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from hardware.printer import PrinterStatus, PrintResult, TicketPrinter
-from kiosk.estimate import Estimate, LocalEstimator
+from kiosk.estimate import Estimate, Estimator
 from kiosk.ticket_layout import ticket_job
 from mfc_edge import protocol
 from mfc_edge.catalog import Catalog, Service
@@ -40,9 +40,10 @@ class IssuedTicket:
 
 class TicketDesk:
     def __init__(self, config: DeviceConfig, catalog: Catalog, store: LocalStore,
-                 printer: TicketPrinter | None, monotonic: Callable[[], float] = time.monotonic):
+                 printer: TicketPrinter | None, estimator: Estimator | None = None,
+                 monotonic: Callable[[], float] = time.monotonic):
         self.config, self.catalog, self.store, self.printer = config, catalog, store, printer
-        self.estimator = LocalEstimator(store, config.windows)
+        self.estimator = estimator or Estimator(store, config.windows)
         self.monotonic = monotonic
         self.printer_status = PrinterStatus.OK if printer else PrinterStatus.UNREACHABLE
         self._listeners: list[Callable[[IssuedTicket, PrintResult], None]] = []

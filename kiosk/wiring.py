@@ -1,13 +1,19 @@
-"""Putting a kiosk together from its configuration: store, printer, desk."""
+"""Putting a kiosk together from its configuration: store, printer, desk, and the hub link."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from hardware.printer import TicketPrinter
 from kiosk.desk import TicketDesk
+from kiosk.estimate import Estimator
 from mfc_edge.catalog import Catalog, load_catalog
 from mfc_edge.config import DeviceConfig
+from offline_cache.feed import FeedPoller
 from offline_cache.store import Clock, LocalStore
+from offline_cache.sync import SyncAgent, load_token
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -16,16 +22,35 @@ class Kiosk:
     catalog: Catalog
     store: LocalStore
     desk: TicketDesk
+    sync: SyncAgent | None = None
+    feed: FeedPoller | None = None
 
     def close(self) -> None:
+        for part in (self.sync, self.feed):
+            if part:
+                part.stop()
         self.desk.close()
         self.store.close()
 
 
-def open_kiosk(device: DeviceConfig, clock: Clock, catalog: Catalog | None = None) -> Kiosk:
+def open_kiosk(device: DeviceConfig, clock: Clock, catalog: Catalog | None = None, *,
+               connect: bool = True) -> Kiosk:
+    """The kiosk's parts. With a hub URL and a token from `mfc-edge enroll` (and `connect`),
+    it also syncs its outbox and follows the hub's queue feed; without, it works alone."""
     store = LocalStore(device.data_dir / "kiosk.sqlite", center_id=device.center_id,
                        device_id=device.device_id, timezone=device.timezone,
                        ticket_range=device.ticket_range, clock=clock)
     printer = TicketPrinter(device.printer.uri, device.printer.timeout) if device.printer else None
     catalog = catalog or load_catalog()
-    return Kiosk(device, catalog, store, TicketDesk(device, catalog, store, printer))
+    token = load_token(device.data_dir) if device.hub_url and connect else None
+    sync = feed = None
+    if token:
+        sync = SyncAgent(store, device.hub_url, token, ca_file=device.hub_ca_file).start()
+        feed = FeedPoller(device.hub_url, token, ca_file=device.hub_ca_file).start()
+    elif device.hub_url and connect:
+        log.warning("not enrolled with the hub at %s: working alone (run `mfc-edge enroll`)", device.hub_url)
+    estimator = Estimator(store, device.windows, feed.latest if feed else (lambda: None))
+    desk = TicketDesk(device, catalog, store, printer, estimator)
+    if sync:
+        desk.on_print_result(lambda *_: sync.wake())
+    return Kiosk(device, catalog, store, desk, sync, feed)

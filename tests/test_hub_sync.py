@@ -7,6 +7,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -18,6 +19,7 @@ from hardware.clock import ManualClock
 from hub.db import HubDB
 from hub.identity import Identity
 from hubprocess import HubProcess
+from kiosk.estimate import Estimate
 from mfc_edge import protocol
 from offline_cache.store import LocalStore
 from offline_cache.sync import SyncAgent, SyncError, load_token, retry_after_seconds
@@ -223,3 +225,41 @@ def test_retry_after_is_obeyed_and_backoff_has_full_jitter(tmp_path):
     assert retry_after_seconds("120") == 120
     assert retry_after_seconds("garbage") is None
     assert 0 <= retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") <= 1  # a date in the past: now
+
+
+def test_an_enrolled_kiosk_syncs_by_itself_and_estimates_from_the_hub(tmp_path, printer, clock):
+    from kiosk.wiring import open_kiosk
+    from mfc_edge.config import load_config
+    from offline_cache.sync import save_token
+
+    with HubProcess(tmp_path / "hub") as hub:
+        config = write_config(tmp_path, printer_uri=printer.uri)
+        config.write_text(config.read_text().replace('url = "https://hub.example.org"', f'url = "{hub.url}"'))
+        device = load_config(config)
+        save_token(device.data_dir, enroll(hub))
+        kiosk = open_kiosk(device, clock)
+        try:
+            assert kiosk.feed.poll_once()
+            first = kiosk.desk.issue("passport-rf")
+            assert first.estimate == Estimate(0, 0, approximate=False)
+            first.printed.result(timeout=10)
+            deadline = time.monotonic() + 10
+            while len(hub_tickets(hub)) < 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert [t["number"] for t in hub_tickets(hub)] == [first.ticket.number]
+            assert kiosk.feed.poll_once()
+            kiosk.desk.next_visitor()
+            second = kiosk.desk.issue("passport-rf")
+            assert second.estimate.people_ahead == 1 and not second.estimate.approximate
+        finally:
+            kiosk.close()
+    # The hub is gone: after the feed goes stale the kiosk estimates alone, and says so.
+    kiosk = open_kiosk(device, clock)
+    try:
+        kiosk.feed.stale_after = 0
+        kiosk.desk.next_visitor()
+        third = kiosk.desk.issue("passport-rf")
+        assert third.estimate.approximate and third.estimate.people_ahead == 2
+        assert len(kiosk.store.outbox()) >= 1  # kept for when the hub is back
+    finally:
+        kiosk.close()

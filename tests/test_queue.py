@@ -1,0 +1,106 @@
+"""The live queue's call order and state history, on the hub's storage directly."""
+from __future__ import annotations
+
+import pytest
+
+from hub.db import HubDB
+from hub.queue import Queue, QueueError
+
+
+@pytest.fixture
+def queue(tmp_path):
+    db = HubDB(tmp_path)
+    yield Queue(db, priority_streak=2)
+    db.close()
+
+
+def add(queue: Queue, n: int, *, priority=False, service="passport-rf", second=None, center="strogino") -> str:
+    with queue.db.transaction() as d:
+        d["tickets"].insert({"id": f"{center}-{n}", "center": center, "device": "kiosk-1", "number": f"П{n:03d}",
+                             "service": service, "day": "2026-11-23", "priority": int(priority),
+                             "issued_at": f"2026-11-23T07:00:{second if second is not None else n:02d}.000000+00:00",
+                             "status_token": f"token-{center}-{n:04d}-xxxxxxxx", "state": "waiting"})
+    return f"П{n:03d}"
+
+
+def serve_all(queue: Queue, services=("passport-rf",)) -> list[str]:
+    order = []
+    while (ticket := queue.call_next("strogino", "5", list(services))) is not None:
+        order.append(ticket["number"])
+        queue.finish("strogino", "5")
+    return order
+
+
+def test_priority_first_but_never_more_than_n_in_a_row(queue):
+    for n in range(1, 4):
+        add(queue, n)
+    for n in range(4, 9):
+        add(queue, n, priority=True)
+    assert serve_all(queue) == ["П004", "П005", "П001", "П006", "П007", "П002", "П008", "П003"]
+
+
+def test_only_priority_waiting_is_still_called(queue):
+    for n in range(1, 5):
+        add(queue, n, priority=True)
+    assert serve_all(queue) == ["П001", "П002", "П003", "П004"]
+
+
+def test_a_late_ticket_takes_its_place_by_time_of_issue(queue):
+    add(queue, 1, second=10)
+    add(queue, 2, second=30)
+    add(queue, 500, second=20)  # from a kiosk that was offline: arrives last, issued second
+    assert serve_all(queue) == ["П001", "П500", "П002"]
+
+
+def test_windows_only_call_their_services_and_centers_are_apart(queue):
+    add(queue, 1, service="adult-snils")
+    add(queue, 2)
+    add(queue, 3, center="other")
+    assert serve_all(queue, ["passport-rf"]) == ["П002"]
+    assert serve_all(queue, ["adult-snils"]) == ["П001"]
+    assert queue.waiting("other")["passport-rf"]["count"] == 1
+
+
+def test_actions_out_of_turn_are_refused_with_a_reason(queue):
+    add(queue, 1)
+    add(queue, 2)
+    with pytest.raises(QueueError, match="no visitor is called to this window"):
+        queue.finish("strogino", "5")
+    queue.call_next("strogino", "5", ["passport-rf"])
+    with pytest.raises(QueueError, match="finish the current visitor or mark a no-show first"):
+        queue.call_next("strogino", "5", ["passport-rf"])
+    with pytest.raises(QueueError, match="already in that service's line"):
+        queue.transfer("strogino", "5", "passport-rf")
+    with pytest.raises(QueueError, match="choose the services"):
+        queue.call_next("strogino", "6", [])
+
+
+def test_every_state_change_is_kept_with_its_time(queue):
+    add(queue, 1)
+    queue.call_next("strogino", "5", ["passport-rf"])
+    queue.recall("strogino", "5")
+    queue.start("strogino", "5")
+    queue.transfer("strogino", "5", "adult-snils")
+    queue.call_next("strogino", "7", ["adult-snils"])
+    queue.finish("strogino", "7")
+    history = queue.history("strogino-1")
+    assert [h["state"] for h in history] == ["called", "recalled", "serving", "transferred", "waiting", "called",
+                                             "done"]
+    assert [h["window"] for h in history][-2:] == ["7", "7"]
+    assert history[3]["detail"] == "passport-rf -> adult-snils"
+    times = [h["at"] for h in history]
+    assert times == sorted(times)
+    calls = queue.recent_calls("strogino")
+    assert [(c.number, c.window, c.recall) for c in calls] == [("П001", "7", False), ("П001", "5", True),
+                                                              ("П001", "5", False)]
+
+
+def test_people_ahead_and_estimate(queue):
+    for n in range(1, 5):
+        add(queue, n)
+    add(queue, 9, priority=True)
+    mine = queue.ticket_by_token("token-strogino-0004-xxxxxxxx")
+    assert queue.people_ahead(mine) == 4  # three earlier and one priority
+    queue.open_window("strogino", "5", ["passport-rf"])
+    queue.open_window("strogino", "6", ["passport-rf"])
+    assert queue.estimate_minutes(mine) == round(4 * 10 / 2)  # no history yet: 10 minutes each, two windows
