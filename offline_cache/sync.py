@@ -74,7 +74,9 @@ class SyncAgent:
         self.rng = rng or random.Random()
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
-        self.session.verify = ca_file or True  # never off: a custom CA file at most
+        # Never off: a custom CA file at most. Given per request, because requests lets
+        # REQUESTS_CA_BUNDLE from the environment override a session's setting.
+        self.verify: str | bool = ca_file or True
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -86,7 +88,7 @@ class SyncAgent:
         if not batch:
             return 0
         try:
-            reply = self.session.post(self.url, json={"events": batch}, timeout=self.timeout)
+            reply = self.session.post(self.url, json={"events": batch}, timeout=self.timeout, verify=self.verify)
         except requests.RequestException as exc:
             raise SyncError(f"hub unreachable: {exc.__class__.__name__}") from exc
         if reply.status_code in (429, 503):

@@ -19,19 +19,22 @@ def free_port() -> int:
 
 
 class HubProcess:
-    def __init__(self, data_dir: Path, port: int | None = None):
-        self.data_dir, self.port = data_dir, port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+    def __init__(self, data_dir: Path, port: int | None = None, tls: tuple[Path, Path, Path] | None = None):
+        """`tls` is (certificate, key, CA file): the hub then speaks HTTPS, checked against the CA."""
+        self.data_dir, self.port, self.tls = data_dir, port or free_port(), tls
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "HubProcess":
+        tls_args = ["--cert", str(self.tls[0]), "--key", str(self.tls[1])] if self.tls else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mfc_edge.cli", "hub", "--data", str(self.data_dir), "--port", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
+            [sys.executable, "-m", "mfc_edge.cli", "hub", "--data", str(self.data_dir), "--port", str(self.port),
+             *tls_args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
-                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                if requests.get(f"{self.url}/healthz", timeout=1,
+                                verify=str(self.tls[2]) if self.tls else True).status_code == 200:
                     return self
             except requests.RequestException:
                 time.sleep(0.05)
@@ -63,3 +66,22 @@ class HubProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def make_test_ca(folder: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a certificate for 127.0.0.1 signed by it, made with openssl."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ca_key, ca_cert = folder / "ca.key", folder / "ca.pem"
+    key, csr, cert = folder / "hub.key", folder / "hub.csr", folder / "hub.pem"
+    ext = folder / "ext.cnf"
+    ext.write_text("subjectAltName = IP:127.0.0.1\nbasicConstraints = CA:FALSE\n")
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out", str(ca_cert),
+            "-days", "2", "-subj", "/CN=mfc-edge test CA")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr), "-subj", "/CN=127.0.0.1")
+    openssl("x509", "-req", "-in", str(csr), "-CA", str(ca_cert), "-CAkey", str(ca_key), "-CAcreateserial",
+            "-out", str(cert), "-days", "2", "-extfile", str(ext))
+    return cert, key, ca_cert

@@ -263,3 +263,20 @@ def test_an_enrolled_kiosk_syncs_by_itself_and_estimates_from_the_hub(tmp_path, 
         assert len(kiosk.store.outbox()) >= 1  # kept for when the hub is back
     finally:
         kiosk.close()
+
+
+def test_tls_hub_is_verified_against_the_configured_ca(tmp_path):
+    from hubprocess import make_test_ca
+
+    cert, key, ca = make_test_ca(tmp_path / "tls")
+    store = kiosk_store(tmp_path / "k1.sqlite")
+    store.issue_ticket(service_id="passport-rf", letter="П")
+    with HubProcess(tmp_path / "hub", tls=(cert, key, ca)) as hub:
+        assert hub.url.startswith("https://")
+        token = requests.post(f"{hub.url}/api/v1/enroll", json={"code": hub.enroll_code(), "device_id": "kiosk-1"},
+                              timeout=10, verify=str(ca)).json()["token"]
+        # Verification is never off: without the CA, the hub's certificate is refused.
+        with pytest.raises(SyncError, match="SSLError"):
+            SyncAgent(store, hub.url, token).drain()
+        assert len(store.outbox()) == 1
+        assert SyncAgent(store, hub.url, token, ca_file=str(ca)).drain() == 1
