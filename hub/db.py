@@ -24,30 +24,47 @@ def iso(moment: datetime) -> str:
 
 
 class HubDB:
+    """Each thread gets its own connection: the API answers from a pool of threads, and WAL
+    lets them read at once while `transaction()` makes writers take turns."""
+
     def __init__(self, data_dir: str | Path):
         self.path = Path(data_dir) / "hub.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-        self.db = sqlite_utils.Database(conn)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a crash of the process
-        self._lock = threading.RLock()
+        self._local = threading.local()
+        self._all: list[sqlite_utils.Database] = []
+        self._all_lock = threading.Lock()
         self._create_schema()
 
+    @property
+    def db(self) -> sqlite_utils.Database:
+        database = getattr(self._local, "db", None)
+        if database is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            database = sqlite_utils.Database(conn)
+            database.execute("PRAGMA journal_mode=WAL")
+            database.execute("PRAGMA synchronous=NORMAL")  # with WAL: survives a crash of the process
+            self._local.db = database
+            with self._all_lock:
+                self._all.append(database)
+        return database
+
     def close(self) -> None:
-        with self._lock:
-            self.db.close()
+        with self._all_lock:
+            for database in self._all:
+                database.close()
+            self._all.clear()
+        self._local = threading.local()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite_utils.Database]:
-        with self._lock:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.db
-            except BaseException:
-                self.db.rollback()
-                raise
-            self.db.execute("COMMIT")
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.rollback()
+            raise
+        db.execute("COMMIT")
 
     def _create_schema(self) -> None:
         with self.transaction() as db:

@@ -25,8 +25,8 @@ class Outcome:
     reason: str = ""
 
 
-def _problem_for(event: Any, device: Device) -> str | None:
-    problem = protocol.event_problem(event)
+def _problem_for(event: Any, device: Device, body_json: str | None) -> str | None:
+    problem = protocol.event_problem(event, body_json)
     if problem:
         return problem
     if event["center"] != device.center or event["device"] != device.id:
@@ -35,47 +35,60 @@ def _problem_for(event: Any, device: Device) -> str | None:
     return None
 
 
+def _body_json(event: Any) -> str | None:
+    if isinstance(event, dict) and isinstance(event.get("body"), dict):
+        return json.dumps(event["body"], ensure_ascii=False)
+    return None
+
+
+def _ticket_row(event: dict[str, Any]) -> tuple:
+    body = event["body"]
+    return (body["ticket"], event["center"], event["device"], body["number"], body["service"], body["day"],
+            int(body["priority"]), iso(datetime.fromisoformat(body["issued_at"])), body["status_token"])
+
+
 class EventLog:
     def __init__(self, db: HubDB):
         self.db = db
 
     def ingest(self, device: Device, events: list[Any]) -> list[Outcome]:
-        outcomes: list[Outcome] = []
         received = iso(utc_now())
+        checked = []
+        for event in events:
+            body_json = _body_json(event)
+            checked.append((event, body_json, _problem_for(event, device, body_json)))
+        valid_ids = [e["id"] for e, _, problem in checked if problem is None]
+        outcomes: list[Outcome] = []
         with self.db.transaction() as db:
-            queue_changed = False
-            for event in events:
+            known: set[str] = set()
+            for start in range(0, len(valid_ids), 500):  # SQLite's limit on ? in one statement
+                chunk = valid_ids[start:start + 500]
+                known |= {r[0] for r in db.execute(
+                    f"SELECT id FROM events WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall()}
+            new_events, new_tickets = [], []
+            for event, body_json, problem in checked:
                 event_id = event.get("id") if isinstance(event, dict) and isinstance(event.get("id"), str) else None
-                problem = _problem_for(event, device)
                 if problem:
                     outcomes.append(Outcome(event_id, REJECTED, problem))
-                    continue
-                cursor = db.execute(
-                    "INSERT OR IGNORE INTO events (id, center, device, type, at, body, received_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [event["id"], event["center"], event["device"], event["type"], event["at"],
-                     json.dumps(event["body"], ensure_ascii=False), received])
-                if cursor.rowcount == 0:
+                elif event_id in known:
                     outcomes.append(Outcome(event_id, DUPLICATE))
-                    continue
-                outcomes.append(Outcome(event_id, STORED))
-                if event["type"] == protocol.TICKET_ISSUED:
-                    queue_changed |= self._queue_ticket(db, event)
-            if queue_changed:
+                else:
+                    known.add(event_id)  # the same event twice in one batch is stored once
+                    outcomes.append(Outcome(event_id, STORED))
+                    new_events.append((event_id, event["center"], event["device"], event["type"], event["at"],
+                                       body_json, received))
+                    if event["type"] == protocol.TICKET_ISSUED:
+                        new_tickets.append(_ticket_row(event))
+            db.conn.executemany("INSERT INTO events (id, center, device, type, at, body, received_at) "
+                                "VALUES (?, ?, ?, ?, ?, ?, ?)", new_events)
+            added = db.conn.executemany(
+                "INSERT OR IGNORE INTO tickets (id, center, device, number, service, day, priority, issued_at, "
+                "status_token, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting')", new_tickets).rowcount
+            if added > 0:
                 self.db.bump_feed(db, device.center)
             db.execute("UPDATE devices SET last_seen = ? WHERE center = ? AND id = ?",
                        [received, device.center, device.id])
         return outcomes
-
-    @staticmethod
-    def _queue_ticket(db, event: dict[str, Any]) -> bool:
-        body = event["body"]
-        cursor = db.execute(
-            "INSERT OR IGNORE INTO tickets (id, center, device, number, service, day, priority, issued_at, "
-            "status_token, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting')",
-            [body["ticket"], event["center"], event["device"], body["number"], body["service"], body["day"],
-             int(body["priority"]), iso(datetime.fromisoformat(body["issued_at"])), body["status_token"]])
-        return cursor.rowcount == 1
 
     def count(self, center: str) -> int:
         return self.db.db["events"].count_where("center = ?", [center])

@@ -43,6 +43,7 @@ MAX_EVENT_BYTES = 16 * 1024
 
 _TICKET_NUMBER = re.compile(r"^[А-Я]\d{3}$")
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _is_time(value: Any) -> bool:
@@ -52,24 +53,29 @@ def _is_time(value: Any) -> bool:
         return False
 
 
+_TICKET_ISSUED_FIELDS = {
+    "ticket": lambda v: isinstance(v, str) and _ID.match(v),
+    "number": lambda v: isinstance(v, str) and _TICKET_NUMBER.match(v),
+    "service": lambda v: isinstance(v, str) and _ID.match(v),
+    "day": lambda v: isinstance(v, str) and _DAY.match(v),
+    "priority": lambda v: isinstance(v, bool),
+    "issued_at": _is_time,
+    "status_token": lambda v: isinstance(v, str) and _ID.match(v) and len(v) >= 16,
+}
+
+
 def _ticket_issued_problem(body: dict[str, Any]) -> str | None:
-    checks = {
-        "ticket": lambda v: isinstance(v, str) and _ID.match(v),
-        "number": lambda v: isinstance(v, str) and _TICKET_NUMBER.match(v),
-        "service": lambda v: isinstance(v, str) and _ID.match(v),
-        "day": lambda v: isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v),
-        "priority": lambda v: isinstance(v, bool),
-        "issued_at": _is_time,
-        "status_token": lambda v: isinstance(v, str) and _ID.match(v) and len(v) >= 16,
-    }
-    for key, check in checks.items():
+    for key, check in _TICKET_ISSUED_FIELDS.items():
         if not check(body.get(key)):
             return f"body.{key} = {body.get(key)!r} is not valid"
     return None
 
 
-def event_problem(event: Any) -> str | None:
-    """Why an event cannot be accepted, or None when its envelope and body are valid."""
+def event_problem(event: Any, body_json: str | None = None) -> str | None:
+    """Why an event cannot be accepted, or None when its envelope and body are valid.
+
+    `body_json`, the body already serialised by the caller, saves serialising it twice.
+    """
     if not isinstance(event, dict):
         return "an event must be a JSON object"
     try:
@@ -84,8 +90,10 @@ def event_problem(event: Any) -> str | None:
         return f"at = {event.get('at')!r} is not a time with a time zone"
     if not isinstance(event.get("body"), dict):
         return "body must be a JSON object"
-    if len(json.dumps(event, ensure_ascii=False).encode()) > MAX_EVENT_BYTES:
-        return f"the event is larger than {MAX_EVENT_BYTES} bytes"
+    if body_json is None:
+        body_json = json.dumps(event["body"], ensure_ascii=False)
+    if len(body_json) > MAX_EVENT_BYTES:
+        return f"the event's body is larger than {MAX_EVENT_BYTES} characters"
     if event["type"] == TICKET_ISSUED:
         return _ticket_issued_problem(event["body"])
     return None

@@ -130,7 +130,8 @@ class LocalStore:
 
     def now(self) -> datetime:
         """The clock's time, never before the last ticket nor the floor (see numbering)."""
-        last = self._state("last_issued_at")
+        with self._lock:
+            last = self._state("last_issued_at")
         return ticket_time(self.clock.now(), datetime.fromisoformat(last) if last else None,
                            self.clock_floor)[0]
 
@@ -196,23 +197,32 @@ class LocalStore:
                 self._add_event(protocol.TICKET_PRINTED, self.now(),
                                 {"ticket": row["id"], "outcome": PRINT_INTERRUPTED, "error": ""})
 
+    # Reads take the lock too: the UI, printer and sync threads share this one connection,
+    # and SQLite refuses a write while the same connection is still reading ("table is locked").
+
     def ticket(self, ticket_id: str) -> Ticket:
-        return Ticket.from_row(self.db["tickets"].get(ticket_id))
+        with self._lock:
+            return Ticket.from_row(self.db["tickets"].get(ticket_id))
 
     def tickets(self, where: str | None = None, params: list[Any] | None = None) -> list[Ticket]:
-        return [Ticket.from_row(r) for r in self.db["tickets"].rows_where(where, params or [],
-                                                                          order_by="issued_at")]
+        with self._lock:
+            return [Ticket.from_row(r) for r in self.db["tickets"].rows_where(where, params or [],
+                                                                              order_by="issued_at")]
 
     def count_issued_since(self, service_id: str, since: datetime) -> int:
-        return self.db["tickets"].count_where("service_id = ? AND issued_at >= ?",
-                                              [service_id, iso(since)])
+        with self._lock:
+            return self.db["tickets"].count_where("service_id = ? AND issued_at >= ?",
+                                                  [service_id, iso(since)])
 
     def outbox(self, limit: int = 1000) -> list[dict[str, Any]]:
         """Events not yet acknowledged by the hub, oldest first."""
-        return [json.loads(r["event"]) for r in self.db["outbox"].rows_where(order_by="seq", limit=limit)]
+        with self._lock:
+            rows = list(self.db["outbox"].rows_where(order_by="seq", limit=limit))
+        return [json.loads(r["event"]) for r in rows]
 
     def outbox_size(self) -> int:
-        return self.db["outbox"].count
+        with self._lock:
+            return self.db["outbox"].count
 
     def acknowledge(self, accepted: list[str], rejected: dict[str, str]) -> None:
         """The hub stored `accepted` (or had them already) and refused `rejected` (id -> reason).
@@ -230,4 +240,5 @@ class LocalStore:
                 self.db.execute("DELETE FROM outbox WHERE id = ?", [event_id])
 
     def rejected_events(self) -> list[dict[str, Any]]:
-        return list(self.db["outbox_rejected"].rows_where(order_by="at"))
+        with self._lock:
+            return list(self.db["outbox_rejected"].rows_where(order_by="at"))

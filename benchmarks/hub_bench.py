@@ -1,0 +1,171 @@
+"""Hub benchmarks: outbox drain, ingest rate, "call next" to the queue feed, hub memory.
+Writes its section of benchmarks/RESULTS.md.
+
+    .venv/bin/python benchmarks/hub_bench.py [--events 10000] [--calls 300]
+
+A real hub process (`mfc-edge hub`) on 127.0.0.1 and a real device sync agent over HTTP.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from hardware.clock import ManualClock  # noqa: E402
+from hubprocess import HubProcess  # noqa: E402
+from mfc_edge.catalog import load_catalog  # noqa: E402
+from offline_cache.store import LocalStore  # noqa: E402
+from offline_cache.sync import SyncAgent  # noqa: E402
+
+SECTION = "## Hub and sync (issue: center hub and sync)"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def kiosk(folder: Path, device: str, first: int) -> LocalStore:
+    return LocalStore(folder / f"{device}.sqlite", center_id="bench", device_id=device,
+                      timezone=ZoneInfo("Europe/Moscow"), ticket_range=(first, first + 332),
+                      clock=ManualClock(datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)))
+
+
+SERVICES = load_catalog().services
+
+
+def fill(store: LocalStore, events: int) -> None:
+    for i in range(events):
+        store.clock.advance(seconds=1)
+        service = SERVICES[i % len(SERVICES)]
+        store.issue_ticket(service_id=service.id, letter=service.letter)
+
+
+def enroll(hub: HubProcess, device: str) -> str:
+    return requests.post(f"{hub.url}/api/v1/enroll", json={"code": hub.enroll_code("bench"), "device_id": device},
+                         timeout=10).json()["token"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--calls", type=int, default=300)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="mfc-hub-bench-"))
+    try:
+        with HubProcess(work / "hub") as hub:
+            # 1. Drain: one kiosk's outbox of N events (each a ticket), batches of 500.
+            store = kiosk(work, "kiosk-1", 1)
+            fill(store, args.events)
+            pending = store.outbox_size()  # the tickets, and a notice each time a letter's range wraps
+            agent = SyncAgent(store, hub.url, enroll(hub, "kiosk-1"), batch_size=500)
+            began = time.perf_counter()
+            drained = agent.drain()
+            drain_s = time.perf_counter() - began
+            assert drained == pending and not store.outbox()
+
+            # 2. Ingest rate with two kiosks sending at once (the machine has 2 cores).
+            stores = [kiosk(work, f"kiosk-{i}", 333 * (i - 1) + 1) for i in (2, 3)]
+            for s in stores:
+                fill(s, args.events // 2)
+            sent = sum(s.outbox_size() for s in stores)
+            agents = [SyncAgent(s, hub.url, enroll(hub, s.device_id), batch_size=500) for s in stores]
+            began = time.perf_counter()
+            threads = [threading.Thread(target=a.drain) for a in agents]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            ingest_rate = sent / (time.perf_counter() - began)
+            assert all(s.outbox_size() == 0 for s in stores)
+
+            # 3. From "call next" on the console to the call in the feed.
+            console = requests.Session()
+            pw = "bench password"
+            subprocess.run([sys.executable, "-m", "mfc_edge.cli", "hub", "add-operator", "--data", str(hub.data_dir),
+                            "--center", "bench", "--login", "op", "--name", "Operator"], input=pw + "\n",
+                           text=True, check=True, capture_output=True)
+            console.post(f"{hub.url}/console/api/sign-in", json={"center": "bench", "login": "op", "password": pw},
+                         timeout=10).raise_for_status()
+            console.post(f"{hub.url}/console/api/open-window",
+                         json={"window": "1", "services": [s.id for s in SERVICES]}, timeout=10).raise_for_status()
+            feed = requests.Session()
+            feed.headers["Authorization"] = f"Bearer {agents[0].session.headers['Authorization'].split()[1]}"
+            etag = None
+            latencies = []
+            for _ in range(args.calls):
+                began = time.perf_counter()
+                called = console.post(f"{hub.url}/console/api/call-next", json={"window": "1"}, timeout=10).json()
+                number = called["ticket"]["number"]
+                while True:
+                    reply = feed.get(f"{hub.url}/api/v1/feed", headers={"If-None-Match": etag} if etag else {},
+                                     timeout=10)
+                    if reply.status_code == 200:
+                        etag = reply.headers["ETag"]
+                        calls = reply.json()["calls"]
+                        if calls and calls[0]["number"] == number and calls[0]["window"] == "1":
+                            break
+                latencies.append(time.perf_counter() - began)
+                console.post(f"{hub.url}/console/api/finish", json={"window": "1"}, timeout=10)
+
+            # 4. Memory of the hub process holding a day of tickets and more.
+            hub_mb = rss_mb(hub.proc.pid)
+            tickets_held = args.events * 2
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    ms = [v * 1000 for v in latencies]
+    lines = [
+        SECTION,
+        "",
+        f"Command: `.venv/bin/python benchmarks/hub_bench.py --events {args.events} --calls {args.calls}`  ",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. Hub and clients on the same 2 cores.",
+        "",
+        "| figure | goal | measured |",
+        "| --- | --- | --- |",
+        f"| drain {pending} outbox events ({args.events} tickets) to the hub over loopback (one sync agent, "
+        f"batches of 500) | ≤ 2 s for 10,000 | {drain_s:.2f} s ({pending / drain_s:,.0f} events/s) |",
+        f"| hub ingest rate, two kiosks sending at once | ≥ 20,000 events/s | {ingest_rate:,.0f} events/s |",
+        f"| \"call next\" on the console to the call in the queue feed, {len(ms)} calls | p99 ≤ 1 s | "
+        f"p50 {statistics.median(ms):.1f} ms, p99 {percentile(ms, 0.99):.1f} ms |",
+        f"| hub resident memory holding {tickets_held:,} tickets (a day is ~5,000) | ≤ 150 MB | {hub_mb:.0f} MB |",
+        "",
+    ]
+    section = "\n".join(lines)
+    print(section)
+    results = ROOT / "benchmarks" / "RESULTS.md"
+    text = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n\n"
+    start = text.find(SECTION)
+    if start != -1:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + text[end + 1:] if end != -1 else text[:start]
+    results.write_text(text.rstrip() + "\n\n" + section, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
