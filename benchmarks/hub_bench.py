@@ -25,6 +25,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from hardware.clock import ManualClock  # noqa: E402
@@ -32,13 +33,10 @@ from hubprocess import HubProcess  # noqa: E402
 from mfc_edge.catalog import load_catalog  # noqa: E402
 from offline_cache.store import LocalStore  # noqa: E402
 from offline_cache.sync import SyncAgent  # noqa: E402
+from results import percentile, write_section  # noqa: E402
 
 SECTION = "## Hub and sync (issue: center hub and sync)"
 
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def rss_mb(pid: int) -> float:
@@ -157,13 +155,7 @@ def main() -> int:
     ]
     section = "\n".join(lines)
     print(section)
-    results = ROOT / "benchmarks" / "RESULTS.md"
-    text = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n\n"
-    start = text.find(SECTION)
-    if start != -1:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + text[end + 1:] if end != -1 else text[:start]
-    results.write_text(text.rstrip() + "\n\n" + section, encoding="utf-8")
+    write_section(SECTION, section)
     return 0
 
 

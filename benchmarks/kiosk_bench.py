@@ -26,11 +26,14 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from kiosk.runtime import prepare_kivy  # noqa: E402
+from results import percentile, write_section  # noqa: E402
 
 prepare_kivy((1280, 800), headless=True)
 
+SECTION = "## Kiosk (issue: kiosk foundation)"
 CONFIG = """\
 [center]
 id = "bench"
@@ -61,10 +64,6 @@ sun = "00:00-23:59"
 url = "https://hub.example.org"
 """
 
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def free_port() -> int:
@@ -200,7 +199,7 @@ def main() -> int:
     native = statistics.mean(run["sizes"])
     mem = run["memory"]
     lines = [
-        "## Kiosk (issue: kiosk foundation)",
+        SECTION,
         "",
         f"Command: `.venv/bin/python benchmarks/kiosk_bench.py --tickets {args.tickets} --starts {args.starts}`  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -229,13 +228,7 @@ def main() -> int:
     ]
     section = "\n".join(lines)
     print(section)
-    results = ROOT / "benchmarks" / "RESULTS.md"
-    text = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n\n"
-    start = text.find("## Kiosk (issue: kiosk foundation)")
-    if start != -1:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + text[end + 1:] if end != -1 else text[:start]
-    results.write_text(text.rstrip() + "\n\n" + section, encoding="utf-8")
+    write_section(SECTION, section)
     return 0
 
 
