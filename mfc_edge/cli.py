@@ -101,7 +101,7 @@ def cmd_hub(args: argparse.Namespace) -> int:
         return 2
     from hub.server import serve
 
-    serve(args.data, args.host, args.port, args.cert, args.key)
+    serve(args.data, args.host, args.port, args.cert, args.key, priority_streak=args.priority_streak)
     return 0
 
 
@@ -230,6 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
     p.add_argument("--cert", type=Path, help="TLS certificate (PEM); with --key the hub speaks HTTPS")
     p.add_argument("--key", type=Path, help="TLS private key (PEM)")
+    p.add_argument("--priority-streak", type=int, default=3, choices=range(1, 21), metavar="N",
+                   help="at most N priority tickets called in a row at a window while others wait (default 3)")
     hub_sub = p.add_subparsers(dest="hub_command", metavar="HUB_COMMAND")
     q = hub_sub.add_parser("enroll-code", help="Make a one-time enrollment code for a device.",
                            description="Make a one-time enrollment code for a device; valid 24 hours.")
