@@ -14,7 +14,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,8 +26,10 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests"))
 
 from kiosk.runtime import prepare_kivy  # noqa: E402
+from hubprocess import free_port  # noqa: E402
 from results import percentile, write_section  # noqa: E402
 
 prepare_kivy((1280, 800), headless=True)
@@ -64,12 +65,6 @@ sun = "00:00-23:59"
 url = "https://hub.example.org"
 """
 
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_mb() -> float:
@@ -214,7 +209,7 @@ def main() -> int:
         f"(same ticket with a raster QR on `POS-5890`: {raster} B, {raster / native:.1f}×) |",
         f"| kiosk start to first frame, {len(starts)} starts (`mfc-edge kiosk` process spawn → first frame) | ≤ 2 s | "
         f"median {statistics.median(starts):.2f} s, max {max(starts):.2f} s |",
-        f"| resident memory of the kiosk process after N tickets | ≤ 150 MB, not growing | "
+        "| resident memory of the kiosk process after N tickets | ≤ 150 MB, not growing | "
         + ", ".join(f"{n}: {mb:.0f} MB" for n, mb in mem)
         + f"; opening the window and its software OpenGL context alone adds {run['window_cost']:.0f} MB |",
         "",

@@ -15,7 +15,7 @@ import socket
 import socketserver
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from hardware.escpos_decode import DecodeError, decode_escpos

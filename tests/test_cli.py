@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from conftest import write_config
+from hubprocess import free_port
 from hardware.printer import TicketPrinter
 from hardware.receipt import Cut, Text, render_escpos
 from hardware.virtual_printer import PrinterState, VirtualPrinter
@@ -22,12 +21,6 @@ def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     env["SDL_VIDEODRIVER"] = "offscreen"
     return subprocess.run([sys.executable, "-m", "mfc_edge.cli", *args], capture_output=True, text=True,
                           timeout=timeout, env=env)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.parametrize("command", ["kiosk", "test-print", "virtual-printer", "demo", "check-config"])

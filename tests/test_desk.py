@@ -1,7 +1,6 @@
 """TicketDesk: the one path that issues a ticket, records it, and prints it off the caller's thread."""
 from __future__ import annotations
 
-from hardware.virtual_printer import PrinterState
 
 
 def test_ticket_and_event_are_recorded_before_printing(kiosk, printer):
