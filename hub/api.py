@@ -67,8 +67,8 @@ class Feed(BaseModel):
 class Hub:
     """The hub's parts, shared by the API and the command line."""
 
-    def __init__(self, data_dir: str | Path, priority_streak: int = DEFAULT_PRIORITY_STREAK):
-        self.db = HubDB(data_dir)
+    def __init__(self, data_dir: str | Path, priority_streak: int = DEFAULT_PRIORITY_STREAK, clock: Any = None):
+        self.db = HubDB(data_dir, clock)
         self.identity = Identity(self.db)
         self.events = EventLog(self.db)
         self.queue = Queue(self.db, priority_streak)

@@ -10,7 +10,7 @@ import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import sqlite_utils
 
@@ -27,13 +27,19 @@ class HubDB:
     """Each thread gets its own connection: the API answers from a pool of threads, and WAL
     lets them read at once while `transaction()` makes writers take turns."""
 
-    def __init__(self, data_dir: str | Path):
+    def __init__(self, data_dir: str | Path, clock: Any = None):
+        """`clock` is anything with `now()` giving an aware datetime (see hardware.clock);
+        the real time by default. The demo shares one hand-set clock with its kiosk."""
         self.path = Path(data_dir) / "hub.sqlite"
+        self._clock = clock
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._all: list[sqlite_utils.Database] = []
         self._all_lock = threading.Lock()
         self._create_schema()
+
+    def now(self) -> datetime:
+        return self._clock.now() if self._clock is not None else utc_now()
 
     @property
     def db(self) -> sqlite_utils.Database:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hub.db import HubDB, iso, utc_now
+from hub.db import HubDB, iso
 from hub.identity import Device
 from mfc_edge import protocol
 
@@ -52,7 +52,7 @@ class EventLog:
         self.db = db
 
     def ingest(self, device: Device, events: list[Any]) -> list[Outcome]:
-        received = iso(utc_now())
+        received = iso(self.db.now())
         checked = []
         for event in events:
             body_json = _body_json(event)

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from hub.db import HubDB, iso, utc_now
+from hub.db import HubDB, iso
 
 ROLES = ("kiosk", "signage", "console")
 CODE_TTL = timedelta(hours=24)
@@ -52,7 +52,7 @@ class Identity:
         if role not in ROLES:
             raise EnrollmentError(f"role {role!r}: expected one of {', '.join(ROLES)}")
         code = new_code()
-        now = utc_now()
+        now = self.db.now()
         with self.db.transaction() as db:
             db["enrollment_codes"].insert({
                 "code_hash": _hash(_normalise_code(code)), "center": center, "role": role,
@@ -62,7 +62,7 @@ class Identity:
 
     def enroll(self, code: str, device_id: str) -> tuple[Device, str]:
         """Trade a code for a token. A device enrolled again gets a new token; the old one dies."""
-        now = utc_now()
+        now = self.db.now()
         with self.db.transaction() as db:
             rows = list(db.query("SELECT * FROM enrollment_codes WHERE code_hash = ?",
                                  [_hash(_normalise_code(code))]))
@@ -89,7 +89,7 @@ class Identity:
     def revoke(self, center: str, device_id: str) -> bool:
         with self.db.transaction() as db:
             cursor = db.execute("UPDATE devices SET revoked_at = ? WHERE center = ? AND id = ? AND revoked_at IS NULL",
-                                [iso(utc_now()), center, device_id])
+                                [iso(self.db.now()), center, device_id])
             return cursor.rowcount == 1
 
     def devices(self, center: str | None = None) -> list[dict]:

@@ -14,7 +14,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
-from hub.db import HubDB, iso, utc_now
+from hub.db import HubDB, iso
 
 ROLES = ("operator", "supervisor")
 SESSION_TTL = timedelta(hours=12)  # one working day
@@ -70,8 +70,8 @@ class Operators:
         token = secrets.token_urlsafe(32)
         with self.db.transaction() as d:
             d["sessions"].insert({"token_hash": _hash_token(token), "center": center, "login": login,
-                                  "expires_at": iso(utc_now() + self.session_ttl)})
-            d.execute("DELETE FROM sessions WHERE expires_at < ?", [iso(utc_now())])
+                                  "expires_at": iso(self.db.now() + self.session_ttl)})
+            d.execute("DELETE FROM sessions WHERE expires_at < ?", [iso(self.db.now())])
         row = rows[0]
         return Operator(row["center"], row["login"], row["name"], row["role"]), token
 
@@ -81,7 +81,7 @@ class Operators:
         rows = list(self.db.db.query(
             "SELECT o.center, o.login, o.name, o.role FROM sessions s JOIN operators o "
             "ON o.center = s.center AND o.login = s.login WHERE s.token_hash = ? AND s.expires_at > ?",
-            [_hash_token(token), iso(utc_now())]))
+            [_hash_token(token), iso(self.db.now())]))
         return Operator(**rows[0]) if rows else None
 
     def sign_out(self, token: str) -> None:

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from hub.db import HubDB, iso, utc_now
+from hub.db import HubDB, iso
 
 DEFAULT_PRIORITY_STREAK = 3
 DEFAULT_SERVICE_MINUTES = 10.0
@@ -57,7 +57,7 @@ class Queue:
 
     def waiting(self, center: str, now: datetime | None = None) -> dict[str, dict]:
         """Per service: how many wait, and the longest wait so far in seconds."""
-        now_text = iso(now or utc_now())
+        now_text = iso(now or self.db.now())
         rows = self.db.db.query(
             "SELECT service, count(*) AS n, min(issued_at) AS oldest FROM tickets "
             "WHERE center = ? AND state = 'waiting' GROUP BY service", [center])
@@ -117,7 +117,7 @@ class Queue:
     def open_window(self, center: str, window: str, services: list[str]) -> None:
         with self.db.transaction() as d:
             d["windows"].upsert({"center": center, "window": window, "services": json.dumps(services),
-                                 "open_since": iso(utc_now())}, pk=("center", "window"))
+                                 "open_since": iso(self.db.now())}, pk=("center", "window"))
             self.db.bump_feed(d, center)
 
     def close_window(self, center: str, window: str) -> None:
@@ -126,7 +126,7 @@ class Queue:
             self.db.bump_feed(d, center)
 
     def _set_state(self, d, ticket: dict, state: str, at_window: str, **fields: str | None) -> None:
-        now = iso(utc_now())
+        now = iso(self.db.now())
         d["tickets"].update(ticket["id"], {"state": state, **{k: (now if v == "now" else v) for k, v in fields.items()}})
         d["ticket_history"].insert({"ticket": ticket["id"], "center": ticket["center"], "state": state, "at": now,
                                     "window": at_window, "detail": ""})
@@ -152,7 +152,7 @@ class Queue:
             ticket = found[0]
             self._set_state(d, ticket, "called", window, window=window, called_at="now")
             d["calls"].insert({"center": center, "ticket": ticket["id"], "number": ticket["number"],
-                               "window": window, "at": iso(utc_now()), "recall": 0})
+                               "window": window, "at": iso(self.db.now()), "recall": 0})
             d["windows"].upsert({"center": center, "window": window,
                                  "priority_streak": streak + 1 if ticket["priority"] else 0},
                                 pk=("center", "window"))
@@ -168,9 +168,9 @@ class Queue:
         with self.db.transaction() as d:
             ticket = self._active(center, window)
             d["calls"].insert({"center": center, "ticket": ticket["id"], "number": ticket["number"],
-                               "window": window, "at": iso(utc_now()), "recall": 1})
+                               "window": window, "at": iso(self.db.now()), "recall": 1})
             d["ticket_history"].insert({"ticket": ticket["id"], "center": center, "state": "recalled",
-                                        "at": iso(utc_now()), "window": window, "detail": ""})
+                                        "at": iso(self.db.now()), "window": window, "detail": ""})
             self.db.bump_feed(d, center)
             return ticket
 
@@ -203,7 +203,7 @@ class Queue:
             if to_service == ticket["service"]:
                 raise QueueError("the ticket is already in that service's line")
             d["ticket_history"].insert({"ticket": ticket["id"], "center": center, "state": "transferred",
-                                        "at": iso(utc_now()), "window": window,
+                                        "at": iso(self.db.now()), "window": window,
                                         "detail": f"{ticket['service']} -> {to_service}"})
             self._set_state(d, ticket, "waiting", window, service=to_service, window=None, called_at=None,
                             started_at=None)

@@ -90,7 +90,7 @@ def cmd_virtual_printer(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from kiosk.demo import run_demo
+    from mfc_edge.demo import run_demo
 
     return run_demo(headless=args.headless, out=Path(args.out))
 

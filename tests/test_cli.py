@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -85,13 +87,21 @@ def test_virtual_printer_command_keeps_jobs_and_stops_on_sigterm(tmp_path):
         assert proc.wait(timeout=10) == 0
 
 
-def test_headless_demo_writes_screens_and_tickets(tmp_path):
+def test_headless_demo_is_a_center_in_a_box(tmp_path):
+    """Kiosk, hub and console together: the first ticket taken at the kiosk is called from the console."""
     out = tmp_path / "demo"
     result = run("demo", "--headless", "--out", str(out), timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"Screenshots: {out / 'screens'}" in result.stdout
+    assert re.search(r"Ticket П\d{3} was issued at the kiosk and called to window 5 from the console", result.stdout)
     screens = sorted(p.name for p in (out / "screens").glob("*.png"))
-    assert {"01-home.png", "05-ticket.png", "08-search-keyboard.png", "15-closed.png"} <= set(screens)
+    assert {"01-home.png", "05-ticket.png", "08-search-keyboard.png", "15-closed.png", "16-phone-waiting.png",
+            "18-console-called.png", "19-phone-called.png"} <= set(screens)
+    hub = sqlite3.connect(out / "hub" / "hub.sqlite")
+    states = dict(hub.execute("SELECT number, state FROM tickets WHERE center = 'strogino'").fetchall())
+    hub.close()
+    assert len(states) == 5  # four printed, one shown on screen while the printer was out of paper
+    assert sorted(states.values()).count("called") == 1
     bins = sorted((out / "tickets").glob("job-*.bin"))
     pngs = sorted((out / "tickets").glob("job-*.png"))
     assert len(bins) >= 4 and len(pngs) == len(bins)

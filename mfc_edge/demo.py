@@ -1,0 +1,176 @@
+"""The demo: a center in a box. A hub, a kiosk with a virtual printer, and the operator
+console, all on loopback.
+
+With a display it opens the kiosk window and prints where the console is. Headless it runs
+a scripted visit: visitors take tickets at the kiosk, the kiosk syncs them to the hub, an
+operator signs in to the console in a headless browser and calls the first ticket, and the
+visitor's phone page follows. Every screen is saved as a PNG, every ticket as ESC/POS bytes
+and a preview.
+
+The hub runs in this process and shares the kiosk's clock, so the whole visit happens on
+one Monday morning whatever the real date.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+DEMO_OPERATOR = ("operator", "demo-operator-2026", "Иванова Мария")
+DEMO_WINDOW = "5"
+CHROMIUM_NAMES = ("chromium", "chromium-browser")
+
+
+def run_demo(*, headless: bool, out: Path) -> int:
+    from kiosk.runtime import has_display, prepare_kivy
+
+    headless = headless or not has_display()
+    prepare_kivy((1280, 800), headless=headless)
+    if headless:
+        return _scripted(out)
+    return _interactive(out)
+
+
+class CenterInABox:
+    """A hub in a thread, one enrolled kiosk with a virtual printer, one operator account."""
+
+    def __init__(self, folder: Path, tickets: Path, clock):
+        from hardware.virtual_printer import VirtualPrinter
+        from hub.api import Hub
+        from hub.server import HubThread
+
+        self.folder, self.clock = folder, clock
+        self.hub = Hub(folder / "hub", clock=clock)
+        login, password, name = DEMO_OPERATOR
+        self.hub.operators.add("strogino", login, name, password)
+        self.server = HubThread(self.hub).start()
+        self.printer = VirtualPrinter(tickets).start()
+        self.kiosk = None
+
+    def open_kiosk(self):
+        from kiosk.demo import write_config
+        from kiosk.wiring import open_kiosk
+        from mfc_edge.cli import main as technician
+        from mfc_edge.config import load_config
+
+        config = write_config(self.folder, self.printer.port, self.server.url)
+        code = self.hub.identity.create_code("strogino", "kiosk")
+        if technician(["enroll", "--config", str(config), "--code", code]) != 0:
+            raise RuntimeError("the demo kiosk could not enroll with the demo hub")
+        self.kiosk = open_kiosk(load_config(config), self.clock)
+        return self.kiosk
+
+    def wait_synced(self, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while self.kiosk.store.outbox_size():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the kiosk's tickets did not reach the hub")
+            self.kiosk.sync.wake()
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        if self.kiosk:
+            self.kiosk.close()
+        self.printer.stop()
+        self.server.stop()
+        self.hub.close()
+
+
+def _interactive(out: Path) -> int:
+    from hardware.clock import SystemClock
+    from kiosk.app import KioskApp
+
+    workdir = Path(tempfile.mkdtemp(prefix="mfc-edge-demo-"))
+    clock = SystemClock()
+    center = CenterInABox(workdir, out / "tickets", clock)
+    try:
+        kiosk = center.open_kiosk()
+        login, password, _ = DEMO_OPERATOR
+        print(f"Kiosk window open; printed tickets go to {out / 'tickets'}\n"
+              f"Operator console: {center.server.url}/console  (center strogino, login {login}, "
+              f"password {password})", flush=True)
+        KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, clock).run()
+    finally:
+        center.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+def _scripted(out: Path) -> int:
+    from hardware.clock import ManualClock
+    from kiosk.app import KioskApp
+    from kiosk.demo import VISIT_START, scripted_visit, show_closed
+    from kiosk.headless import HeadlessKiosk
+
+    for part in ("screens", "tickets", "data", "hub", "kiosk.toml"):
+        target = out / part
+        shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    shots = out / "screens"
+    clock = ManualClock(VISIT_START)
+    center = CenterInABox(out, out / "tickets", clock)
+    try:
+        kiosk = center.open_kiosk()
+        app = KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, clock)
+        with HeadlessKiosk(app, (1280, 800)) as k:
+            scripted_visit(k, app, kiosk, center.printer, clock, shots)
+            center.wait_synced()
+            first = kiosk.store.tickets()[0]
+            clock.advance(minutes=6)
+            called = _console_calls(center, first, shots)
+            show_closed(k, app, clock, shots)
+    finally:
+        center.close()
+    tickets = sorted((out / "tickets").glob("job-*"))
+    print(f"Demo finished. {called}\nScreenshots: {shots}  Printed tickets (bytes and previews): {out / 'tickets'}")
+    for path in sorted(shots.glob("*.png")) + tickets:
+        print(f"  {path}")
+    return 0
+
+
+def _console_calls(center: CenterInABox, ticket, shots: Path) -> str:
+    """An operator opens window 5 for the ticket's service and calls the next visitor, in
+    the real console page; the visitor's phone page is shown before and after."""
+    from playwright.sync_api import sync_playwright
+
+    url, (login, password, name) = center.server.url, DEMO_OPERATOR
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"])
+        try:
+            # Visitors' phones and operators' PCs in the center are on Moscow time.
+            local = {"timezone_id": "Europe/Moscow", "locale": "ru-RU"}
+            phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, **local)
+            phone.goto(f"{url}/t/{ticket.status_token}")
+            phone.screenshot(path=str(shots / "16-phone-waiting.png"))
+
+            console = browser.new_page(viewport={"width": 1366, "height": 768}, **local)
+            console.goto(f"{url}/console")
+            console.fill("#center", "strogino")
+            console.fill("#login", login)
+            console.fill("#password", password)
+            console.click("#sign-in")
+            console.wait_for_selector(f"#who:has-text('{name}')")
+            console.fill("#window", DEMO_WINDOW)
+            console.check(f"#services input[value='{ticket.service_id}']")
+            console.click("#open-window")
+            console.wait_for_selector("#call-next:enabled")
+            console.screenshot(path=str(shots / "17-console-window-open.png"))
+            console.click("#call-next")
+            console.wait_for_selector(f"#current:has-text('{ticket.number}')")
+            console.screenshot(path=str(shots / "18-console-called.png"))
+
+            phone.reload()
+            phone.wait_for_selector(f"text=Пройдите к окну {DEMO_WINDOW}")
+            phone.screenshot(path=str(shots / "19-phone-called.png"))
+            return f"Ticket {ticket.number} was issued at the kiosk and called to window {DEMO_WINDOW} from the console."
+        finally:
+            browser.close()
+
+
+def _chromium() -> str:
+    for name in CHROMIUM_NAMES:
+        if found := shutil.which(name):
+            return found
+    raise RuntimeError("the headless demo drives the operator console in Chromium: install it "
+                       "(Debian: apt-get install chromium)")
