@@ -18,7 +18,10 @@ TICKET_PRINTED = "ticket.printed"  # body: outcome, error; also for failed print
 PRINTER_STATUS = "printer.status"  # body: status, previous; on every change
 CLOCK_SUSPECT = "clock.suspect"  # body: device_clock, used
 NUMBERING_WRAPPED = "numbering.wrapped"  # body: letter, day, range
-EVENT_TYPES = frozenset({TICKET_ISSUED, TICKET_PRINTED, PRINTER_STATUS, CLOCK_SUSPECT, NUMBERING_WRAPPED})
+BUNDLE_APPLIED = "bundle.applied"  # body: version; the device now shows this content bundle
+BUNDLE_REFUSED = "bundle.refused"  # body: version (null if unreadable), reason (a short code), detail
+EVENT_TYPES = frozenset({TICKET_ISSUED, TICKET_PRINTED, PRINTER_STATUS, CLOCK_SUSPECT, NUMBERING_WRAPPED,
+                         BUNDLE_APPLIED, BUNDLE_REFUSED})
 
 
 def make_event(event_type: str, center_id: str, device_id: str, at: datetime,
@@ -64,8 +67,24 @@ _TICKET_ISSUED_FIELDS = {
 }
 
 
-def _ticket_issued_problem(body: dict[str, Any]) -> str | None:
-    for key, check in _TICKET_ISSUED_FIELDS.items():
+
+def _bundle_version(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 1 <= v < 2 ** 63
+
+
+_BODY_FIELDS = {
+    TICKET_ISSUED: _TICKET_ISSUED_FIELDS,
+    BUNDLE_APPLIED: {"version": _bundle_version},
+    BUNDLE_REFUSED: {
+        "version": lambda v: v is None or _bundle_version(v),
+        "reason": lambda v: isinstance(v, str) and re.match(r"^[a-z][a-z-]{0,39}$", v),
+        "detail": lambda v: v is None or (isinstance(v, str) and len(v) <= 1000),
+    },
+}
+
+
+def _body_problem(fields: dict[str, Any], body: dict[str, Any]) -> str | None:
+    for key, check in fields.items():
         if not check(body.get(key)):
             return f"body.{key} = {body.get(key)!r} is not valid"
     return None
@@ -94,6 +113,5 @@ def event_problem(event: Any, body_json: str | None = None) -> str | None:
         body_json = json.dumps(event["body"], ensure_ascii=False)
     if len(body_json) > MAX_EVENT_BYTES:
         return f"the event's body is larger than {MAX_EVENT_BYTES} characters"
-    if event["type"] == TICKET_ISSUED:
-        return _ticket_issued_problem(event["body"])
-    return None
+    fields = _BODY_FIELDS.get(event["type"])
+    return _body_problem(fields, event["body"]) if fields else None
