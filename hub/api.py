@@ -1,14 +1,17 @@
 """The hub's HTTP API (FastAPI). OpenAPI is served at /docs and /openapi.json."""
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
+from hub.auth import device_auth
+from hub.bundle_api import bundle_routes
+from hub.bundles import Bundles
 from hub.db import HubDB
 from hub.events import EventLog
 from hub.identity import Device, EnrollmentError, Identity
@@ -31,6 +34,7 @@ class EnrollReply(BaseModel):
     device_id: str
     role: str
     token: str
+    bundle_key: str = Field(description="base64 of the hub's raw Ed25519 public key; devices pin it to verify bundles")
 
 
 class EventBatch(BaseModel):
@@ -73,6 +77,7 @@ class Hub:
         self.events = EventLog(self.db)
         self.queue = Queue(self.db, priority_streak)
         self.operators = Operators(self.db)
+        self.bundles = Bundles(self.db, data_dir)
         self.catalog = load_catalog()
         self.service_ids = {s.id for s in self.catalog.services}
 
@@ -83,7 +88,6 @@ class Hub:
 def create_app(hub: Hub) -> FastAPI:
     app = FastAPI(title="mfc-edge hub", version="1",
                   description="The center's hub: device enrollment, event sync, the live queue.")
-    bearer = HTTPBearer(auto_error=False)
 
     @app.middleware("http")
     async def refuse_oversized(request: Request, call_next):
@@ -92,12 +96,7 @@ def create_app(hub: Hub) -> FastAPI:
             return JSONResponse({"detail": f"request body over {protocol.MAX_BATCH_BYTES} bytes"}, status_code=413)
         return await call_next(request)
 
-    def device(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Device:
-        found = hub.identity.authenticate(credentials.credentials) if credentials else None
-        if found is None:
-            raise HTTPException(401, "unknown or revoked device token",
-                                headers={"WWW-Authenticate": "Bearer"})
-        return found
+    device = device_auth(hub.identity)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
@@ -110,7 +109,8 @@ def create_app(hub: Hub) -> FastAPI:
             found, token = hub.identity.enroll(request.code, request.device_id)
         except EnrollmentError as exc:
             raise HTTPException(403, str(exc)) from None
-        return EnrollReply(center=found.center, device_id=found.id, role=found.role, token=token)
+        return EnrollReply(center=found.center, device_id=found.id, role=found.role, token=token,
+                           bundle_key=base64.b64encode(hub.bundles.public_key()).decode())
 
     @app.post(f"{API}/events", response_model=BatchReply, tags=["devices"],
               responses={401: {"description": "no valid device token"}, 413: {"description": "batch too large"}})
@@ -135,4 +135,5 @@ def create_app(hub: Hub) -> FastAPI:
                     open_windows=hub.queue.open_windows_by_service(who.center))
 
     app.include_router(web_routes(hub))
+    app.include_router(bundle_routes(hub.bundles, device))
     return app

@@ -1,0 +1,169 @@
+"""Content bundles on the hub: the signing key, the published bundles and their asset blobs.
+
+`mfc-edge hub publish DIR` turns a folder into a bundle: each file becomes an asset stored once
+under `blobs/<sha256>` (shared by every bundle that has it), and a manifest listing them is signed
+with the hub's Ed25519 key and kept in the `bundles` table. Versions only go up, per center and
+role, so a device can refuse an old bundle replayed to it.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import secrets
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from hub.bundle_folder import PublishError, collect_assets
+from hub.db import HubDB, iso, utc_now
+from mfc_edge import bundle
+from mfc_edge.bundle import Asset, Envelope, Manifest
+
+KEY_FILE = "bundle-signing.key"
+COPY_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Published:
+    center: str
+    role: str
+    version: int
+    assets: int
+    total_size: int
+
+
+@dataclass(frozen=True)
+class Latest:
+    version: int
+    envelope: bytes
+
+
+def load_or_create_key(path: Path) -> Ed25519PrivateKey:
+    """The hub's signing key, made on first need and readable by its owner only.
+
+    The hub process and a `hub publish` command may both get here first; linking a finished
+    temporary file into place succeeds for one of them, and the other reads the winner's key.
+    """
+    if not path.exists():
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{path}: not an Ed25519 private key")
+    return key
+
+
+class BlobStore:
+    """Asset contents by SHA-256. A blob is written to a temporary file and renamed into place,
+    so a reader never sees half of one, and it is never changed afterwards."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def path(self, sha256: str) -> Path:
+        return self.folder / sha256
+
+    def put(self, source: Path) -> Asset:
+        """Copy `source` in, hashing as it goes; the returned asset has no name yet."""
+        digest, size = hashlib.sha256(), 0
+        temporary = self.folder / f".incoming-{secrets.token_hex(8)}"
+        try:
+            with open(source, "rb") as src, open(temporary, "wb") as dst:
+                while chunk := src.read(COPY_CHUNK):
+                    digest.update(chunk)
+                    dst.write(chunk)
+                    size += len(chunk)
+                dst.flush()
+                os.fsync(dst.fileno())
+            sha = digest.hexdigest()
+            if not self.path(sha).exists():
+                os.replace(temporary, self.path(sha))
+        finally:
+            temporary.unlink(missing_ok=True)
+        return Asset("", sha, size)
+
+
+class Bundles:
+    def __init__(self, db: HubDB, data_dir: str | Path):
+        self.db = db
+        self.key_path = Path(data_dir) / KEY_FILE
+        self.blobs = BlobStore(Path(data_dir) / "blobs")
+        self._key: Ed25519PrivateKey | None = None
+        self._key_lock = threading.Lock()
+        with db.transaction() as tx:
+            tx["bundles"].create({
+                "center": str, "role": str, "version": int, "manifest": str, "signature": str, "published_at": str,
+            }, pk=("center", "role", "version"), if_not_exists=True)
+            # Which blobs a center's devices may fetch: those of its own bundles only.
+            tx["bundle_assets"].create({"center": str, "sha256": str}, pk=("center", "sha256"), if_not_exists=True)
+
+    @property
+    def key(self) -> Ed25519PrivateKey:
+        with self._key_lock:
+            if self._key is None:
+                self._key = load_or_create_key(self.key_path)
+            return self._key
+
+    def public_key(self) -> bytes:
+        """The raw 32-byte public key devices pin when they enroll."""
+        return bundle.public_key_bytes(self.key)
+
+    def publish_folder(self, folder: Path, center: str, role: str) -> Published:
+        """Publish every file of `folder` as the next bundle for (center, role). Raises PublishError."""
+        files = collect_assets(folder, role)
+        stored = [(name, self.blobs.put(path)) for name, path in files]
+        return self.publish([Asset(name, a.sha256, a.size) for name, a in stored], center, role)
+
+    def publish(self, assets: list[Asset], center: str, role: str) -> Published:
+        """Sign and record a bundle of assets whose blobs are already stored."""
+        with self.db.transaction() as tx:
+            row = tx.execute("SELECT MAX(version) FROM bundles WHERE center = ? AND role = ?",
+                             [center, role]).fetchone()
+            manifest = Manifest(center, role, (row[0] or 0) + 1, iso(utc_now()),
+                                tuple(sorted(assets, key=lambda a: a.name)))
+            try:  # what devices would refuse, the hub does not publish
+                bundle.parse_manifest(manifest.encode())
+            except bundle.ManifestError as exc:
+                raise PublishError(f"cannot publish this bundle: {exc}") from None
+            envelope = bundle.sign(self.key, manifest)
+            tx["bundles"].insert({
+                "center": center, "role": role, "version": manifest.version,
+                "manifest": base64.b64encode(envelope.manifest_bytes).decode(),
+                "signature": base64.b64encode(envelope.signature).decode(), "published_at": manifest.published_at,
+            })
+            tx["bundle_assets"].insert_all(({"center": center, "sha256": a.sha256} for a in assets), ignore=True)
+        return Published(center, role, manifest.version, len(assets), manifest.total_size)
+
+    def latest(self, center: str, role: str) -> Latest | None:
+        rows = list(self.db.db.query(
+            "SELECT version, manifest, signature FROM bundles WHERE center = ? AND role = ? "
+            "ORDER BY version DESC LIMIT 1", [center, role]))
+        if not rows:
+            return None
+        row = rows[0]
+        envelope = Envelope(base64.b64decode(row["manifest"]), base64.b64decode(row["signature"]))
+        return Latest(row["version"], envelope.encode())
+
+    def blob_for(self, center: str, sha256: str) -> Path | None:
+        """The blob's file, if it belongs to a bundle of this center and is on disk."""
+        known = self.db.db.execute("SELECT 1 FROM bundle_assets WHERE center = ? AND sha256 = ?",
+                                   [center, sha256]).fetchone()
+        path = self.blobs.path(sha256)
+        return path if known and path.is_file() else None
