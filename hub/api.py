@@ -14,6 +14,7 @@ from hub.bundle_api import bundle_routes
 from hub.bundles import Bundles
 from hub.db import HubDB
 from hub.events import EventLog
+from hub.hall import Hall
 from hub.identity import Device, EnrollmentError, Identity
 from hub.operators import Operators
 from hub.queue import DEFAULT_PRIORITY_STREAK, Queue
@@ -77,6 +78,7 @@ class Hub:
         self.events = EventLog(self.db)
         self.queue = Queue(self.db, priority_streak)
         self.operators = Operators(self.db)
+        self.hall = Hall(self.db)
         self.bundles = Bundles(self.db, data_dir)
         self.catalog = load_catalog()
         self.service_ids = {s.id for s in self.catalog.services}

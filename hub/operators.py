@@ -16,7 +16,8 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
 from hub.db import HubDB, iso
 
-ROLES = ("operator", "supervisor")
+SUPERVISOR = "supervisor"  # sees the whole hall and may act at any window
+ROLES = ("operator", SUPERVISOR)
 SESSION_TTL = timedelta(hours=12)  # one working day
 MIN_PASSWORD = 8
 

@@ -45,7 +45,9 @@ class Queue:
                                "recall": int}, pk="id", if_not_exists=True)
             d["calls"].create_index(["center", "id"], if_not_exists=True)
             d["windows"].create({"center": str, "window": str, "priority_streak": int, "services": str,
-                                 "open_since": str}, pk=("center", "window"), if_not_exists=True)
+                                 "open_since": str, "operator": str}, pk=("center", "window"), if_not_exists=True)
+            if "operator" not in d["windows"].columns_dict:  # a hub data folder from before windows had holders
+                d["windows"].add_column("operator", str)
 
     # --- reading --------------------------------------------------------------
 
@@ -114,15 +116,31 @@ class Queue:
                 counts[service] = counts.get(service, 0) + 1
         return counts
 
-    def open_window(self, center: str, window: str, services: list[str]) -> None:
+    def window(self, center: str, window: str) -> dict | None:
+        """The window if it is open: its services and the login of the operator holding it."""
+        rows = list(self.db.db.query("SELECT * FROM windows WHERE center = ? AND window = ? AND open_since IS NOT NULL",
+                                     [center, window]))
+        return rows[0] if rows else None
+
+    def open_window(self, center: str, window: str, services: list[str], operator: str,
+                    take_over: bool = False) -> None:
+        """Open a window, or change its services. A window one operator holds is not another's to
+        open, unless `take_over` (a supervisor's power)."""
         with self.db.transaction() as d:
+            held = self.window(center, window)
+            if held and held["operator"] not in (None, operator) and not take_over:
+                raise QueueError(f"window {window} is open by another operator; a supervisor can close it")
             d["windows"].upsert({"center": center, "window": window, "services": json.dumps(services),
-                                 "open_since": iso(self.db.now())}, pk=("center", "window"))
+                                 "open_since": held["open_since"] if held else iso(self.db.now()),
+                                 "operator": operator}, pk=("center", "window"))
             self.db.bump_feed(d, center)
 
     def close_window(self, center: str, window: str) -> None:
         with self.db.transaction() as d:
-            d.execute("UPDATE windows SET open_since = NULL WHERE center = ? AND window = ?", [center, window])
+            if self.current(center, window):
+                raise QueueError("finish the current visitor or mark a no-show first")
+            d.execute("UPDATE windows SET open_since = NULL, operator = NULL WHERE center = ? AND window = ?",
+                      [center, window])
             self.db.bump_feed(d, center)
 
     def _set_state(self, d, ticket: dict, state: str, at_window: str, **fields: str | None) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Cookie, Depends, HTTPException, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, Field
 
-from hub.operators import Operator, SignInError
+from hub.operators import SUPERVISOR, Operator, SignInError
 from hub.queue import QueueError
 from mfc_edge.i18n import translator
 
@@ -54,6 +55,17 @@ def web_routes(hub: Any) -> APIRouter:
             raise HTTPException(401, "signed out: sign in again")
         return found
 
+    def supervisor(who: Operator = Depends(operator)) -> Operator:
+        if who.role != SUPERVISOR:
+            raise HTTPException(403, "only a supervisor can do this")
+        return who
+
+    def holding(who: Operator, window: str) -> None:
+        """Operators act at the window they opened; supervisors at any window of their center."""
+        held = hub.queue.window(who.center, window)
+        if held and held["operator"] not in (None, who.login) and who.role != SUPERVISOR:
+            raise HTTPException(409, f"window {window} is open by another operator")
+
     @router.get("/console", response_class=FileResponse, include_in_schema=False)
     def console_page() -> FileResponse:
         return FileResponse(PAGES / "console.html", media_type="text/html; charset=utf-8")
@@ -79,8 +91,10 @@ def web_routes(hub: Any) -> APIRouter:
     def state(window: str = "", who: Operator = Depends(operator)) -> dict[str, Any]:
         queue = hub.queue
         current = queue.current(who.center, window) if window else None
+        held = queue.window(who.center, window) if window else None
         return {
             "operator": {"name": who.name, "role": who.role, "center": who.center},
+            "window": held and {"services": json.loads(held["services"] or "[]"), "mine": held["operator"] == who.login},
             "services": [{"id": s.id, "name": s.name.ru} for s in hub.catalog.services],
             "waiting": queue.waiting(who.center),
             "current": current and {"number": current["number"], "service": current["service"],
@@ -93,17 +107,38 @@ def web_routes(hub: Any) -> APIRouter:
         unknown = [s for s in body.services if s not in hub.service_ids]
         if unknown:
             raise HTTPException(422, f"unknown service {unknown[0]!r}")
-        hub.queue.open_window(who.center, body.window, body.services)
+        try:
+            hub.queue.open_window(who.center, body.window, body.services, who.login,
+                                  take_over=who.role == SUPERVISOR)
+        except QueueError as exc:
+            raise HTTPException(409, str(exc)) from None
         return {"status": "open"}
+
+    @router.post("/console/api/close-window", tags=["console"])
+    def close_window(body: WindowAction, who: Operator = Depends(operator)) -> dict[str, str]:
+        holding(who, body.window)
+        try:
+            hub.queue.close_window(who.center, body.window)
+        except QueueError as exc:
+            raise HTTPException(409, str(exc)) from None
+        return {"status": "closed"}
+
+    @router.get("/console/api/hall", tags=["console"],
+                responses={403: {"description": "the signed-in operator is not a supervisor"}})
+    def hall(who: Operator = Depends(supervisor)) -> dict[str, Any]:
+        """Every open window with its operator and visitor, and the day's figures per service."""
+        return {"windows": hub.hall.windows(who.center), "today": hub.hall.today(who.center)}
 
     @router.post("/console/api/call-next", tags=["console"])
     def call_next(body: WindowAction, who: Operator = Depends(operator)) -> dict[str, Any]:
+        holding(who, body.window)
         services = hub.queue.window_services(who.center, body.window)
         return queue_reply(lambda: hub.queue.call_next(who.center, body.window, services))
 
     # The same few lines for each action on the visitor at a window.
     for path, method in (("recall", "recall"), ("start", "start"), ("finish", "finish"), ("no-show", "no_show")):
         def endpoint(body: WindowAction, who: Operator = Depends(operator), method=method) -> dict[str, Any]:
+            holding(who, body.window)
             return queue_reply(lambda: getattr(hub.queue, method)(who.center, body.window))
         router.add_api_route(f"/console/api/{path}", endpoint, methods=["POST"], tags=["console"],
                              name=f"console_{method}")
@@ -112,6 +147,7 @@ def web_routes(hub: Any) -> APIRouter:
     def transfer(body: Transfer, who: Operator = Depends(operator)) -> dict[str, Any]:
         if body.to_service not in hub.service_ids:
             raise HTTPException(422, f"unknown service {body.to_service!r}")
+        holding(who, body.window)
         return queue_reply(lambda: hub.queue.transfer(who.center, body.window, body.to_service))
 
     @router.get("/t/{status_token}", response_class=HTMLResponse, tags=["visitors"])

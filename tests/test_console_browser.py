@@ -22,11 +22,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 @pytest.fixture
 def hub_with_tickets(tmp_path):
     with HubProcess(tmp_path / "hub") as hub:
-        added = subprocess.run([sys.executable, "-m", "mfc_edge.cli", "hub", "add-operator", "--data",
-                                str(hub.data_dir), "--center", "strogino", "--login", "ivanova", "--name",
-                                "Иванова Мария", "--role", "operator"], input="correct horse 42\n",
-                               capture_output=True, text=True)
-        assert added.returncode == 0, added.stderr
+        for login, name, role in (("ivanova", "Иванова Мария", "operator"), ("smirnova", "Смирнова Анна", "supervisor")):
+            added = subprocess.run([sys.executable, "-m", "mfc_edge.cli", "hub", "add-operator", "--data",
+                                    str(hub.data_dir), "--center", "strogino", "--login", login, "--name", name,
+                                    "--role", role], input="correct horse 42\n", capture_output=True, text=True)
+            assert added.returncode == 0, added.stderr
         token = requests.post(f"{hub.url}/api/v1/enroll", json={"code": hub.enroll_code(), "device_id": "kiosk-1"},
                               timeout=10).json()["token"]
         store = LocalStore(tmp_path / "kiosk.sqlite", center_id="strogino", device_id="kiosk-1", timezone=MSK,
@@ -36,6 +36,15 @@ def hub_with_tickets(tmp_path):
         SyncAgent(store, hub.url, token).drain()
         yield hub, tickets
         store.close()
+
+
+def sign_in(page, url: str, login: str, name: str) -> None:
+    page.goto(f"{url}/console")
+    page.fill("#center", "strogino")
+    page.fill("#login", login)
+    page.fill("#password", "correct horse 42")
+    page.click("#sign-in")
+    page.wait_for_selector(f"#who:has-text('{name}')")
 
 
 def test_sign_in_call_no_show_call_transfer_finish(hub_with_tickets, tmp_path):
@@ -53,6 +62,7 @@ def test_sign_in_call_no_show_call_transfer_finish(hub_with_tickets, tmp_path):
         page.fill("#password", "correct horse 42")
         page.click("#sign-in")
         page.wait_for_selector("#who:has-text('Иванова Мария')")
+        assert not page.is_visible("#hall")  # the hall is for supervisors
 
         page.fill("#window", "5")
         page.check("#services input[value='passport-rf']")
@@ -98,3 +108,33 @@ def test_console_api_refuses_without_a_session(hub_with_tickets):
     hub, _ = hub_with_tickets
     assert requests.get(f"{hub.url}/console/api/state", timeout=5).status_code == 401
     assert requests.post(f"{hub.url}/console/api/call-next", json={"window": "5"}, timeout=5).status_code == 401
+
+
+def test_a_supervisor_sees_the_hall_and_closes_a_window(hub_with_tickets):
+    playwright = pytest.importorskip("playwright.sync_api")
+    hub, (first, _) = hub_with_tickets
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        operator = browser.new_page(viewport={"width": 1366, "height": 768})
+        sign_in(operator, hub.url, "ivanova", "Иванова Мария")
+        operator.fill("#window", "5")
+        operator.check("#services input[value='passport-rf']")
+        operator.click("#open-window")
+        operator.click("#call-next")
+        operator.wait_for_selector(f"#current:has-text('{first.number}')")
+
+        supervisor = browser.new_page(viewport={"width": 1366, "height": 768})
+        sign_in(supervisor, hub.url, "smirnova", "Смирнова Анна")
+        row = "#hall-windows tr:has-text('Иванова Мария')"
+        supervisor.wait_for_selector(f"{row}:has-text('{first.number}')")
+        assert supervisor.is_disabled(f"{row} button")  # a visitor is still at the window
+        assert "Всего" in supervisor.inner_text("#hall-services")
+
+        operator.click("#no-show")
+        operator.wait_for_selector("#current:has-text('—')")
+        supervisor.wait_for_selector(f"{row} button:enabled")
+        supervisor.click(f"{row} button")
+        supervisor.wait_for_selector(row, state="detached")
+        operator.wait_for_selector("#current-info:has-text('Откройте окно')")
+        assert operator.is_disabled("#call-next")
+        browser.close()

@@ -101,6 +101,6 @@ def test_people_ahead_and_estimate(queue):
     add(queue, 9, priority=True)
     mine = queue.ticket_by_token("token-strogino-0004-xxxxxxxx")
     assert queue.people_ahead(mine) == 4  # three earlier and one priority
-    queue.open_window("strogino", "5", ["passport-rf"])
-    queue.open_window("strogino", "6", ["passport-rf"])
+    queue.open_window("strogino", "5", ["passport-rf"], "ivanova")
+    queue.open_window("strogino", "6", ["passport-rf"], "petrov")
     assert queue.estimate_minutes(mine) == round(4 * 10 / 2)  # no history yet: 10 minutes each, two windows

@@ -1,0 +1,76 @@
+"""The supervisor's view of the hall: who works at which window, and how the day is going.
+
+The day is the center's current service day: the newest `day` any kiosk has dated a ticket
+with (kiosks date tickets in the center's own time zone, which the hub does not keep).
+"Within standard" counts visitors called within 15 minutes of taking their ticket — the
+waiting-time standard of Moscow's centers.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from hub.db import HubDB
+
+WAIT_STANDARD_MINUTES = 15
+
+
+def _minutes(start: str, end: str) -> float:
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds() / 60
+
+
+class Hall:
+    def __init__(self, db: HubDB):
+        self.db = db
+
+    def windows(self, center: str) -> list[dict[str, Any]]:
+        """Every open window: its operator, services, and the visitor at it, if any."""
+        rows = self.db.db.query(
+            "SELECT w.window, w.services, w.open_since, w.operator, o.name AS operator_name, "
+            "t.number, t.state, coalesce(t.started_at, t.called_at) AS since "
+            "FROM windows w LEFT JOIN operators o ON o.center = w.center AND o.login = w.operator "
+            "LEFT JOIN tickets t ON t.center = w.center AND t.window = w.window AND t.state IN ('called', 'serving') "
+            "WHERE w.center = ? AND w.open_since IS NOT NULL ORDER BY length(w.window), w.window", [center])
+        return [{"window": r["window"], "operator": r["operator"], "operator_name": r["operator_name"] or r["operator"],
+                 "services": json.loads(r["services"] or "[]"), "open_since": r["open_since"],
+                 "current": r["number"] and {"number": r["number"], "state": r["state"], "since": r["since"]}}
+                for r in rows]
+
+    def service_day(self, center: str) -> str | None:
+        return self.db.db.execute("SELECT max(day) FROM tickets WHERE center = ?", [center]).fetchone()[0]
+
+    def today(self, center: str) -> dict[str, Any]:
+        """Per service and in total: issued, served, no-shows, still waiting, mean wait to be
+        called, and the share called within the standard."""
+        day = self.service_day(center)
+        rows = self.db.db.query("SELECT service, state, issued_at, called_at FROM tickets WHERE center = ? AND day = ?",
+                                [center, day]) if day else []
+        per_service: dict[str, dict[str, Any]] = {}
+        total = _Tally()
+        for r in rows:
+            for tally in (per_service.setdefault(r["service"], _Tally()), total):
+                tally.add(r)
+        return {"day": day, "total": total.summary(),
+                "services": {s: t.summary() for s, t in sorted(per_service.items())}}
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.issued = self.served = self.no_show = self.waiting = 0
+        self.waits: list[float] = []
+
+    def add(self, row: dict) -> None:
+        self.issued += 1
+        self.served += row["state"] == "done"
+        self.no_show += row["state"] == "no_show"
+        self.waiting += row["state"] == "waiting"
+        if row["called_at"]:
+            self.waits.append(max(0.0, _minutes(row["issued_at"], row["called_at"])))
+
+    def summary(self) -> dict[str, Any]:
+        called = len(self.waits)
+        return {"issued": self.issued, "served": self.served, "no_show": self.no_show, "waiting": self.waiting,
+                "mean_wait_minutes": round(sum(self.waits) / called, 1) if called else None,
+                "within_standard": round(sum(w <= WAIT_STANDARD_MINUTES for w in self.waits) / called, 3)
+                if called else None}
