@@ -152,6 +152,23 @@ def cmd_hub_add_operator(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hub_publish(args: argparse.Namespace) -> int:
+    from hub.api import Hub
+    from hub.bundle_folder import PublishError
+
+    hub = Hub(args.data)
+    try:
+        published = hub.bundles.publish_folder(args.folder, args.center, args.role)
+    except PublishError as exc:
+        print(f"mfc-edge: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        hub.close()
+    print(f"published version {published.version} for {args.role} devices of center {args.center}: "
+          f"{published.assets} assets, {published.total_size} bytes")
+    return 0
+
+
 def cmd_enroll(args: argparse.Namespace) -> int:
     import requests
 
@@ -178,7 +195,23 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         return 1
     path = save_token(device.data_dir, answer["token"])
     print(f"enrolled {device.device_id} ({answer['role']}) with center {answer['center']}; token saved to {path}")
+    _pin_bundle_key(device.data_dir, answer.get("bundle_key"))
     return 0
+
+
+def _pin_bundle_key(data_dir: Path, encoded: object) -> None:
+    """Keep the hub's bundle-signing key: from now on only bundles it signed are used."""
+    import base64
+    import binascii
+
+    from offline_cache.content import save_bundle_key
+
+    try:
+        key = base64.b64decode(encoded, validate=True) if isinstance(encoded, str) else b""
+        print(f"hub's bundle-signing key pinned in {save_bundle_key(data_dir, key)}")
+    except (binascii.Error, ValueError):
+        print("mfc-edge: warning: the hub sent no usable bundle key; this device will not accept content bundles",
+              file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -254,6 +287,15 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--name", required=True, help="the name shown on the console")
     q.add_argument("--role", choices=("operator", "supervisor"), default="operator")
     q.set_defaults(func=cmd_hub_add_operator)
+    q = hub_sub.add_parser("publish", help="Publish a folder as the next signed content bundle for a role.",
+                           description="Publish every file of a folder (hidden ones skipped) as the next signed "
+                                       "content bundle for the devices of a center with the given role. A kiosk "
+                                       "bundle holds catalog.toml and/or kiosk.toml; a signage bundle playlist.toml.")
+    q.add_argument("folder", type=Path, help="the folder to publish")
+    q.add_argument("--data", type=Path, default=Path("var/hub"), help="the hub's data folder")
+    q.add_argument("--center", required=True, help="center id")
+    q.add_argument("--role", required=True, choices=("kiosk", "signage"), help="the devices it is for")
+    q.set_defaults(func=cmd_hub_publish)
 
     p = add("enroll", cmd_enroll, "Enroll this device with its hub using a one-time code from a technician.")
     p.add_argument("--config", "-c", required=True, type=Path, help="the device's TOML file")

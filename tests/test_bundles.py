@@ -1,0 +1,204 @@
+"""Signed content bundles end to end: publishing on a real hub, devices applying them over HTTP,
+refusals of what was tampered with on the hub's disk, and the `hub publish` command's errors."""
+from __future__ import annotations
+
+import stat
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import requests
+
+from bundlehelpers import (device, enroll_device, publish, random_files, record_requests, run_cli, sha, tree,
+                           write_files)
+from conftest import write_config
+from hub.bundle_folder import PublishError, collect_assets
+from hub.bundles import load_or_create_key
+from hub.db import HubDB
+from hubprocess import HubProcess
+from mfc_edge import bundle, protocol
+from offline_cache.content import load_bundle_key
+
+CATALOG = (Path(__file__).resolve().parent.parent / "mfc_edge" / "data" / "catalog.toml").read_bytes()
+
+
+@pytest.fixture
+def hub(tmp_path):
+    with HubProcess(tmp_path / "hub") as running:
+        yield running
+
+
+def kiosk_folder(tmp_path: Path, media: dict[str, bytes]) -> Path:
+    return write_files(tmp_path / "publish", {"catalog.toml": CATALOG, "kiosk.toml": b"[kiosk]\n", **media})
+
+
+def test_publish_apply_unchanged_then_only_the_changed_asset_travels(hub, tmp_path):
+    media = random_files(6, 150_000)
+    folder = kiosk_folder(tmp_path, media)
+    (folder / ".DS_Store").write_bytes(b"hidden: not published")
+    token, key = enroll_device(hub)
+    assert publish(hub.data_dir, folder, cli=True) == 1
+    store, updater, events = device(tmp_path / "content", hub.url, token, key)
+    seen = record_requests(updater)
+
+    first = updater.check()
+    assert (first.status, first.version) == ("applied", 1)
+    assert first.downloaded == sum(map(len, media.values())) + len(CATALOG) + len(b"[kiosk]\n")
+    active = store.current()
+    assert active.path_of("catalog.toml").read_bytes() == CATALOG
+    assert all(active.path_of(name).read_bytes() == data for name, data in media.items())
+    assert active.path_of(".DS_Store") is None and active.path_of("missing.png") is None
+    assert events == [("bundle.applied", {"version": 1})]
+
+    seen.clear()
+    again = updater.check()
+    assert (again.status, again.version, again.downloaded) == ("unchanged", 1, 0)
+    assert seen == [(304, "/api/v1/bundle", None)]  # an unchanged bundle costs one 304
+
+    changed = "media/clip-003.bin"
+    media[changed] = b"new clip" * 20_000
+    (folder / changed).write_bytes(media[changed])
+    assert publish(hub.data_dir, folder) == 2
+    seen.clear()
+    second = updater.check()
+    assert (second.status, second.version, second.downloaded) == ("applied", 2, len(media[changed]))
+    assert [path for _, path, _ in seen] == ["/api/v1/bundle", f"/api/v1/assets/{sha(media[changed])}"]
+    active = store.current()
+    assert active.version == 2 and active.path_of(changed).read_bytes() == media[changed]
+    assert store._load(store.previous_file).version == 1  # the last good one stays as the fallback
+    assert events[-1] == ("bundle.applied", {"version": 2})
+    # The hub accepts what the device reports.
+    now = datetime.now(timezone.utc)
+    reply = requests.post(f"{hub.url}/api/v1/events", headers={"Authorization": f"Bearer {token}"}, timeout=10,
+                          json={"events": [protocol.make_event(t, "strogino", "kiosk-1", now, body)
+                                           for t, body in events]})
+    assert [r["status"] for r in reply.json()["results"]] == ["stored", "stored"]
+
+
+def test_a_device_gets_the_bundle_of_its_own_center_and_role_only(hub, tmp_path):
+    kiosk_token, key = enroll_device(hub)
+    signage_token, _ = enroll_device(hub, "screen-1", role="signage")
+    other_token, _ = enroll_device(hub, "kiosk-9", center="khimki")
+    auth = lambda token: {"Authorization": f"Bearer {token}"}  # noqa: E731
+    nothing = requests.get(f"{hub.url}/api/v1/bundle", headers=auth(kiosk_token), timeout=5)
+    assert nothing.status_code == 404 and "no bundle has been published for kiosk devices" in nothing.text
+    publish(hub.data_dir, kiosk_folder(tmp_path, {"secret.bin": b"strogino only"}))
+    reply = requests.get(f"{hub.url}/api/v1/bundle", headers=auth(kiosk_token), timeout=5)
+    assert reply.status_code == 200 and reply.headers["ETag"] == '"strogino-kiosk-1"'
+    _, manifest = bundle.verify_envelope(reply.content, key)
+    assert (manifest.center, manifest.role, manifest.version) == ("strogino", "kiosk", 1)
+    assert requests.get(f"{hub.url}/api/v1/bundle", headers=auth(signage_token), timeout=5).status_code == 404
+    assert requests.get(f"{hub.url}/api/v1/bundle", headers=auth(other_token), timeout=5).status_code == 404
+    blob = f"{hub.url}/api/v1/assets/{sha(b'strogino only')}"
+    assert requests.get(blob, headers=auth(kiosk_token), timeout=5).content == b"strogino only"
+    assert requests.get(blob, headers=auth(other_token), timeout=5).status_code == 404  # another center's asset
+    assert requests.get(blob, timeout=5).status_code == 401
+    part = requests.get(blob, headers={**auth(kiosk_token), "Range": "bytes=9-"}, timeout=5)
+    assert part.status_code == 206 and part.content == b"only" and part.headers["Content-Range"] == "bytes 9-12/13"
+    assert requests.get(blob, headers={**auth(kiosk_token), "Range": "bytes=13-"}, timeout=5).status_code == 416
+    for bad in ("xyz", "A" * 64, "0" * 63, "../../hub.sqlite"):
+        assert requests.get(f"{hub.url}/api/v1/assets/{bad}", headers=auth(kiosk_token), timeout=5).status_code in (
+            404, 422)
+
+
+def test_enroll_pins_the_hubs_bundle_key(hub, tmp_path):
+    config = write_config(tmp_path)
+    out = run_cli("enroll", "--config", str(config), "--hub", hub.url, "--code", hub.enroll_code())
+    assert out.returncode == 0, out.stderr
+    assert "bundle-signing key pinned" in out.stdout
+    signing_key = hub.data_dir / "bundle-signing.key"
+    assert stat.S_IMODE(signing_key.stat().st_mode) == 0o600
+    assert load_bundle_key(tmp_path / "data") == bundle.public_key_bytes(load_or_create_key(signing_key))
+
+
+@pytest.mark.parametrize("damage, reason", [
+    (lambda blob: blob.write_bytes(b"X" + blob.read_bytes()[1:]), "tampered"),
+    (lambda blob: blob.write_bytes(blob.read_bytes()[:1000]), "truncated"),
+    (lambda blob: blob.write_bytes(blob.read_bytes() + b"more"), "oversized"),
+], ids=["tampered", "truncated", "grown"])
+def test_an_asset_damaged_on_the_hub_is_refused_and_the_last_good_bundle_stays(hub, tmp_path, damage, reason):
+    folder = kiosk_folder(tmp_path, random_files(3, 50_000))
+    token, key = enroll_device(hub)
+    publish(hub.data_dir, folder)
+    store, updater, events = device(tmp_path / "content", hub.url, token, key)
+    assert updater.check().status == "applied"
+    new = b"the new clip" * 10_000
+    (folder / "media/new.bin").write_bytes(new)
+    publish(hub.data_dir, folder)
+    damage(hub.data_dir / "blobs" / sha(new))
+
+    refused = updater.check()
+    assert (refused.status, refused.version) == ("refused", 2) and refused.reason.startswith(reason)
+    assert events.of("bundle.refused") == [{"version": 2, "reason": reason, "detail": refused.reason.split(": ", 1)[1]}]
+    assert store.current().version == 1 and store.current().path_of("media/new.bin") is None
+    assert list(store.staging.iterdir()) == []  # the refused bytes are gone
+    assert updater.check().status == "refused" and len(events.of("bundle.refused")) == 1  # judged and told once
+
+
+def test_a_bundle_over_the_quota_is_refused_before_any_download(hub, tmp_path):
+    folder = kiosk_folder(tmp_path, random_files(2, 10_000))
+    token, key = enroll_device(hub)
+    publish(hub.data_dir, folder)
+    store, updater, events = device(tmp_path / "content", hub.url, token, key, quota=200_000)
+    assert updater.check().status == "applied"
+    (folder / "media/huge.bin").write_bytes(b"\0" * 200_000)
+    publish(hub.data_dir, folder)
+    seen = record_requests(updater)
+    result = updater.check()
+    assert result.status == "refused" and result.reason.startswith("oversized: the bundle needs")
+    assert [path for _, path, _ in seen] == ["/api/v1/bundle"]
+    assert store.current().version == 1 and events.of("bundle.refused")[0]["reason"] == "oversized"
+
+
+# ---- publishing errors ----
+
+def publish_cli(tmp_path: Path, folder: Path, role: str = "kiosk"):
+    return run_cli("hub", "publish", str(folder), "--data", str(tmp_path / "hub"), "--center", "strogino",
+                   "--role", role)
+
+
+def test_publish_refuses_what_devices_could_not_use(tmp_path):
+    missing = publish_cli(tmp_path, tmp_path / "nope")
+    assert missing.returncode == 2 and f"mfc-edge: error: {tmp_path / 'nope'}: no such folder" in missing.stderr
+    empty = write_files(tmp_path / "empty", {"media/a.png": b"png"})
+    out = publish_cli(tmp_path, empty)
+    assert out.returncode == 2 and "a kiosk bundle needs catalog.toml or kiosk.toml" in out.stderr
+    out = publish_cli(tmp_path, empty, role="signage")
+    assert out.returncode == 2 and "a signage bundle needs playlist.toml" in out.stderr
+    bad = write_files(tmp_path / "bad", {"catalog.toml": b"version = 1\n[[categories]]\nid = 'X Y'\n"})
+    out = publish_cli(tmp_path, bad)
+    assert out.returncode == 2 and out.stderr.startswith(f"mfc-edge: error: {bad / 'catalog.toml'}: ")
+    assert not (tmp_path / "hub" / "hub.sqlite").exists() or _bundle_count(tmp_path / "hub") == 0
+    odd = write_files(tmp_path / "odd", {"kiosk.toml": b"", "реклама 1.png": b"png"})
+    with pytest.raises(PublishError, match="each part between slashes must be ASCII letters"):
+        collect_assets(odd, "kiosk")
+    twins = write_files(tmp_path / "twins", {"kiosk.toml": b"", "Logo.png": b"1", "logo.png": b"2"})
+    with pytest.raises(PublishError, match="only in letter case"):
+        collect_assets(twins, "kiosk")
+
+
+def _bundle_count(hub_data: Path) -> int:
+    db = HubDB(hub_data)
+    try:
+        return db.db["bundles"].count if db.db["bundles"].exists() else 0
+    finally:
+        db.close()
+
+
+def test_publish_follows_links_inside_the_folder_and_refuses_links_out(tmp_path):
+    folder = write_files(tmp_path / "signage", {"playlist.toml": b"[playlist]\n", "media/a.png": b"png",
+                                                ".git/config": b"hidden folder"})
+    (folder / "alias.png").symlink_to(folder / "media" / "a.png")
+    out = publish_cli(tmp_path, folder, role="signage")
+    assert out.returncode == 0, out.stderr
+    assert "published version 1 for signage devices of center strogino: 3 assets" in out.stdout
+    outside = write_files(tmp_path / "elsewhere", {"secret.txt": b"hub secret"})
+    (folder / "leak.txt").symlink_to(outside / "secret.txt")
+    out = publish_cli(tmp_path, folder, role="signage")
+    assert out.returncode == 2
+    assert f"{folder / 'leak.txt'}: a symbolic link to {outside / 'secret.txt'}, outside {folder}" in out.stderr
+    (folder / "leak.txt").unlink()
+    (folder / "loop").symlink_to(folder)  # a link back into the folder: walked once, never forever
+    out = publish_cli(tmp_path, folder, role="signage")
+    assert out.returncode == 0 and "published version 2" in out.stdout and "3 assets" in out.stdout
+    assert tree(tmp_path / "hub" / "blobs").keys() == {sha(b"[playlist]\n"), sha(b"png")}
