@@ -135,6 +135,12 @@ def test_oversized_and_malformed_batches_store_nothing(hub, tmp_path):
     huge = b'{"events": ["' + b"x" * (protocol.MAX_BATCH_BYTES + 1) + b'"]}'
     assert requests.post(url, data=huge, headers={**auth, "Content-Type": "application/json"},
                          timeout=10).status_code == 413
+    def chunked(body: bytes, size: int = 64 * 1024):  # a generator: sent without a Content-Length
+        yield from (body[i:i + size] for i in range(0, len(body), size))
+    assert requests.post(url, data=chunked(huge), headers={**auth, "Content-Type": "application/json"},
+                         timeout=10).status_code == 413
+    assert requests.post(url, data=chunked(b'{"events": []}'), headers={**auth, "Content-Type": "application/json"},
+                         timeout=10).json() == {"results": []}
     assert requests.post(url, data=b"{not json", headers={**auth, "Content-Type": "application/json"},
                          timeout=5).status_code == 422
     assert requests.post(url, json={"events": "nope"}, headers=auth, timeout=5).status_code == 422
