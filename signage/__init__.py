@@ -1,0 +1,1 @@
+"""Waiting-area screens: playlists of slides, the now-serving column and announced calls."""
