@@ -15,9 +15,10 @@ import hashlib
 import logging
 import os
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import requests
+import urllib3
 
 from mfc_edge import bundle, protocol
 from mfc_edge.bundle import Asset, Manifest
@@ -121,7 +122,7 @@ class BundleUpdater:
     @staticmethod
     def _read_envelope(reply: requests.Response) -> bytes:
         data = bytearray()
-        for chunk in reply.iter_content(64 * 1024):
+        for chunk in _body(reply):
             data += chunk
             if len(data) > bundle.MAX_ENVELOPE_BYTES:
                 raise Refusal("oversized", f"the bundle envelope is larger than {bundle.MAX_ENVELOPE_BYTES} bytes")
@@ -221,7 +222,7 @@ class BundleUpdater:
         with open(part, "r+b" if start else "wb", buffering=0) as f:
             f.seek(start)
             f.truncate()
-            for chunk in reply.iter_content(CHUNK):
+            for chunk in _body(reply):
                 if len(chunk) > room - received:
                     raise Refusal("oversized", f"asset {asset.name!r}: the hub sent more than its "
                                                f"{asset.size} bytes", version)
@@ -232,6 +233,16 @@ class BundleUpdater:
             raise Refusal("truncated", f"asset {asset.name!r}: the hub sent {start + received} of its "
                                        f"{asset.size} bytes", version)
         return received, digest
+
+
+def _body(reply: requests.Response) -> Iterator[bytes]:
+    """The reply's body in pieces as they arrive. Unlike iter_content, which fills a whole chunk
+    before handing it over, this loses nothing already received when the connection breaks."""
+    try:
+        while chunk := reply.raw.read1(CHUNK, decode_content=True):
+            yield chunk
+    except urllib3.exceptions.HTTPError as exc:
+        raise Failure(f"the download broke off: {exc}") from exc
 
 
 def _size_refusal(size: int, asset: Asset, version: int) -> None:

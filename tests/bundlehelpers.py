@@ -182,7 +182,7 @@ class CraftedHub:
         self.blobs.update(blobs)
 
     def __enter__(self) -> "CraftedHub":
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "latency": 0.0,  # seconds slept before each chunk is forwarded, both directions
     "drop": False,  # accept new connections and close them at once (an empty reply)
     "reset_after_bytes": None,  # RST a connection once this many client->server bytes went through
+    "close_after_bytes_down": None,  # close a connection (FIN) once this many server->client bytes went through
     "half_open": False,  # accept and swallow, never answer, never close
     "bandwidth": None,  # bytes per second, both directions
     "refuse": False,  # not listening at all: connection refused
@@ -98,8 +99,9 @@ class FaultProxy:
             raise TypeError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
         if changes.get("bandwidth") is not None and changes["bandwidth"] <= 0:
             raise ValueError("bandwidth must be a positive number of bytes per second, or None")
-        if changes.get("latency", 0) < 0 or (changes.get("reset_after_bytes") or 0) < 0:
-            raise ValueError("latency and reset_after_bytes cannot be negative")
+        if min(changes.get("latency", 0), changes.get("reset_after_bytes") or 0,
+               changes.get("close_after_bytes_down") or 0) < 0:
+            raise ValueError("latency, reset_after_bytes and close_after_bytes_down cannot be negative")
         self._settings = {**self._settings, **changes}
         if "refuse" in changes and self._thread is not None:
             self._call(self._set_listening(not changes["refuse"]))
@@ -185,7 +187,7 @@ class FaultProxy:
             ends = (writer, upstream)
             await asyncio.gather(
                 self._pipe(reader, upstream, ends, up=True, limit=settings["reset_after_bytes"]),
-                self._pipe(up_reader, writer, ends, up=False, limit=None),
+                self._pipe(up_reader, writer, ends, up=False, limit=settings["close_after_bytes_down"]),
             )
         except OSError:  # upstream down or client gone: a reset is what a real dead server gives
             self._rst(writer)
@@ -217,6 +219,9 @@ class FaultProxy:
                 await dst.drain()
                 sent += len(chunk)
                 if limit is not None and sent >= limit:
+                    if not up:  # mid-reply: the client gets every byte sent so far, then the end of the stream
+                        dst.close()
+                        await dst.wait_closed()
                     for end in ends:  # reset mid-request, towards both the client and the server
                         self._rst(end)
                     return

@@ -2,12 +2,17 @@
 refusals of what was tampered with on the hub's disk, and the `hub publish` command's errors."""
 from __future__ import annotations
 
+import json
+import re
 import stat
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bundlehelpers import (device, enroll_device, publish, random_files, record_requests, run_cli, sha, tree,
                            write_files)
@@ -17,6 +22,7 @@ from hub.bundles import load_or_create_key
 from hub.db import HubDB
 from hubprocess import HubProcess
 from mfc_edge import bundle, protocol
+from mfc_edge.bundle import Asset, Manifest
 from offline_cache.content import load_bundle_key
 
 CATALOG = (Path(__file__).resolve().parent.parent / "mfc_edge" / "data" / "catalog.toml").read_bytes()
@@ -202,3 +208,102 @@ def test_publish_follows_links_inside_the_folder_and_refuses_links_out(tmp_path)
     out = publish_cli(tmp_path, folder, role="signage")
     assert out.returncode == 0 and "published version 2" in out.stdout and "3 assets" in out.stdout
     assert tree(tmp_path / "hub" / "blobs").keys() == {sha(b"[playlist]\n"), sha(b"png")}
+
+
+# ---- the manifest parser: any input gives a Manifest or a ManifestError ----
+
+SEGMENT = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,20}", fullmatch=True)
+NAMES = st.lists(SEGMENT, min_size=1, max_size=4).map("/".join).filter(lambda n: len(n) <= bundle.MAX_NAME_LENGTH)
+ASSETS = st.lists(st.tuples(NAMES, st.binary(min_size=32, max_size=32).map(bytes.hex),
+                            st.integers(0, bundle.MAX_ASSET_SIZE)),
+                  max_size=20, unique_by=lambda a: a[0].casefold())
+MANIFESTS = st.builds(
+    lambda center, role, version, assets: Manifest(center, role, version, "2026-11-23T07:00:00.123456+00:00",
+                                                   tuple(sorted((Asset(*a) for a in assets), key=lambda a: a.name))),
+    st.from_regex(r"[a-z0-9][a-z0-9-]{0,39}", fullmatch=True), st.sampled_from(bundle.ROLES),
+    st.integers(1, bundle.MAX_VERSION), ASSETS)
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+                    max_leaves=12)
+
+
+def parses_or_refuses(data: bytes) -> Manifest | None:
+    try:
+        return bundle.parse_manifest(data)
+    except bundle.ManifestError as exc:
+        assert str(exc)  # a message a technician can read
+        return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=600))
+def test_any_bytes_are_a_manifest_or_a_manifest_error(data):
+    parses_or_refuses(data)
+    try:
+        bundle.parse_envelope(data)
+    except bundle.ManifestError:
+        pass
+
+
+@settings(max_examples=100, deadline=None)
+@given(MANIFESTS)
+def test_valid_manifests_round_trip(manifest):
+    assert bundle.parse_manifest(manifest.encode()) == manifest
+    key = Ed25519PrivateKey.generate()
+    envelope = bundle.sign(key, manifest).encode()
+    assert bundle.verify_envelope(envelope, bundle.public_key_bytes(key))[1] == manifest
+
+
+@settings(max_examples=150, deadline=None)
+@given(MANIFESTS, st.sampled_from(sorted(bundle._MANIFEST_KEYS)), JSON, st.data())
+def test_any_field_replaced_by_any_json_is_still_judged_cleanly(manifest, field, value, data):
+    raw = json.loads(manifest.encode())
+    raw[field] = value
+    if isinstance(raw["assets"], list) and raw["assets"] and isinstance(raw["assets"][0], dict) and data.draw(
+            st.booleans()):
+        raw["assets"][0][data.draw(st.sampled_from(["name", "sha256", "size", "extra"]))] = data.draw(JSON)
+    encoded = bundle.canonical_json(raw)
+    parsed = parses_or_refuses(encoded)
+    assert parsed is None or parsed.encode() == encoded
+
+
+@settings(max_examples=150, deadline=None)
+@given(MANIFESTS.filter(lambda m: m.assets), st.data())
+def test_damaged_bytes_of_a_valid_manifest_are_judged_cleanly(manifest, data):
+    encoded = bytearray(manifest.encode())
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(0, len(encoded) - 1))
+        encoded[at:at + data.draw(st.integers(0, 3))] = data.draw(st.binary(max_size=3))
+    parsed = parses_or_refuses(bytes(encoded))
+    assert parsed is None or parsed.encode() == bytes(encoded)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m.replace(b'"version":3', b'"version":0'), "version = 0: expected a positive integer"),
+    (lambda m: m.replace(b'"role":"kiosk"', b'"role":"console"'), "role = 'console': expected one of kiosk, signage"),
+    (lambda m: m.replace(b'"format":1', b'"format":2'), "format = 2: this device reads bundle format 1"),
+    (lambda m: m.replace(b"+00:00", b"+03:00"), "expected an ISO 8601 time in UTC"),
+    (lambda m: m.replace(b'"b.png"', b'"a.png"'), "assets must be sorted by name, each name once"),
+    (lambda m: m.replace(b'"a.png"', b'"A.png"').replace(b'"b.png"', b'"a.png"'), "same name in other letter case"),
+    (lambda m: m.replace(b"a" * 64, b"A" * 64), "sha256 must be 64 lowercase hex digits"),
+    (lambda m: m.replace(b'"version":3', b'"version":3,"version":4'), "the same key twice"),
+    (lambda m: m.replace(b',"', b', "'), "not in canonical form"),
+    (lambda m: m + b"\xff", "not UTF-8"),
+    (lambda m: b" " * (bundle.MAX_MANIFEST_BYTES + 1), "larger than"),
+    (lambda m: m[:-1], "not JSON"),
+    (lambda m: b"[" * 100_000, "nested too deeply"),
+])
+def test_bad_manifests_are_refused_with_a_clear_message(change, message):
+    good = Manifest("strogino", "kiosk", 3, "2026-11-23T07:00:00+00:00",
+                    (Asset("a.png", "a" * 64, 1), Asset("b.png", "b" * 64, 2))).encode()
+    assert bundle.parse_manifest(good).version == 3
+    with pytest.raises(bundle.ManifestError, match=re.escape(message)):
+        bundle.parse_manifest(change(good))
+
+
+def test_too_many_assets_are_refused():
+    assets = tuple(Asset(f"a{i:05d}", "0" * 64, 0) for i in range(bundle.MAX_ASSETS + 1))
+    with pytest.raises(bundle.ManifestError, match="assets must be a list of at most 5000"):
+        bundle.parse_manifest(Manifest("strogino", "kiosk", 1, "2026-11-23T07:00:00+00:00", assets).encode())
+    assert len(bundle.parse_manifest(Manifest("strogino", "kiosk", 1, "2026-11-23T07:00:00+00:00",
+                                              assets[:-1]).encode()).assets) == bundle.MAX_ASSETS
