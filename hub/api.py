@@ -13,13 +13,17 @@ from hub.auth import device_auth
 from hub.bundle_api import bundle_routes
 from hub.bundles import Bundles
 from hub.db import HubDB
+from hub.device_health import DeviceHealth
 from hub.events import EventLog
 from hub.hall import Hall
 from hub.limits import BodyLimit
 from hub.identity import Device, EnrollmentError, Identity
 from hub.operators import Operators
 from hub.queue import DEFAULT_PRIORITY_STREAK, Queue
+from hub.help import HelpDesk
+from hub.ratings import Ratings
 from hub.web import web_routes
+from hub.window_api import window_routes
 from mfc_edge.catalog import load_catalog
 from mfc_edge import protocol
 
@@ -76,7 +80,12 @@ class Hub:
     def __init__(self, data_dir: str | Path, priority_streak: int = DEFAULT_PRIORITY_STREAK, clock: Any = None):
         self.db = HubDB(data_dir, clock)
         self.identity = Identity(self.db)
-        self.events = EventLog(self.db)
+        self.ratings, self.help = Ratings(self.db), HelpDesk(self.db)
+        self.device_health = DeviceHealth(self.db, self.identity)
+        self.events = EventLog(self.db, {protocol.RATING_GIVEN: self.ratings.project,
+                                         protocol.HELP_REQUESTED: self.help.project,
+                                         protocol.PRINTER_STATUS: self.device_health.project,
+                                         protocol.BUTTON_STUCK: self.device_health.project})
         self.queue = Queue(self.db, priority_streak)
         self.operators = Operators(self.db)
         self.hall = Hall(self.db)
@@ -136,4 +145,5 @@ def create_app(hub: Hub) -> FastAPI:
 
     app.include_router(web_routes(hub))
     app.include_router(bundle_routes(hub.bundles, device))
+    app.include_router(window_routes(hub, device))
     return app

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from hub.db import HubDB, iso
 from hub.identity import Device
@@ -47,9 +47,15 @@ def _ticket_row(event: dict[str, Any]) -> tuple:
             int(body["priority"]), iso(datetime.fromisoformat(body["issued_at"])), body["status_token"])
 
 
+# Called in the ingest transaction with each newly stored event of its type (never for a
+# duplicate), so a table built from events holds each event's effect exactly once.
+Projection = Callable[[Any, dict[str, Any]], None]
+
+
 class EventLog:
-    def __init__(self, db: HubDB):
+    def __init__(self, db: HubDB, projections: dict[str, Projection] | None = None):
         self.db = db
+        self.projections = projections or {}
 
     def ingest(self, device: Device, events: list[Any]) -> list[Outcome]:
         received = iso(self.db.now())
@@ -65,7 +71,7 @@ class EventLog:
                 chunk = valid_ids[start:start + 500]
                 known |= {r[0] for r in db.execute(
                     f"SELECT id FROM events WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall()}
-            new_events, new_tickets = [], []
+            new_events, new_tickets, projected = [], [], []
             for event, body_json, problem in checked:
                 event_id = event.get("id") if isinstance(event, dict) and isinstance(event.get("id"), str) else None
                 if problem:
@@ -79,6 +85,8 @@ class EventLog:
                                        body_json, received))
                     if event["type"] == protocol.TICKET_ISSUED:
                         new_tickets.append(_ticket_row(event))
+                    elif event["type"] in self.projections:
+                        projected.append(event)
             db.conn.executemany("INSERT INTO events (id, center, device, type, at, body, received_at) "
                                 "VALUES (?, ?, ?, ?, ?, ?, ?)", new_events)
             added = db.conn.executemany(
@@ -86,6 +94,8 @@ class EventLog:
                 "status_token, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting')", new_tickets).rowcount
             if added > 0:
                 self.db.bump_feed(db, device.center)
+            for event in projected:  # after the tickets: a rating may name a ticket of this same batch
+                self.projections[event["type"]](db, event)
             db.execute("UPDATE devices SET last_seen = ? WHERE center = ? AND id = ?",
                        [received, device.center, device.id])
         return outcomes

@@ -5,7 +5,7 @@ import html
 import json
 from pathlib import Path
 from string import Template
-from typing import Any
+from typing import Any, Callable
 
 from fastapi import APIRouter, Cookie, Depends, HTTPException, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
@@ -46,14 +46,21 @@ def queue_reply(action) -> dict[str, Any]:
     return {"ticket": ticket and {"number": ticket["number"], "state": ticket["state"], "service": ticket["service"]}}
 
 
-def web_routes(hub: Any) -> APIRouter:
-    router = APIRouter()
+def operator_auth(hub: Any) -> Callable[..., Operator]:
+    """A FastAPI dependency giving the operator signed in with the session cookie, or 401."""
 
     def operator(mfc_session: str | None = Cookie(default=None)) -> Operator:
         found = hub.operators.session(mfc_session)
         if found is None:
             raise HTTPException(401, "signed out: sign in again")
         return found
+
+    return operator
+
+
+def web_routes(hub: Any) -> APIRouter:
+    router = APIRouter()
+    operator = operator_auth(hub)
 
     def supervisor(who: Operator = Depends(operator)) -> Operator:
         if who.role != SUPERVISOR:

@@ -81,6 +81,7 @@ class DeviceConfig:
     printer: PrinterConfig | None = None
     hub_url: str | None = None
     hub_ca_file: str | None = None
+    console: Any = None  # a ConsoleConfig (mfc_edge.console_config) for window devices
 
     def center_name_in(self, lang: str) -> str:
         return self.center_name_en if lang == "en" and self.center_name_en else self.center_name
@@ -243,6 +244,8 @@ def load_config(path: str | Path) -> DeviceConfig:
     hours = _Reader(path, "hours", top.get("hours", dict, "a table", {}))
     hub = _Reader(path, "hub", top.get("hub", dict, "a table", {}))
     printer_table = top.get("printer", dict, "a table", None)
+    console_tables = {name: top.get(name, dict, "a table", None)
+                      for name in ("console", "rating", "help_button", "keypad")}
     top.finish()
 
     cfg: dict[str, Any] = dict(
@@ -290,4 +293,7 @@ def load_config(path: str | Path) -> DeviceConfig:
         printer.finish()
     elif cfg["role"] == "kiosk":
         raise ConfigError(f"{path}: [printer] is missing: a kiosk needs a printer uri ({PRINTER_URI_FORMS})")
+    from mfc_edge.console_config import load_console  # it builds on this module's readers
+
+    cfg["console"] = load_console(path, cfg["role"], console_tables)
     return DeviceConfig(**cfg)

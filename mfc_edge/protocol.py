@@ -20,8 +20,13 @@ CLOCK_SUSPECT = "clock.suspect"  # body: device_clock, used
 NUMBERING_WRAPPED = "numbering.wrapped"  # body: letter, day, range
 BUNDLE_APPLIED = "bundle.applied"  # body: version; the device now shows this content bundle
 BUNDLE_REFUSED = "bundle.refused"  # body: version (null if unreadable), reason (a short code), detail
+RATING_GIVEN = "rating.given"  # body: window, ticket (null if unknown), score, scale, day
+HELP_REQUESTED = "help.requested"  # body: request (the device's id for it), point (where the button is)
+BUTTON_STUCK = "button.stuck"  # body: button, pin; a button held far longer than any press
 EVENT_TYPES = frozenset({TICKET_ISSUED, TICKET_PRINTED, PRINTER_STATUS, CLOCK_SUSPECT, NUMBERING_WRAPPED,
-                         BUNDLE_APPLIED, BUNDLE_REFUSED})
+                         BUNDLE_APPLIED, BUNDLE_REFUSED, RATING_GIVEN, HELP_REQUESTED, BUTTON_STUCK})
+PRINTER_STATES = ("ok", "paper_near_end", "paper_out", "cover_open", "offline", "unreachable", "no_status")
+RATING_SCALES = (3, 5)
 
 
 def make_event(event_type: str, center_id: str, device_id: str, at: datetime,
@@ -47,6 +52,7 @@ MAX_EVENT_BYTES = 16 * 1024
 _TICKET_NUMBER = re.compile(r"^[А-Я]\d{3}$")
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_WINDOW = re.compile(r"^[0-9A-Za-zА-Яа-я-]{1,8}$")  # as the console's window field
 
 
 def _is_time(value: Any) -> bool:
@@ -72,8 +78,28 @@ def _bundle_version(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and 1 <= v < 2 ** 63
 
 
+def _window(v: Any) -> bool:
+    return isinstance(v, str) and bool(_WINDOW.match(v))
+
+
+def _rating_scale_and_score(body: dict[str, Any]) -> str | None:
+    scale, score = body.get("scale"), body.get("score")
+    if scale not in RATING_SCALES or isinstance(scale, bool):
+        return f"body.scale = {scale!r} is not valid: expected 3 or 5"
+    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= scale:
+        return f"body.score = {score!r} is not valid: expected 1 to {scale}"
+    return None
+
+
 _BODY_FIELDS = {
     TICKET_ISSUED: _TICKET_ISSUED_FIELDS,
+    PRINTER_STATUS: {"status": lambda v: v in PRINTER_STATES, "previous": lambda v: v in PRINTER_STATES},
+    RATING_GIVEN: {"window": _window, "ticket": lambda v: v is None or (isinstance(v, str) and _ID.match(v)),
+                   "day": lambda v: isinstance(v, str) and _DAY.match(v)},
+    HELP_REQUESTED: {"request": lambda v: isinstance(v, str) and _ID.match(v) and len(v) >= 16,
+                     "point": lambda v: isinstance(v, str) and 0 < len(v.strip()) <= 60},
+    BUTTON_STUCK: {"button": lambda v: isinstance(v, str) and 0 < len(v) <= 40,
+                   "pin": lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 40},
     BUNDLE_APPLIED: {"version": _bundle_version},
     BUNDLE_REFUSED: {
         "version": lambda v: v is None or _bundle_version(v),
@@ -114,4 +140,7 @@ def event_problem(event: Any, body_json: str | None = None) -> str | None:
     if len(body_json) > MAX_EVENT_BYTES:
         return f"the event's body is larger than {MAX_EVENT_BYTES} characters"
     fields = _BODY_FIELDS.get(event["type"])
-    return _body_problem(fields, event["body"]) if fields else None
+    problem = _body_problem(fields, event["body"]) if fields else None
+    if problem is None and event["type"] == RATING_GIVEN:
+        problem = _rating_scale_and_score(event["body"])
+    return problem

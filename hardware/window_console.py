@@ -1,0 +1,177 @@
+"""`mfc-edge console`: a window's hardware put together from its device file.
+
+Rating buttons, the help button and the keypad are built on one pin factory (real pins on
+a Raspberry Pi, gpiozero's MockFactory in tests and `--simulate`). Ratings, help requests
+and stuck buttons become outbox events in the device's own store, which the sync agent
+pushes to the hub whenever it can. A ticker thread polls the buttons (debounce catch-up,
+stuck detection); a second thread asks the hub who is at the window and what became of a
+help request, so a slow network never delays a press.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Callable
+
+from gpiozero.pins import Factory
+
+from hardware.buttons import Beeper, DebouncedButton, Indicator
+from hardware.help_button import HelpButton
+from hardware.keypad import Keypad, KeypadError, TerminalDisplay, TextDisplay
+from hardware.rating_console import RatingConsole
+from mfc_edge import protocol
+from mfc_edge.config import DeviceConfig
+from offline_cache.numbering import service_day
+from offline_cache.store import LocalStore
+from offline_cache.window_link import LinkError, WindowLink
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.01
+HUB_POLL_S = 1.0
+SERVED_FRESH_S = 30.0  # an older answer about the window may name the previous visitor
+
+
+class WindowConsole:
+    def __init__(self, device: DeviceConfig, store: LocalStore, link: WindowLink | None = None, *,
+                 pin_factory: Factory | None = None, clock: Callable[[], float] = time.monotonic,
+                 display: TextDisplay | None = None, on_event: Callable[[], None] = lambda: None):
+        cfg = device.console
+        if cfg is None:
+            raise ValueError(f"{device.path}: no [rating], [help_button] or [keypad]: nothing to run")
+        self.device, self.store, self.link, self.clock = device, store, link, clock
+        self.window, self.on_event = cfg.window, on_event
+        self.buttons: dict[str, DebouncedButton] = {}
+        self.leds: dict[str, Indicator] = {}
+        self._served: tuple[float, str | None] | None = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+        def button(pin: int, name: str) -> DebouncedButton:
+            self.buttons[name] = DebouncedButton(pin, name, pin_factory=pin_factory, clock=clock,
+                                                 debounce_s=cfg.debounce_ms / 1000)
+            self.buttons[name].on_stuck = lambda: self.record(protocol.BUTTON_STUCK, {"button": name, "pin": pin})
+            return self.buttons[name]
+
+        def led(pin: int | None, name: str) -> Indicator | None:
+            if pin is not None:
+                self.leds[name] = Indicator(pin, name, pin_factory=pin_factory)
+            return self.leds.get(name)
+
+        self.rating = self.help = self.keypad = None
+        self.buzzer = None
+        if cfg.rating:
+            r = cfg.rating
+            self.buzzer = Beeper(r.buzzer, pin_factory=pin_factory) if r.buzzer is not None else None
+            self.rating = RatingConsole(
+                [button(p, f"rating-{i}") for i, p in enumerate(r.buttons, 1)],
+                [led(p, f"rating-{i}") for i, p in enumerate(r.leds, 1)], self.buzzer, window=cfg.window,
+                served_ticket=self.served_ticket, clock=clock,
+                record=lambda body: self.record(protocol.RATING_GIVEN, {**body, "day": self._day()}))
+        if cfg.help_button:
+            h = cfg.help_button
+            self.help = HelpButton(button(h.pin, "help"), led(h.led, "help"), point=h.point,
+                                   record=lambda body: self.record(protocol.HELP_REQUESTED, body))
+        if cfg.keypad:
+            if display is None and cfg.keypad.display == "terminal":
+                display = TerminalDisplay()
+            self.keypad = Keypad({a: button(p, a) for a, p in cfg.keypad.pins.items()}, self._act, display)
+
+    # --- what the parts need -----------------------------------------------------
+
+    def record(self, event_type: str, body: dict[str, Any]) -> None:
+        self.store.record_event(event_type, body)
+        self.on_event()
+
+    def _day(self) -> str:
+        return service_day(self.store.now(), self.device.timezone).isoformat()
+
+    def served_ticket(self) -> str | None:
+        """The ticket the hub last named as served here, if that answer is fresh."""
+        served = self._served
+        if served is None or self.clock() - served[0] > SERVED_FRESH_S:
+            return None
+        return served[1]
+
+    def _act(self, action: str) -> str | None:
+        if self.link is None:
+            raise KeypadError("не подключено к серверу")
+        try:
+            return self.link.act(self.window, action.replace("_", "-"))
+        except LinkError as exc:
+            raise KeypadError(str(exc)) from None
+
+    # --- running -----------------------------------------------------------------
+
+    def tick(self) -> None:
+        for b in self.buttons.values():
+            b.poll()
+
+    def poll_hub(self) -> None:
+        """Ask the hub once about the window and the help request; quiet when it is away."""
+        if self.link is None:
+            return
+        try:
+            if self.window and (self.rating or self.keypad):
+                state = self.link.window(self.window)
+                self._served = (self.clock(), state["served"]["ticket"] if state.get("served") else None)
+                if self.keypad and state.get("current") and self.keypad.display:
+                    self.keypad.show(state["current"]["number"])
+            if self.help and self.help.request:
+                self.help.update(self.link.help_state(self.help.request))
+        except (LinkError, KeyError, TypeError) as exc:
+            log.debug("hub poll: %s", exc)
+
+    def _loop(self, step: Callable[[], None], every: float) -> None:
+        while not self._stop.wait(every):
+            try:
+                step()
+            except Exception:  # the console must outlive any one surprise
+                log.exception("%s failed", step.__name__)
+
+    def start(self) -> "WindowConsole":
+        for step, every in ((self.tick, TICK_S), (self.poll_hub, HUB_POLL_S)):
+            thread = threading.Thread(target=self._loop, args=(step, every), name=step.__name__, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if self.keypad:
+            self.keypad.close()
+        for part in [*self.buttons.values(), *self.leds.values(), *([self.buzzer] if self.buzzer else [])]:
+            part.close()
+
+
+def open_window_console(device: DeviceConfig, clock: Any, *, pin_factory: Factory | None = None,
+                        connect: bool = True, display: TextDisplay | None = None) -> tuple[WindowConsole, Any]:
+    """The console with its store and, when enrolled, its sync agent and hub link.
+    Returns the console and a function that closes everything."""
+    from offline_cache.sync import SyncAgent, load_token
+
+    store = LocalStore(device.data_dir / "console.sqlite", center_id=device.center_id, device_id=device.device_id,
+                       timezone=device.timezone, ticket_range=device.ticket_range, clock=clock)
+    token = load_token(device.data_dir) if device.hub_url and connect else None
+    sync = link = None
+    if token:
+        sync = SyncAgent(store, device.hub_url, token, ca_file=device.hub_ca_file, idle_poll=2.0).start()
+        link = WindowLink(device.hub_url, token, ca_file=device.hub_ca_file)
+    elif device.hub_url and connect:
+        log.warning("not enrolled with the hub at %s: ratings and help requests wait in the outbox "
+                    "(run `mfc-edge enroll`)", device.hub_url)
+    console = WindowConsole(device, store, link, pin_factory=pin_factory, display=display,
+                            on_event=sync.wake if sync else (lambda: None)).start()
+
+    def close() -> None:
+        console.close()
+        if sync:
+            sync.stop()
+        if link:
+            link.close()
+        store.close()
+
+    return console, close

@@ -1,0 +1,76 @@
+"""Visitors' ratings of the service at each window: one per served ticket.
+
+A rating arrives as a `rating.given` event from the window's console. The console names the
+ticket the hub last told it was served at its window; a rating made while the hub was out of
+reach names none, and the hub attaches it to the ticket that was at that window at the
+rating's time. A second rating for a ticket already rated is dropped (its event is still
+kept in the log). "Happy" is the top of the scale: 4 or 5 of 5, 3 of 3.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from hub.db import HubDB, iso
+
+# A rating this long after the visitor's service finished is not about that service.
+SERVED_RECENTLY = timedelta(minutes=15)
+
+
+def is_happy(score: int, scale: int) -> bool:
+    return score * 3 > scale * 2
+
+
+def served_ticket(db: Any, center: str, window: str, at: datetime) -> dict | None:
+    """The ticket at the window at `at`: the one called there last, unless finished long before."""
+    rows = list(db.query(
+        "SELECT id, number, state, finished_at FROM tickets WHERE center = ? AND window = ? AND called_at <= ? "
+        "AND state IN ('called', 'serving', 'done') ORDER BY called_at DESC LIMIT 1", [center, window, iso(at)]))
+    if not rows or (rows[0]["finished_at"] and rows[0]["finished_at"] < iso(at - SERVED_RECENTLY)):
+        return None
+    return rows[0]
+
+
+class Ratings:
+    def __init__(self, db: HubDB):
+        self.db = db
+        with db.transaction() as d:
+            d["ratings"].create({"event": str, "center": str, "device": str, "window": str, "ticket": str,
+                                 "score": int, "scale": int, "day": str, "at": str}, pk="event", if_not_exists=True)
+            # NULL tickets (no ticket at the window) may repeat; a real ticket is rated once.
+            d["ratings"].create_index(["center", "ticket"], unique=True, if_not_exists=True)
+            d["ratings"].create_index(["center", "day"], if_not_exists=True)
+
+    def project(self, d: Any, event: dict[str, Any]) -> None:
+        """Ingest hook for `rating.given`: runs inside the ingest transaction."""
+        body, at = event["body"], datetime.fromisoformat(event["at"])
+        ticket = body["ticket"]
+        if ticket is None:
+            found = served_ticket(d, event["center"], body["window"], at)
+            ticket = found and found["id"]
+        d.execute("INSERT OR IGNORE INTO ratings (event, center, device, window, ticket, score, scale, day, at) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [event["id"], event["center"], event["device"], body["window"],
+                                                        ticket, body["score"], body["scale"], body["day"], iso(at)])
+
+    def for_ticket(self, center: str, ticket: str) -> dict | None:
+        rows = list(self.db.db.query("SELECT * FROM ratings WHERE center = ? AND ticket = ?", [center, ticket]))
+        return rows[0] if rows else None
+
+    def today(self, center: str) -> dict[str, Any]:
+        """The newest day's ratings: count, share of happy visitors, in total and per window."""
+        day = self.db.db.execute("SELECT max(day) FROM ratings WHERE center = ?", [center]).fetchone()[0]
+        rows = self.db.db.query("SELECT window, score, scale FROM ratings WHERE center = ? AND day = ?",
+                                [center, day]) if day else []
+        tallies: dict[str, list[int]] = {}
+        total = [0, 0]
+        for r in rows:
+            for tally in (tallies.setdefault(r["window"], [0, 0]), total):
+                tally[0] += 1
+                tally[1] += is_happy(r["score"], r["scale"])
+
+        def summary(tally: list[int]) -> dict[str, Any]:
+            return {"count": tally[0], "happy": tally[1],
+                    "happy_share": round(tally[1] / tally[0], 3) if tally[0] else None}
+
+        return {"day": day, "total": summary(total),
+                "windows": {w: summary(t) for w, t in sorted(tallies.items(), key=lambda kv: (len(kv[0]), kv[0]))}}

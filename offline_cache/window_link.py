@@ -1,0 +1,64 @@
+"""The window device's questions to the hub: who is at my window, what became of my help
+request, and the keypad's queue actions. Every call is short and fails soft: the hub being
+away is normal, and the device works on (ratings and help requests wait in the outbox).
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+log = logging.getLogger(__name__)
+
+
+class LinkError(Exception):
+    """The hub could not be asked, or refused; the message fits a small display."""
+
+
+class WindowLink:
+    def __init__(self, hub_url: str, token: str, *, ca_file: str | None = None, timeout: float = 3.0):
+        self.base = hub_url.rstrip("/") + "/api/v1"
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+        # Never off: a custom CA file at most, given per request so the environment cannot override it.
+        self.verify: str | bool = ca_file or True
+
+    def _call(self, method: str, path: str) -> tuple[int, Any]:
+        try:
+            reply = self.session.request(method, self.base + path, timeout=self.timeout, verify=self.verify)
+        except requests.RequestException as exc:
+            raise LinkError("нет связи с сервером") from exc
+        try:
+            return reply.status_code, reply.json()
+        except ValueError:
+            return reply.status_code, {}
+
+    def window(self, window: str) -> dict[str, Any]:
+        status, body = self._call("GET", f"/windows/{quote(window)}")
+        if status != 200:
+            raise LinkError(f"сервер ответил {status}")
+        return body
+
+    def help_state(self, request: str) -> str | None:
+        """The request's state on the hub; None when the hub does not have it yet."""
+        status, body = self._call("GET", f"/help/{quote(request)}")
+        if status == 404:
+            return None
+        if status != 200:
+            raise LinkError(f"сервер ответил {status}")
+        return body.get("state")
+
+    def act(self, window: str, action: str) -> str | None:
+        """A keypad action; the number of the ticket now at the window, or None (none is)."""
+        status, body = self._call("POST", f"/windows/{quote(window)}/{action}")
+        if status != 200:
+            detail = body.get("detail") if isinstance(body, dict) else None
+            raise LinkError(detail if isinstance(detail, str) else f"сервер ответил {status}")
+        ticket = body.get("ticket")
+        return ticket["number"] if ticket and ticket["state"] in ("called", "serving") else None
+
+    def close(self) -> None:
+        self.session.close()

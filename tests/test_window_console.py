@@ -1,0 +1,213 @@
+"""The window console against a real hub on 127.0.0.1: ratings, help requests and the keypad,
+driven by presses on gpiozero's MockFactory pins; events go through the outbox and the real
+sync agent, pushed by hand so every step is deterministic."""
+from __future__ import annotations
+
+import pytest
+import requests
+from gpiozero.pins.mock import MockFactory
+
+from conftest import MSK
+from hardware.buttons import BLINK, OFF, ON
+from hardware.window_console import WindowConsole
+from hub.api import Hub
+from mfc_edge.config import load_config
+from offline_cache.store import LocalStore
+from offline_cache.sync import SyncAgent, SyncError
+from offline_cache.window_link import WindowLink
+from windowhelpers import PASSWORD, Center, Ticks, write_console_config
+
+
+@pytest.fixture
+def center(tmp_path):
+    running = Center(tmp_path / "hub")
+    yield running
+    running.close()
+
+
+class Rig:
+    """A console device wired to the center's hub, with its pins, clock, store and sync agent."""
+
+    def __init__(self, folder, center: Center):
+        self.center, self.factory, self.ticks = center, MockFactory(), Ticks()
+        self.device = load_config(write_console_config(folder, center.url))
+        self.store = LocalStore(folder / "console.sqlite", center_id="strogino", device_id="console-5", timezone=MSK,
+                                ticket_range=(1, 999), clock=center.clock)
+        self.link = WindowLink(center.url, center.token)
+        self.sync = SyncAgent(self.store, center.url, center.token)
+        self.console = WindowConsole(self.device, self.store, self.link, pin_factory=self.factory, clock=self.ticks)
+
+    def press(self, name: str) -> None:
+        pin = self.factory.pin(self.console.buttons[name].pin)
+        pin.drive_low()
+        self.ticks.advance(0.1)
+        pin.drive_high()
+        self.ticks.advance(0.1)
+
+    def events(self, event_type: str) -> list[dict]:
+        return [e["body"] for e in self.store.outbox() if e["type"] == event_type]
+
+    def close(self) -> None:
+        self.console.close()
+        self.link.close()
+        self.store.close()
+
+
+@pytest.fixture
+def rig(tmp_path, center):
+    made = Rig(tmp_path, center)
+    yield made
+    made.close()
+
+
+def operator(center: Center) -> requests.Session:
+    session = requests.Session()
+    assert session.post(f"{center.url}/console/api/sign-in", timeout=10, json={
+        "center": "strogino", "login": "ivanova", "password": PASSWORD}).status_code == 200
+    session.act = lambda action, **body: session.post(f"{center.url}/console/api/{action}", json=body, timeout=10)
+    return session
+
+
+def serve_first_visitor(center: Center) -> None:
+    ivanova = operator(center)
+    assert ivanova.act("open-window", window="5", services=["passport-rf"]).status_code == 200
+    assert ivanova.act("call-next", window="5").json()["ticket"]["number"] == "П001"
+    center.clock.advance(minutes=8)
+    assert ivanova.act("finish", window="5").status_code == 200
+
+
+def test_a_rating_belongs_to_the_ticket_just_served_and_counts_once(rig, center):
+    serve_first_visitor(center)
+    rig.console.poll_hub()
+    assert rig.console.served_ticket() == "ticket-0001"
+    rig.press("rating-5")
+    rig.press("rating-1")  # the same visitor hammering: dropped
+    assert rig.events("rating.given") == [{"window": "5", "ticket": "ticket-0001", "score": 5, "scale": 5,
+                                           "day": "2026-11-23"}]
+    assert rig.console.leds["rating-5"].is_lit and rig.console.buzzer.beeps == 1
+    rig.ticks.advance(60)
+    rig.console.poll_hub()
+    rig.press("rating-2")  # a minute later, still the same served ticket: one rating per ticket
+    assert len(rig.events("rating.given")) == 1
+
+    batch = rig.store.outbox()
+    rig.sync.drain()
+    # The acknowledgement was lost and the device sends the same events again: stored once.
+    again = requests.post(f"{center.url}/api/v1/events", json={"events": batch}, timeout=10,
+                          headers={"Authorization": f"Bearer {center.token}"}).json()["results"]
+    assert {r["status"] for r in again} == {"duplicate"}
+    assert center.hub.ratings.for_ticket("strogino", "ticket-0001")["score"] == 5
+    shown = operator(center).get(f"{center.url}/console/api/ratings", timeout=10).json()
+    assert shown["total"] == {"count": 1, "happy": 1, "happy_share": 1.0}
+    assert shown["windows"]["5"]["count"] == 1
+
+
+def test_ratings_made_offline_arrive_later_attached_by_time(tmp_path, center):
+    serve_first_visitor(center)
+    rig = Rig(tmp_path, center)
+    try:
+        rig.console.link = None  # the hub is out of reach: the device never learns the ticket
+        rig.press("rating-4")
+        assert rig.events("rating.given")[0]["ticket"] is None
+        dead = SyncAgent(rig.store, "http://127.0.0.1:9", center.token, timeout=1)
+        with pytest.raises(SyncError):
+            dead.drain()
+        assert rig.store.outbox_size() == 1
+        rig.sync.drain()
+        assert rig.store.outbox_size() == 0
+        assert center.hub.ratings.for_ticket("strogino", "ticket-0001")["score"] == 4
+    finally:
+        rig.close()
+
+
+def test_the_hub_refuses_a_rating_outside_its_scale(rig, center):
+    rig.store.record_event("rating.given", {"window": "5", "ticket": None, "score": 5, "scale": 3, "day": "2026-11-23"})
+    rig.sync.drain()
+    assert "score" in rig.store.rejected_events()[0]["reason"]
+
+
+def test_the_help_request_lives_from_press_to_closed(rig, center):
+    led = rig.console.leds["help"]
+    rig.press("help")
+    assert led.mode == BLINK and len(rig.events("help.requested")) == 1
+    rig.press("help")  # pressed again while waiting: still one request
+    assert len(rig.events("help.requested")) == 1
+    rig.console.poll_hub()  # the hub has not got it yet
+    assert led.mode == BLINK
+
+    rig.sync.drain()
+    ivanova = operator(center)
+    shown = ivanova.get(f"{center.url}/console/api/help", timeout=10).json()["requests"]
+    assert [(r["point"], r["state"]) for r in shown] == [("Окно 5, доступное", "open")]
+    rig.console.poll_hub()
+    assert led.mode == BLINK
+
+    assert ivanova.act("help/acknowledge", request=shown[0]["id"]).json()["state"] == "acknowledged"
+    assert ivanova.act("help/acknowledge", request=shown[0]["id"]).status_code == 409
+    rig.console.poll_hub()
+    assert led.mode == ON and led.is_lit
+
+    assert ivanova.act("help/close", request=shown[0]["id"]).status_code == 200
+    rig.console.poll_hub()
+    assert led.mode == OFF and not led.is_lit
+    assert ivanova.get(f"{center.url}/console/api/help", timeout=10).json()["requests"] == []
+    rig.ticks.advance(1)
+    rig.press("help")  # a new visitor needs help: a new request (the first left the outbox with the sync)
+    fresh = rig.events("help.requested")
+    assert len(fresh) == 1 and fresh[0]["request"] != shown[0]["id"] and led.mode == BLINK
+
+
+def test_a_stuck_button_is_reported_once(rig, center):
+    pin = rig.factory.pin(rig.console.buttons["rating-3"].pin)
+    pin.drive_low()
+    for _ in range(300):
+        rig.ticks.advance(0.1)
+        rig.console.tick()
+    assert len(rig.events("rating.given")) == 1
+    assert rig.events("button.stuck") == [{"button": "rating-3", "pin": 13}]
+    rig.sync.drain()
+    devices = {d["id"]: d for d in center.hub.device_health.devices("strogino")}
+    assert devices["console-5"]["parts"]["button rating-3"]["status"] == "stuck"
+
+
+KEYS = ["call_next", "recall", "done", "call_next", "no_show", "call_next", "done"]
+CONSOLE_ACTIONS = {"call_next": "call-next", "recall": "recall", "done": "finish", "no_show": "no-show"}
+
+
+def queue_snapshot(hub: Hub) -> list:
+    tickets = list(hub.db.db.query("SELECT id, state, window, called_at, started_at, finished_at FROM tickets "
+                                   "ORDER BY id"))
+    history = list(hub.db.db.query("SELECT ticket, state, at, window FROM ticket_history ORDER BY id"))
+    calls = list(hub.db.db.query("SELECT ticket, window, at, recall FROM calls ORDER BY id"))
+    return [tickets, history, calls]
+
+
+def test_keypad_keys_leave_the_queue_as_the_console_buttons_do(tmp_path, rig, center):
+    twin = Center(tmp_path / "twin")
+    try:
+        for hub_center in (center, twin):
+            assert operator(hub_center).act("open-window", window="5", services=["passport-rf"]).status_code == 200
+        shown = []
+        by_console = operator(twin)
+        for key in KEYS:
+            shown.append(rig.console.keypad.press(key).result(timeout=10))
+            by_console.act(CONSOLE_ACTIONS[key], window="5")
+            for hub_center in (center, twin):
+                hub_center.clock.advance(minutes=3)
+        assert queue_snapshot(center.hub) == queue_snapshot(twin.hub)
+        assert shown == ["П001", "П001", "—", "П002", "—", "П003", "—"]
+        # A key at the wrong moment gets the console's own message on the display.
+        assert "no visitor" in rig.console.keypad.press("recall").result(timeout=10)
+    finally:
+        twin.close()
+
+
+def test_keypad_key_presses_on_pins_and_a_kiosk_token_cannot_act(rig, center):
+    operator(center).act("open-window", window="5", services=["passport-rf"])
+    rig.press("call_next")
+    rig.console.keypad.close()  # waits for the action under way
+    assert center.hub.queue.current("strogino", "5")["number"] == "П001"
+    _, kiosk_token = center.hub.identity.enroll(center.hub.identity.create_code("strogino", "kiosk"), "kiosk-9")
+    reply = requests.post(f"{center.url}/api/v1/windows/5/recall", timeout=10,
+                          headers={"Authorization": f"Bearer {kiosk_token}"})
+    assert reply.status_code == 403
