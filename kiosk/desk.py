@@ -47,6 +47,7 @@ class TicketDesk:
         self.monotonic = monotonic
         self.printer_status = PrinterStatus.OK if printer else PrinterStatus.UNREACHABLE
         self._listeners: list[Callable[[IssuedTicket, PrintResult], None]] = []
+        self._status_listeners: list[Callable[[PrinterStatus], None]] = []
         self._spooler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="printer")
         self._last: tuple[str, bool, float, IssuedTicket] | None = None
         self._lock = threading.Lock()
@@ -54,6 +55,20 @@ class TicketDesk:
     def on_print_result(self, listener: Callable[[IssuedTicket, PrintResult], None]) -> None:
         """Called from the printer thread after each job; UI code must hop to its own thread."""
         self._listeners.append(listener)
+
+    def on_status_change(self, listener: Callable[[PrinterStatus], None]) -> None:
+        """Called from the printer thread when the printer's status changes, printing or idle."""
+        self._status_listeners.append(listener)
+
+    def check_printer(self) -> Future:
+        """Ask the printer's status between tickets (on the printer thread, so never during a
+        job); a change is recorded like one seen while printing. The future gives the status."""
+        return self._spooler.submit(self._check_printer)
+
+    def _check_printer(self) -> PrinterStatus:
+        if self.printer is not None:
+            self._note_status(self.printer.status())
+        return self.printer_status
 
     @property
     def printing_possible(self) -> bool:
@@ -109,6 +124,8 @@ class TicketDesk:
         previous, self.printer_status = self.printer_status, status
         log.info("printer status %s -> %s", previous.value, status.value)
         self.store.record_event(protocol.PRINTER_STATUS, {"status": status.value, "previous": previous.value})
+        for listener in self._status_listeners:
+            listener(status)
 
     def close(self) -> None:
         self._spooler.shutdown(wait=True)

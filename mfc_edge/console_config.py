@@ -115,7 +115,7 @@ class _PinLedger:
 
 def _rating(path: Path, table: Any, ledger: _PinLedger) -> RatingConfig:
     r = _Reader(path, "rating", table)
-    buttons = r.get("buttons", _pins(lambda n: n in (3, 5)), "a list of 3 or 5 " + PIN_TEXT + "s, worst first")
+    buttons = r.get("buttons", _pins(lambda n: n in (3, 5)), "a list of 3 or 5 BCM pin numbers (2 to 27), worst first")
     leds = r.get("leds", _pins(lambda n: n == len(buttons)), f"a list of {len(buttons)} pins, one per button", ())
     buzzer = r.get("buzzer", _pin, PIN_TEXT, None)
     r.finish()

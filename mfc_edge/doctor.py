@@ -1,0 +1,187 @@
+"""`mfc-edge doctor`: a technician's check of one device, one line per check.
+
+Each check says "ok" or "FAIL" with what it found and, for a failure, a hint at the fix;
+the command exits 1 when anything failed. Everything a check looks at (the disk, the
+clock, the environment, the pins, the printer) can be swapped for tests, so a full disk
+or an unsynchronised clock need not be real to be tested.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import requests
+
+from mfc_edge.config import DeviceConfig
+
+MIN_FREE_BYTES = 200 * 1024 * 1024
+MAX_CLOCK_SKEW_S = 10.0
+OUTBOX_MAX_EVENTS = 1000
+OUTBOX_MAX_AGE = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    hint: str = ""
+
+    def line(self) -> str:
+        text = f"{'ok' if self.ok else 'FAIL':<5}{self.name:<9}{self.detail}"
+        return text + (f" — {self.hint}" if self.hint and not self.ok else "")
+
+
+def timedatectl_synchronized() -> bool | None:
+    """systemd's view of NTP; None where there is no timedatectl (containers, other systems)."""
+    try:
+        out = subprocess.run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"], capture_output=True,
+                             text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    value = out.stdout.strip()
+    return {"yes": True, "no": False}.get(value) if out.returncode == 0 else None
+
+
+class Doctor:
+    def __init__(self, device: DeviceConfig, *, disk_usage: Callable[[Path], Any] = shutil.disk_usage,
+                 ntp_synchronized: Callable[[], bool | None] = timedatectl_synchronized,
+                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 env: dict[str, str] | None = None, pin_factory: Any = None, framebuffer: Path = Path("/dev/fb0"),
+                 token: str | None = None):
+        from offline_cache.sync import load_token
+
+        self.device, self.disk_usage, self.ntp_synchronized, self.now = device, disk_usage, ntp_synchronized, now
+        self.env = os.environ if env is None else env
+        self.pin_factory, self.framebuffer = pin_factory, framebuffer
+        self.token = token if token is not None else load_token(device.data_dir)
+        self._hub_date: datetime | None = None
+
+    def run(self) -> list[Check]:
+        return list(self.checks())
+
+    def checks(self) -> Iterator[Check]:
+        d = self.device
+        if d.printer:
+            yield self.printer()
+        if d.console:
+            yield self.gpio()
+        if d.role in ("kiosk", "signage"):
+            yield self.display()
+        if d.hub_url:
+            yield from self.hub()
+        yield self.clock()
+        yield self.disk()
+        yield self.outbox()
+
+    def printer(self) -> Check:
+        from hardware.printer import PrinterStatus, TicketPrinter
+
+        status = TicketPrinter(self.device.printer.uri, self.device.printer.timeout).status()
+        where = self.device.printer.uri
+        if status is PrinterStatus.NO_STATUS:
+            return Check("printer", True, f"{where}: connected; it answers no status queries, paper unknown")
+        if status is PrinterStatus.PAPER_NEAR_END:
+            return Check("printer", True, f"{where}: paper near its end — put in a new roll soon")
+        hints = {PrinterStatus.UNREACHABLE: "is it on and connected? check [printer] uri and USB permissions (udev)",
+                 PrinterStatus.PAPER_OUT: "put in a new paper roll", PrinterStatus.COVER_OPEN: "close the cover",
+                 PrinterStatus.OFFLINE: "the printer reports an error: switch it off and on, check for a jam"}
+        return Check("printer", status is PrinterStatus.OK, f"{where}: {status.value}", hints.get(status, ""))
+
+    def gpio(self) -> Check:
+        from gpiozero import DigitalInputDevice
+        from gpiozero.exc import GPIOZeroError
+
+        pins = self.device.console.pins()
+        opened = []
+        try:
+            for pin in sorted(pins):
+                opened.append(DigitalInputDevice(pin, pin_factory=self.pin_factory))
+        except (GPIOZeroError, OSError, RuntimeError) as exc:
+            return Check("gpio", False, f"GPIO{pin} ({pins[pin]}): {exc.__class__.__name__}: {exc}",
+                         "run as a user in the gpio group, stop any other program using the pins, "
+                         "or use --simulate away from a Raspberry Pi")
+        finally:
+            for device in opened:
+                device.close()
+        return Check("gpio", True, f"{len(pins)} pins free: " + ", ".join(f"GPIO{p}" for p in sorted(pins)))
+
+    def display(self) -> Check:
+        for name in ("DISPLAY", "WAYLAND_DISPLAY"):
+            if self.env.get(name):
+                return Check("display", True, f"{name}={self.env[name]}")
+        if self.env.get("SDL_VIDEODRIVER") == "offscreen":
+            return Check("display", True, "offscreen (SDL_VIDEODRIVER=offscreen): nothing is shown")
+        if self.framebuffer.exists():
+            return Check("display", True, f"framebuffer {self.framebuffer}")
+        return Check("display", False, "no DISPLAY, WAYLAND_DISPLAY or framebuffer",
+                     "check the panel's cable and that the desktop session started")
+
+    def hub(self) -> Iterator[Check]:
+        url, verify = self.device.hub_url, self.device.hub_ca_file or True
+        try:
+            reply = requests.get(f"{url}/healthz", timeout=5, verify=verify)
+        except requests.RequestException as exc:
+            yield Check("hub", False, f"{url}: unreachable ({exc.__class__.__name__})",
+                        "check the network, [hub] url and, for HTTPS, [hub] ca_file")
+            return
+        if "Date" in reply.headers:
+            self._hub_date = parsedate_to_datetime(reply.headers["Date"])
+        yield Check("hub", reply.status_code == 200, f"{url}: answered {reply.status_code}",
+                    "the hub is up but unwell: see its log")
+        if not self.token:
+            yield Check("token", False, "not enrolled", "run `mfc-edge enroll --code …` with a code from the hub")
+            return
+        reply = requests.get(f"{url}/api/v1/feed", headers={"Authorization": f"Bearer {self.token}"}, timeout=5,
+                             verify=verify)
+        yield Check("token", reply.status_code == 200, "accepted by the hub" if reply.status_code == 200 else
+                    f"refused ({reply.status_code})", "the device was revoked or re-enrolled elsewhere: enroll again")
+
+    def clock(self) -> Check:
+        synced = self.ntp_synchronized()
+        if synced is not None:
+            return Check("clock", synced, "NTP synchronized" if synced else "not synchronized with NTP",
+                         "check the network and `timedatectl timesync-status`; tickets are dated by this clock")
+        if self._hub_date is None:
+            return Check("clock", False, "cannot tell: no timedatectl and no hub to compare with",
+                         "enable systemd-timesyncd or configure [hub] url")
+        skew = (self.now() - self._hub_date).total_seconds()
+        return Check("clock", abs(skew) <= MAX_CLOCK_SKEW_S, f"{skew:+.0f} s from the hub's clock",
+                     "set up NTP (systemd-timesyncd); a Raspberry Pi has no battery clock")
+
+    def disk(self) -> Check:
+        folder = self.device.data_dir
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        free = self.disk_usage(folder).free
+        return Check("disk", free >= MIN_FREE_BYTES, f"{free / 2**20:.0f} MB free in {folder}",
+                     f"free at least {MIN_FREE_BYTES // 2**20} MB: old logs (`journalctl --vacuum-size`), files")
+
+    def outbox(self) -> Check:
+        name = "kiosk.sqlite" if self.device.role == "kiosk" else f"{self.device.role}.sqlite"
+        path = self.device.data_dir / name
+        if not path.exists():
+            return Check("outbox", True, "empty (no store yet)")
+        # Read-only: the device may be running, and opening its store for writing would change it.
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as conn:
+            count, oldest = conn.execute("SELECT count(*), min(at) FROM outbox").fetchone()
+        if not count:
+            return Check("outbox", True, "empty: the hub has every event")
+        age = self.now() - datetime.fromisoformat(oldest)
+        ok = count <= OUTBOX_MAX_EVENTS and age <= OUTBOX_MAX_AGE
+        return Check("outbox", ok, f"{count} events waiting, the oldest from {age.total_seconds() / 60:.0f} min ago",
+                     "the hub has not taken them: see the hub and token lines, and the device's log")
+
+
+def run_doctor(device: DeviceConfig, out: Callable[[str], object] = print, **options: Any) -> int:
+    checks = Doctor(device, **options).run()
+    for check in checks:
+        out(check.line())
+    return 0 if all(c.ok for c in checks) else 1
