@@ -17,6 +17,7 @@ from kivy.properties import (BooleanProperty, ListProperty, NumericProperty, Obj
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from hardware.printer import PrinterStatus, PrintResult
+from kiosk.content import CatalogUpdates
 from kiosk.desk import IssuedTicket, TicketDesk
 from kiosk.keyboard import OnScreenKeyboard  # noqa: F401  (used by screens.kv)
 from kiosk.screens import (CategoriesScreen, ClosedScreen, HomeScreen, ResultScreen, SearchScreen,
@@ -61,9 +62,10 @@ class KioskApp(App):
     staff_banner = StringProperty("")
 
     def __init__(self, device: DeviceConfig, catalog: Catalog, desk: TicketDesk, clock: WallClock,
-                 **kwargs):
+                 catalog_updates: CatalogUpdates | None = None, **kwargs):
         super().__init__(**kwargs)
         self.device, self.catalog, self.desk, self.clock = device, catalog, desk, clock
+        self.catalog_updates = catalog_updates
         self.languages = list(device.languages)
         self.lang = device.languages[0]
         self.tr = translator(self.lang)
@@ -172,6 +174,14 @@ class KioskApp(App):
         message = STAFF_MESSAGES.get(self.desk.printer_status)
         self.staff_banner = self.tr(message) if message else ""
 
+    def _adopt_catalog(self) -> None:
+        """A catalog from a new bundle, taken only between visitors."""
+        catalog = self.catalog_updates.take()
+        if catalog is not None:
+            self.catalog = self.desk.catalog = catalog
+            self.manager.current_screen.refresh()
+            log.info("service catalog updated: %d services", len(catalog.services))
+
     # --- time -------------------------------------------------------------------
 
     def local_now(self) -> datetime:
@@ -183,6 +193,8 @@ class KioskApp(App):
     def tick(self, *_args) -> None:
         now = self.local_now()
         self.clock_text = now.strftime("%H:%M")
+        if self.catalog_updates and self.manager.current in ("home", "closed"):
+            self._adopt_catalog()
         is_open = self.device.hours.is_open(now.date(), now.time())
         if not is_open:
             if self.manager.current != "closed":

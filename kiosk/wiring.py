@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hardware.printer import TicketPrinter
+from kiosk.content import BundleFollower, CatalogUpdates, bundled_catalog, open_content
 from kiosk.desk import TicketDesk
 from kiosk.estimate import Estimator
 from mfc_edge.catalog import Catalog, load_catalog
@@ -24,9 +25,11 @@ class Kiosk:
     desk: TicketDesk
     sync: SyncAgent | None = None
     feed: FeedPoller | None = None
+    bundles: BundleFollower | None = None
+    catalog_updates: CatalogUpdates = field(default_factory=CatalogUpdates)
 
     def close(self) -> None:
-        for part in (self.sync, self.feed):
+        for part in (self.bundles, self.sync, self.feed):
             if part:
                 part.stop()
         self.desk.close()
@@ -41,7 +44,8 @@ def open_kiosk(device: DeviceConfig, clock: Clock, catalog: Catalog | None = Non
                        device_id=device.device_id, timezone=device.timezone,
                        ticket_range=device.ticket_range, clock=clock)
     printer = TicketPrinter(device.printer.uri, device.printer.timeout) if device.printer else None
-    catalog = catalog or load_catalog()
+    content = open_content(device)
+    catalog = catalog or bundled_catalog(content) or load_catalog()
     token = load_token(device.data_dir) if device.hub_url and connect else None
     sync = feed = None
     if token:
@@ -53,4 +57,7 @@ def open_kiosk(device: DeviceConfig, clock: Clock, catalog: Catalog | None = Non
     desk = TicketDesk(device, catalog, store, printer, estimator)
     if sync:
         desk.on_print_result(lambda *_: sync.wake())
-    return Kiosk(device, catalog, store, desk, sync, feed)
+    kiosk = Kiosk(device, catalog, store, desk, sync, feed)
+    if token and content:
+        kiosk.bundles = BundleFollower(device, token, content, store, kiosk.catalog_updates).start()
+    return kiosk

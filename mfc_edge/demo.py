@@ -61,6 +61,27 @@ class CenterInABox:
         self.kiosk = open_kiosk(load_config(config), self.clock)
         return self.kiosk
 
+    def publish_kiosk_bundle(self) -> None:
+        """The content editor publishes the service catalog as a signed kiosk bundle."""
+        from mfc_edge.catalog import BUNDLED_CATALOG
+        from mfc_edge.cli import main as editor
+
+        folder = self.folder / "kiosk-bundle"
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(BUNDLED_CATALOG, folder / "catalog.toml")
+        if editor(["hub", "publish", str(folder), "--data", str(self.folder / "hub"), "--center", "strogino",
+                   "--role", "kiosk"]) != 0:
+            raise RuntimeError("the demo could not publish its kiosk bundle")
+
+    def wait_for_bundle(self, timeout: float = 20) -> int:
+        """The version of the bundle the kiosk applied from the hub."""
+        deadline = time.monotonic() + timeout
+        while (last := self.kiosk.bundles.last) is None or last.status not in ("applied", "unchanged"):
+            if time.monotonic() > deadline or (last and last.status == "refused"):
+                raise RuntimeError(f"the kiosk did not apply the published bundle: {last}")
+            time.sleep(0.05)
+        return last.version
+
     def wait_synced(self, timeout: float = 20) -> None:
         deadline = time.monotonic() + timeout
         while self.kiosk.store.outbox_size():
@@ -85,12 +106,13 @@ def _interactive(out: Path) -> int:
     clock = SystemClock()
     center = CenterInABox(workdir, out / "tickets", clock)
     try:
+        center.publish_kiosk_bundle()
         kiosk = center.open_kiosk()
         login, password, _ = DEMO_OPERATOR
         print(f"Kiosk window open; printed tickets go to {out / 'tickets'}\n"
               f"Operator console: {center.server.url}/console  (center strogino, login {login}, "
               f"password {password})", flush=True)
-        KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, clock).run()
+        KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, clock, kiosk.catalog_updates).run()
     finally:
         center.close()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -111,8 +133,10 @@ def _scripted(out: Path) -> int:
     clock = ManualClock(VISIT_START)
     center = CenterInABox(out, out / "tickets", clock)
     try:
+        center.publish_kiosk_bundle()
         kiosk = center.open_kiosk()
-        app = KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, clock)
+        bundle_version = center.wait_for_bundle()
+        app = KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, clock, kiosk.catalog_updates)
         with HeadlessKiosk(app, (1280, 800)) as k:
             scripted_visit(k, app, kiosk, center.printer, clock, shots)
             center.wait_synced()
@@ -123,7 +147,8 @@ def _scripted(out: Path) -> int:
     finally:
         center.close()
     tickets = sorted((out / "tickets").glob("job-*"))
-    print(f"Demo finished. {called}\nScreenshots: {shots}  Printed tickets (bytes and previews): {out / 'tickets'}")
+    print(f"Demo finished. The kiosk took its service catalog from signed bundle {bundle_version}, "
+          f"published on the hub.\n{called}\nScreenshots: {shots}  Printed tickets (bytes and previews): {out / 'tickets'}")
     for path in sorted(shots.glob("*.png")) + tickets:
         print(f"  {path}")
     return 0

@@ -6,11 +6,12 @@ the feed is reported as missing, so screens fall back to their own data and say 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Any
 
 import requests
+
+from offline_cache.background import Every
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +29,7 @@ class FeedPoller:
         self._feed: dict[str, Any] | None = None
         self._etag: str | None = None
         self._fresh_at = 0.0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._every: Every | None = None
 
     def poll_once(self) -> bool:
         """Ask the hub; True when the feed is current (changed or not)."""
@@ -55,18 +55,11 @@ class FeedPoller:
             return None
         return self._feed
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.poll_once()
-            self._stop.wait(self.interval)
-
     def start(self) -> "FeedPoller":
-        self._thread = threading.Thread(target=self._run, name="feed-poller", daemon=True)
-        self._thread.start()
+        self._every = Every(self.interval, self.poll_once, "feed-poller").start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=self.timeout + 1)
+        if self._every:
+            self._every.stop(timeout=self.timeout + 1)
         self.session.close()

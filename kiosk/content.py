@@ -1,0 +1,94 @@
+"""What the kiosk takes from the center's signed bundles: its service catalog.
+
+The bundle's `catalog.toml` replaces the built-in catalog; without a bundle, or with one whose
+catalog cannot be read, the kiosk keeps the built-in one. A bundle that arrives while the
+kiosk runs is taken between visitors, never in the middle of someone's choice.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+
+from mfc_edge.catalog import Catalog, CatalogError, load_catalog
+from mfc_edge.config import DeviceConfig
+from offline_cache.background import Every
+from offline_cache.bundle_sync import APPLIED, BundleUpdater, UpdateResult
+from offline_cache.content import ContentStore, load_bundle_key
+from offline_cache.store import LocalStore
+
+log = logging.getLogger(__name__)
+
+CATALOG_ASSET = "catalog.toml"
+QUOTA_BYTES = 512 * 1024 * 1024  # a kiosk bundle is a catalog and a few pictures
+CHECK_EVERY_S = 60.0
+
+
+def open_content(device: DeviceConfig) -> ContentStore | None:
+    """The kiosk's content folder, or None before enrollment pinned the hub's bundle key."""
+    key = load_bundle_key(device.data_dir)
+    return ContentStore(device.data_dir / "content", QUOTA_BYTES, key) if key else None
+
+
+def bundled_catalog(content: ContentStore | None) -> Catalog | None:
+    """The active bundle's catalog, or None to use the built-in one."""
+    active = content.current() if content else None
+    path = active.path_of(CATALOG_ASSET) if active else None
+    if path is None:
+        return None
+    try:
+        catalog = load_catalog(path)
+    except CatalogError as exc:  # signed but unusable: the publisher checks, but never trust one check
+        log.error("bundle %d: its catalog cannot be used, keeping the built-in one: %s", active.version, exc)
+        return None
+    log.info("service catalog from bundle %d", active.version)
+    return catalog
+
+
+class CatalogUpdates:
+    """A newer catalog waiting for the kiosk to be between visitors. Offered from the bundle
+    thread, taken on the screen's thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: Catalog | None = None
+
+    def offer(self, catalog: Catalog) -> None:
+        with self._lock:
+            self._waiting = catalog
+
+    def take(self) -> Catalog | None:
+        with self._lock:
+            catalog, self._waiting = self._waiting, None
+            return catalog
+
+
+class BundleFollower:
+    """Checks the hub for a newer kiosk bundle now and then; offers its catalog when applied."""
+
+    def __init__(self, device: DeviceConfig, token: str, content: ContentStore, store: LocalStore,
+                 updates: CatalogUpdates):
+        self.content, self.updates = content, updates
+        self.updater = BundleUpdater(content, device.hub_url, token, center=device.center_id, role="kiosk",
+                                     verify=device.hub_ca_file or True, report=store.record_event)
+        self.last: UpdateResult | None = None
+        self._lock = threading.Lock()
+        self._every = Every(CHECK_EVERY_S, self.check, "bundle-follower")
+
+    def check(self) -> UpdateResult:
+        """One check now (also called by the background thread: one check at a time)."""
+        with self._lock:
+            return self._check()
+
+    def _check(self) -> UpdateResult:
+        self.last = self.updater.check()
+        if self.last.status == APPLIED:  # a bundle without a catalog brings the built-in one back
+            self.updates.offer(bundled_catalog(self.content) or load_catalog())
+        return self.last
+
+    def start(self) -> "BundleFollower":
+        self._every.start()
+        return self
+
+    def stop(self) -> None:
+        self._every.stop()
+        self.updater.close()
