@@ -14,6 +14,7 @@ import requests
 from conftest import write_config
 from hub.api import Hub
 from hub.server import HubThread
+from hubprocess import free_port
 from kiosk.content import CatalogUpdates
 from kiosk.wiring import open_kiosk
 from mfc_edge.bundle import Asset
@@ -131,3 +132,37 @@ def test_a_new_catalog_is_taken_between_visitors(enrolled, clock):
             assert issued.service.name.ru == RENAMED[1]
     finally:
         kiosk.close()
+
+
+def test_status_says_which_bundle_runs_and_whether_it_is_current(enrolled, hub, clock, tmp_path, printer):
+    from mfc_edge.status import status_lines
+
+    def bundle_line(device) -> str:
+        return next(line for line in status_lines(device) if line.startswith("bundle"))
+
+    hub_obj, _ = hub
+    assert bundle_line(enrolled).endswith("none (built-in content); nothing published for this device yet")
+    publish(hub_obj, tmp_path / "v1", enrolled.center_id)
+    assert bundle_line(enrolled).endswith("none (built-in content); update pending: the hub has version 1")
+    kiosk = open_kiosk(enrolled, clock)
+    try:
+        wait_applied(kiosk)
+    finally:
+        kiosk.close()
+    assert bundle_line(enrolled).endswith("version 1; up to date")
+    publish(hub_obj, tmp_path / "v2", enrolled.center_id, renamed_catalog())
+    assert bundle_line(enrolled).endswith("version 1; update pending: the hub has version 2")
+
+    (tmp_path / "alone").mkdir()
+    alone = load_config(write_config(tmp_path / "alone", printer_uri=printer.uri))
+    assert "not enrolled with a hub" in bundle_line(alone)
+
+
+def test_status_when_the_hub_is_out_of_reach(enrolled, hub):
+    from mfc_edge.status import status_lines
+
+    _, url = hub
+    config = enrolled.data_dir.parent / "kiosk.toml"
+    closed_port = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    unreachable = load_config(write_config(config.parent, config.read_text().replace(url, closed_port)))
+    assert "hub unreachable" in status_lines(unreachable)[-1]
