@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -64,6 +65,8 @@ class BundleUpdater:
         self.verify, self.timeout = verify, timeout
         self.report = report if report is not None else (lambda event_type, body: None)
         self.session = requests.Session()
+        # Nothing from the environment (proxies, .netrc, CA bundles): settings come from the device's file.
+        self.session.trust_env = False
         self.session.headers["Authorization"] = f"Bearer {token}"
         self._etag: str | None = None
         self._refused: dict[str, UpdateResult] = {}  # envelope hash -> verdict, so a bad bundle is judged once
@@ -148,11 +151,15 @@ class BundleUpdater:
         return manifest
 
     def _apply(self, data: bytes, manifest: Manifest) -> int:
-        downloaded = 0
-        with self.store.updating(manifest):
+        downloaded, moved = 0, []
+        # Flushing each asset to disk waits for the disk; a second thread does it while the next downloads.
+        with self.store.updating(manifest), ThreadPoolExecutor(1, thread_name_prefix="bundle-fsync") as mover:
             wanted = {a.sha256: a for a in manifest.assets if not self.store.has(a)}  # one download per hash
             for asset in wanted.values():
                 downloaded += self._download(asset, manifest.version)
+                moved.append(mover.submit(self.store.add_verified, asset.sha256))
+            for done in moved:
+                done.result()  # an error moving any asset stops the swap
             self.store.swap_in(data)
         self.store.collect_garbage()
         return downloaded
@@ -160,7 +167,7 @@ class BundleUpdater:
     # ---- one asset ----
 
     def _download(self, asset: Asset, version: int, resume: bool = True) -> int:
-        """Fetch one asset into staging, verify it and add it to the store. Returns bytes received."""
+        """Fetch one asset into its .part file and verify it. Returns bytes received."""
         try:
             return self._fetch(asset, version, resume)
         except Refusal:
@@ -186,7 +193,6 @@ class BundleUpdater:
             if have and resume:  # maybe the old partial bytes were bad, not the hub's: once more, whole
                 return received + self._fetch(asset, version, resume=False)
             raise Refusal("tampered", f"asset {asset.name!r}: its SHA-256 does not match the manifest", version)
-        self.store.add_verified(asset.sha256)
         return received
 
     @staticmethod
