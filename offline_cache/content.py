@@ -93,6 +93,10 @@ class ActiveBundle:
 
 
 class ContentStore:
+    """`public_key` is the hub's key pinned at enrollment: every load re-checks the signature.
+    `quota_bytes` caps the size of one bundle; the folder may hold the current, the previous
+    and one bundle being downloaded, less what they share, so leave room for up to three."""
+
     def __init__(self, root: str | Path, quota_bytes: int, public_key: bytes):
         self.root = Path(root)
         self.quota_bytes, self.public_key = quota_bytes, public_key
