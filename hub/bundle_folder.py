@@ -11,6 +11,8 @@ from pathlib import Path
 
 from mfc_edge import bundle
 from mfc_edge.catalog import CatalogError, load_catalog
+from mfc_edge.config import ConfigError, check_overrides
+from signage.playlist import load_playlists
 
 # What each role's bundle must hold: at least one of these files.
 REQUIRED = {"kiosk": ("catalog.toml", "kiosk.toml"), "signage": ("playlist.toml",)}
@@ -52,11 +54,15 @@ def _check_role_files(folder: Path, names: set[str], role: str) -> None:
     required = REQUIRED[role]
     if not names & set(required):
         raise PublishError(f"{folder}: a {role} bundle needs " + " or ".join(required) + " at the top of the folder")
-    if role == "kiosk" and "catalog.toml" in names:
-        try:
-            load_catalog(folder / "catalog.toml")
-        except CatalogError as exc:
-            raise PublishError(str(exc)) from None
+    # What devices would refuse to use, the hub does not publish.
+    checks = {"kiosk": (("catalog.toml", load_catalog), ("kiosk.toml", check_overrides)),
+              "signage": (("playlist.toml", load_playlists),)}[role]
+    for name, check in checks:
+        if name in names:
+            try:
+                check(folder / name)
+            except (CatalogError, ConfigError) as exc:
+                raise PublishError(str(exc)) from None
 
 
 def collect_assets(folder: Path, role: str) -> list[tuple[str, Path]]:

@@ -1,8 +1,10 @@
-"""What the kiosk takes from the center's signed bundles: its service catalog.
+"""What the kiosk takes from the center's signed bundles: its service catalog and settings.
 
 The bundle's `catalog.toml` replaces the built-in catalog; without a bundle, or with one whose
-catalog cannot be read, the kiosk keeps the built-in one. A bundle that arrives while the
-kiosk runs is taken between visitors, never in the middle of someone's choice.
+catalog cannot be read, the kiosk keeps the built-in one. A catalog that arrives while the
+kiosk runs is taken between visitors, never in the middle of someone's choice. The bundle's
+`kiosk.toml` sets center-wide settings (opening hours, languages, idle time: see
+`mfc_edge.config.OVERRIDABLE`) over the device's own file when the kiosk starts.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import logging
 import threading
 
 from mfc_edge.catalog import Catalog, CatalogError, load_catalog
-from mfc_edge.config import DeviceConfig
+from mfc_edge.config import ConfigError, DeviceConfig, load_config
 from offline_cache.background import Every
 from offline_cache.bundle_sync import APPLIED, BundleUpdater, UpdateResult
 from offline_cache.content import ContentStore, load_bundle_key
@@ -18,7 +20,7 @@ from offline_cache.store import LocalStore
 
 log = logging.getLogger(__name__)
 
-CATALOG_ASSET = "catalog.toml"
+CATALOG_ASSET, SETTINGS_ASSET = "catalog.toml", "kiosk.toml"
 QUOTA_BYTES = 512 * 1024 * 1024  # a kiosk bundle is a catalog and a few pictures
 CHECK_EVERY_S = 60.0
 
@@ -42,6 +44,20 @@ def bundled_catalog(content: ContentStore | None) -> Catalog | None:
         return None
     log.info("service catalog from bundle %d", active.version)
     return catalog
+
+
+def with_bundle_settings(device: DeviceConfig, content: ContentStore | None) -> DeviceConfig:
+    """The device's configuration with the active bundle's settings laid over it."""
+    active = content.current() if content else None
+    path = active.path_of(SETTINGS_ASSET) if active else None
+    if path is None:
+        return device
+    try:
+        return load_config(device.path, overrides=path)
+    except ConfigError as exc:
+        log.error("bundle %d: its %s cannot be used, keeping the device's own settings: %s",
+                  active.version, SETTINGS_ASSET, exc)
+        return device
 
 
 class CatalogUpdates:

@@ -5,7 +5,7 @@ import logging
 from dataclasses import dataclass, field
 
 from hardware.printer import TicketPrinter
-from kiosk.content import BundleFollower, CatalogUpdates, bundled_catalog, open_content
+from kiosk.content import BundleFollower, CatalogUpdates, bundled_catalog, open_content, with_bundle_settings
 from kiosk.desk import TicketDesk
 from kiosk.estimate import Estimator
 from mfc_edge.catalog import Catalog, load_catalog
@@ -45,6 +45,7 @@ def open_kiosk(device: DeviceConfig, clock: Clock, catalog: Catalog | None = Non
                        ticket_range=device.ticket_range, clock=clock)
     printer = TicketPrinter(device.printer.uri, device.printer.timeout) if device.printer else None
     content = open_content(device)
+    device = with_bundle_settings(device, content)
     catalog = catalog or bundled_catalog(content) or load_catalog()
     token = load_token(device.data_dir) if device.hub_url and connect else None
     sync = feed = None

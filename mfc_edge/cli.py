@@ -51,7 +51,7 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
 
     kiosk = open_kiosk(device, SystemClock(), catalog)
     try:
-        KioskApp(device, kiosk.catalog, kiosk.desk, SystemClock(), kiosk.catalog_updates).run()
+        KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, SystemClock(), kiosk.catalog_updates).run()
     finally:
         kiosk.close()
     return 0

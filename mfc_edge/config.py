@@ -226,16 +226,60 @@ def _existing_file(config_path: Path) -> Callable[[Any], str]:
     return check
 
 
-def load_config(path: str | Path) -> DeviceConfig:
-    """Read and validate a device's TOML file; raise ConfigError on the first problem."""
-    path = Path(path)
+# What a center's bundle may set for all its kiosks (its `kiosk.toml`); a device's identity,
+# printer, number range and hub link stay in the device's own file.
+OVERRIDABLE = {"center": ("name", "name_en"), "kiosk": ("languages", "idle_timeout", "windows"),
+               "hours": (*WEEKDAYS, "closed_dates")}
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as f:
-            data = tomllib.load(f)
+            return tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _overlay(data: dict[str, Any], overrides: Path) -> dict[str, Any]:
+    """`data` with the sections of `overrides` laid over it, once every key is one a bundle may set."""
+    extra = _read_toml(overrides)
+    merged = {name: dict(table) if isinstance(table, dict) else table for name, table in data.items()}
+    for section, table in extra.items():
+        if section not in OVERRIDABLE or not isinstance(table, dict):
+            raise ConfigError(f"{overrides}: [{section}] cannot be set by a bundle: expected one of "
+                              + ", ".join(f"[{s}]" for s in OVERRIDABLE))
+        for key, value in table.items():
+            if key not in OVERRIDABLE[section]:
+                raise ConfigError(f"{overrides}: [{section}] {key} cannot be set by a bundle: expected one of "
+                                  + ", ".join(OVERRIDABLE[section]))
+            merged.setdefault(section, {})[key] = value
+    return merged
+
+
+def load_config(path: str | Path, overrides: str | Path | None = None) -> DeviceConfig:
+    """Read and validate a device's TOML file; raise ConfigError on the first problem.
+
+    `overrides` is a bundle's `kiosk.toml`: the center-wide settings in OVERRIDABLE."""
+    path = Path(path)
+    data = _read_toml(path)
+    if overrides is not None:
+        data = _overlay(data, Path(overrides))
+        try:
+            return _parse(path, data)
+        except ConfigError as exc:
+            raise ConfigError(f"{overrides} laid over {exc}") from None
+    return _parse(path, data)
+
+
+def check_overrides(path: str | Path) -> None:
+    """Raise ConfigError unless `path` is settings a bundle may give its kiosks, with good values."""
+    bare = {"center": {"id": "any", "name": "any"}, "device": {"id": "any", "role": "signage"}}
+    _parse(Path(path), _overlay(bare, Path(path)))
+
+
+def _parse(path: Path, data: dict[str, Any]) -> DeviceConfig:
 
     top = _Reader(path, "top level", data)
     center = _Reader(path, "center", top.get("center", dict, "a [center] table"))

@@ -175,6 +175,15 @@ def test_publish_refuses_what_devices_could_not_use(tmp_path):
     out = publish_cli(tmp_path, bad)
     assert out.returncode == 2 and out.stderr.startswith(f"mfc-edge: error: {bad / 'catalog.toml'}: ")
     assert not (tmp_path / "hub" / "hub.sqlite").exists() or _bundle_count(tmp_path / "hub") == 0
+    settings = write_files(tmp_path / "settings", {"kiosk.toml": b"[printer]\nuri = 'tcp://10.0.0.9:9100'\n"})
+    out = publish_cli(tmp_path, settings)
+    assert out.returncode == 2 and "[printer] cannot be set by a bundle: expected one of [center], [kiosk]" in out.stderr
+    hours = write_files(tmp_path / "hours", {"kiosk.toml": b"[hours]\nmon = '20:00-08:00'\n"})
+    out = publish_cli(tmp_path, hours)
+    assert out.returncode == 2 and "[hours] mon = '20:00-08:00': expected HH:MM-HH:MM" in out.stderr
+    playlist = write_files(tmp_path / "playlist", {"playlist.toml": b"[playlists.main]\nitems = 3\n"})
+    out = publish_cli(tmp_path, playlist, role="signage")
+    assert out.returncode == 2 and "[playlists.main] items = 3: expected a list" in out.stderr
     odd = write_files(tmp_path / "odd", {"kiosk.toml": b"", "реклама 1.png": b"png"})
     with pytest.raises(PublishError, match="each part between slashes must be ASCII letters"):
         collect_assets(odd, "kiosk")
@@ -192,7 +201,8 @@ def _bundle_count(hub_data: Path) -> int:
 
 
 def test_publish_follows_links_inside_the_folder_and_refuses_links_out(tmp_path):
-    folder = write_files(tmp_path / "signage", {"playlist.toml": b"[playlist]\n", "media/a.png": b"png",
+    playlist = b'[playlists.main]\n[[playlists.main.items]]\ntype = "image"\nasset = "media/a.png"\n'
+    folder = write_files(tmp_path / "signage", {"playlist.toml": playlist, "media/a.png": b"png",
                                                 ".git/config": b"hidden folder"})
     (folder / "alias.png").symlink_to(folder / "media" / "a.png")
     out = publish_cli(tmp_path, folder, role="signage")
@@ -207,7 +217,7 @@ def test_publish_follows_links_inside_the_folder_and_refuses_links_out(tmp_path)
     (folder / "loop").symlink_to(folder)  # a link back into the folder: walked once, never forever
     out = publish_cli(tmp_path, folder, role="signage")
     assert out.returncode == 0 and "published version 2" in out.stdout and "3 assets" in out.stdout
-    assert tree(tmp_path / "hub" / "blobs").keys() == {sha(b"[playlist]\n"), sha(b"png")}
+    assert tree(tmp_path / "hub" / "blobs").keys() == {sha(playlist), sha(b"png")}
 
 
 # ---- the manifest parser: any input gives a Manifest or a ManifestError ----

@@ -166,3 +166,39 @@ def test_status_when_the_hub_is_out_of_reach(enrolled, hub):
     closed_port = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     unreachable = load_config(write_config(config.parent, config.read_text().replace(url, closed_port)))
     assert "hub unreachable" in status_lines(unreachable)[-1]
+
+
+def test_center_wide_settings_from_the_bundle_apply_at_the_next_start(enrolled, hub, clock, tmp_path, caplog):
+    hub_obj, _ = hub
+    folder = tmp_path / "settings"
+    folder.mkdir()
+    _write(folder / "kiosk.toml", '[kiosk]\nlanguages = ["ru"]\nidle_timeout = 90\n[hours]\nmon = "closed"\n')
+    publish(hub_obj, folder, enrolled.center_id)
+    first = open_kiosk(enrolled, clock)
+    try:
+        assert first.device.languages == ("ru", "en")  # not applied yet: the bundle arrives after start
+        wait_applied(first)
+    finally:
+        first.close()
+    restarted = open_kiosk(enrolled, clock, connect=False)
+    try:
+        assert restarted.device.languages == ("ru",) and restarted.device.idle_timeout == 90
+        assert not restarted.device.hours.is_open(clock.now().date(), clock.now().time())  # a Monday
+        assert restarted.device.printer == enrolled.printer and restarted.device.device_id == enrolled.device_id
+    finally:
+        restarted.close()
+
+    bad = _write(tmp_path / "bad.toml", "[printer]\nuri = 'tcp://10.0.0.9:9100'\n")
+    stored = hub_obj.bundles.blobs.put(bad)  # signed, but settings a bundle may not give
+    hub_obj.bundles.publish([Asset("kiosk.toml", stored.sha256, stored.size)], enrolled.center_id, "kiosk")
+    second = open_kiosk(enrolled, clock)
+    try:
+        wait_applied(second)
+    finally:
+        second.close()
+    again = open_kiosk(enrolled, clock, connect=False)
+    try:
+        assert again.device.languages == ("ru", "en")  # the device's own file, not half a bundle
+        assert "its kiosk.toml cannot be used" in caplog.text
+    finally:
+        again.close()
