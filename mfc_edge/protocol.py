@@ -93,7 +93,7 @@ def _rating_scale_and_score(body: dict[str, Any]) -> str | None:
 
 _BODY_FIELDS = {
     TICKET_ISSUED: _TICKET_ISSUED_FIELDS,
-    PRINTER_STATUS: {"status": lambda v: v in PRINTER_STATES, "previous": lambda v: v in PRINTER_STATES},
+    PRINTER_STATUS: {"status": lambda v: v in PRINTER_STATES, "previous": lambda v: v is None or v in PRINTER_STATES},
     RATING_GIVEN: {"window": _window, "ticket": lambda v: v is None or (isinstance(v, str) and _ID.match(v)),
                    "day": lambda v: isinstance(v, str) and _DAY.match(v)},
     HELP_REQUESTED: {"request": lambda v: isinstance(v, str) and _ID.match(v) and len(v) >= 16,
