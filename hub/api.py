@@ -81,15 +81,16 @@ class Hub:
         self.db = HubDB(data_dir, clock)
         self.identity = Identity(self.db)
         self.ratings, self.help = Ratings(self.db), HelpDesk(self.db)
-        self.device_health = DeviceHealth(self.db, self.identity)
+        self.bundles = Bundles(self.db, data_dir)
+        self.device_health = DeviceHealth(self.db, self.identity, self.bundles.latest_version)
         self.events = EventLog(self.db, {protocol.RATING_GIVEN: self.ratings.project,
                                          protocol.HELP_REQUESTED: self.help.project,
-                                         protocol.PRINTER_STATUS: self.device_health.project,
-                                         protocol.BUTTON_STUCK: self.device_health.project})
+                                         **{kind: self.device_health.project for kind in (
+                                             protocol.PRINTER_STATUS, protocol.BUTTON_STUCK,
+                                             protocol.BUNDLE_APPLIED, protocol.BUNDLE_REFUSED)}})
         self.queue = Queue(self.db, priority_streak)
         self.operators = Operators(self.db)
         self.hall = Hall(self.db)
-        self.bundles = Bundles(self.db, data_dir)
         self.catalog = load_catalog()
         self.service_ids = {s.id for s in self.catalog.services}
 

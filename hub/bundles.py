@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.bundle_folder import PublishError, collect_assets
-from hub.db import HubDB, iso, utc_now
+from hub.db import HubDB, iso
 from mfc_edge import bundle
 from mfc_edge.bundle import Asset, Envelope, Manifest
 
@@ -136,7 +136,7 @@ class Bundles:
         with self.db.transaction() as tx:
             row = tx.execute("SELECT MAX(version) FROM bundles WHERE center = ? AND role = ?",
                              [center, role]).fetchone()
-            manifest = Manifest(center, role, (row[0] or 0) + 1, iso(utc_now()),
+            manifest = Manifest(center, role, (row[0] or 0) + 1, iso(self.db.now()),
                                 tuple(sorted(assets, key=lambda a: a.name)))
             try:  # what devices would refuse, the hub does not publish
                 bundle.parse_manifest(manifest.encode())
@@ -150,6 +150,10 @@ class Bundles:
             })
             tx["bundle_assets"].insert_all(({"center": center, "sha256": a.sha256} for a in assets), ignore=True)
         return Published(center, role, manifest.version, len(assets), manifest.total_size)
+
+    def latest_version(self, center: str, role: str) -> int | None:
+        return self.db.db.execute("SELECT MAX(version) FROM bundles WHERE center = ? AND role = ?",
+                                  [center, role]).fetchone()[0]
 
     def latest(self, center: str, role: str) -> Latest | None:
         rows = list(self.db.db.query(

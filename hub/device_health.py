@@ -1,31 +1,42 @@
 """What technicians need to know about each device: its last contact and its parts' trouble.
 
 Projected from device events as they arrive: `printer.status` (the latest per device, kept
-even when it is "ok", so a technician sees the printer answered) and `button.stuck`.
+even when it is "ok", so a technician sees the printer answered), `button.stuck`, and the
+bundle a device applied or refused last, to compare with the newest one published for it.
 """
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from hub.db import HubDB, iso
 from hub.identity import Identity
 from mfc_edge import protocol
 
 
+BUNDLE, REFUSED_BUNDLE = "bundle", "refused bundle"
+
+
 class DeviceHealth:
-    def __init__(self, db: HubDB, identity: Identity):
-        self.db, self.identity = db, identity
+    def __init__(self, db: HubDB, identity: Identity,
+                 latest_bundle: Callable[[str, str], int | None] = lambda center, role: None):
+        """`latest_bundle(center, role)`: the newest bundle version published for such devices."""
+        self.db, self.identity, self.latest_bundle = db, identity, latest_bundle
         with db.transaction() as d:
             d["device_health"].create({"center": str, "device": str, "part": str, "status": str, "since": str},
                                       pk=("center", "device", "part"), if_not_exists=True)
 
     def project(self, d: Any, event: dict[str, Any]) -> None:
         """Ingest hook for printer and button events; a late event never overwrites a newer one."""
+        body = event["body"]
         if event["type"] == protocol.PRINTER_STATUS:
-            part, status = "printer", event["body"]["status"]
+            part, status = "printer", body["status"]
+        elif event["type"] == protocol.BUNDLE_APPLIED:
+            part, status = BUNDLE, str(body["version"])
+        elif event["type"] == protocol.BUNDLE_REFUSED:
+            part, status = REFUSED_BUNDLE, f"{body['version'] or '?'}: {body['reason']}"
         else:
-            part, status = f"button {event['body']['button']}", "stuck"
+            part, status = f"button {body['button']}", "stuck"
         d.execute("INSERT INTO device_health (center, device, part, status, since) VALUES (?, ?, ?, ?, ?) "
                   "ON CONFLICT(center, device, part) DO UPDATE SET status = excluded.status, since = excluded.since "
                   "WHERE excluded.since >= device_health.since",
@@ -36,5 +47,15 @@ class DeviceHealth:
         parts: dict[str, dict[str, dict[str, str]]] = {}
         for r in self.db.db.query("SELECT * FROM device_health WHERE center = ? ORDER BY part", [center]):
             parts.setdefault(r["device"], {})[r["part"]] = {"status": r["status"], "since": r["since"]}
-        return [{"id": d["id"], "role": d["role"], "last_seen": d["last_seen"], "revoked": bool(d["revoked_at"]),
-                 "parts": parts.get(d["id"], {})} for d in self.identity.devices(center)]
+        result = []
+        for d in self.identity.devices(center):
+            own = parts.get(d["id"], {})
+            if REFUSED_BUNDLE in own and BUNDLE in own and own[REFUSED_BUNDLE]["since"] < own[BUNDLE]["since"]:
+                del own[REFUSED_BUNDLE]  # a newer bundle has been applied since
+            running = int(own.pop(BUNDLE)["status"]) if BUNDLE in own else None
+            latest = self.latest_bundle(center, d["role"])
+            result.append({"id": d["id"], "role": d["role"], "last_seen": d["last_seen"],
+                           "revoked": bool(d["revoked_at"]), "parts": own,
+                           "bundle": {"running": running, "latest": latest,
+                                      "up_to_date": None if latest is None else running == latest}})
+        return result

@@ -74,6 +74,7 @@ class KioskApp(App):
         self.title = "mfc-edge kiosk"
         desk.on_print_result(lambda issued, result: Clock.schedule_once(
             lambda _dt: self._print_finished(issued, result)))
+        desk.on_status_change(lambda _status: Clock.schedule_once(lambda _dt: self._update_banner()))
 
     # --- building ---------------------------------------------------------------
 

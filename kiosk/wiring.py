@@ -8,6 +8,7 @@ from hardware.printer import TicketPrinter
 from kiosk.content import BundleFollower, CatalogUpdates, bundled_catalog, open_content, with_bundle_settings
 from kiosk.desk import TicketDesk
 from kiosk.estimate import Estimator
+from kiosk.printer_monitor import PrinterMonitor
 from mfc_edge.catalog import Catalog, load_catalog
 from mfc_edge.config import DeviceConfig
 from offline_cache.feed import FeedPoller
@@ -25,11 +26,12 @@ class Kiosk:
     desk: TicketDesk
     sync: SyncAgent | None = None
     feed: FeedPoller | None = None
+    monitor: PrinterMonitor | None = None
     bundles: BundleFollower | None = None
     catalog_updates: CatalogUpdates = field(default_factory=CatalogUpdates)
 
     def close(self) -> None:
-        for part in (self.bundles, self.sync, self.feed):
+        for part in (self.bundles, self.monitor, self.sync, self.feed):
             if part:
                 part.stop()
         self.desk.close()
@@ -58,7 +60,9 @@ def open_kiosk(device: DeviceConfig, clock: Clock, catalog: Catalog | None = Non
     desk = TicketDesk(device, catalog, store, printer, estimator)
     if sync:
         desk.on_print_result(lambda *_: sync.wake())
-    kiosk = Kiosk(device, catalog, store, desk, sync, feed)
+        desk.on_status_change(lambda _status: sync.wake())
+    monitor = PrinterMonitor(desk).start() if printer else None
+    kiosk = Kiosk(device, catalog, store, desk, sync, feed, monitor)
     if token and content:
         kiosk.bundles = BundleFollower(device, token, content, store, kiosk.catalog_updates).start()
     return kiosk

@@ -89,6 +89,85 @@ def cmd_virtual_printer(args: argparse.Namespace) -> int:
     return 0
 
 
+def _console_config(path: Path):
+    device = load_config(path)
+    if device.console is None:
+        raise ConfigError(f"{path}: no [rating], [help_button] or [keypad]: this device has no window hardware")
+    return device
+
+
+def _pin_factory(simulate: bool):
+    if not simulate:
+        return None  # gpiozero picks the Raspberry Pi's own
+    from gpiozero.pins.mock import MockFactory
+
+    return MockFactory()
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    device = _console_config(args.config)
+    from hardware.clock import SystemClock
+    from hardware.simulated_keys import drive, help_text, read_keys
+    from hardware.window_console import open_window_console
+
+    factory = _pin_factory(args.simulate)
+    console, close = open_window_console(device, SystemClock(), pin_factory=factory)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        if factory is not None:
+            print(help_text(console.buttons), flush=True)
+            threading.Thread(target=lambda: (drive(factory, console.buttons, read_keys()), stop.set()),
+                             daemon=True).start()
+        stop.wait()
+    finally:
+        close()
+    return 0
+
+
+def cmd_gpio_test(args: argparse.Namespace) -> int:
+    from hardware.gpio_test import gpio_test
+
+    return gpio_test(_console_config(args.config).console, pin_factory=_pin_factory(args.simulate))
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from mfc_edge.doctor import run_doctor
+
+    return run_doctor(load_config(args.config))
+
+
+def cmd_hub_devices(args: argparse.Namespace) -> int:
+    from hub.api import Hub
+
+    hub = Hub(args.data)
+    try:
+        devices = hub.device_health.devices(args.center)
+    finally:
+        hub.close()
+    for d in devices:
+        parts = ", ".join(f"{part} {p['status']} since {p['since'][:16]}" for part, p in d["parts"].items())
+        print(f"{d['id']:<16}{d['role']:<9}{'revoked' if d['revoked'] else 'last seen ' + (d['last_seen'] or '-')[:19]}"
+              f"  {_bundle_state(d['bundle'])}" + (f"  {parts}" if parts else ""))
+    return 0
+
+
+def _bundle_state(found: dict) -> str:
+    running = f"bundle {found['running']}" if found["running"] else "no bundle"
+    if found["up_to_date"] is None:
+        return running
+    return running + (" (up to date)" if found["up_to_date"] else f" (hub has {found['latest']})")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from mfc_edge.status import status_lines
+
+    for line in status_lines(load_config(args.config)):
+        print(line)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from mfc_edge.demo import run_demo
 
@@ -296,6 +375,26 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--center", required=True, help="center id")
     q.add_argument("--role", required=True, choices=("kiosk", "signage"), help="the devices it is for")
     q.set_defaults(func=cmd_hub_publish)
+
+    q = hub_sub.add_parser("devices", help="List a center's devices with their printer and button status.",
+                           description="List a center's devices: last contact, printer status, stuck buttons.")
+    q.add_argument("--data", type=Path, default=Path("var/hub"), help="the hub's data folder")
+    q.add_argument("--center", required=True, help="center id")
+    q.set_defaults(func=cmd_hub_devices)
+
+    p = add("console", cmd_console, "Run a window's hardware: rating buttons, call-a-specialist button, keypad.")
+    p.add_argument("--config", "-c", required=True, type=Path, help="the device's TOML file")
+    p.add_argument("--simulate", action="store_true",
+                   help="simulated pins; keys 1-5 rate, h calls a specialist, n/r/x/d are the keypad, q quits")
+    p = add("gpio-test", cmd_gpio_test, "Walk through every configured button, LED and buzzer (exit 1 if one fails).")
+    p.add_argument("--config", "-c", required=True, type=Path, help="the device's TOML file")
+    p.add_argument("--simulate", action="store_true", help="simulated pins (to try the walk-through)")
+    p = add("doctor", cmd_doctor, "Check printer, GPIO, display, hub and token, clock, disk and outbox; "
+            "one line each, exit 1 if any fails.")
+    p.add_argument("--config", "-c", required=True, type=Path, help="the device's TOML file")
+
+    p = add("status", cmd_status, "Say which content bundle this device runs and whether the hub has a newer one.")
+    p.add_argument("--config", "-c", required=True, type=Path, help="the device's TOML file")
 
     p = add("enroll", cmd_enroll, "Enroll this device with its hub using a one-time code from a technician.")
     p.add_argument("--config", "-c", required=True, type=Path, help="the device's TOML file")

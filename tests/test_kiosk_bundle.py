@@ -202,3 +202,26 @@ def test_center_wide_settings_from_the_bundle_apply_at_the_next_start(enrolled, 
         assert "its kiosk.toml cannot be used" in caplog.text
     finally:
         again.close()
+
+
+def test_the_hub_shows_which_bundle_each_device_runs(enrolled, hub, clock, tmp_path, capsys):
+    from mfc_edge.cli import main
+
+    hub_obj, _ = hub
+    publish(hub_obj, tmp_path / "v1", enrolled.center_id)
+    kiosk = open_kiosk(enrolled, clock)
+    try:
+        wait_applied(kiosk)
+        kiosk.sync.drain()  # the bundle.applied event reaches the hub
+    finally:
+        kiosk.close()
+    (mine,) = hub_obj.device_health.devices(enrolled.center_id)
+    assert mine["bundle"] == {"running": 1, "latest": 1, "up_to_date": True}
+    publish(hub_obj, tmp_path / "v2", enrolled.center_id, renamed_catalog())
+    (mine,) = hub_obj.device_health.devices(enrolled.center_id)
+    assert mine["bundle"] == {"running": 1, "latest": 2, "up_to_date": False}
+
+    assert main(["hub", "devices", "--data", str(tmp_path / "hub"), "--center", enrolled.center_id]) == 0
+    assert "bundle 1 (hub has 2)" in capsys.readouterr().out
+    assert main(["status", "--config", str(enrolled.path)]) == 0
+    assert "bundle   version 1; update pending: the hub has version 2" in capsys.readouterr().out
