@@ -18,6 +18,34 @@ import time
 from pathlib import Path
 
 DEMO_OPERATOR = ("operator", "demo-operator-2026", "Иванова Мария")
+WINDOW_CONSOLE = """\
+# The demo's window console: smiley buttons at window 5 and a call-a-specialist button,
+# on simulated pins. See mfc_edge/data/console.example.toml for a real one.
+[center]
+id = "strogino"
+name = "Центр госуслуг района Строгино"
+timezone = "Europe/Moscow"
+
+[device]
+id = "console-5"
+role = "console"
+data_dir = "console-data"
+
+[console]
+window = "5"
+
+[rating]
+buttons = [5, 6, 13, 19, 26]
+leds = [12, 16, 20, 21, 25]
+
+[help_button]
+pin = 4
+led = 24
+point = "Вход, кнопка вызова специалиста"
+
+[hub]
+url = "{hub_url}"
+"""
 DEMO_WINDOW = "5"
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
 
@@ -46,7 +74,7 @@ class CenterInABox:
         self.hub.operators.add("strogino", login, name, password)
         self.server = HubThread(self.hub).start()
         self.printer = VirtualPrinter(tickets).start()
-        self.kiosk = None
+        self.kiosk = self.console = None
 
     def open_kiosk(self):
         from kiosk.demo import write_config
@@ -60,6 +88,30 @@ class CenterInABox:
             raise RuntimeError("the demo kiosk could not enroll with the demo hub")
         self.kiosk = open_kiosk(load_config(config), self.clock)
         return self.kiosk
+
+    def open_window_console(self):
+        """Window 5's smiley buttons and the entrance's help button, on simulated pins."""
+        from gpiozero.pins.mock import MockFactory
+
+        from hardware.window_console import open_window_console
+        from mfc_edge.cli import main as technician
+        from mfc_edge.config import load_config
+
+        config = self.folder / "console.toml"
+        config.write_text(WINDOW_CONSOLE.format(hub_url=self.server.url), encoding="utf-8")
+        code = self.hub.identity.create_code("strogino", "console")
+        if technician(["enroll", "--config", str(config), "--code", code]) != 0:
+            raise RuntimeError("the demo window console could not enroll with the demo hub")
+        self.pins = MockFactory()
+        self.console, self._close_console = open_window_console(load_config(config), self.clock,
+                                                                pin_factory=self.pins)
+        return self.console
+
+    def press(self, button: str) -> None:
+        """A visitor presses one of the console's buttons (1-5: the smileys, help)."""
+        from hardware.simulated_keys import press
+
+        press(self.pins, self.console.buttons[button])
 
     def publish_kiosk_bundle(self) -> None:
         """The content editor publishes the service catalog as a signed kiosk bundle."""
@@ -91,6 +143,8 @@ class CenterInABox:
             time.sleep(0.05)
 
     def close(self) -> None:
+        if self.console:
+            self._close_console()
         if self.kiosk:
             self.kiosk.close()
         self.printer.stop()
@@ -108,15 +162,35 @@ def _interactive(out: Path) -> int:
     try:
         center.publish_kiosk_bundle()
         kiosk = center.open_kiosk()
+        center.open_window_console()
         login, password, _ = DEMO_OPERATOR
         print(f"Kiosk window open; printed tickets go to {out / 'tickets'}\n"
               f"Operator console: {center.server.url}/console  (center strogino, login {login}, "
-              f"password {password})", flush=True)
+              f"password {password})\n"
+              f"Window {DEMO_WINDOW}'s console: keys 1-5 press its smileys (1 the worst), h the help button",
+              flush=True)
+        _keys_press_buttons(center)
         KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, clock, kiosk.catalog_updates).run()
     finally:
         center.close()
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
+
+
+def _keys_press_buttons(center: CenterInABox) -> None:
+    """In the kiosk's window, keys press the window console's simulated buttons."""
+    import threading
+
+    from kivy.core.window import Window
+
+    from hardware.simulated_keys import KEYS
+
+    def key_down(_window, _key, _scancode, text, _modifiers) -> None:
+        name = KEYS.get((text or "").lower())
+        if name in center.console.buttons:  # a press takes a moment: not on the screen's thread
+            threading.Thread(target=center.press, args=(name,), daemon=True).start()
+
+    Window.bind(on_key_down=key_down)
 
 
 def _scripted(out: Path) -> int:
@@ -125,7 +199,7 @@ def _scripted(out: Path) -> int:
     from kiosk.demo import VISIT_START, scripted_visit, show_closed
     from kiosk.headless import HeadlessKiosk
 
-    for part in ("screens", "tickets", "data", "hub", "kiosk.toml"):
+    for part in ("screens", "tickets", "data", "console-data", "hub", "kiosk-bundle", "kiosk.toml", "console.toml"):
         target = out / part
         shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -135,6 +209,7 @@ def _scripted(out: Path) -> int:
     try:
         center.publish_kiosk_bundle()
         kiosk = center.open_kiosk()
+        center.open_window_console()
         bundle_version = center.wait_for_bundle()
         app = KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, clock, kiosk.catalog_updates)
         with HeadlessKiosk(app, (1280, 800)) as k:
@@ -188,9 +263,29 @@ def _console_calls(center: CenterInABox, ticket, shots: Path) -> str:
             phone.reload()
             phone.wait_for_selector(f"text=Пройдите к окну {DEMO_WINDOW}")
             phone.screenshot(path=str(shots / "19-phone-called.png"))
-            return f"Ticket {ticket.number} was issued at the kiosk and called to window {DEMO_WINDOW} from the console."
+
+            center.clock.advance(minutes=9)
+            console.click("#finish")
+            console.wait_for_selector("#current:has-text('—')")
+            _wait(lambda: center.console.served_ticket() == ticket.id, "the rating console to learn who was served")
+            center.press("rating-5")  # the visitor rates the service: the happiest smiley
+            console.wait_for_selector(f"#ratings:has-text('окно {DEMO_WINDOW}')")
+            center.press("help")  # at the entrance, someone calls a specialist
+            console.wait_for_selector("#help:visible")
+            console.screenshot(path=str(shots / "20-console-rating-and-help.png"))
+            return (f"Ticket {ticket.number} was issued at the kiosk and called to window {DEMO_WINDOW} from the "
+                    f"console; the visitor rated the service on window {DEMO_WINDOW}'s smiley buttons, and the "
+                    f"entrance's help button reached the operators.")
         finally:
             browser.close()
+
+
+def _wait(condition, what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the demo waited in vain for {what}")
+        time.sleep(0.05)
 
 
 def _chromium() -> str:

@@ -93,15 +93,20 @@ def test_headless_demo_is_a_center_in_a_box(tmp_path):
     result = run("demo", "--headless", "--out", str(out), timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"Screenshots: {out / 'screens'}" in result.stdout
-    assert re.search(r"Ticket П\d{3} was issued at the kiosk and called to window 5 from the console", result.stdout)
+    assert re.search(r"Ticket П\d{3} was issued at the kiosk and called to window 5 from the console; the visitor "
+                     r"rated the service on window 5's smiley buttons", result.stdout)
+    assert "The kiosk took its service catalog from signed bundle 1" in result.stdout
     screens = sorted(p.name for p in (out / "screens").glob("*.png"))
     assert {"01-home.png", "05-ticket.png", "08-search-keyboard.png", "15-closed.png", "16-phone-waiting.png",
-            "18-console-called.png", "19-phone-called.png"} <= set(screens)
+            "18-console-called.png", "19-phone-called.png", "20-console-rating-and-help.png"} <= set(screens)
     hub = sqlite3.connect(out / "hub" / "hub.sqlite")
     states = dict(hub.execute("SELECT number, state FROM tickets WHERE center = 'strogino'").fetchall())
-    hub.close()
     assert len(states) == 5  # four printed, one shown on screen while the printer was out of paper
-    assert sorted(states.values()).count("called") == 1
+    assert sorted(states.values()).count("done") == 1
+    ratings = hub.execute("SELECT window, score FROM ratings").fetchall()
+    helps = hub.execute("SELECT point FROM help_requests").fetchall()
+    hub.close()
+    assert ratings == [("5", 5)] and helps == [("Вход, кнопка вызова специалиста",)]
     bins = sorted((out / "tickets").glob("job-*.bin"))
     pngs = sorted((out / "tickets").glob("job-*.png"))
     assert len(bins) >= 4 and len(pngs) == len(bins)
