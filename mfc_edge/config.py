@@ -82,12 +82,13 @@ class DeviceConfig:
     hub_url: str | None = None
     hub_ca_file: str | None = None
     console: Any = None  # a ConsoleConfig (mfc_edge.console_config) for window devices
+    signage: Any = None  # a SignageConfig (mfc_edge.signage_config) for waiting-area screens
 
     def center_name_in(self, lang: str) -> str:
         return self.center_name_en if lang == "en" and self.center_name_en else self.center_name
 
 
-class _Reader:
+class TableReader:
     """Reads one TOML table, turning every bad value into a ConfigError."""
 
     def __init__(self, path: Path, section: str, table: Any):
@@ -122,7 +123,8 @@ class _Reader:
             )
 
 
-def _str(value: Any) -> str:
+def nonempty_text(value: Any) -> str:
+    """A string with something in it, stripped; the check for names and texts."""
     if not isinstance(value, str) or not value.strip():
         raise ValueError
     return value.strip()
@@ -206,7 +208,7 @@ def _printer_uri(value: Any) -> str:
 def _printer_profile(value: Any) -> str:
     from hardware.escpos_profiles import cyrillic_code_page  # escpos loads slowly; only when needed
 
-    cyrillic_code_page(_str(value))
+    cyrillic_code_page(nonempty_text(value))
     return value
 
 
@@ -219,7 +221,7 @@ def _hub_url(value: Any) -> str:
 
 def _existing_file(config_path: Path) -> Callable[[Any], str]:
     def check(value: Any) -> str:
-        candidate = config_path.parent / _str(value)
+        candidate = config_path.parent / nonempty_text(value)
         if not candidate.is_file():
             raise ValueError
         return str(candidate)
@@ -281,27 +283,28 @@ def check_overrides(path: str | Path) -> None:
 
 def _parse(path: Path, data: dict[str, Any]) -> DeviceConfig:
 
-    top = _Reader(path, "top level", data)
-    center = _Reader(path, "center", top.get("center", dict, "a [center] table"))
-    device = _Reader(path, "device", top.get("device", dict, "a [device] table"))
-    kiosk = _Reader(path, "kiosk", top.get("kiosk", dict, "a table", {}))
-    hours = _Reader(path, "hours", top.get("hours", dict, "a table", {}))
-    hub = _Reader(path, "hub", top.get("hub", dict, "a table", {}))
+    top = TableReader(path, "top level", data)
+    center = TableReader(path, "center", top.get("center", dict, "a [center] table"))
+    device = TableReader(path, "device", top.get("device", dict, "a [device] table"))
+    kiosk = TableReader(path, "kiosk", top.get("kiosk", dict, "a table", {}))
+    hours = TableReader(path, "hours", top.get("hours", dict, "a table", {}))
+    hub = TableReader(path, "hub", top.get("hub", dict, "a table", {}))
     printer_table = top.get("printer", dict, "a table", None)
     console_tables = {name: top.get(name, dict, "a table", None)
                       for name in ("console", "rating", "help_button", "keypad")}
+    signage_tables = {name: top.get(name, dict, "a table", None) for name in ("signage", "announcements")}
     top.finish()
 
     cfg: dict[str, Any] = dict(
         path=path,
         center_id=center.get("id", _ident, "lowercase latin letters, digits and hyphens, up to 40"),
-        center_name=center.get("name", _str, "the center's name in Russian"),
-        center_name_en=center.get("name_en", _str, "the center's name in English", ""),
+        center_name=center.get("name", nonempty_text, "the center's name in Russian"),
+        center_name_en=center.get("name_en", nonempty_text, "the center's name in English", ""),
         timezone=center.get("timezone", ZoneInfo, "an IANA time zone such as Europe/Moscow",
                             ZoneInfo("Europe/Moscow")),
         device_id=device.get("id", _ident, "lowercase latin letters, digits and hyphens, up to 40"),
         role=device.get("role", lambda v: ROLES[ROLES.index(v)], "one of " + ", ".join(ROLES)),
-        data_dir=path.parent / device.get("data_dir", _str, "a folder path", "data"),
+        data_dir=path.parent / device.get("data_dir", nonempty_text, "a folder path", "data"),
     )
     cfg["languages"] = kiosk.get("languages", _languages,
                                  "a list of distinct languages from " + ", ".join(LANGUAGES), LANGUAGES)
@@ -325,7 +328,7 @@ def _parse(path: Path, data: dict[str, Any]) -> DeviceConfig:
         reader.finish()
 
     if printer_table is not None:
-        printer = _Reader(path, "printer", printer_table)
+        printer = TableReader(path, "printer", printer_table)
         cfg["printer"] = PrinterConfig(
             uri=printer.get("uri", _printer_uri, PRINTER_URI_FORMS),
             profile=printer.get("profile", _printer_profile,
@@ -337,7 +340,10 @@ def _parse(path: Path, data: dict[str, Any]) -> DeviceConfig:
         printer.finish()
     elif cfg["role"] == "kiosk":
         raise ConfigError(f"{path}: [printer] is missing: a kiosk needs a printer uri ({PRINTER_URI_FORMS})")
-    from mfc_edge.console_config import load_console  # it builds on this module's readers
+    # They build on this module's readers.
+    from mfc_edge.console_config import load_console
+    from mfc_edge.signage_config import load_signage
 
     cfg["console"] = load_console(path, cfg["role"], console_tables)
+    cfg["signage"] = load_signage(path, cfg["role"], signage_tables)
     return DeviceConfig(**cfg)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from mfc_edge.config import ConfigError, _Reader, _str
+from mfc_edge.config import ConfigError, TableReader, nonempty_text
 
 PIN_RANGE = (2, 27)
 PIN_TEXT = "a BCM pin number from 2 to 27"
@@ -80,9 +80,9 @@ def _pins(count: Callable[[int], bool]) -> Callable[[Any], tuple[int, ...]]:
 
 
 def _point(value: Any) -> str:
-    if len(_str(value)) > 60:
+    if len(nonempty_text(value)) > 60:
         raise ValueError
-    return _str(value)
+    return nonempty_text(value)
 
 
 def _debounce_ms(value: Any) -> int:
@@ -105,7 +105,7 @@ class _PinLedger:
     def __init__(self, path: Path):
         self.path, self.used = path, {}
 
-    def take(self, reader: _Reader, key: str, pins: tuple[int, ...]) -> None:
+    def take(self, reader: TableReader, key: str, pins: tuple[int, ...]) -> None:
         for pin in pins:
             if pin in self.used:
                 raise ConfigError(f"{self.path}: [{reader.section}] {key} = {pin!r}: expected a pin not used "
@@ -114,7 +114,7 @@ class _PinLedger:
 
 
 def _rating(path: Path, table: Any, ledger: _PinLedger) -> RatingConfig:
-    r = _Reader(path, "rating", table)
+    r = TableReader(path, "rating", table)
     buttons = r.get("buttons", _pins(lambda n: n in (3, 5)), "a list of 3 or 5 BCM pin numbers (2 to 27), worst first")
     leds = r.get("leds", _pins(lambda n: n == len(buttons)), f"a list of {len(buttons)} pins, one per button", ())
     buzzer = r.get("buzzer", _pin, PIN_TEXT, None)
@@ -126,7 +126,7 @@ def _rating(path: Path, table: Any, ledger: _PinLedger) -> RatingConfig:
 
 
 def _help_button(path: Path, table: Any, ledger: _PinLedger) -> HelpButtonConfig:
-    r = _Reader(path, "help_button", table)
+    r = TableReader(path, "help_button", table)
     found = HelpButtonConfig(pin=r.get("pin", _pin, PIN_TEXT), led=r.get("led", _pin, PIN_TEXT, None),
                              point=r.get("point", _point, "where the button is, up to 60 characters, "
                                          "e.g. \"Вход, пандус\""))
@@ -137,7 +137,7 @@ def _help_button(path: Path, table: Any, ledger: _PinLedger) -> HelpButtonConfig
 
 
 def _keypad(path: Path, table: Any, ledger: _PinLedger) -> KeypadConfig:
-    r = _Reader(path, "keypad", table)
+    r = TableReader(path, "keypad", table)
     pins = {a: r.get(a, _pin, PIN_TEXT, None) for a in KEYPAD_ACTIONS}
     display = r.get("display", lambda v: DISPLAYS[DISPLAYS.index(v)], "one of " + ", ".join(DISPLAYS), "none")
     r.finish()
@@ -156,7 +156,7 @@ def load_console(path: Path, role: str, tables: dict[str, Any]) -> ConsoleConfig
             raise ConfigError(f"{path}: a console device needs at least one of [rating], [help_button], [keypad]")
         return None
     ledger = _PinLedger(path)
-    console = _Reader(path, "console", tables.get("console") or {})
+    console = TableReader(path, "console", tables.get("console") or {})
     window = console.get("window", _window, "the window's number, e.g. \"5\" (up to 8 letters, digits or -)", None)
     debounce = console.get("debounce_ms", _debounce_ms, "milliseconds from 1 to 500", 30)
     console.finish()

@@ -23,8 +23,14 @@ BUNDLE_REFUSED = "bundle.refused"  # body: version (null if unreadable), reason 
 RATING_GIVEN = "rating.given"  # body: window, ticket (null if unknown), score, scale, day
 HELP_REQUESTED = "help.requested"  # body: request (the device's id for it), point (where the button is)
 BUTTON_STUCK = "button.stuck"  # body: button, pin; a button held far longer than any press
+# Proof of play: body: item (its index in the playlist), kind, asset (null for drawn slides),
+# bundle (version, null for the built-in fallback), started_at, duration_s
+SLIDE_PLAYED = "slide.played"
+# body: item, kind, asset, bundle, reason (a short code), detail; the slide was not shown
+SLIDE_SKIPPED = "slide.skipped"
 EVENT_TYPES = frozenset({TICKET_ISSUED, TICKET_PRINTED, PRINTER_STATUS, CLOCK_SUSPECT, NUMBERING_WRAPPED,
-                         BUNDLE_APPLIED, BUNDLE_REFUSED, RATING_GIVEN, HELP_REQUESTED, BUTTON_STUCK})
+                         BUNDLE_APPLIED, BUNDLE_REFUSED, RATING_GIVEN, HELP_REQUESTED, BUTTON_STUCK,
+                         SLIDE_PLAYED, SLIDE_SKIPPED})
 PRINTER_STATES = ("ok", "paper_near_end", "paper_out", "cover_open", "offline", "unreachable", "no_status")
 RATING_SCALES = (3, 5)
 
@@ -91,6 +97,13 @@ def _rating_scale_and_score(body: dict[str, Any]) -> str | None:
     return None
 
 
+def _slide_fields(**extra: Any) -> dict[str, Any]:
+    return {"item": lambda v: isinstance(v, int) and not isinstance(v, bool) and -1 <= v < 10_000,
+            "kind": lambda v: isinstance(v, str) and re.match(r"^[a-z][a-z-]{0,19}$", v),
+            "asset": lambda v: v is None or (isinstance(v, str) and 0 < len(v) <= 200),
+            "bundle": lambda v: v is None or _bundle_version(v), **extra}
+
+
 _BODY_FIELDS = {
     TICKET_ISSUED: _TICKET_ISSUED_FIELDS,
     PRINTER_STATUS: {"status": lambda v: v in PRINTER_STATES, "previous": lambda v: v is None or v in PRINTER_STATES},
@@ -101,6 +114,10 @@ _BODY_FIELDS = {
     BUTTON_STUCK: {"button": lambda v: isinstance(v, str) and 0 < len(v) <= 40,
                    "pin": lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 40},
     BUNDLE_APPLIED: {"version": _bundle_version},
+    SLIDE_PLAYED: _slide_fields(started_at=_is_time, duration_s=lambda v: isinstance(v, (int, float))
+                                and not isinstance(v, bool) and 0 <= v <= 86_400),
+    SLIDE_SKIPPED: _slide_fields(reason=lambda v: isinstance(v, str) and re.match(r"^[a-z][a-z-]{0,39}$", v),
+                                 detail=lambda v: isinstance(v, str) and len(v) <= 1000),
     BUNDLE_REFUSED: {
         "version": lambda v: v is None or _bundle_version(v),
         "reason": lambda v: isinstance(v, str) and re.match(r"^[a-z][a-z-]{0,39}$", v),

@@ -28,7 +28,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from mfc_edge.config import WEEKDAYS, ConfigError, _Reader, _str
+from mfc_edge.config import WEEKDAYS, ConfigError, TableReader, nonempty_text
 
 ITEM_TYPES = ("image", "video", "text", "qr", "load-chart", "rules", "satisfaction")
 NEEDS_ASSET = ("image", "video")
@@ -123,14 +123,14 @@ def parse_playlists(path: Path, data: dict[str, Any]) -> dict[str, Playlist]:
 
 
 def _parse(path: Path, data: dict[str, Any]) -> dict[str, Playlist]:
-    top = _Reader(path, "playlist.toml", data)
+    top = TableReader(path, "playlist.toml", data)
     playlists = top.get("playlists", _table, "a table of playlists, e.g. [playlists.waiting-area]")
     top.finish()
     if not playlists:
         raise PlaylistError(f"{path}: [playlists] is empty: expected at least one playlist")
     result = {}
     for name, table in playlists.items():
-        reader = _Reader(path, f"playlists.{name}", table)
+        reader = TableReader(path, f"playlists.{name}", table)
         items = reader.get("items", _list, "a list of [[playlists.NAME.items]]")
         reader.finish()
         result[name] = Playlist(name, tuple(sorted(
@@ -140,15 +140,15 @@ def _parse(path: Path, data: dict[str, Any]) -> dict[str, Playlist]:
 
 
 def _item(path: Path, section: str, index: int, raw: Any) -> Item:
-    r = _Reader(path, section, raw)
+    r = TableReader(path, section, raw)
     kind = r.get("type", _one_of(ITEM_TYPES), "one of " + ", ".join(ITEM_TYPES))
-    text = {key: r.get(key, _str, "text", "") for key in ("title", "title_en", "text", "text_en")}
+    text = {key: r.get(key, nonempty_text, "text", "") for key in ("title", "title_en", "text", "text_en")}
     item = Item(
         index=index, type=kind,
         order=r.get("order", _int(-10**6, 10**6), "a whole number", index * 10),
         duration=r.get("duration", _seconds, f"seconds, more than 0 and at most {MAX_DURATION_S}",
                         None if kind == "video" else 10.0),
-        asset=r.get("asset", _str, "the name of a file in the bundle", None),
+        asset=r.get("asset", nonempty_text, "the name of a file in the bundle", None),
         sound=r.get("sound", _bool, "true or false", False),
         url=r.get("url", _url, "an https:// or http:// address", ""),
         first_day=r.get("from", _date, "a date like 2026-12-01", None),

@@ -89,7 +89,7 @@ def test_every_printer_uri_form_is_accepted(tmp_path, uri):
     (('name = "Центр госуслуг района Строгино"\n', ''),
      "FILE: [center] name is missing: expected the center's name in Russian"),
     (("[kiosk]", "[kiosks]"),
-     "FILE: [top level] kiosks is not a known key: expected one of center, console, device, help_button, hours, hub, keypad, kiosk, printer, rating"),
+     "FILE: [top level] kiosks is not a known key: expected one of announcements, center, console, device, help_button, hours, hub, keypad, kiosk, printer, rating, signage"),
 ])
 def test_bad_values_are_named_exactly(tmp_path, change, message):
     text = good(tmp_path)

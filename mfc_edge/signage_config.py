@@ -1,0 +1,152 @@
+"""The waiting-area screen's sections of a device file: `[signage]` and `[announcements]`.
+
+    [signage]
+    profile = "waiting-area"     # waiting-area | kids | info-panel: zones and the playlist it plays
+    orientation = "landscape"    # landscape (1920x1080) | portrait (1080x1920)
+    ticker = "Бесплатный Wi-Fi: MFC-Free"   # the bottom line's running text (ticker_en in English)
+    calls_shown = 6              # calls in the now-serving column
+    feed_stale_after = 60        # seconds without the hub's queue feed before calls are marked stale
+    takeover = false             # a new call fills the whole screen for a few seconds
+    screenshot_every = 10        # minutes between screenshots sent to the hub (0: only on request)
+
+    [announcements]
+    enabled = true
+    english = false              # after the Russian phrase, the same in English
+    volume = 80                  # percent
+    quiet_hours = ["21:00-08:00"]   # no sound in these windows (they may pass midnight)
+    chime = true                 # a chime before each call
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+from mfc_edge.config import ConfigError, TableReader, nonempty_text
+
+PROFILES = ("waiting-area", "kids", "info-panel")
+ORIENTATIONS = {"landscape": (1920, 1080), "portrait": (1080, 1920)}
+_WINDOW = re.compile(r"^(\d\d):(\d\d)-(\d\d):(\d\d)$")
+
+
+@dataclass(frozen=True)
+class AnnouncementConfig:
+    enabled: bool = True
+    english: bool = False
+    volume: int = 80
+    quiet_hours: tuple[tuple[time, time], ...] = ()
+    chime: bool = True
+
+    def quiet_at(self, moment: time) -> bool:
+        """Whether `moment` (local time) falls in a quiet window; a window may pass midnight."""
+        for start, end in self.quiet_hours:
+            if (start <= moment < end) if start < end else (moment >= start or moment < end):
+                return True
+        return False
+
+
+@dataclass(frozen=True)
+class SignageConfig:
+    profile: str = "waiting-area"
+    orientation: str = "landscape"
+    ticker: str = ""
+    ticker_en: str = ""
+    calls_shown: int = 6
+    feed_stale_after: float = 60.0
+    takeover: bool = False
+    screenshot_every: float = 10.0  # minutes; 0 means only when the hub asks
+    announcements: AnnouncementConfig = field(default_factory=AnnouncementConfig)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return ORIENTATIONS[self.orientation]
+
+    @property
+    def shows_calls(self) -> bool:
+        return self.profile == "waiting-area"
+
+
+def _one_of(choices: Any):
+    def check(value: Any) -> str:
+        if value not in choices:
+            raise ValueError
+        return value
+    return check
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError
+    return value
+
+
+def _whole(low: int, high: int):
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError
+        return value
+    return check
+
+
+def _seconds(low: float, high: float):
+    def check(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise ValueError
+        return float(value)
+    return check
+
+
+def _windows(value: Any) -> tuple[tuple[time, time], ...]:
+    if not isinstance(value, list):
+        raise ValueError
+    windows = []
+    for text in value:
+        match = _WINDOW.match(text) if isinstance(text, str) else None
+        if not match:
+            raise ValueError
+        h1, m1, h2, m2 = map(int, match.groups())
+        start, end = time(h1, m1), time(h2 % 24, m2)  # "24:00" is midnight; 25:00 raises
+        if start == end:
+            raise ValueError
+        windows.append((start, end))
+    return tuple(windows)
+
+
+def _ticker(value: Any) -> str:
+    text = nonempty_text(value)
+    if len(text) > 500:
+        raise ValueError
+    return text
+
+
+def load_signage(path: Path, role: str, tables: dict[str, Any]) -> SignageConfig | None:
+    """The screen's configuration (None unless the device is a screen or the file has the sections)."""
+    if role != "signage":
+        present = [name for name in ("signage", "announcements") if tables.get(name) is not None]
+        if present:
+            raise ConfigError(f"{path}: [{present[0]}] is only for a device with role = \"signage\"")
+        return None
+    s = TableReader(path, "signage", tables.get("signage") or {})
+    a = TableReader(path, "announcements", tables.get("announcements") or {})
+    announcements = AnnouncementConfig(
+        enabled=a.get("enabled", _bool, "true or false", True),
+        english=a.get("english", _bool, "true or false", False),
+        volume=a.get("volume", _whole(0, 100), "a whole percent from 0 to 100", 80),
+        quiet_hours=a.get("quiet_hours", _windows, 'a list of windows like "21:00-08:00" (may pass midnight)', ()),
+        chime=a.get("chime", _bool, "true or false", True))
+    found = SignageConfig(
+        profile=s.get("profile", _one_of(PROFILES), "one of " + ", ".join(PROFILES), "waiting-area"),
+        orientation=s.get("orientation", _one_of(ORIENTATIONS), "landscape or portrait", "landscape"),
+        ticker=s.get("ticker", _ticker, "text of up to 500 characters", ""),
+        ticker_en=s.get("ticker_en", _ticker, "text of up to 500 characters", ""),
+        calls_shown=s.get("calls_shown", _whole(1, 12), "a whole number from 1 to 12", 6),
+        feed_stale_after=s.get("feed_stale_after", _seconds(10, 3600), "seconds from 10 to 3600", 60.0),
+        takeover=s.get("takeover", _bool, "true or false", False),
+        screenshot_every=s.get("screenshot_every", _seconds(0, 1440), "minutes from 0 (only on request) to 1440",
+                               10.0),
+        announcements=announcements)
+    s.finish()
+    a.finish()
+    return found
