@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from kiosk.runtime import prepare_kivy  # noqa: E402
+from hardware.display import prepare_kivy  # noqa: E402
 from hubprocess import free_port  # noqa: E402
 from results import percentile, write_section  # noqa: E402
 

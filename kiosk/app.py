@@ -1,6 +1,6 @@
 """The kiosk application: navigation, language, large-text mode, idle reset, closed hours.
 
-Import only after `kiosk.runtime.prepare_kivy()`.
+Import only after `hardware.display.prepare_kivy()`.
 """
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
     if device.role != "kiosk":
         raise ConfigError(f"{args.config}: [device] role = {device.role!r}: expected 'kiosk' to run a kiosk")
     catalog = load_catalog(args.catalog)
-    from kiosk.runtime import prepare_kivy
+    from hardware.display import prepare_kivy
 
     prepare_kivy(args.size, fullscreen=not args.windowed)
     from hardware.clock import SystemClock

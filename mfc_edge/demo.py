@@ -51,7 +51,7 @@ CHROMIUM_NAMES = ("chromium", "chromium-browser")
 
 
 def run_demo(*, headless: bool, out: Path) -> int:
-    from kiosk.runtime import has_display, prepare_kivy
+    from hardware.display import has_display, prepare_kivy
 
     headless = headless or not has_display()
     prepare_kivy((1280, 800), headless=headless)

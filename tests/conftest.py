@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kiosk.runtime import prepare_kivy
+from hardware.display import prepare_kivy
 
 prepare_kivy((1280, 800), headless=True)
 

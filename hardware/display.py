@@ -1,4 +1,4 @@
-"""Kivy settings that must be made before Kivy opens its window.
+"""The device's screen: Kivy settings that must be made before Kivy opens its window.
 
 Call `prepare_kivy()` before importing anything that imports `kivy.core.window`.
 Headless runs draw offscreen through SDL with Mesa's software renderer and take no
@@ -37,6 +37,7 @@ def prepare_kivy(size: tuple[int, int] = (1280, 800), *, headless: bool = False,
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
     os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")  # we log through `logging`
     os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+    os.environ.setdefault("KIVY_VIDEO", "ffpyplayer")  # the one video provider we install and test
     if headless:
         os.environ["SDL_VIDEODRIVER"] = "offscreen"
         os.environ["KIVY_USE_DEFAULTCONFIG"] = "1"  # no user's ~/.kivy settings in tests
