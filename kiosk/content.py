@@ -13,8 +13,7 @@ import threading
 
 from mfc_edge.catalog import Catalog, CatalogError, load_catalog
 from mfc_edge.config import ConfigError, DeviceConfig, load_config
-from offline_cache.background import Every
-from offline_cache.bundle_sync import APPLIED, BundleUpdater, UpdateResult
+from offline_cache.bundle_follower import BundleFollower
 from offline_cache.content import ContentStore, load_bundle_key
 from offline_cache.store import LocalStore
 
@@ -22,7 +21,6 @@ log = logging.getLogger(__name__)
 
 CATALOG_ASSET, SETTINGS_ASSET = "catalog.toml", "kiosk.toml"
 QUOTA_BYTES = 512 * 1024 * 1024  # a kiosk bundle is a catalog and a few pictures
-CHECK_EVERY_S = 60.0
 
 
 def open_content(device: DeviceConfig) -> ContentStore | None:
@@ -78,33 +76,10 @@ class CatalogUpdates:
             return catalog
 
 
-class BundleFollower:
-    """Checks the hub for a newer kiosk bundle now and then; offers its catalog when applied."""
-
-    def __init__(self, device: DeviceConfig, token: str, content: ContentStore, store: LocalStore,
-                 updates: CatalogUpdates):
-        self.content, self.updates = content, updates
-        self.updater = BundleUpdater(content, device.hub_url, token, center=device.center_id, role="kiosk",
-                                     verify=device.hub_ca_file or True, report=store.record_event)
-        self.last: UpdateResult | None = None
-        self._lock = threading.Lock()
-        self._every = Every(CHECK_EVERY_S, self.check, "bundle-follower")
-
-    def check(self) -> UpdateResult:
-        """One check now (also called by the background thread: one check at a time)."""
-        with self._lock:
-            return self._check()
-
-    def _check(self) -> UpdateResult:
-        self.last = self.updater.check()
-        if self.last.status == APPLIED:  # a bundle without a catalog brings the built-in one back
-            self.updates.offer(bundled_catalog(self.content) or load_catalog())
-        return self.last
-
-    def start(self) -> "BundleFollower":
-        self._every.start()
-        return self
-
-    def stop(self) -> None:
-        self._every.stop()
-        self.updater.close()
+def follow_bundles(device: DeviceConfig, token: str, content: ContentStore, store: LocalStore,
+                   updates: CatalogUpdates) -> BundleFollower:
+    """Follow the hub's kiosk bundles; offer each applied bundle's catalog to the screens
+    (a bundle without a catalog brings the built-in one back)."""
+    return BundleFollower(content, device.hub_url, token, center=device.center_id, role="kiosk",
+                          verify=device.hub_ca_file or True, report=store.record_event,
+                          on_applied=lambda: updates.offer(bundled_catalog(content) or load_catalog()))

@@ -5,7 +5,8 @@ import logging
 from dataclasses import dataclass, field
 
 from hardware.printer import TicketPrinter
-from kiosk.content import BundleFollower, CatalogUpdates, bundled_catalog, open_content, with_bundle_settings
+from kiosk.content import CatalogUpdates, bundled_catalog, follow_bundles, open_content, with_bundle_settings
+from offline_cache.bundle_follower import BundleFollower
 from kiosk.desk import TicketDesk
 from kiosk.estimate import Estimator
 from kiosk.printer_monitor import PrinterMonitor
@@ -64,5 +65,5 @@ def open_kiosk(device: DeviceConfig, clock: Clock, catalog: Catalog | None = Non
     monitor = PrinterMonitor(desk).start() if printer else None
     kiosk = Kiosk(device, catalog, store, desk, sync, feed, monitor)
     if token and content:
-        kiosk.bundles = BundleFollower(device, token, content, store, kiosk.catalog_updates).start()
+        kiosk.bundles = follow_bundles(device, token, content, store, kiosk.catalog_updates).start()
     return kiosk
