@@ -19,7 +19,7 @@ from mfc_edge.signage_config import AnnouncementConfig
 from signage.announcer import CHIME_ONLY, DISABLED, FAILED, QUIET, SPOKEN, Announcer, NewCalls
 from signage.phrases import (LETTER_NAMES_EN, LETTER_NAMES_RU, english_number, english_phrase, russian_number,
                              russian_phrase)
-from tests.test_audio import sox_stat
+from test_audio import sox_stat
 
 MSK = ZoneInfo("Europe/Moscow")
 WAIT = 60.0  # generous: the tests assert on what happened, never on how fast
