@@ -19,6 +19,7 @@ DEBIAN_PACKAGES=(
   fonts-dejavu-core                       # Cyrillic font for ticket previews
   libusb-1.0-0                            # USB receipt printers
   chromium                                # the browser the operator console is tested in
+  espeak-ng sox alsa-utils                # offline speech for announced calls, measuring it, aplay
 )
 
 fail() { echo "setup.sh: $*" >&2; exit 1; }
