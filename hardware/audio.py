@@ -41,8 +41,11 @@ class AudioOutput(Protocol):
 
 
 def wav_duration(path: Path) -> float:
-    with wave.open(str(path), "rb") as w:
-        return w.getnframes() / w.getframerate()
+    try:
+        with wave.open(str(path), "rb") as w:
+            return w.getnframes() / w.getframerate()
+    except (wave.Error, EOFError, OSError) as exc:
+        raise AudioError(f"{path}: not a playable WAV file: {exc}") from None
 
 
 _TYPECODES = {1: "B", 2: "h", 4: "i"}
@@ -52,9 +55,12 @@ def prepare_wav(src: Path, dst: Path, volume: int) -> Path:
     """Copy `src` to `dst` with every sample scaled to `volume` percent (linear amplitude)."""
     if not 0 <= volume <= 100:
         raise ValueError(f"volume {volume}: expected a whole percent from 0 to 100")
-    with wave.open(str(src), "rb") as w:
-        params = w.getparams()
-        frames = w.readframes(params.nframes)
+    try:
+        with wave.open(str(src), "rb") as w:
+            params = w.getparams()
+            frames = w.readframes(params.nframes)
+    except (wave.Error, EOFError, OSError) as exc:
+        raise AudioError(f"{src}: not a usable WAV file: {exc}") from None
     code = _TYPECODES.get(params.sampwidth)
     if code is None or array.array(code).itemsize != params.sampwidth:
         raise AudioError(f"{src}: {8 * params.sampwidth}-bit samples are not supported")

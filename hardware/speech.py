@@ -89,7 +89,9 @@ class EspeakSpeech:
             except subprocess.TimeoutExpired:
                 raise SpeechError(f"{self.binary} took over {RENDER_TIMEOUT_S:.0f} s for {text!r}") from None
             if done.returncode != 0:
-                reason = done.stderr.decode("utf-8", "replace").strip() or f"exit status {done.returncode}"
+                # One log line per event: espeak-ng's own lines are joined.
+                lines = [line.strip() for line in done.stderr.decode("utf-8", "replace").splitlines()]
+                reason = "; ".join(line for line in lines if line) or f"exit status {done.returncode}"
                 raise SpeechError(f"{self.binary} -v {voice} failed for {text!r}: {reason}")
             try:
                 with wave.open(partial, "rb") as w:

@@ -89,9 +89,10 @@ class Announcer:
         return cls(device.signage.announcements, output, speech, timezone=device.timezone, **kw)
 
     def start(self) -> "Announcer":
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._work, name="announcer", daemon=True)
-            self._thread.start()
+        with self._lock:  # two workers would talk over each other
+            if self._thread is None and not self._stopped:
+                self._thread = threading.Thread(target=self._work, name="announcer", daemon=True)
+                self._thread.start()
         return self
 
     def announce(self, call: dict) -> bool:
@@ -163,7 +164,7 @@ class Announcer:
         what = f"{call['number']} at window {call['window']}" + (" (recall)" if call["recall"] else "")
         if not config.enabled or config.volume == 0:
             record.outcome = DISABLED
-            log.info("announcer: %s shown, not announced (announcements off)", what)
+            log.info("announcer: %s shown, not announced (announcements off or volume 0)", what)
             return
         if config.quiet_at(local.time()):
             record.outcome = QUIET

@@ -137,3 +137,14 @@ def test_aplay_plays_to_alsas_null_device(tmp_path):
     AplayOutput("null").play(write_chime(tmp_path / "chime.wav"))  # no sound card needed
     with pytest.raises(AudioError, match="could not play"):
         AplayOutput("no-such-pcm").play(write_chime(tmp_path / "chime2.wav"))
+
+
+def test_a_file_that_is_not_a_wav_is_a_clear_error(tmp_path):
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(b"not a wav at all")
+    with pytest.raises(AudioError, match="not a"):
+        prepare_wav(junk, tmp_path / "out.wav", 50)
+    with pytest.raises(AudioError, match="not a playable WAV"):
+        SimulatedOutput().play(junk)
+    with pytest.raises(AudioError, match="not a playable WAV"):
+        AplayOutput(binary="true").play(tmp_path / "missing.wav")
