@@ -12,16 +12,20 @@ from pydantic import BaseModel, Field
 from hub.auth import device_auth
 from hub.bundle_api import bundle_routes
 from hub.bundles import Bundles
+from hub.centers import Centers
 from hub.db import HubDB
 from hub.device_health import DeviceHealth
 from hub.events import EventLog
 from hub.hall import Hall
 from hub.limits import BodyLimit
+from hub.load import LoadCache
 from hub.identity import Device, EnrollmentError, Identity
 from hub.operators import Operators
 from hub.queue import DEFAULT_PRIORITY_STREAK, Queue
 from hub.help import HelpDesk
 from hub.ratings import Ratings
+from hub.screens import Screens
+from hub.signage_api import SCREENSHOT_PATH, signage_routes
 from hub.web import web_routes
 from hub.window_api import window_routes
 from mfc_edge.catalog import load_catalog
@@ -93,6 +97,8 @@ class Hub:
         self.hall = Hall(self.db)
         self.catalog = load_catalog()
         self.service_ids = {s.id for s in self.catalog.services}
+        self.centers = Centers(self.db)
+        self.load, self.screens = LoadCache(self.db, self.centers), Screens(self.db, self.identity, data_dir)
 
     def close(self) -> None:
         self.db.close()
@@ -102,7 +108,8 @@ def create_app(hub: Hub) -> FastAPI:
     app = FastAPI(title="mfc-edge hub", version="1",
                   description="The center's hub: device enrollment, event sync, the live queue.")
 
-    app.add_middleware(BodyLimit, max_bytes=protocol.MAX_BATCH_BYTES)
+    app.add_middleware(BodyLimit, max_bytes=protocol.MAX_BATCH_BYTES,
+                       per_path={SCREENSHOT_PATH: protocol.MAX_SCREENSHOT_BYTES})
 
     device = device_auth(hub.identity)
 
@@ -147,4 +154,5 @@ def create_app(hub: Hub) -> FastAPI:
     app.include_router(web_routes(hub))
     app.include_router(bundle_routes(hub.bundles, device))
     app.include_router(window_routes(hub, device))
+    app.include_router(signage_routes(hub, device))
     return app

@@ -248,6 +248,23 @@ def cmd_hub_publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hub_set_center(args: argparse.Namespace) -> int:
+    from hub.api import Hub
+    from hub.centers import CenterError
+
+    hub = Hub(args.data)
+    try:
+        found = hub.centers.set(args.center, args.timezone, args.name)
+    except CenterError as exc:
+        print(f"mfc-edge: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        hub.close()
+    name = f" ({found['name']})" if found["name"] else ""
+    print(f"center {found['id']}{name}: time zone {found['timezone']}")
+    return 0
+
+
 def cmd_enroll(args: argparse.Namespace) -> int:
     import requests
 
@@ -381,6 +398,17 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--data", type=Path, default=Path("var/hub"), help="the hub's data folder")
     q.add_argument("--center", required=True, help="center id")
     q.set_defaults(func=cmd_hub_devices)
+
+    q = hub_sub.add_parser("set-center", help="Set a center's time zone (and name).",
+                           description="Set a center's time zone, used for its load chart (visitors by weekday "
+                                       "and hour in local time). A center never set is in Europe/Moscow.")
+    q.add_argument("--data", type=Path, default=Path("var/hub"), help="the hub's data folder")
+    q.add_argument("--center", required=True, help="center id")
+    q.add_argument("--timezone", required=True,
+                   help="IANA time zone, e.g. Europe/Moscow, Asia/Yekaterinburg (default for unset centers: "
+                        "Europe/Moscow)")
+    q.add_argument("--name", help="the center's name (kept as it was when not given)")
+    q.set_defaults(func=cmd_hub_set_center)
 
     p = add("console", cmd_console, "Run a window's hardware: rating buttons, call-a-specialist button, keypad.")
     p.add_argument("--config", "-c", required=True, type=Path, help="the device's TOML file")

@@ -54,6 +54,8 @@ def make_event(event_type: str, center_id: str, device_id: str, at: datetime,
 MAX_BATCH_EVENTS = 500
 MAX_BATCH_BYTES = 2 * 1024 * 1024
 MAX_EVENT_BYTES = 16 * 1024
+# A screen's PNG: a 1920x1080 screenshot is 0.3-2 MB, more when a slide is a photograph.
+MAX_SCREENSHOT_BYTES = 4 * 1024 * 1024
 
 _TICKET_NUMBER = re.compile(r"^[А-Я]\d{3}$")
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
