@@ -57,6 +57,28 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_signage(args: argparse.Namespace) -> int:
+    device = load_config(args.config)
+    if device.role != "signage":
+        raise ConfigError(f"{args.config}: [device] role = {device.role!r}: expected 'signage' to run a screen")
+    from hardware.display import prepare_kivy
+
+    prepare_kivy(args.size or device.signage.size, fullscreen=not args.windowed)
+    from hardware.audio import SimulatedOutput
+    from hardware.clock import SystemClock
+    from signage.app import SignageApp
+    from signage.wiring import open_screen
+
+    screen = open_screen(device, SystemClock(), audio=SimulatedOutput() if args.silent else None)
+    app = SignageApp(device, screen, SystemClock(), new_calls=screen.calls_to_announce)
+    screen.start_screenshots(app.capture_png)
+    try:
+        app.run()
+    finally:
+        screen.close()
+    return 0
+
+
 def cmd_test_print(args: argparse.Namespace) -> int:
     device = load_config(args.config)
     if device.printer is None:
@@ -332,6 +354,12 @@ def build_parser() -> argparse.ArgumentParser:
     config_args(p)
     p.add_argument("--size", type=_size, default=(1280, 800), help="window size, e.g. 800x480 (default 1280x800)")
     p.add_argument("--windowed", action="store_true", help="a window instead of full screen (for development)")
+
+    p = add("signage", cmd_signage, "Run a waiting-area screen: playlist, calls, announcements.")
+    p.add_argument("--config", "-c", required=True, type=Path, help="the device's TOML file")
+    p.add_argument("--size", type=_size, help="window size, e.g. 1080x1920 (default: by [signage] orientation)")
+    p.add_argument("--windowed", action="store_true", help="a window instead of full screen (for development)")
+    p.add_argument("--silent", action="store_true", help="announcements are not played (no sound card)")
 
     p = add("test-print", cmd_test_print,
             "Print a sample ticket on the configured printer and report its status (exit 1 if it fails).")

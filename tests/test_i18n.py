@@ -19,7 +19,7 @@ PLURAL = re.compile(r"""\bt\.n\(\s*(['"])(.+?)\1\s*,\s*(['"])(.+?)\3""", re.S)
 
 def used_messages() -> set[str]:
     found: set[str] = set(STAFF_MESSAGES.values())
-    for folder in ("kiosk", "hardware", "mfc_edge", "offline_cache", "hub"):
+    for folder in ("kiosk", "signage", "hardware", "mfc_edge", "offline_cache", "hub"):
         for path in (ROOT / folder).rglob("*"):
             if path.suffix in (".py", ".kv"):
                 text = path.read_text(encoding="utf-8")

@@ -1,0 +1,205 @@
+"""The waiting-area screen: zones, the playlist's rotation, the calls, the clock and the ticker.
+
+Import only after `hardware.display.prepare_kivy()`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+
+from mfc_edge.config import DeviceConfig
+from offline_cache.store import Clock as WallClock
+from signage.load_chart import read_load
+from signage.player import Player
+from signage.slides import SlideData
+from signage.texts import tr
+from signage.widgets import SignageRoot, Takeover
+
+log = logging.getLogger(__name__)
+
+KV_FILE = Path(__file__).parent / "layout.kv"  # not signage.kv: Kivy would load that by itself, again
+TAKEOVER_S = 8.0
+# Message ids of the bottom line's date (not strftime: the device's locale is not the visitor's).
+MONTHS = tuple(f"{{day}} {m}" for m in ("January", "February", "March", "April", "May", "June", "July",
+                                        "August", "September", "October", "November", "December"))
+DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_kv_loaded = False
+
+
+def load_kv_once() -> None:
+    global _kv_loaded
+    if not _kv_loaded:
+        Builder.load_file(str(KV_FILE))
+        _kv_loaded = True
+
+
+def calls_to_show(feed: dict[str, Any], today: str, timezone: Any, count: int) -> list[dict[str, Any]]:
+    """Today's calls, newest first, each ticket once (a recall moves it to the top)."""
+    shown, seen = [], set()
+    for call in feed.get("calls") or []:
+        try:
+            day = datetime.fromisoformat(call["at"]).astimezone(timezone).date().isoformat()
+            number, window = str(call["number"]), str(call["window"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if day == today and number not in seen:
+            seen.add(number)
+            shown.append({"number": number, "window": window})
+    return shown[:count]
+
+
+class SignageApp(App):
+    portrait = BooleanProperty(False)
+    shows_calls = BooleanProperty(True)
+    shows_bottom_line = BooleanProperty(True)
+    unit = NumericProperty(36)
+    clock_text = StringProperty("")
+    date_text = StringProperty("")
+    ticker_text = StringProperty("")
+    calls_notice = StringProperty("")
+    weekday = NumericProperty(0)
+
+    def __init__(self, device: DeviceConfig, screen: Any, clock: WallClock, *,
+                 new_calls: Callable[[dict[str, Any]], list[dict[str, Any]]] = lambda feed: [], **kwargs):
+        """`screen` holds the parts (see signage.wiring.Screen): content, feed, load, ratings, report.
+        `new_calls(feed)` gives the calls in a feed snapshot not seen before (they are announced)."""
+        super().__init__(**kwargs)
+        self.device, self.screen, self.clock, self.new_calls = device, screen, clock, new_calls
+        self.settings = device.signage
+        self.title = "mfc-edge signage"
+        self.shows_calls = self.settings.profile == "waiting-area"
+        self.shows_bottom_line = self.settings.profile != "kids"
+        self.player: Player | None = None
+        self.takeover: Takeover | None = None
+        self._events: list[Any] = []
+
+    # --- texts ------------------------------------------------------------------
+
+    @staticmethod
+    def tr(message: str, lang: str = "ru") -> str:
+        return tr(message, lang)
+
+    # --- building ---------------------------------------------------------------
+
+    def build(self) -> SignageRoot:
+        load_kv_once()
+        Window.bind(size=self._resized)
+        self._resized(Window, Window.size)
+        self._tick_clock()
+        root = SignageRoot()
+        self.ticker_text = "     ".join(t for t in (self.settings.ticker, self.settings.ticker_en) if t)
+        self.player = Player(root.ids.main, self.screen.content, data=self._slide_data,
+                             local_now=self.local_now, utc_now=self.clock.now, report=self.screen.report,
+                             video_volume=1.0)
+        self._events = [Clock.schedule_interval(self.player.tick, 0.1),
+                        Clock.schedule_interval(lambda _dt: self._tick_clock(), 1.0),
+                        Clock.schedule_interval(lambda _dt: self._follow_calls(), 0.5)]
+        Clock.schedule_once(lambda _dt: self.player.tick())
+        return root
+
+    def on_start(self) -> None:
+        self._follow_calls()
+
+    def on_stop(self) -> None:
+        for event in self._events:
+            event.cancel()
+        if self.player:
+            self.player.stop()
+        if self.root:
+            self.root.ids.bottom.ids.ticker.stop()
+
+    def _resized(self, _window: Any, size: tuple[int, int]) -> None:
+        width, height = size
+        self.portrait = height > width
+        self.unit = max(12.0, min(width, height) / 30)
+
+    # --- data ---------------------------------------------------------------------
+
+    def local_now(self) -> datetime:
+        return self.clock.now().astimezone(self.device.timezone)
+
+    def _slide_data(self) -> SlideData:
+        load = self.screen.load.last_known() if self.screen.load else None
+        ratings = self.screen.ratings.latest() if self.screen.ratings else None
+        return SlideData(center_name=self.device.center_name, load=read_load(load), ratings=ratings,
+                         now=self.local_now())
+
+    def _tick_clock(self) -> None:
+        now = self.local_now()
+        self.clock_text = now.strftime("%H:%M")
+        self.date_text = f"{tr(MONTHS[now.month - 1]).format(day=now.day)}\n{tr(DAYS[now.weekday()])}"
+        self.weekday = now.weekday()
+
+    def _follow_calls(self) -> None:
+        if not self.shows_calls or self.root is None:
+            return
+        feed = self.screen.feed.latest() if self.screen.feed else None
+        if feed is None:
+            never = self.screen.feed is None or self.screen.feed.age() is None
+            self.calls_notice = (
+                tr("Calls are shown on the displays above the windows") + "\n"
+                + tr("Calls are shown on the displays above the windows", "en")) if never else (
+                tr("No connection to the queue: watch the displays above the windows") + "\n"
+                + tr("No connection to the queue: watch the displays above the windows", "en"))
+            self.root.ids.calls.show([])
+            return
+        self.calls_notice = ""
+        today = self.local_now().date().isoformat()
+        self.root.ids.calls.show(calls_to_show(feed, today, self.device.timezone, self.settings.calls_shown))
+        fresh = self.new_calls(feed)
+        if fresh and self.settings.takeover:
+            self.show_takeover(fresh[-1]["number"], fresh[-1]["window"])
+
+    def show_takeover(self, number: str, window: str) -> None:
+        """The whole screen says who is called, for a few seconds; the playlist runs on beneath."""
+        if self.takeover is None:
+            self.takeover = Takeover()
+            self.root_window.add_widget(self.takeover) if self.root_window else Window.add_widget(self.takeover)
+        self.takeover.number, self.takeover.window = number, window
+        Clock.unschedule(self._end_takeover)
+        Clock.schedule_once(self._end_takeover, TAKEOVER_S)
+
+    def _end_takeover(self, _dt: float = 0.0) -> None:
+        if self.takeover is not None:
+            self.takeover.parent.remove_widget(self.takeover)
+            self.takeover = None
+
+    # --- screenshots ----------------------------------------------------------------
+
+    def capture_png(self, timeout: float = 5.0) -> bytes | None:
+        """A PNG of what the screen shows, taken on the screen's thread; callable from any thread."""
+        done, result = threading.Event(), {}
+
+        def take(_dt: float) -> None:
+            try:
+                result["png"] = screenshot_png(self.root_window or Window)
+            finally:
+                done.set()
+
+        if threading.current_thread() is threading.main_thread():
+            take(0)
+        else:
+            Clock.schedule_once(take)
+            done.wait(timeout)
+        return result.get("png")
+
+
+def screenshot_png(window: Any) -> bytes:
+    """The window's pixels as PNG bytes (Kivy writes files only, so go through a temporary one)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "screen.png"
+        window.children[-1].export_to_png(str(path)) if window.children else None
+        for child in window.children[:-1]:  # overlays such as the call takeover
+            child.export_to_png(str(path))
+        return path.read_bytes()

@@ -1,0 +1,68 @@
+"""What a screen plays: its profile's playlist from the active signed bundle, read once per bundle."""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from mfc_edge.config import DeviceConfig
+from offline_cache.content import ActiveBundle, ContentStore, load_bundle_key
+from signage.playlist import Playlist, PlaylistError, load_playlists
+
+log = logging.getLogger(__name__)
+
+PLAYLIST_ASSET = "playlist.toml"
+QUOTA_BYTES = 8 * 1024 ** 3  # videos: a screen's SD card holds far more, but other things live there too
+
+
+def open_screen_content(device: DeviceConfig) -> ContentStore | None:
+    """The screen's content folder, or None before enrollment pinned the hub's bundle key."""
+    key = load_bundle_key(device.data_dir)
+    return ContentStore(device.data_dir / "content", QUOTA_BYTES, key) if key else None
+
+
+class ScreenContent:
+    """The playlist for one profile from the active bundle; None when there is no bundle, the
+    bundle has no such playlist, or its playlist cannot be read (the screen then shows its
+    built-in fallback, never an error). The bundle is read again after `refresh()`, which the
+    bundle follower calls when a new one has been applied."""
+
+    def __init__(self, content: ContentStore | None, profile: str):
+        self.content, self.profile = content, profile
+        self._lock = threading.Lock()
+        self._stale = True
+        self._active: ActiveBundle | None = None
+        self._playlist: Playlist | None = None
+
+    def refresh(self) -> None:
+        self._stale = True
+
+    def current(self) -> tuple[Playlist | None, int | None]:
+        with self._lock:
+            if self._stale:
+                self._stale = False
+                active = self.content.current() if self.content else None
+                if active is None or self._active is None or active.version != self._active.version:
+                    self._playlist = self._read(active) if active else None
+                self._active = active
+            return self._playlist, self._active.version if self._active else None
+
+    def _read(self, active: ActiveBundle) -> Playlist | None:
+        path = active.path_of(PLAYLIST_ASSET)
+        if path is None:
+            log.error("bundle %d has no %s: showing the fallback", active.version, PLAYLIST_ASSET)
+            return None
+        try:
+            playlists = load_playlists(path)
+        except PlaylistError as exc:
+            log.error("bundle %d: its playlist cannot be used, showing the fallback: %s", active.version, exc)
+            return None
+        if self.profile not in playlists:
+            log.error("bundle %d has no playlist for %r (it has %s): showing the fallback",
+                      active.version, self.profile, ", ".join(sorted(playlists)))
+            return None
+        return playlists[self.profile]
+
+    def asset_path(self, name: str) -> Path | None:
+        active = self._active
+        return active.path_of(name) if active else None

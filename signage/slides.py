@@ -1,0 +1,250 @@
+"""The slides of the main zone: one widget class per playlist item type.
+
+A slide is made, then `prepare()`d while the slide before it is still on screen; only a
+slide whose `ready` is True is ever shown, so there is no frame without content. A slide
+that cannot be prepared sets `failure` to (reason, detail) and is skipped by the player.
+Layouts are in layout.kv; what the drawn slides show comes from `SlideData`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from kivy.clock import Clock
+from kivy.core.video import Video as CoreVideo
+from kivy.graphics.texture import Texture
+from kivy.properties import BooleanProperty, DictProperty, ListProperty, ObjectProperty, StringProperty
+from kivy.uix.floatlayout import FloatLayout
+
+from signage.load_chart import LoadSummary, hour_span
+from signage.media import AssetError, Picture, decode_picture, qr_picture
+from signage.playlist import Item
+from signage.texts import tr
+
+log = logging.getLogger(__name__)
+
+VIDEO_LOAD_TIMEOUT_S = 8.0  # a video with no first frame by then is taken as undecodable
+MAX_VIDEO_S = 3600.0  # a video that never reports its end still ends
+
+
+@dataclass
+class SlideData:
+    """What drawn slides need, read when a slide is prepared."""
+
+    center_name: str = ""
+    load: LoadSummary | None = None
+    ratings: dict[str, Any] | None = None
+    now: Any = None  # the center's local time
+    asset_path: Callable[[str], Path | None] = field(default=lambda name: None)
+
+
+def texture_of(picture: Picture) -> Texture:
+    texture = Texture.create(size=picture.size, colorfmt="rgba")
+    texture.blit_buffer(picture.rgba, colorfmt="rgba", bufferfmt="ubyte")
+    texture.flip_vertical()  # Pillow's rows run top down, OpenGL's bottom up
+    return texture
+
+
+class Slide(FloatLayout):
+    item = ObjectProperty(None, allownone=True)
+    ready = BooleanProperty(False)
+    finished = BooleanProperty(False)  # for slides that end by themselves (videos)
+    failure = ObjectProperty(None, allownone=True)  # (reason, detail)
+
+    def __init__(self, item: Item | None, data: SlideData, **kwargs):
+        super().__init__(**kwargs)
+        self.item, self.data = item, data
+
+    @property
+    def duration(self) -> float:
+        return self.item.duration if self.item and self.item.duration else 10.0
+
+    def prepare(self) -> None:
+        self.ready = True
+
+    def begin(self) -> None:
+        """The slide is now on screen."""
+
+    def release(self) -> None:
+        """The slide left the screen (or was never shown): free what it holds."""
+
+    def fail(self, reason: str, detail: str) -> None:
+        self.failure = (reason, detail)
+
+
+class TextureSlide(Slide):
+    texture = ObjectProperty(None, allownone=True)
+
+    def fitted(self, texture: Texture | None) -> tuple[float, float]:
+        """The texture's size scaled to fill the slide without distortion."""
+        if texture is None or not texture.width or not texture.height:
+            return 0.0, 0.0
+        scale = min(self.width / texture.width, self.height / texture.height)
+        return texture.width * scale, texture.height * scale
+
+
+class PictureSlide(TextureSlide):
+    """An image of the bundle, decoded on a worker thread."""
+
+    fit = ListProperty([1920, 1080])
+
+    def prepare(self) -> None:
+        path, fit = self.data.asset_path(self.item.asset), tuple(int(v) for v in self.fit)
+        threading.Thread(target=self._decode, args=(path, fit), name="picture", daemon=True).start()
+
+    def _decode(self, path: Path | None, fit: tuple[int, int]) -> None:
+        try:
+            picture = decode_picture(path, fit, self.item.asset)
+        except AssetError as exc:
+            reason, detail = exc.reason, exc.detail
+            Clock.schedule_once(lambda _dt: self.fail(reason, detail))
+            return
+        Clock.schedule_once(lambda _dt: self._show(picture))
+
+    def _show(self, picture: Picture) -> None:
+        self.texture = texture_of(picture)
+        self.ready = True
+
+    def release(self) -> None:
+        self.texture = None
+
+
+class VideoSlide(TextureSlide):
+    """A video of the bundle: loaded and paused on its first frame until its turn."""
+
+    def __init__(self, item: Item, data: SlideData, volume: float = 1.0, **kwargs):
+        super().__init__(item, data, **kwargs)
+        self.volume = volume if item.sound else 0.0
+        self.video: CoreVideo | None = None
+        self._started = self._shown = 0.0
+
+    @property
+    def duration(self) -> float:
+        return self.item.duration or MAX_VIDEO_S
+
+    def prepare(self) -> None:
+        path = self.data.asset_path(self.item.asset)
+        if path is None or not path.is_file():
+            self.fail("missing", f"{self.item.asset} is not in the content folder")
+            return
+        self._started = time.monotonic()
+        self.video = CoreVideo(filename=str(path), eos="stop")
+        self.video.bind(on_frame=self._on_frame, on_eos=self._on_eos)
+        self.video.volume = 0
+        self.video.play()
+        Clock.schedule_once(self._check_loaded, VIDEO_LOAD_TIMEOUT_S)
+
+    def _on_frame(self, *_: Any) -> None:
+        if self.video is None:
+            return
+        self.texture = self.video.texture
+        if not self.ready and not self._shown:
+            self.video.pause()  # hold the first frame until the slide is shown
+            self.ready = True
+
+    def _check_loaded(self, _dt: float) -> None:
+        if not self.ready and self.video is not None:
+            self.fail("undecodable", f"{self.item.asset}: no picture after {VIDEO_LOAD_TIMEOUT_S:.0f} s")
+            self.release()
+
+    def _on_eos(self, *_: Any) -> None:
+        if self._shown:
+            self.finished = True
+
+    def begin(self) -> None:
+        self._shown = time.monotonic()
+        if self.video is not None:
+            self.video.volume = self.volume
+            self.video.play()
+
+    def release(self) -> None:
+        Clock.unschedule(self._check_loaded)
+        if self.video is not None:
+            video, self.video = self.video, None
+            video.unbind(on_frame=self._on_frame, on_eos=self._on_eos)
+            video.unload()
+        self.texture = None
+
+
+class TextSlide(Slide):
+    pass
+
+
+class QrSlide(Slide):
+    texture = ObjectProperty(None, allownone=True)
+
+    def prepare(self) -> None:
+        self.texture = texture_of(qr_picture(self.item.url))
+        self.ready = True
+
+
+class RulesSlide(Slide):
+    """The eight rules of the Moscow public-service standard."""
+
+
+class FallbackSlide(Slide):
+    """What a screen shows with nothing to play: the center's name, the time, the standard."""
+
+
+class LoadChartSlide(Slide):
+    summary = ObjectProperty(None, allownone=True)
+
+    @staticmethod
+    def quietest_text(summary: LoadSummary | None, weekday: int) -> str:
+        day = summary.day(weekday) if summary else None
+        if not day or not day.quietest:
+            return ""
+        spans = ", ".join(hour_span(h) for h in sorted(day.quietest))
+        return f"{tr('Best time to come today')}: {spans} · {tr('Best time to come today', 'en')}"
+
+    @staticmethod
+    def busiest_text(summary: LoadSummary | None, weekday: int) -> str:
+        day = summary.day(weekday) if summary else None
+        if not day or day.busiest is None:
+            return ""
+        span = hour_span(day.busiest)
+        return f"{tr('Busiest today')}: {span} · {tr('Busiest today', 'en')}: {span}"
+
+    def prepare(self) -> None:
+        if self.data.load is None:
+            self.fail("no-data", "no load statistics from the hub yet")
+            return
+        self.summary = self.data.load
+        self.ready = True
+
+
+class SatisfactionSlide(Slide):
+    figures = DictProperty({})
+    happy_percent = StringProperty("")
+
+    def prepare(self) -> None:
+        total = (self.data.ratings or {}).get("total") or {}
+        if not total.get("count"):
+            self.fail("no-data", "no ratings today yet")
+            return
+        self.figures = total
+        self.happy_percent = f"{round(100 * total['happy'] / total['count'])}%"
+        self.ready = True
+
+
+SLIDE_TYPES: dict[str, type[Slide]] = {
+    "image": PictureSlide, "video": VideoSlide, "text": TextSlide, "qr": QrSlide,
+    "rules": RulesSlide, "load-chart": LoadChartSlide, "satisfaction": SatisfactionSlide,
+}
+
+
+def make_slide(item: Item | None, data: SlideData, fit: tuple[int, int], video_volume: float = 1.0) -> Slide:
+    """The slide for `item`; None makes the built-in fallback."""
+    if item is None:
+        return FallbackSlide(None, data)
+    kind = SLIDE_TYPES[item.type]
+    if kind is VideoSlide:
+        return VideoSlide(item, data, video_volume)
+    slide = kind(item, data)
+    if isinstance(slide, PictureSlide):
+        slide.fit = list(fit)
+    return slide

@@ -1,0 +1,147 @@
+"""The screen's zones and the widgets they are made of; layouts are in layout.kv."""
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.clock import Clock
+from kivy.graphics import Color, Line, Rectangle
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.gridlayout import GridLayout
+from kivy.uix.label import Label
+
+from signage.load_chart import WEEKDAYS, LoadSummary
+from signage.texts import tr
+
+TICKER_SPEED = 0.12  # screen widths per second: slow enough to read while walking past
+
+
+class SignageRoot(BoxLayout):
+    pass
+
+
+class MainZone(FloatLayout):
+    tag = StringProperty("")
+
+
+class CallRow(BoxLayout):
+    number = StringProperty("")
+    window = StringProperty("")
+    newest = BooleanProperty(False)
+
+
+class CallsPanel(BoxLayout):
+    tag = StringProperty("")
+
+    def show(self, calls: list[dict[str, Any]]) -> None:
+        """The calls to show, newest first; the newest is highlighted."""
+        rows = self.ids.rows
+        wanted = [(c["number"], c["window"]) for c in calls]
+        if [(r.number, r.window) for r in reversed(rows.children)] == wanted:
+            return
+        rows.clear_widgets()
+        for index, (number, window) in enumerate(wanted):
+            rows.add_widget(CallRow(number=number, window=window, newest=index == 0))
+
+
+class BottomLine(BoxLayout):
+    tag = StringProperty("")
+
+
+class Ticker(FloatLayout):
+    """Text running from right to left, round and round; still when it fits."""
+
+    text = StringProperty("")
+    tag = StringProperty("")
+    offset = NumericProperty(0)
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._event = Clock.schedule_interval(self._step, 1 / 30)
+
+    def _step(self, dt: float) -> None:
+        label = self.ids.get("label")
+        if label is None:
+            return
+        if label.width <= self.width:
+            label.x = self.x
+            return
+        self.offset = (self.offset + dt * TICKER_SPEED * max(self.width, 1)) % (label.width + self.width)
+        label.x = self.right - self.offset
+
+    def stop(self) -> None:
+        self._event.cancel()
+
+
+class Takeover(FloatLayout):
+    number = StringProperty("")
+    window = StringProperty("")
+
+
+class LoadGrid(GridLayout):
+    """Average visitors by weekday (rows) and hour (columns); today's row stands out."""
+
+    summary = ObjectProperty(None, allownone=True)
+    today = NumericProperty(0)
+    tag = StringProperty("")
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.bind(summary=self._rebuild, today=self._rebuild)
+
+    def cell(self, weekday: int, hour: int) -> Label:
+        """The cell of one weekday and hour (for tests and screenshots' checks)."""
+        return next(c for c in self.children if getattr(c, "key", None) == (weekday, hour))
+
+    def _rebuild(self, *_: Any) -> None:
+        self.clear_widgets()
+        summary: LoadSummary | None = self.summary
+        if summary is None:
+            return
+        hours = sorted({h for day in summary.days for h in day.hours})
+        self.cols = len(hours) + 1
+        peak = summary.peak or 1.0
+        self.add_widget(Label(text=""))
+        for hour in hours:
+            self.add_widget(Label(text=f"{hour:02d}", font_size="22sp", color=(0.75, 0.82, 0.92, 1)))
+        for day in summary.days:
+            is_today = day.weekday == self.today
+            name = tr(WEEKDAYS[day.weekday].capitalize())
+            self.add_widget(_Cell(text=name, bold=is_today, fill=(0.2, 0.35, 0.55, 1) if is_today else None))
+            averages = dict(zip(day.hours, day.visitors))
+            for hour in hours:
+                value = averages.get(hour)
+                cell = _Cell(text="" if value is None else f"{value:.0f}", bold=is_today,
+                             fill=_heat(value / peak) if value is not None else (0.1, 0.15, 0.25, 1),
+                             frame=is_today)
+                cell.key = (day.weekday, hour)
+                self.add_widget(cell)
+
+
+class _Cell(Label):
+    def __init__(self, fill: tuple | None = None, frame: bool = False, **kwargs: Any):
+        kwargs.setdefault("font_size", "24sp")
+        super().__init__(**kwargs)
+        self.fill = fill
+        with self.canvas.before:
+            self._color = Color(*(fill or (0, 0, 0, 0)))
+            self._rect = Rectangle(pos=self.pos, size=self.size)
+        if frame:
+            with self.canvas.after:
+                Color(1, 0.8, 0.1, 1)
+                self._line = Line(rectangle=(*self.pos, *self.size), width=2)
+        self.bind(pos=self._place, size=self._place)
+
+    def _place(self, *_: Any) -> None:
+        self._rect.pos, self._rect.size = self.pos, self.size
+        if hasattr(self, "_line"):
+            self._line.rectangle = (*self.pos, *self.size)
+
+
+def _heat(share: float) -> tuple[float, float, float, float]:
+    """Green for quiet, through yellow, to red for the busiest hour of the week."""
+    share = min(max(share, 0.0), 1.0)
+    if share < 0.5:
+        return 0.15 + 1.3 * share, 0.6, 0.3, 1
+    return 0.8, 0.6 - 0.9 * (share - 0.5), 0.2, 1
