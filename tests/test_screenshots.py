@@ -192,3 +192,34 @@ def test_center_ids_cannot_escape_the_screenshot_folder(center):
     assert path.parent.parent == center.hub.screens.folder
     with pytest.raises(ScreenshotError):
         center.hub.screens.path("strogino", "../hub")
+
+
+def test_supervisor_sees_thumbnails_and_asks_for_a_new_one_in_the_browser(center):
+    playwright = pytest.importorskip("playwright.sync_api")
+    from test_console_browser import CHROMIUM, CHROMIUM_ARGS
+
+    screen = center.enroll("screen-1")
+    center.enroll("kiosk-1", role="kiosk")
+    assert center.upload(screen, make_png(320, 180)).status_code == 200
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.goto(f"{center.url}/console")
+        page.fill("#center", "strogino")
+        page.fill("#login", "smirnova")
+        page.fill("#password", PASSWORD)
+        page.click("#sign-in")
+        page.wait_for_selector("#screens figure:has-text('screen-1') img")
+        figure = page.locator("#screens figure", has_text="screen-1")
+        assert "320×180" in figure.inner_text() and "экран зала" in figure.inner_text()
+        page.wait_for_function("document.querySelector('#screens img').naturalWidth === 320")  # served to the session
+        assert "снимка ещё нет" in page.locator("#screens figure", has_text="kiosk-1").inner_text()
+        figure.get_by_role("button", name="Обновить снимок").click()
+        page.wait_for_selector("#screens figure:has-text('screen-1'):has-text('ждём экран')")
+        assert figure.get_by_role("button", name="Обновить снимок").is_disabled()
+        assert center.requested(screen) is True
+        assert center.upload(screen, make_png(640, 360)).status_code == 200
+        page.wait_for_selector("#screens figure:has-text('640×360')")
+        page.wait_for_function("document.querySelector('#screens img').naturalWidth === 640")
+        assert figure.get_by_role("button", name="Обновить снимок").is_enabled()
+        browser.close()
