@@ -96,6 +96,12 @@ class SignageApp(App):
         self._resized(Window, Window.size)
         self._tick_clock()
         root = SignageRoot()
+        # Zones a profile does not have leave the layout, so the others take their room.
+        self.calls_panel, self.bottom_line = root.ids.calls.__self__, root.ids.bottom.__self__
+        if not self.shows_calls:
+            self.calls_panel.parent.remove_widget(self.calls_panel)
+        if not self.shows_bottom_line:
+            root.remove_widget(self.bottom_line)
         self.ticker_text = "     ".join(t for t in (self.settings.ticker, self.settings.ticker_en) if t)
         self.player = Player(root.ids.main, self.screen.content, data=self._slide_data,
                              local_now=self.local_now, utc_now=self.clock.now, report=self.screen.report,
@@ -115,7 +121,7 @@ class SignageApp(App):
         if self.player:
             self.player.stop()
         if self.root:
-            self.root.ids.bottom.ids.ticker.stop()
+            self.bottom_line.ids.ticker.stop()
 
     def _resized(self, _window: Any, size: tuple[int, int]) -> None:
         width, height = size
@@ -150,11 +156,11 @@ class SignageApp(App):
                 + tr("Calls are shown on the displays above the windows", "en")) if never else (
                 tr("No connection to the queue: watch the displays above the windows") + "\n"
                 + tr("No connection to the queue: watch the displays above the windows", "en"))
-            self.root.ids.calls.show([])
+            self.calls_panel.show([])
             return
         self.calls_notice = ""
         today = self.local_now().date().isoformat()
-        self.root.ids.calls.show(calls_to_show(feed, today, self.device.timezone, self.settings.calls_shown))
+        self.calls_panel.show(calls_to_show(feed, today, self.device.timezone, self.settings.calls_shown))
         fresh = self.new_calls(feed)
         if fresh and self.settings.takeover:
             self.show_takeover(fresh[-1]["number"], fresh[-1]["window"])

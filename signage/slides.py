@@ -17,7 +17,7 @@ from typing import Any, Callable
 from kivy.clock import Clock
 from kivy.core.video import Video as CoreVideo
 from kivy.graphics.texture import Texture
-from kivy.properties import BooleanProperty, DictProperty, ListProperty, ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
 
 from signage.load_chart import LoadSummary, hour_span
@@ -51,13 +51,13 @@ def texture_of(picture: Picture) -> Texture:
 
 class Slide(FloatLayout):
     item = ObjectProperty(None, allownone=True)
+    data = ObjectProperty(None)
     ready = BooleanProperty(False)
     finished = BooleanProperty(False)  # for slides that end by themselves (videos)
     failure = ObjectProperty(None, allownone=True)  # (reason, detail)
 
     def __init__(self, item: Item | None, data: SlideData, **kwargs):
-        super().__init__(**kwargs)
-        self.item, self.data = item, data
+        super().__init__(item=item, data=data, **kwargs)  # before the layout rules, which read them
 
     @property
     def duration(self) -> float:
@@ -218,15 +218,15 @@ class LoadChartSlide(Slide):
 
 
 class SatisfactionSlide(Slide):
-    figures = DictProperty({})
     happy_percent = StringProperty("")
+    count = StringProperty("")
 
     def prepare(self) -> None:
         total = (self.data.ratings or {}).get("total") or {}
         if not total.get("count"):
             self.fail("no-data", "no ratings today yet")
             return
-        self.figures = total
+        self.count = str(total["count"])
         self.happy_percent = f"{round(100 * total['happy'] / total['count'])}%"
         self.ready = True
 

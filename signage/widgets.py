@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from kivy.app import App
 from kivy.clock import Clock
 from kivy.graphics import Color, Line, Rectangle
-from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.gridlayout import GridLayout
@@ -25,6 +26,10 @@ class MainZone(FloatLayout):
     tag = StringProperty("")
 
 
+# Heights of a call's row in units (see layout.kv): the newest is larger.
+NEWEST_ROW, OTHER_ROW, ROW_GAP = 3.2, 2.2, 0.25
+
+
 class CallRow(BoxLayout):
     number = StringProperty("")
     window = StringProperty("")
@@ -34,15 +39,29 @@ class CallRow(BoxLayout):
 class CallsPanel(BoxLayout):
     tag = StringProperty("")
 
+    calls = ListProperty([])
+
+    def on_size(self, *_: Any) -> None:
+        Clock.schedule_once(lambda _dt: self.show(self.calls))  # once the labels inside have their sizes
+
     def show(self, calls: list[dict[str, Any]]) -> None:
-        """The calls to show, newest first; the newest is highlighted."""
+        """The calls to show, newest first; the newest is highlighted. Only as many as fit."""
+        self.calls = calls
         rows = self.ids.rows
-        wanted = [(c["number"], c["window"]) for c in calls]
+        wanted = [(c["number"], c["window"]) for c in calls][:self.rows_that_fit()]
         if [(r.number, r.window) for r in reversed(rows.children)] == wanted:
             return
         rows.clear_widgets()
         for index, (number, window) in enumerate(wanted):
             rows.add_widget(CallRow(number=number, window=window, newest=index == 0))
+
+    def rows_that_fit(self) -> int:
+        unit = App.get_running_app().unit
+        room = (self.height - self.padding[1] - self.padding[3] - self.ids.title.height
+                - self.ids.header.height - 3 * self.spacing)
+        if room < NEWEST_ROW * unit:
+            return 1
+        return 1 + int((room - NEWEST_ROW * unit) // ((OTHER_ROW + ROW_GAP) * unit))
 
 
 class BottomLine(BoxLayout):
