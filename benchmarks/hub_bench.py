@@ -101,6 +101,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--no-write", action="store_true", help="print the figures without updating RESULTS.md")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="mfc-hub-bench-"))
     try:
@@ -215,7 +216,8 @@ def main() -> int:
         ]
     section = "\n".join(lines)
     print(section)
-    write_section(SECTION, section)
+    if not args.no_write:
+        write_section(SECTION, section)
     return 0
 
 

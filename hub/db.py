@@ -36,6 +36,10 @@ class HubDB:
         self._local = threading.local()
         self._all: list[sqlite_utils.Database] = []
         self._all_lock = threading.Lock()
+        # Writers of this process take turns here rather than in SQLite's busy handler, which
+        # polls with sleeps of up to 100 ms: a waiting batch starts as soon as the one before it
+        # commits. Other processes (the command line) still meet the busy timeout.
+        self._write_lock = threading.RLock()
         self._create_schema()
 
     def now(self) -> datetime:
@@ -70,13 +74,14 @@ class HubDB:
     @contextmanager
     def transaction(self) -> Iterator[sqlite_utils.Database]:
         db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.rollback()
-            raise
-        db.execute("COMMIT")
+        with self._write_lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.rollback()
+                raise
+            db.execute("COMMIT")
 
     def _create_schema(self) -> None:
         with self.transaction() as db:

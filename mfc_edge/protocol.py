@@ -128,6 +128,35 @@ _BODY_FIELDS = {
 }
 
 
+# The usual spelling of a UUID, as make_event writes it; others that uuid.UUID accepts
+# (braces, "urn:uuid:", no dashes) are checked by uuid.UUID itself.
+_CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _is_uuid(value: Any) -> bool:
+    if not isinstance(value, str):  # a JSON number of 32 digits would pass uuid.UUID(str(value))
+        return False
+    if _CANONICAL_UUID.fullmatch(value):
+        return True
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _body_too_large(body: dict[str, Any], body_json: str) -> bool:
+    """Whether `json.dumps(body, ensure_ascii=False)` is longer than MAX_EVENT_BYTES characters.
+
+    `body_json` is the body serialised by the caller, with or without spaces after the
+    separators. Without them it is at least half as long as with them, so a text of at
+    most a quarter of the limit answers the question without serialising the body again.
+    """
+    if len(body_json) <= MAX_EVENT_BYTES // 4:
+        return False
+    return len(json.dumps(body, ensure_ascii=False)) > MAX_EVENT_BYTES
+
+
 def _body_problem(fields: dict[str, Any], body: dict[str, Any]) -> str | None:
     for key, check in fields.items():
         if not check(body.get(key)):
@@ -138,13 +167,12 @@ def _body_problem(fields: dict[str, Any], body: dict[str, Any]) -> str | None:
 def event_problem(event: Any, body_json: str | None = None) -> str | None:
     """Why an event cannot be accepted, or None when its envelope and body are valid.
 
-    `body_json`, the body already serialised by the caller, saves serialising it twice.
+    `body_json`, the body already serialised by the caller (compact or not), saves
+    serialising it twice.
     """
     if not isinstance(event, dict):
         return "an event must be a JSON object"
-    try:
-        uuid.UUID(str(event.get("id")))
-    except ValueError:
+    if not _is_uuid(event.get("id")):
         return f"id = {event.get('id')!r} is not a UUID"
     if event.get("v") != PROTOCOL_VERSION:
         return f"v = {event.get('v')!r}: this hub speaks protocol version {PROTOCOL_VERSION}"
@@ -156,7 +184,7 @@ def event_problem(event: Any, body_json: str | None = None) -> str | None:
         return "body must be a JSON object"
     if body_json is None:
         body_json = json.dumps(event["body"], ensure_ascii=False)
-    if len(body_json) > MAX_EVENT_BYTES:
+    if _body_too_large(event["body"], body_json):
         return f"the event's body is larger than {MAX_EVENT_BYTES} characters"
     fields = _BODY_FIELDS.get(event["type"])
     problem = _body_problem(fields, event["body"]) if fields else None
