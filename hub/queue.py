@@ -229,3 +229,19 @@ class Queue:
 
     def history(self, ticket_id: str) -> list[dict]:
         return list(self.db.db["ticket_history"].rows_where("ticket = ?", [ticket_id], order_by="id"))
+
+    def close_day(self, center: str, day: str) -> int:
+        """End a service day: its tickets still waiting leave the live queue as `expired` (each
+        change kept in the history); called or served ones are left as they are. Returns how
+        many were closed. Nothing runs this by itself yet: it is for whoever ends the day."""
+        with self.db.transaction() as d:
+            now = iso(self.db.now())
+            waiting = [r["id"] for r in d.query(
+                "SELECT id FROM tickets WHERE center = ? AND day = ? AND state = 'waiting'", [center, day])]
+            for ticket in waiting:
+                d.execute("UPDATE tickets SET state = 'expired' WHERE id = ?", [ticket])
+            d["ticket_history"].insert_all([{"ticket": t, "center": center, "state": "expired", "at": now,
+                                             "window": None, "detail": "end of day"} for t in waiting])
+            if waiting:
+                self.db.bump_feed(d, center)
+            return len(waiting)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 DEMO_OPERATOR = ("operator", "demo-operator-2026", "Иванова Мария")
@@ -199,7 +200,8 @@ def _scripted(out: Path) -> int:
     from kiosk.demo import VISIT_START, scripted_visit, show_closed
     from kiosk.headless import HeadlessKiosk
 
-    for part in ("screens", "tickets", "data", "console-data", "hub", "kiosk-bundle", "kiosk.toml", "console.toml"):
+    for part in ("screens", "tickets", "data", "console-data", "hub", "kiosk-bundle", "kiosk.toml", "console.toml",
+                 "screen-data", "screen.toml", "signage-bundle", "announcements"):
         target = out / part
         shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -218,15 +220,40 @@ def _scripted(out: Path) -> int:
             first = kiosk.store.tickets()[0]
             clock.advance(minutes=6)
             called = _console_calls(center, first, shots)
+            after_console = clock.now()
             show_closed(k, app, clock, shots)
+        clock.set(after_console + timedelta(minutes=2))  # the hall's screen, back in opening hours
+        shown = _hall_screen(center, out, shots)
     finally:
         center.close()
     tickets = sorted((out / "tickets").glob("job-*"))
     print(f"Demo finished. The kiosk took its service catalog from signed bundle {bundle_version}, "
-          f"published on the hub.\n{called}\nScreenshots: {shots}  Printed tickets (bytes and previews): {out / 'tickets'}")
+          f"published on the hub.\n{called}\n{shown}\nScreenshots: {shots}  Printed tickets (bytes and previews): {out / 'tickets'}")
     for path in sorted(shots.glob("*.png")) + tickets:
         print(f"  {path}")
     return 0
+
+
+def _hall_screen(center: CenterInABox, out: Path, shots: Path) -> str:
+    """The waiting area's screen: eight weeks of past visits give it a load chart, and the
+    next call made at window 3 appears on it and is announced."""
+    from kiosk.demo import VISIT_START
+    from signage.demo import open_demo_screen, publish_screen_bundle, screen_scene, seed_history
+
+    seed_history(center.hub, "strogino", center.clock.now().astimezone(VISIT_START.tzinfo))
+    publish_screen_bundle(out / "signage-bundle", out / "hub", "strogino")
+    device, screen = open_demo_screen(out, center.hub, center.server.url, center.clock, out / "announcements")
+
+    def call_next() -> str:
+        queue, login = center.hub.queue, DEMO_OPERATOR[0]
+        service = next(s for s, w in queue.waiting("strogino").items() if w["count"])
+        queue.open_window("strogino", "3", [service], login)
+        return queue.call_next("strogino", "3", [service])["number"]
+
+    try:
+        return screen_scene(device, screen, center.clock, call_next, shots)
+    finally:
+        screen.close()
 
 
 def _console_calls(center: CenterInABox, ticket, shots: Path) -> str:

@@ -96,13 +96,21 @@ def test_headless_demo_is_a_center_in_a_box(tmp_path):
     assert re.search(r"Ticket П\d{3} was issued at the kiosk and called to window 5 from the console; the visitor "
                      r"rated the service on window 5's smiley buttons", result.stdout)
     assert "The kiosk took its service catalog from signed bundle 1" in result.stdout
+    called = re.search(r"The hall's screen showed (\w\d{3}) and announced it: chime / Талон \w+ [а-я ]+, окно три / "
+                       r"Ticket \w [a-z -]+, window three", result.stdout)
+    assert called, result.stdout
+    assert len(list((out / "announcements").glob("*.wav"))) == 3
     screens = sorted(p.name for p in (out / "screens").glob("*.png"))
     assert {"01-home.png", "05-ticket.png", "08-search-keyboard.png", "15-closed.png", "16-phone-waiting.png",
-            "18-console-called.png", "19-phone-called.png", "20-console-rating-and-help.png"} <= set(screens)
+            "18-console-called.png", "19-phone-called.png", "20-console-rating-and-help.png",
+            "21-screen-call-and-load-chart.png", "22-screen-portrait.png"} <= set(screens)
     hub = sqlite3.connect(out / "hub" / "hub.sqlite")
-    states = dict(hub.execute("SELECT number, state FROM tickets WHERE center = 'strogino'").fetchall())
+    states = dict(hub.execute("SELECT number, state FROM tickets WHERE center = 'strogino' "
+                              "AND day = '2026-11-23'").fetchall())
     assert len(states) == 5  # four printed, one shown on screen while the printer was out of paper
-    assert sorted(states.values()).count("done") == 1
+    assert sorted(states.values()).count("done") == 1 and sorted(states.values()).count("called") == 1
+    past = dict(hub.execute("SELECT state, count(*) FROM tickets WHERE day < '2026-11-23' GROUP BY state"))
+    assert set(past) == {"expired"} and past["expired"] > 1000  # the load chart's history, its days closed
     ratings = hub.execute("SELECT window, score FROM ratings").fetchall()
     helps = hub.execute("SELECT point FROM help_requests").fetchall()
     hub.close()

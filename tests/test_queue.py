@@ -104,3 +104,19 @@ def test_people_ahead_and_estimate(queue):
     queue.open_window("strogino", "5", ["passport-rf"], "ivanova")
     queue.open_window("strogino", "6", ["passport-rf"], "petrov")
     assert queue.estimate_minutes(mine) == round(4 * 10 / 2)  # no history yet: 10 minutes each, two windows
+
+
+def test_closing_a_day_expires_only_its_waiting_tickets(queue):
+    for n in range(1, 4):
+        add(queue, n)
+    add(queue, 9, center="other")
+    queue.open_window("strogino", "5", ["passport-rf"], "ivanova")
+    called = queue.call_next("strogino", "5", ["passport-rf"])
+    assert queue.close_day("strogino", "2026-11-22") == 0  # another day: nothing of it waits
+    assert queue.close_day("strogino", "2026-11-23") == 2
+    states = {r["number"]: r["state"] for r in queue.db.db.query("SELECT number, state FROM tickets "
+                                                                  "WHERE center = 'strogino'")}
+    assert states == {called["number"]: "called", "П002": "expired", "П003": "expired"}
+    assert queue.waiting("strogino") == {} and queue.waiting("other")["passport-rf"]["count"] == 1
+    assert [h["state"] for h in queue.history("strogino-2")] == ["expired"]
+    assert queue.close_day("strogino", "2026-11-23") == 0  # twice is the same as once

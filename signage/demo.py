@@ -1,0 +1,158 @@
+"""The waiting-area screen's part of the demo: a screen enrolled with the demo hub, a signed
+signage bundle, eight weeks of past visits for the load chart, and a call announced.
+
+The past visits are simulated: they reach the hub as the `ticket.issued` events kiosks send,
+and each past day is closed at its end, so the live queue holds only today's visitors.
+"""
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+SCREEN_CONFIG = """\
+# A demo waiting-area screen. See mfc_edge/data/signage.example.toml for a real one.
+[center]
+id = "strogino"
+name = "Центр госуслуг района Строгино"
+name_en = "Strogino public services center"
+timezone = "Europe/Moscow"
+
+[device]
+id = "screen-hall"
+role = "signage"
+data_dir = "screen-data"
+
+[signage]
+profile = "waiting-area"
+ticker = "Бесплатный Wi-Fi: MFC-Free · Детская комната работает с 9:00 до 20:00"
+ticker_en = "Free Wi-Fi: MFC-Free · The kids' room is open 9:00 to 20:00"
+
+[announcements]
+english = true
+
+[hub]
+url = "{hub_url}"
+"""
+PLAYLIST = """\
+[playlists.waiting-area]
+[[playlists.waiting-area.items]]
+type = "load-chart"
+duration = 20
+
+[[playlists.waiting-area.items]]
+type = "qr"
+title = "Видеоконсультация со специалистом"
+text = "Задайте вопрос специалисту по видеосвязи, не выходя из дома"
+title_en = "Video consultation with a specialist"
+text_en = "Ask a specialist over video, from home"
+url = "https://www.mos.ru/services/"
+duration = 15
+
+[[playlists.waiting-area.items]]
+type = "satisfaction"
+duration = 10
+
+[[playlists.waiting-area.items]]
+type = "rules"
+duration = 15
+
+[playlists.kids]
+[[playlists.kids.items]]
+type = "text"
+title = "Детская комната"
+text = "Мультфильмы, книги и карандаши ждут вас, пока родители получают услугу"
+duration = 30
+"""
+# Visitors by hour on a weekday: a morning peak before lunch and another after work.
+WEEKDAY_CURVE = {8: 6, 9: 12, 10: 18, 11: 22, 12: 24, 13: 17, 14: 14, 15: 13, 16: 15, 17: 21, 18: 23, 19: 9}
+SERVICES = ("passport-rf", "snils", "registration")
+
+
+def seed_history(hub, center: str, today: datetime, weeks: int = 8, seed: int = 2026) -> int:
+    """Simulated visits on each day of the past `weeks` weeks, through the hub's ingest."""
+    from hub.identity import Device
+    from mfc_edge import protocol
+
+    rng, device, count = random.Random(seed), Device(center, "kiosk-history", "kiosk"), 0
+    for days_ago in range(weeks * 7, 0, -1):
+        day = (today - timedelta(days=days_ago)).date()
+        weekend = day.weekday() >= 5
+        events = []
+        for hour, visitors in WEEKDAY_CURVE.items():
+            for _ in range(rng.randint(int(visitors * (0.5 if weekend else 0.8)), int(visitors * (0.7 if weekend else 1.2)))):
+                at = datetime(day.year, day.month, day.day, hour, rng.randrange(60), tzinfo=today.tzinfo)
+                body = {"ticket": uuid.uuid4().hex, "number": f"П{len(events) % 999 + 1:03d}",
+                        "service": rng.choice(SERVICES), "day": day.isoformat(), "priority": False,
+                        "issued_at": at.isoformat(), "status_token": uuid.uuid4().hex}
+                events.append(protocol.make_event(protocol.TICKET_ISSUED, center, device.id, at, body))
+        for start in range(0, len(events), protocol.MAX_BATCH_EVENTS):
+            hub.events.ingest(device, events[start:start + protocol.MAX_BATCH_EVENTS])
+        hub.queue.close_day(center, day.isoformat())
+        count += len(events)
+    return count
+
+
+def publish_screen_bundle(folder: Path, hub_data: Path, center: str) -> None:
+    from mfc_edge.cli import main as editor
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "playlist.toml").write_text(PLAYLIST, encoding="utf-8")
+    if editor(["hub", "publish", str(folder), "--data", str(hub_data), "--center", center, "--role", "signage"]) != 0:
+        raise RuntimeError("the demo could not publish its signage bundle")
+
+
+def open_demo_screen(folder: Path, hub, hub_url: str, clock, announcements: Path):
+    """Enroll the screen like a technician would, then put it together with a recording speaker."""
+    from hardware.audio import SimulatedOutput
+    from mfc_edge.cli import main as technician
+    from mfc_edge.config import load_config
+    from signage.wiring import open_screen
+
+    config = folder / "screen.toml"
+    config.write_text(SCREEN_CONFIG.format(hub_url=hub_url), encoding="utf-8")
+    code = hub.identity.create_code("strogino", "signage")
+    if technician(["enroll", "--config", str(config), "--code", code]) != 0:
+        raise RuntimeError("the demo screen could not enroll with the demo hub")
+    announcements.mkdir(parents=True, exist_ok=True)
+    device = load_config(config)
+    screen = open_screen(device, clock, audio=SimulatedOutput(keep_dir=announcements))
+    return device, screen
+
+
+def screen_scene(device, screen, clock, call_next, shots: Path) -> str:
+    """The hall's screen shows the load chart and the calls; a new call is highlighted and
+    announced. `call_next()` makes an operator's next call and returns the ticket's number."""
+    from hardware.headless_display import HeadlessDisplay
+    from signage.app import SignageApp
+
+    result = screen.bundles.check() if screen.bundles else None
+    if result is None or result.status not in ("applied", "unchanged"):
+        raise RuntimeError(f"the screen did not apply the signage bundle: {result}")
+    screen.content.refresh()
+    app = SignageApp(device, screen, clock, new_calls=screen.calls_to_announce)
+    with HeadlessDisplay(app, device.signage.size) as d:
+        _wait(d, lambda: getattr(app.player.current, "item", None) is not None
+              and app.player.current.item.type == "load-chart", "the load chart")
+        _wait(d, lambda: app.calls_panel.ids.rows.children, "the calls")
+        number = call_next()
+        screen.feed.poll_once()
+        _wait(d, lambda: app.calls_panel.ids.rows.children[-1].number == number, f"{number} on the screen")
+        _wait(d, lambda: screen.announcer.wait_idle(0.1), "the announcement")
+        d.frames(10)  # the crossfade and the row's highlight settle
+        d.screenshot(shots / "21-screen-call-and-load-chart.png")
+        d.resize((1080, 1920))
+        d.frames(20)
+        d.screenshot(shots / "22-screen-portrait.png")
+    spoken = screen.announcer.announced[-1]
+    return f"The hall's screen showed {number} and announced it: " + " / ".join(spoken.phrases)
+
+
+def _wait(display, condition, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the demo waited in vain for {what}")
+        display.frames(1)
