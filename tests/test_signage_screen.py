@@ -93,22 +93,31 @@ def content_shown(app) -> bool:
     return False
 
 
+def inside(widget, zone) -> bool:
+    x, y = widget.to_window(widget.x, widget.y)
+    zx, zy = zone.to_window(zone.x, zone.y)
+    return (x >= zx - 1 and y >= zy - 1 and x + widget.width <= zx + zone.width + 1
+            and y + widget.height <= zy + zone.height + 1)
+
+
 def inside_window(widget) -> bool:
     x, y = widget.to_window(widget.x, widget.y)
     return x >= -1 and y >= -1 and x + widget.width <= Window.width + 1 and y + widget.height <= Window.height + 1
 
 
+@pytest.mark.parametrize("kind", ["rules", "load-chart"])
 @pytest.mark.parametrize("profile, orientation", [
     ("waiting-area", "landscape"), ("waiting-area", "portrait"), ("kids", "landscape"),
     ("kids", "portrait"), ("info-panel", "landscape"), ("info-panel", "portrait")])
-def test_each_profile_lays_out_its_zones_on_screen(make_screen, tmp_path, profile, orientation):
-    playlist = f"[playlists.{profile}]\n" + RULES.format(p=profile, d=30)
+def test_each_profile_lays_out_its_zones_on_screen(make_screen, tmp_path, profile, orientation, kind):
+    playlist = f'[playlists.{profile}]\n[[playlists.{profile}.items]]\ntype = "{kind}"\nduration = 30\n'
     device, screen, app, _ = make_screen(profile, orientation, files={"playlist.toml": playlist.encode()})
     screen.feed = Feed([call("П042", "5"), call("А017", "12", 3)])
+    screen.load = Figures(LOAD)
     width, height = device.signage.size
     with HeadlessDisplay(app, (width, height)) as d:
         assert d.wait_until(lambda: app.player.current is not None)
-        shot = d.screenshot(tmp_path / f"{profile}-{orientation}.png")
+        shot = d.screenshot(tmp_path / f"{profile}-{orientation}-{kind}.png")
         main, calls, bottom = app.root.ids.main, app.calls_panel, app.bottom_line
         assert main.width > 0.6 * width and inside_window(main)
         assert (calls.parent is not None) == (profile == "waiting-area")
@@ -126,9 +135,10 @@ def test_each_profile_lays_out_its_zones_on_screen(make_screen, tmp_path, profil
         if profile != "kids":
             clock = next(w for w in walk(bottom) if getattr(w, "tag", "") == "clock")
             assert clock.text == "10:00" and inside_window(clock)
-        for label in walk(main):  # nothing of the slide runs off the screen
+        assert app.player.current.item.type == kind
+        for label in walk(main):  # nothing of the slide runs out of its zone
             if getattr(label, "text", "") and label.width > 0:
-                assert inside_window(label), label.text
+                assert inside(label, main), label.text
         assert shot.stat().st_size > 10_000
     from PIL import Image
     assert Image.open(shot).size == (width, height)
