@@ -16,6 +16,8 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from mfc_edge.checks import number
+
 ROLES = ("kiosk", "signage", "console")
 LANGUAGES = ("ru", "en")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -134,14 +136,6 @@ def _ident(value: Any) -> str:
     if not isinstance(value, str) or not _ID.match(value):
         raise ValueError
     return value
-
-
-def _number(low: float, high: float) -> Callable[[Any], float]:
-    def check(value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-            raise ValueError
-        return float(value)
-    return check
 
 
 def _ticket_range(value: Any) -> tuple[int, int]:
@@ -310,9 +304,9 @@ def _parse(path: Path, data: dict[str, Any]) -> DeviceConfig:
                                  "a list of distinct languages from " + ", ".join(LANGUAGES), LANGUAGES)
     cfg["ticket_range"] = kiosk.get("ticket_range", _ticket_range,
                                     "[first, last] with 1 <= first < last <= 999", (1, 999))
-    cfg["idle_timeout"] = kiosk.get("idle_timeout", _number(10, 3600),
+    cfg["idle_timeout"] = kiosk.get("idle_timeout", number(10, 3600),
                                     "seconds from 10 to 3600", 60.0)
-    cfg["windows"] = int(kiosk.get("windows", _number(1, 200),
+    cfg["windows"] = int(kiosk.get("windows", number(1, 200),
                                    "the number of windows that usually serve visitors, 1 to 200", 3))
     intervals = tuple(
         hours.get(day, _interval, "HH:MM-HH:MM with start before end, or \"closed\"", (time(8), time(20)))
@@ -335,7 +329,7 @@ def _parse(path: Path, data: dict[str, Any]) -> DeviceConfig:
                                 "a python-escpos printer profile with a Cyrillic code page", "default"),
             paper_width=printer.get("paper_width", lambda v: PAPER_WIDTHS_MM[PAPER_WIDTHS_MM.index(v)],
                                     "paper width in mm: 58 or 80", 80),
-            timeout=printer.get("timeout", _number(0.2, 60), "seconds from 0.2 to 60", 3.0),
+            timeout=printer.get("timeout", number(0.2, 60), "seconds from 0.2 to 60", 3.0),
         )
         printer.finish()
     elif cfg["role"] == "kiosk":

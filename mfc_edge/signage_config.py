@@ -18,17 +18,16 @@
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 from typing import Any
 
+from mfc_edge.checks import boolean, number, one_of, time_windows, whole
 from mfc_edge.config import ConfigError, TableReader, nonempty_text
 
 PROFILES = ("waiting-area", "kids", "info-panel")
 ORIENTATIONS = {"landscape": (1920, 1080), "portrait": (1080, 1920)}
-_WINDOW = re.compile(r"^(\d\d):(\d\d)-(\d\d):(\d\d)$")
 
 
 @dataclass(frozen=True)
@@ -68,52 +67,6 @@ class SignageConfig:
         return self.profile == "waiting-area"
 
 
-def _one_of(choices: Any):
-    def check(value: Any) -> str:
-        if value not in choices:
-            raise ValueError
-        return value
-    return check
-
-
-def _bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError
-    return value
-
-
-def _whole(low: int, high: int):
-    def check(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ValueError
-        return value
-    return check
-
-
-def _seconds(low: float, high: float):
-    def check(value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-            raise ValueError
-        return float(value)
-    return check
-
-
-def _windows(value: Any) -> tuple[tuple[time, time], ...]:
-    if not isinstance(value, list):
-        raise ValueError
-    windows = []
-    for text in value:
-        match = _WINDOW.match(text) if isinstance(text, str) else None
-        if not match:
-            raise ValueError
-        h1, m1, h2, m2 = map(int, match.groups())
-        start, end = time(h1, m1), time(h2 % 24, m2)  # "24:00" is midnight; 25:00 raises
-        if start == end:
-            raise ValueError
-        windows.append((start, end))
-    return tuple(windows)
-
-
 def _ticker(value: Any) -> str:
     text = nonempty_text(value)
     if len(text) > 500:
@@ -131,20 +84,21 @@ def load_signage(path: Path, role: str, tables: dict[str, Any]) -> SignageConfig
     s = TableReader(path, "signage", tables.get("signage") or {})
     a = TableReader(path, "announcements", tables.get("announcements") or {})
     announcements = AnnouncementConfig(
-        enabled=a.get("enabled", _bool, "true or false", True),
-        english=a.get("english", _bool, "true or false", False),
-        volume=a.get("volume", _whole(0, 100), "a whole percent from 0 to 100", 80),
-        quiet_hours=a.get("quiet_hours", _windows, 'a list of windows like "21:00-08:00" (may pass midnight)', ()),
-        chime=a.get("chime", _bool, "true or false", True))
+        enabled=a.get("enabled", boolean, "true or false", True),
+        english=a.get("english", boolean, "true or false", False),
+        volume=a.get("volume", whole(0, 100), "a whole percent from 0 to 100", 80),
+        quiet_hours=a.get("quiet_hours", lambda v: () if v == [] else time_windows(v),
+                          'a list of windows like "21:00-08:00" (may pass midnight)', ()),
+        chime=a.get("chime", boolean, "true or false", True))
     found = SignageConfig(
-        profile=s.get("profile", _one_of(PROFILES), "one of " + ", ".join(PROFILES), "waiting-area"),
-        orientation=s.get("orientation", _one_of(ORIENTATIONS), "landscape or portrait", "landscape"),
+        profile=s.get("profile", one_of(PROFILES), "one of " + ", ".join(PROFILES), "waiting-area"),
+        orientation=s.get("orientation", one_of(ORIENTATIONS), "landscape or portrait", "landscape"),
         ticker=s.get("ticker", _ticker, "text of up to 500 characters", ""),
         ticker_en=s.get("ticker_en", _ticker, "text of up to 500 characters", ""),
-        calls_shown=s.get("calls_shown", _whole(1, 12), "a whole number from 1 to 12", 6),
-        feed_stale_after=s.get("feed_stale_after", _seconds(10, 3600), "seconds from 10 to 3600", 60.0),
-        takeover=s.get("takeover", _bool, "true or false", False),
-        screenshot_every=s.get("screenshot_every", _seconds(0, 1440), "minutes from 0 (only on request) to 1440",
+        calls_shown=s.get("calls_shown", whole(1, 12), "a whole number from 1 to 12", 6),
+        feed_stale_after=s.get("feed_stale_after", number(10, 3600), "seconds from 10 to 3600", 60.0),
+        takeover=s.get("takeover", boolean, "true or false", False),
+        screenshot_every=s.get("screenshot_every", number(0, 1440), "minutes from 0 (only on request) to 1440",
                                10.0),
         announcements=announcements)
     s.finish()

@@ -28,13 +28,13 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from mfc_edge.checks import boolean, one_of, time_windows, whole
 from mfc_edge.config import WEEKDAYS, ConfigError, TableReader, nonempty_text
 
 ITEM_TYPES = ("image", "video", "text", "qr", "load-chart", "rules", "satisfaction")
 NEEDS_ASSET = ("image", "video")
 PROFILES = ("waiting-area", "kids", "info-panel")
 MAX_DURATION_S = 3600
-_WINDOW = re.compile(r"^(\d\d):(\d\d)-(\d\d):(\d\d)$")
 
 
 class PlaylistError(ConfigError):
@@ -141,20 +141,20 @@ def _parse(path: Path, data: dict[str, Any]) -> dict[str, Playlist]:
 
 def _item(path: Path, section: str, index: int, raw: Any) -> Item:
     r = TableReader(path, section, raw)
-    kind = r.get("type", _one_of(ITEM_TYPES), "one of " + ", ".join(ITEM_TYPES))
+    kind = r.get("type", one_of(ITEM_TYPES), "one of " + ", ".join(ITEM_TYPES))
     text = {key: r.get(key, nonempty_text, "text", "") for key in ("title", "title_en", "text", "text_en")}
     item = Item(
         index=index, type=kind,
-        order=r.get("order", _int(-10**6, 10**6), "a whole number", index * 10),
+        order=r.get("order", whole(-10**6, 10**6), "a whole number", index * 10),
         duration=r.get("duration", _seconds, f"seconds, more than 0 and at most {MAX_DURATION_S}",
                         None if kind == "video" else 10.0),
         asset=r.get("asset", nonempty_text, "the name of a file in the bundle", None),
-        sound=r.get("sound", _bool, "true or false", False),
+        sound=r.get("sound", boolean, "true or false", False),
         url=r.get("url", _url, "an https:// or http:// address", ""),
         first_day=r.get("from", _date, "a date like 2026-12-01", None),
         last_day=r.get("until", _date, "a date like 2026-12-31", None),
         weekdays=r.get("weekdays", _weekdays, "a list of " + ", ".join(WEEKDAYS), frozenset(range(7))),
-        windows=r.get("hours", _windows, 'a list of windows like "08:00-12:00" or "22:00-02:00"', ()),
+        windows=r.get("hours", time_windows, 'a list of windows like "08:00-12:00" or "22:00-02:00"', ()),
         **text)
     r.finish()
     if kind in NEEDS_ASSET and not item.asset:
@@ -178,32 +178,10 @@ def _list(value: Any) -> list:
     return value
 
 
-def _one_of(choices: tuple[str, ...]):
-    def check(value: Any) -> str:
-        if value not in choices:
-            raise ValueError
-        return value
-    return check
-
-
-def _int(low: int, high: int):
-    def check(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ValueError
-        return value
-    return check
-
-
 def _seconds(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_DURATION_S:
         raise ValueError
     return float(value)
-
-
-def _bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError
-    return value
 
 
 def _url(value: Any) -> str:
@@ -224,17 +202,3 @@ def _weekdays(value: Any) -> frozenset[int]:
     return frozenset(WEEKDAYS.index(v) for v in value)
 
 
-def _windows(value: Any) -> tuple[tuple[time, time], ...]:
-    if not isinstance(value, list) or not value:
-        raise ValueError
-    windows = []
-    for text in value:
-        match = _WINDOW.match(text) if isinstance(text, str) else None
-        if not match:
-            raise ValueError
-        h1, m1, h2, m2 = map(int, match.groups())
-        start, end = time(h1, m1), time(h2 % 24, m2)  # "24:00" ends at midnight; 25:00 raises
-        if start == end and h2 != 24:
-            raise ValueError
-        windows.append((start, end))
-    return tuple(windows)
