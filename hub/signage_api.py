@@ -16,9 +16,9 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.identity import Device
 from hub.load import DEFAULT_WEEKS, MAX_WEEKS
-from hub.operators import SUPERVISOR, Operator
+from hub.operators import Operator
 from hub.screens import ScreenshotError
-from hub.web import operator_auth
+from hub.web import supervisor_auth
 from mfc_edge import protocol
 
 API = "/api/v1"
@@ -65,12 +65,7 @@ def etag_matches(if_none_match: str, etag: str) -> bool:
 
 def signage_routes(hub: Any, device: Callable[..., Device]) -> APIRouter:
     router = APIRouter()
-    operator = operator_auth(hub)
-
-    def supervisor(who: Operator = Depends(operator)) -> Operator:
-        if who.role != SUPERVISOR:
-            raise HTTPException(403, "only a supervisor can do this")
-        return who
+    supervisor = supervisor_auth(hub)
 
     @router.get(f"{API}/load", response_model=Load, tags=["signage"],
                 responses={304: {"description": "unchanged since the ETag given in If-None-Match"}})

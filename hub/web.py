@@ -58,14 +58,20 @@ def operator_auth(hub: Any) -> Callable[..., Operator]:
     return operator
 
 
-def web_routes(hub: Any) -> APIRouter:
-    router = APIRouter()
+def supervisor_auth(hub: Any) -> Callable[..., Operator]:
+    """A FastAPI dependency giving the signed-in operator if a supervisor, or 403."""
     operator = operator_auth(hub)
 
     def supervisor(who: Operator = Depends(operator)) -> Operator:
         if who.role != SUPERVISOR:
             raise HTTPException(403, "only a supervisor can do this")
         return who
+    return supervisor
+
+
+def web_routes(hub: Any) -> APIRouter:
+    router = APIRouter()
+    operator, supervisor = operator_auth(hub), supervisor_auth(hub)
 
     def holding(who: Operator, window: str) -> None:
         """Operators act at the window they opened; supervisors at any window of their center."""
