@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # mfc-edge set-up: installs what is missing, then runs the demo or the tests.
 #
-#   ./setup.sh demo     a center in a box: the kiosk with a virtual printer
-#                       (no display: a scripted visit writes screenshots and tickets)
+#   ./setup.sh demo     a center in a box: hub, kiosk with a virtual printer, operator console,
+#                       window buttons and the hall's screen (no display: a scripted day writes
+#                       screenshots, tickets and spoken announcements)
 #   ./setup.sh test     the whole test suite, headless
 #   ./setup.sh install  only install
 #
