@@ -169,7 +169,7 @@ class SignageApp(App):
         """The whole screen says who is called, for a few seconds; the playlist runs on beneath."""
         if self.takeover is None:
             self.takeover = Takeover()
-            self.root_window.add_widget(self.takeover) if self.root_window else Window.add_widget(self.takeover)
+            (self.root_window or Window).add_widget(self.takeover)
         self.takeover.number, self.takeover.window = number, window
         Clock.unschedule(self._end_takeover)
         Clock.schedule_once(self._end_takeover, TAKEOVER_S)
@@ -200,12 +200,11 @@ class SignageApp(App):
 
 
 def screenshot_png(window: Any) -> bytes:
-    """The window's pixels as PNG bytes (Kivy writes files only, so go through a temporary one)."""
+    """The window's pixels as PNG bytes (Kivy writes files only, so go through a temporary one).
+    The topmost widget is what people see: the screen's root, or a call's takeover over it."""
     import tempfile
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "screen.png"
-        window.children[-1].export_to_png(str(path)) if window.children else None
-        for child in window.children[:-1]:  # overlays such as the call takeover
-            child.export_to_png(str(path))
+        window.children[0].export_to_png(str(path))
         return path.read_bytes()
