@@ -79,11 +79,11 @@ class Slide(FloatLayout):
 class TextureSlide(Slide):
     texture = ObjectProperty(None, allownone=True)
 
-    def fitted(self, texture: Texture | None) -> tuple[float, float]:
-        """The texture's size scaled to fill the slide without distortion."""
+    def fitted(self, texture: Texture | None, size: tuple[float, float]) -> tuple[float, float]:
+        """The texture's size scaled to fill `size` (the slide's) without distortion."""
         if texture is None or not texture.width or not texture.height:
             return 0.0, 0.0
-        scale = min(self.width / texture.width, self.height / texture.height)
+        scale = min(size[0] / texture.width, size[1] / texture.height)
         return texture.width * scale, texture.height * scale
 
 

@@ -168,6 +168,23 @@ def test_slides_play_in_order_with_content_on_every_frame(make_screen):
     assert all(protocol.event_problem(event) is None for event in screen.store.outbox())
 
 
+def test_a_picture_is_drawn_as_large_as_its_zone_allows(make_screen):
+    from kivy.graphics import Rectangle
+
+    playlist = "[playlists.waiting-area]\n" + IMAGE.format(p="waiting-area", a="media/wide.png", d=30)
+    device, screen, app, _ = make_screen(files={"playlist.toml": playlist.encode(),
+                                                "media/wide.png": png((1920, 1080))})
+    with HeadlessDisplay(app, (1920, 1080)) as d:
+        assert d.wait_until(lambda: content_shown(app))
+        d.frames(2)
+        slide, zone = app.player.current, app.root.ids.main
+        drawn = [r for r in slide.canvas.children if isinstance(r, Rectangle) and r.texture is not None]
+        assert len(drawn) == 1
+        width, height = drawn[0].size
+        assert max(width / zone.width, height / zone.height) == pytest.approx(1, abs=0.01)
+        assert drawn[0].pos[0] >= zone.x - 1 and drawn[0].pos[0] + width <= zone.right + 1
+
+
 def test_broken_and_missing_assets_are_skipped_and_reported_once(make_screen, tmp_path):
     p = "waiting-area"
     playlist = (f"[playlists.{p}]\n" + IMAGE.format(p=p, a="media/ok.png", d=0.3)
