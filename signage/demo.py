@@ -132,6 +132,9 @@ def screen_scene(device, screen, clock, call_next, shots: Path) -> str:
     if result is None or result.status not in ("applied", "unchanged"):
         raise RuntimeError(f"the screen did not apply the signage bundle: {result}")
     screen.content.refresh()
+    for poller in (screen.load, screen.ratings, screen.feed):  # the screen starts with the hub's data
+        if not poller.poll_once():
+            raise RuntimeError(f"the screen could not reach the hub for {poller.path}")
     app = SignageApp(device, screen, clock, new_calls=screen.calls_to_announce)
     with HeadlessDisplay(app, device.signage.size) as d:
         _wait(d, lambda: getattr(app.player.current, "item", None) is not None
