@@ -25,6 +25,7 @@ def issue_until_killed(path, write_fd: int) -> None:
     """The child: issue tickets forever, reporting each one after its commit returned."""
     try:
         store = open_store(path)
+        os.write(write_fd, b"ready\n")
         while True:
             ticket = store.issue_ticket(service_id="passport", letter="П")
             os.write(write_fd, f"{ticket.id} {ticket.number}\n".encode())
@@ -44,10 +45,13 @@ def test_sigkill_mid_issue_loses_nothing_and_reuses_nothing(tmp_path):
             os.close(read_fd)
             issue_until_killed(path, write_fd)
         os.close(write_fd)
-        time.sleep(rng.uniform(0.0, 0.02))
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        # The kill lands while the child issues, not while it opens the store: on a busy machine
+        # that alone can take longer than the random delay.
         with os.fdopen(read_fd, "rb") as pipe:
+            assert pipe.readline() == b"ready\n"
+            time.sleep(rng.uniform(0.0, 0.02))
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
             for line in pipe.read().decode().splitlines():
                 ticket_id, number = line.split()
                 reported[ticket_id] = number
