@@ -12,10 +12,14 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def write_section(heading: str, section: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (it starts with `heading`), keeping the others."""
+    """Replace this benchmark's section of RESULTS.md (it starts with `heading`) where it stands,
+    keeping the others; a new section goes at the end."""
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n\n"
+    section = section.rstrip() + "\n"
     start = text.find(heading)
-    if start != -1:
+    if start == -1:
+        text = text.rstrip() + "\n\n" + section
+    else:
         end = text.find("\n## ", start + 1)
-        text = text[:start] + text[end + 1:] if end != -1 else text[:start]
-    RESULTS.write_text(text.rstrip() + "\n\n" + section, encoding="utf-8")
+        text = text[:start] + section + (text[end:] if end != -1 else "")
+    RESULTS.write_text(text, encoding="utf-8")

@@ -11,6 +11,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from mfc_edge import ids
+
 PROTOCOL_VERSION = 1
 
 TICKET_ISSUED = "ticket.issued"
@@ -40,7 +42,7 @@ def make_event(event_type: str, center_id: str, device_id: str, at: datetime,
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
     return {
-        "id": str(uuid.uuid4()),
+        "id": ids.event_id(),
         "v": PROTOCOL_VERSION,
         "type": event_type,
         "center": center_id,

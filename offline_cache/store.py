@@ -9,7 +9,6 @@ is recorded on the ticket in a second transaction.
 from __future__ import annotations
 
 import json
-import secrets
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -21,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from mfc_edge import protocol
+from mfc_edge import ids, protocol
 from offline_cache.numbering import CLOCK_FLOOR, format_number, next_number, service_day, ticket_time
 
 PRINT_PENDING = "pending"
@@ -152,11 +151,11 @@ class LocalStore:
             self.db["counters"].upsert({"service_day": day, "letter": letter, "last_seq": seq, "lap": lap},
                                        pk=("service_day", "letter"))
             row = {
-                "id": secrets.token_hex(16), "number": format_number(letter, seq), "letter": letter,
+                "id": ids.ticket_id(), "number": format_number(letter, seq), "letter": letter,
                 "seq": seq, "lap": lap, "service_id": service_id, "service_day": day,
                 "priority": int(priority), "lang": lang, "issued_at": iso(moment),
                 "device_clock": iso(wall), "clock_suspect": int(suspect),
-                "status_token": secrets.token_urlsafe(16), "print_status": PRINT_PENDING,
+                "status_token": ids.status_token(), "print_status": PRINT_PENDING,
                 "print_error": "", "printed_at": None,
             }
             self.db["tickets"].insert(row)

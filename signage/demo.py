@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import random
 import time
-import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -74,7 +73,7 @@ SERVICES = ("passport-rf", "snils", "registration")
 def seed_history(hub, center: str, today: datetime, weeks: int = 8, seed: int = 2026) -> int:
     """Simulated visits on each day of the past `weeks` weeks, through the hub's ingest."""
     from hub.identity import Device
-    from mfc_edge import protocol
+    from mfc_edge import ids, protocol
 
     rng, device, count = random.Random(seed), Device(center, "kiosk-history", "kiosk"), 0
     for days_ago in range(weeks * 7, 0, -1):
@@ -84,9 +83,9 @@ def seed_history(hub, center: str, today: datetime, weeks: int = 8, seed: int = 
         for hour, visitors in WEEKDAY_CURVE.items():
             for _ in range(rng.randint(int(visitors * (0.5 if weekend else 0.8)), int(visitors * (0.7 if weekend else 1.2)))):
                 at = datetime(day.year, day.month, day.day, hour, rng.randrange(60), tzinfo=today.tzinfo)
-                body = {"ticket": uuid.uuid4().hex, "number": f"П{len(events) % 999 + 1:03d}",
+                body = {"ticket": ids.ticket_id(), "number": f"П{len(events) % 999 + 1:03d}",
                         "service": rng.choice(SERVICES), "day": day.isoformat(), "priority": False,
-                        "issued_at": at.isoformat(), "status_token": uuid.uuid4().hex}
+                        "issued_at": at.isoformat(), "status_token": ids.status_token()}
                 events.append(protocol.make_event(protocol.TICKET_ISSUED, center, device.id, at, body))
         for start in range(0, len(events), protocol.MAX_BATCH_EVENTS):
             hub.events.ingest(device, events[start:start + protocol.MAX_BATCH_EVENTS])
