@@ -1,7 +1,10 @@
 """The hub's HTTP API (FastAPI). OpenAPI is served at /docs and /openapi.json."""
 from __future__ import annotations
 
+import asyncio
 import base64
+import logging
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,9 @@ from mfc_edge.catalog import load_catalog
 from mfc_edge import protocol
 
 API = "/api/v1"
+END_OF_DAY_CHECK_S = 60.0
+
+log = logging.getLogger(__name__)
 
 
 class EnrollRequest(BaseModel):
@@ -94,20 +100,39 @@ class Hub:
                                          **{kind: self.device_health.project for kind in (
                                              protocol.PRINTER_STATUS, protocol.BUTTON_STUCK,
                                              protocol.BUNDLE_APPLIED, protocol.BUNDLE_REFUSED)}})
-        self.queue = Queue(self.db, priority_streak)
+        self.centers = Centers(self.db)
+        self.queue = Queue(self.db, self.centers, priority_streak)
         self.operators = Operators(self.db)
         self.hall = Hall(self.db)
         self.catalog = load_catalog()
         self.service_ids = {s.id for s in self.catalog.services}
-        self.centers = Centers(self.db)
         self.load, self.screens = LoadCache(self.db, self.centers), Screens(self.db, self.identity, data_dir)
 
     def close(self) -> None:
         self.db.close()
 
 
-def create_app(hub: Hub) -> FastAPI:
-    app = FastAPI(title="mfc-edge hub", version="1",
+async def close_past_days(hub: Hub, every: float) -> None:
+    """Close each center's past service days, now and then every `every` seconds, for as long
+    as the hub serves: waiting counts, screens and phones then stop counting yesterday's line."""
+    while True:
+        try:
+            closed = await run_in_threadpool(hub.queue.close_past_days_everywhere)
+            if closed:
+                log.info("end of day: %d tickets never called have expired", closed)
+        except Exception:  # a locked or full disk now must not stop tomorrow's closing
+            log.exception("closing past service days failed; trying again in %.0f s", every)
+        await asyncio.sleep(every)
+
+
+def create_app(hub: Hub, end_of_day_every: float = END_OF_DAY_CHECK_S) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        task = asyncio.create_task(close_past_days(hub, end_of_day_every))
+        yield
+        task.cancel()
+
+    app = FastAPI(title="mfc-edge hub", version="1", lifespan=lifespan,
                   description="The center's hub: device enrollment, event sync, the live queue.")
 
     app.add_middleware(BodyLimit, max_bytes=protocol.MAX_BATCH_BYTES,

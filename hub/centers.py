@@ -61,3 +61,7 @@ class Centers:
 
     def timezone(self, center: str) -> ZoneInfo:
         return ZoneInfo(self.timezone_name(center))
+
+    def today(self, center: str) -> str:
+        """The center's local date now, as the kiosks date its tickets (YYYY-MM-DD)."""
+        return self.db.now().astimezone(self.timezone(center)).date().isoformat()

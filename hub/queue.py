@@ -7,6 +7,10 @@ place by when it was issued. Every state change is kept with its time in
 `ticket_history`: the data for wait times, service times and the 15-minute standard.
 
     waiting → called → serving → done | no_show | transferred (→ waiting in another service)
+    waiting → expired, when its service day is over in the center's time zone
+
+A day's line ends with the day: the first call of the morning is a ticket of that morning,
+never one left waiting the evening before (or one of a past day that reached the hub late).
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from hub.centers import Centers
 from hub.db import HubDB, iso
 
 DEFAULT_PRIORITY_STREAK = 3
@@ -34,8 +39,8 @@ class Call:
 
 
 class Queue:
-    def __init__(self, db: HubDB, priority_streak: int = DEFAULT_PRIORITY_STREAK):
-        self.db = db
+    def __init__(self, db: HubDB, centers: Centers, priority_streak: int = DEFAULT_PRIORITY_STREAK):
+        self.db, self.centers = db, centers
         self.priority_streak = priority_streak
         with db.transaction() as d:
             d["ticket_history"].create({"id": int, "ticket": str, "center": str, "state": str, "at": str,
@@ -164,7 +169,7 @@ class Queue:
             # After `priority_streak` priority calls in a row, an ordinary ticket goes first.
             order = "priority, issued_at" if streak >= self.priority_streak else "priority DESC, issued_at"
             found = list(d.query(f"SELECT * FROM tickets WHERE center = ? AND state = 'waiting' AND service IN ({marks}) "
-                                 f"ORDER BY {order} LIMIT 1", [center, *services]))
+                                 f"AND day >= ? ORDER BY {order} LIMIT 1", [center, *services, self.centers.today(center)]))
             if not found:
                 return None
             ticket = found[0]
@@ -230,14 +235,15 @@ class Queue:
     def history(self, ticket_id: str) -> list[dict]:
         return list(self.db.db["ticket_history"].rows_where("ticket = ?", [ticket_id], order_by="id"))
 
-    def close_day(self, center: str, day: str) -> int:
-        """End a service day: its tickets still waiting leave the live queue as `expired` (each
-        change kept in the history); called or served ones are left as they are. Returns how
-        many were closed. Nothing runs this by itself yet: it is for whoever ends the day."""
+    def close_past_days(self, center: str) -> int:
+        """End the service days before the center's today: their tickets still waiting leave the
+        live queue as `expired` (each change kept in the history); called or served ones are left
+        as they are. Returns how many were closed. The hub runs this every minute."""
         with self.db.transaction() as d:
             now = iso(self.db.now())
             waiting = [r["id"] for r in d.query(
-                "SELECT id FROM tickets WHERE center = ? AND day = ? AND state = 'waiting'", [center, day])]
+                "SELECT id FROM tickets WHERE center = ? AND state = 'waiting' AND day < ?",
+                [center, self.centers.today(center)])]
             for ticket in waiting:
                 d.execute("UPDATE tickets SET state = 'expired' WHERE id = ?", [ticket])
             d["ticket_history"].insert_all([{"ticket": t, "center": center, "state": "expired", "at": now,
@@ -245,3 +251,7 @@ class Queue:
             if waiting:
                 self.db.bump_feed(d, center)
             return len(waiting)
+
+    def close_past_days_everywhere(self) -> int:
+        centers = [r[0] for r in self.db.db.execute("SELECT DISTINCT center FROM devices")]
+        return sum(self.close_past_days(center) for center in centers)

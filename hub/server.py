@@ -7,7 +7,7 @@ from pathlib import Path
 
 import uvicorn
 
-from hub.api import Hub, create_app
+from hub.api import END_OF_DAY_CHECK_S, Hub, create_app
 
 
 def serve(data_dir: Path, host: str, port: int, certfile: Path | None = None, keyfile: Path | None = None,
@@ -24,9 +24,10 @@ class HubThread:
     """A hub serving from a thread of this process: the demo's center in a box, where the
     hub shares the kiosk's hand-set clock. A real center runs `mfc-edge hub` instead."""
 
-    def __init__(self, hub: Hub, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, hub: Hub, host: str = "127.0.0.1", port: int = 0, end_of_day_every: float = END_OF_DAY_CHECK_S):
         self.hub = hub
-        self.server = uvicorn.Server(uvicorn.Config(create_app(hub), host=host, port=port, log_level="warning"))
+        self.server = uvicorn.Server(uvicorn.Config(create_app(hub, end_of_day_every), host=host, port=port,
+                                                    log_level="warning"))
         self._thread = threading.Thread(target=self.server.run, name="hub", daemon=True)
 
     @property

@@ -71,7 +71,8 @@ SERVICES = ("passport-rf", "snils", "registration")
 
 
 def seed_history(hub, center: str, today: datetime, weeks: int = 8, seed: int = 2026) -> int:
-    """Simulated visits on each day of the past `weeks` weeks, through the hub's ingest."""
+    """Simulated visits on each day of the past `weeks` weeks, through the hub's ingest; those
+    days are then over, so their tickets never called expire."""
     from hub.identity import Device
     from mfc_edge import ids, protocol
 
@@ -89,8 +90,8 @@ def seed_history(hub, center: str, today: datetime, weeks: int = 8, seed: int = 
                 events.append(protocol.make_event(protocol.TICKET_ISSUED, center, device.id, at, body))
         for start in range(0, len(events), protocol.MAX_BATCH_EVENTS):
             hub.events.ingest(device, events[start:start + protocol.MAX_BATCH_EVENTS])
-        hub.queue.close_day(center, day.isoformat())
         count += len(events)
+    hub.queue.close_past_days(center)  # as the hub's minute check would
     return count
 
 

@@ -7,9 +7,17 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import requests
+
+
+def hub_today(hour: int = 10) -> datetime:
+    """`hour` o'clock today in Moscow, a center's default zone. A hub process runs on the real
+    clock and closes past service days, so kiosks in tests with one date their tickets today."""
+    return datetime.now(ZoneInfo("Europe/Moscow")).replace(hour=hour, minute=0, second=0, microsecond=0)
 
 
 def free_port() -> int:

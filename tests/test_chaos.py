@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-from datetime import datetime, timezone
 
 import requests
 
@@ -13,7 +12,7 @@ from conftest import MSK
 from faultproxy import FaultProxy
 from hardware.clock import ManualClock
 from hub.db import HubDB
-from hubprocess import HubProcess
+from hubprocess import HubProcess, hub_today
 from offline_cache.store import LocalStore
 from offline_cache.sync import SyncAgent
 
@@ -33,7 +32,7 @@ def test_every_ticket_reaches_the_hub_exactly_once_in_order(tmp_path):
                                   json={"code": hub.enroll_code(), "device_id": f"kiosk-{k}"}).json()["token"]
             store = LocalStore(tmp_path / f"kiosk-{k}.sqlite", center_id="strogino", device_id=f"kiosk-{k}",
                                timezone=MSK, ticket_range=(333 * k + 1, 333 * k + 333),
-                               clock=ManualClock(datetime(2026, 11, 23, 5, 0, k, tzinfo=timezone.utc)))
+                               clock=ManualClock(hub_today(8).replace(second=k)))
             stores.append(store)
             agents.append(SyncAgent(store, proxy.url("http"), token, batch_size=100, timeout=2, idle_poll=0.1,
                                     backoff_base=0.02, backoff_cap=0.3, rng=random.Random(k)).start())

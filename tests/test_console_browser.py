@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime, timezone
 
 import pytest
 import requests
 
 from conftest import MSK
 from hardware.clock import ManualClock
-from hubprocess import HubProcess
+from hubprocess import HubProcess, hub_today
 from offline_cache.store import LocalStore
 from offline_cache.sync import SyncAgent
 
@@ -30,7 +29,7 @@ def hub_with_tickets(tmp_path):
         token = requests.post(f"{hub.url}/api/v1/enroll", json={"code": hub.enroll_code(), "device_id": "kiosk-1"},
                               timeout=10).json()["token"]
         store = LocalStore(tmp_path / "kiosk.sqlite", center_id="strogino", device_id="kiosk-1", timezone=MSK,
-                           ticket_range=(1, 499), clock=ManualClock(datetime(2026, 11, 23, 7, tzinfo=timezone.utc)))
+                           ticket_range=(1, 499), clock=ManualClock(hub_today()))
         tickets = [store.issue_ticket(service_id="passport-rf", letter="П"),
                    store.issue_ticket(service_id="passport-rf", letter="П")]
         SyncAgent(store, hub.url, token).drain()

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -18,7 +18,7 @@ from conftest import MSK, write_config
 from hardware.clock import ManualClock
 from hub.db import HubDB
 from hub.identity import Identity
-from hubprocess import HubProcess
+from hubprocess import HubProcess, hub_today
 from kiosk.estimate import Estimate
 from mfc_edge import protocol
 from offline_cache.store import LocalStore
@@ -40,7 +40,7 @@ def enroll(hub: HubProcess, device_id: str = "kiosk-1", center: str = "strogino"
 
 def kiosk_store(path, device_id="kiosk-1", ticket_range=(1, 499)) -> LocalStore:
     return LocalStore(path, center_id="strogino", device_id=device_id, timezone=MSK, ticket_range=ticket_range,
-                      clock=ManualClock(datetime(2026, 11, 23, 7, 0, tzinfo=timezone.utc)))
+                      clock=ManualClock(hub_today()))
 
 
 def hub_tickets(hub: HubProcess) -> list[dict]:
@@ -233,11 +233,12 @@ def test_retry_after_is_obeyed_and_backoff_has_full_jitter(tmp_path):
     assert 0 <= retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") <= 1  # a date in the past: now
 
 
-def test_an_enrolled_kiosk_syncs_by_itself_and_estimates_from_the_hub(tmp_path, printer, clock):
+def test_an_enrolled_kiosk_syncs_by_itself_and_estimates_from_the_hub(tmp_path, printer):
     from kiosk.wiring import open_kiosk
     from mfc_edge.config import load_config
     from offline_cache.sync import save_token
 
+    clock = ManualClock(hub_today())
     with HubProcess(tmp_path / "hub") as hub:
         config = write_config(tmp_path, printer_uri=printer.uri)
         config.write_text(config.read_text().replace('url = "https://hub.example.org"', f'url = "{hub.url}"'))

@@ -1,23 +1,35 @@
 """The live queue's call order and state history, on the hub's storage directly."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 
+from hardware.clock import ManualClock
+from hub.centers import Centers
 from hub.db import HubDB
 from hub.queue import Queue, QueueError
 
+MONDAY_10AM_MOSCOW = datetime(2026, 11, 23, 7, 0, tzinfo=timezone.utc)
+
 
 @pytest.fixture
-def queue(tmp_path):
-    db = HubDB(tmp_path)
-    yield Queue(db, priority_streak=2)
+def clock():
+    return ManualClock(MONDAY_10AM_MOSCOW)
+
+
+@pytest.fixture
+def queue(tmp_path, clock):
+    db = HubDB(tmp_path, clock=clock)
+    yield Queue(db, Centers(db), priority_streak=2)
     db.close()
 
 
-def add(queue: Queue, n: int, *, priority=False, service="passport-rf", second=None, center="strogino") -> str:
+def add(queue: Queue, n: int, *, priority=False, service="passport-rf", second=None, center="strogino",
+        day="2026-11-23") -> str:
     with queue.db.transaction() as d:
         d["tickets"].insert({"id": f"{center}-{n}", "center": center, "device": "kiosk-1", "number": f"П{n:03d}",
-                             "service": service, "day": "2026-11-23", "priority": int(priority),
+                             "service": service, "day": day, "priority": int(priority),
                              "issued_at": f"2026-11-23T07:00:{second if second is not None else n:02d}.000000+00:00",
                              "status_token": f"token-{center}-{n:04d}-xxxxxxxx", "state": "waiting"})
     return f"П{n:03d}"
@@ -106,17 +118,77 @@ def test_people_ahead_and_estimate(queue):
     assert queue.estimate_minutes(mine) == round(4 * 10 / 2)  # no history yet: 10 minutes each, two windows
 
 
-def test_closing_a_day_expires_only_its_waiting_tickets(queue):
+def test_a_past_days_tickets_are_never_called(queue):
+    add(queue, 1, day="2026-11-22", second=1)  # left waiting yesterday evening
+    add(queue, 2, day="2026-11-22", second=2)
+    add(queue, 3)                               # this morning's
+    add(queue, 4, day="2026-11-22", center="other")
+    queue.open_window("strogino", "5", ["passport-rf"], "ivanova")
+    # Before the minute check has closed yesterday, "call next" already skips its line.
+    assert queue.call_next("strogino", "5", ["passport-rf"])["number"] == "П003"
+    queue.finish("strogino", "5")
+    assert queue.call_next("strogino", "5", ["passport-rf"]) is None
+
+
+def test_closing_past_days_expires_only_their_waiting_tickets(queue, clock):
     for n in range(1, 4):
         add(queue, n)
     add(queue, 9, center="other")
     queue.open_window("strogino", "5", ["passport-rf"], "ivanova")
     called = queue.call_next("strogino", "5", ["passport-rf"])
-    assert queue.close_day("strogino", "2026-11-22") == 0  # another day: nothing of it waits
-    assert queue.close_day("strogino", "2026-11-23") == 2
+    assert queue.close_past_days("strogino") == 0  # the day is not over yet
+    clock.set(datetime(2026, 11, 23, 20, 59, tzinfo=timezone.utc))  # 23:59 in Moscow
+    assert queue.close_past_days("strogino") == 0
+    clock.set(datetime(2026, 11, 23, 21, 1, tzinfo=timezone.utc))  # 00:01 on the 24th in Moscow
+    assert queue.close_past_days("strogino") == 2
     states = {r["number"]: r["state"] for r in queue.db.db.query("SELECT number, state FROM tickets "
                                                                   "WHERE center = 'strogino'")}
     assert states == {called["number"]: "called", "П002": "expired", "П003": "expired"}
     assert queue.waiting("strogino") == {} and queue.waiting("other")["passport-rf"]["count"] == 1
     assert [h["state"] for h in queue.history("strogino-2")] == ["expired"]
-    assert queue.close_day("strogino", "2026-11-23") == 0  # twice is the same as once
+    assert queue.close_past_days("strogino") == 0  # twice is the same as once
+
+
+def test_a_center_far_east_ends_its_day_by_its_own_clock(queue, clock):
+    queue.centers.set("vladivostok", "Asia/Vladivostok")  # UTC+10
+    add(queue, 1, center="vladivostok")
+    add(queue, 2, center="strogino")
+    clock.set(datetime(2026, 11, 23, 14, 30, tzinfo=timezone.utc))  # 00:30 on the 24th there, 17:30 in Moscow
+    assert queue.close_past_days("vladivostok") == 1
+    assert queue.close_past_days("strogino") == 0
+
+
+
+def test_the_hub_closes_past_days_by_itself_and_goes_on_after_a_failure(tmp_path, clock, monkeypatch):
+    import time
+
+    from hub.api import Hub
+    from hub.server import HubThread
+
+    hub = Hub(tmp_path / "hub", clock=clock)
+    hub.identity.enroll(hub.identity.create_code("strogino", "kiosk"), "kiosk-1")
+    add(hub.queue, 1)
+    real_close = hub.queue.close_past_days_everywhere
+    calls = []
+
+    def flaky_close() -> int:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("disk I/O error")
+        return real_close()
+
+    monkeypatch.setattr(hub.queue, "close_past_days_everywhere", flaky_close)
+    try:
+        with HubThread(hub, end_of_day_every=0.05):
+            deadline = time.monotonic() + 10
+            while len(calls) < 3 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert len(calls) >= 3  # the failed first check did not stop the next ones
+            assert hub.queue.waiting("strogino")["passport-rf"]["count"] == 1  # the day is not over
+            clock.set(datetime(2026, 11, 24, 6, 0, tzinfo=timezone.utc))
+            while hub.queue.waiting("strogino") and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert hub.queue.waiting("strogino") == {}
+            assert [h["state"] for h in hub.queue.history("strogino-1")] == ["expired"]
+    finally:
+        hub.close()
