@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from hardware.clock import ManualClock  # noqa: E402
-from hubprocess import HubProcess  # noqa: E402
+from hubprocess import HubProcess, hub_today  # noqa: E402
 from mfc_edge import ids, protocol  # noqa: E402
 from mfc_edge.catalog import load_catalog  # noqa: E402
 from mfc_edge.protocol import make_event  # noqa: E402
@@ -54,7 +54,7 @@ def rss_mb(pid: int) -> float:
 def kiosk(folder: Path, device: str, first: int) -> LocalStore:
     return LocalStore(folder / f"{device}.sqlite", center_id="bench", device_id=device,
                       timezone=ZoneInfo("Europe/Moscow"), ticket_range=(first, first + 332),
-                      clock=ManualClock(datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)))
+                      clock=ManualClock(hub_today(9)))
 
 
 SERVICES = load_catalog().services
@@ -70,7 +70,7 @@ def fill(store: LocalStore, events: int) -> None:
 def encoded_batches(device: str, batches: int, size: int = 500) -> list[bytes]:
     """Valid ticket events as a kiosk would send them, encoded ahead of time so that the
     senders cost the shared CPU as little as possible."""
-    at = datetime(2026, 11, 23, 7, 0, tzinfo=timezone.utc)
+    at = hub_today(10)
     out = []
     for b in range(batches):
         events = []
@@ -79,7 +79,7 @@ def encoded_batches(device: str, batches: int, size: int = 500) -> list[bytes]:
             service = SERVICES[n % len(SERVICES)]
             events.append(make_event(protocol.TICKET_ISSUED, "bench", device, at, {
                 "ticket": ids.ticket_id(), "number": f"{service.letter}{n % 1000:03d}", "service": service.id,
-                "day": "2026-11-23", "priority": False, "issued_at": at.isoformat(), "lang": "ru",
+                "day": at.date().isoformat(), "priority": False, "issued_at": at.isoformat(), "lang": "ru",
                 "status_token": ids.status_token()}))
         out.append(json.dumps({"events": events}, ensure_ascii=False).encode())
     return out
