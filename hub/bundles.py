@@ -4,16 +4,24 @@
 under `blobs/<sha256>` (shared by every bundle that has it), and a manifest listing them is signed
 with the hub's Ed25519 key and kept in the `bundles` table. Versions only go up, per center and
 role, so a device can refuse an old bundle replayed to it.
+
+Each publish then deletes the blobs that no recent bundle has: the latest `KEEP_VERSIONS` of
+every center and role. Without that, a hub whose editors publish new videos every week would
+fill its disk within months.
 """
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import os
+import re
 import secrets
 import threading
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Iterator
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -25,6 +33,10 @@ from mfc_edge.bundle import Asset, Envelope, Manifest
 
 KEY_FILE = "bundle-signing.key"
 COPY_CHUNK = 1024 * 1024
+# The latest bundle and the one before it: a device still fetching the older one when the new
+# one is published can finish it, then moves on to the new one at its next check.
+KEEP_VERSIONS = 2
+_BLOB_NAME = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,8 @@ class Published:
     version: int
     assets: int
     total_size: int
+    removed_blobs: int = 0  # blobs no recent bundle has, deleted after this publish
+    freed_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,17 @@ class BlobStore:
     def path(self, sha256: str) -> Path:
         return self.folder / sha256
 
+    def remove_all_but(self, needed: set[str]) -> tuple[int, int]:
+        """Delete every blob not in `needed`; (how many, bytes freed). A device downloading one
+        at this moment still gets it whole: the open file outlives its name."""
+        removed = freed = 0
+        for path in self.folder.iterdir():
+            if _BLOB_NAME.fullmatch(path.name) and path.name not in needed:
+                freed += path.stat().st_size
+                path.unlink()
+                removed += 1
+        return removed, freed
+
     def put(self, source: Path) -> Asset:
         """Copy `source` in, hashing as it goes; the returned asset has no name yet."""
         digest, size = hashlib.sha256(), 0
@@ -104,6 +129,7 @@ class Bundles:
     def __init__(self, db: HubDB, data_dir: str | Path):
         self.db = db
         self.key_path = Path(data_dir) / KEY_FILE
+        self.lock_path = Path(data_dir) / "publish.lock"
         self.blobs = BlobStore(Path(data_dir) / "blobs")
         self._key: Ed25519PrivateKey | None = None
         self._key_lock = threading.Lock()
@@ -126,10 +152,39 @@ class Bundles:
         return bundle.public_key_bytes(self.key)
 
     def publish_folder(self, folder: Path, center: str, role: str) -> Published:
-        """Publish every file of `folder` as the next bundle for (center, role). Raises PublishError."""
-        files = collect_assets(folder, role)
-        stored = [(name, self.blobs.put(path)) for name, path in files]
-        return self.publish([Asset(name, a.sha256, a.size) for name, a in stored], center, role)
+        """Publish every file of `folder` as the next bundle for (center, role), then delete the
+        blobs no recent bundle has. Raises PublishError."""
+        with self._one_publisher():
+            files = collect_assets(folder, role)
+            stored = [(name, self.blobs.put(path)) for name, path in files]
+            published = self.publish([Asset(name, a.sha256, a.size) for name, a in stored], center, role)
+            removed, freed = self.collect_garbage()
+        return replace(published, removed_blobs=removed, freed_bytes=freed)
+
+    @contextmanager
+    def _one_publisher(self) -> Iterator[None]:
+        """Blobs one publisher has stored but not yet recorded in a bundle must not be collected
+        by another: two `hub publish` commands may run at once."""
+        with open(self.lock_path, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def collect_garbage(self) -> tuple[int, int]:
+        """Forget the assets of bundles older than the latest KEEP_VERSIONS of their center and
+        role (devices may no longer fetch them), and delete the blobs no kept bundle has."""
+        with self.db.transaction() as tx:
+            kept_bundles = tx.query(
+                "SELECT center, manifest FROM bundles AS b WHERE version > "
+                "(SELECT MAX(version) FROM bundles WHERE center = b.center AND role = b.role) - ?", [KEEP_VERSIONS])
+            kept = {(row["center"], asset.sha256) for row in kept_bundles
+                    for asset in bundle.parse_manifest(base64.b64decode(row["manifest"])).assets}
+            for center, sha256 in tx.execute("SELECT center, sha256 FROM bundle_assets").fetchall():
+                if (center, sha256) not in kept:
+                    tx.execute("DELETE FROM bundle_assets WHERE center = ? AND sha256 = ?", [center, sha256])
+        return self.blobs.remove_all_but({sha256 for _, sha256 in kept})
 
     def publish(self, assets: list[Asset], center: str, role: str) -> Published:
         """Sign and record a bundle of assets whose blobs are already stored."""

@@ -267,6 +267,8 @@ def cmd_hub_publish(args: argparse.Namespace) -> int:
         hub.close()
     print(f"published version {published.version} for {args.role} devices of center {args.center}: "
           f"{published.assets} assets, {published.total_size} bytes")
+    if published.removed_blobs:
+        print(f"deleted {published.removed_blobs} assets no recent bundle uses ({published.freed_bytes} bytes)")
     return 0
 
 

@@ -107,6 +107,44 @@ def test_a_device_gets_the_bundle_of_its_own_center_and_role_only(hub, tmp_path)
             404, 422)
 
 
+def test_publishing_deletes_the_assets_no_recent_bundle_has(hub, tmp_path):
+    token, key = enroll_device(hub)
+    other_token, _ = enroll_device(hub, "kiosk-9", center="khimki")
+    auth = {"Authorization": f"Bearer {token}"}
+    shared, old, newer, newest = b"in every version", b"only in version 1", b"from version 2 on", b"version 3"
+    folder = kiosk_folder(tmp_path, {"media/shared.bin": shared, "media/clip.bin": old})
+    assert publish(hub.data_dir, folder) == 1
+    publish(hub.data_dir, kiosk_folder(tmp_path / "khimki", {"media/clip.bin": old}), center="khimki")
+    (folder / "media/clip.bin").write_bytes(newer)
+    assert publish(hub.data_dir, folder) == 2
+    blobs = hub.data_dir / "blobs"
+    assert (blobs / sha(old)).exists()  # version 1 is still the one before the latest
+    (folder / "media/clip.bin").write_bytes(newest)
+    out = run_cli("hub", "publish", str(folder), "--data", str(hub.data_dir), "--center", "strogino",
+                  "--role", "kiosk")
+    assert out.returncode == 0 and "published version 3" in out.stdout
+    # Version 1's clip is gone from Strogino's reach, but Khimki's latest bundle still has it.
+    assert (blobs / sha(old)).exists()
+    assert requests.get(f"{hub.url}/api/v1/assets/{sha(old)}", headers=auth, timeout=5).status_code == 404
+    assert requests.get(f"{hub.url}/api/v1/assets/{sha(old)}", timeout=5,
+                        headers={"Authorization": f"Bearer {other_token}"}).content == old
+    for kept in (shared, newer, newest):
+        assert requests.get(f"{hub.url}/api/v1/assets/{sha(kept)}", headers=auth, timeout=5).content == kept
+    # Once Khimki moves on twice too, nobody has the old clip: its file is deleted.
+    khimki = kiosk_folder(tmp_path / "khimki", {"media/clip.bin": newest})
+    publish(hub.data_dir, khimki, center="khimki")
+    assert (blobs / sha(old)).exists()
+    out = run_cli("hub", "publish", str(khimki), "--data", str(hub.data_dir), "--center", "khimki",
+                  "--role", "kiosk")
+    assert f"deleted 1 assets no recent bundle uses ({len(old)} bytes)" in out.stdout
+    assert not (blobs / sha(old)).exists()
+    assert sorted(p.name for p in blobs.iterdir() if not p.name.startswith(".")) == sorted(
+        sha(data) for data in {shared, newer, newest, CATALOG, b"[kiosk]\n"})
+    # A device on the latest bundle is not disturbed by any of this.
+    store, updater, _ = device(tmp_path / "content", hub.url, token, key)
+    assert updater.check().version == 3 and store.current().path_of("media/clip.bin").read_bytes() == newest
+
+
 def test_enroll_pins_the_hubs_bundle_key(hub, tmp_path):
     config = write_config(tmp_path)
     out = run_cli("enroll", "--config", str(config), "--hub", hub.url, "--code", hub.enroll_code())
