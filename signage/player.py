@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from kivy.clock import Clock
+from kivy.animation import Animation
 from kivy.uix.widget import Widget
 
 from mfc_edge import protocol
@@ -27,10 +27,6 @@ from signage.slides import FallbackSlide, Slide, SlideData, make_slide
 log = logging.getLogger(__name__)
 
 FADE_S = 0.4
-# The crossfade steps through these few opacities rather than a smooth animation's hundreds:
-# Mesa's software renderer kept memory for every distinct opacity it drew, and a screen grew
-# to 2.5 GB within 150 slide changes; with five values it stays near its start.
-FADE_STEPS = (0.2, 0.4, 0.6, 0.8, 1.0)
 RETRY_S = 30.0  # how long the fallback stays before failed items are tried again
 
 
@@ -129,15 +125,10 @@ class Player:
         incoming.begin()
         self.current, self._shown_at, self._started_at = incoming, time.monotonic(), self.utc_now()
         if outgoing is not None:
-            self._fade_in(incoming, outgoing, 0)
+            fade = Animation(opacity=1, duration=FADE_S)
+            fade.bind(on_complete=lambda *_: self._remove(outgoing))
+            fade.start(incoming)
         self.on_change(incoming)
-
-    def _fade_in(self, incoming: Slide, outgoing: Slide, step: int) -> None:
-        incoming.opacity = FADE_STEPS[step]
-        if step + 1 < len(FADE_STEPS):
-            Clock.schedule_once(lambda _dt: self._fade_in(incoming, outgoing, step + 1), FADE_S / len(FADE_STEPS))
-        else:
-            self._remove(outgoing)
 
     def _remove(self, slide: Slide) -> None:
         self.zone.remove_widget(slide)
