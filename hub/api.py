@@ -51,6 +51,7 @@ class EnrollReply(BaseModel):
     center: str
     device_id: str
     role: str
+    window: str | None = Field(None, description="for a console: the window the hub lets it act at")
     token: str
     bundle_key: str = Field(description="base64 of the hub's raw Ed25519 public key; devices pin it to verify bundles")
 
@@ -151,7 +152,7 @@ def create_app(hub: Hub, end_of_day_every: float = END_OF_DAY_CHECK_S) -> FastAP
             found, token = hub.identity.enroll(request.code, request.device_id)
         except EnrollmentError as exc:
             raise HTTPException(403, str(exc)) from None
-        return EnrollReply(center=found.center, device_id=found.id, role=found.role, token=token,
+        return EnrollReply(center=found.center, device_id=found.id, role=found.role, window=found.window, token=token,
                            bundle_key=base64.b64encode(hub.bundles.public_key()).decode())
 
     def ingest(who: Device, body: bytes) -> Response:

@@ -1,7 +1,7 @@
 """Device identity: one-time enrollment codes exchanged for device tokens.
 
-A technician makes a code on the hub for a center and a role; the device trades it once,
-before it expires, for a token of its own. The hub keeps only SHA-256 hashes of codes and
+A technician makes a code on the hub for a center and a role (and, for a window's console, the
+window it stands at); the device trades it once, before it expires, for a token of its own. The hub keeps only SHA-256 hashes of codes and
 tokens (both are long random strings, so a plain hash is enough); revoking a device
 refuses its token at once.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,6 +18,7 @@ from hub.db import HubDB, iso
 
 ROLES = ("kiosk", "signage", "console")
 CODE_TTL = timedelta(hours=24)
+WINDOW = re.compile(r"[0-9A-Za-zА-Яа-я-]{1,8}")  # as the console's [console] window
 
 
 class EnrollmentError(ValueError):
@@ -28,6 +30,9 @@ class Device:
     center: str
     id: str
     role: str
+    # The window a console device stands at, set by the technician with its code. Its keypad
+    # acts and its ratings count only there, whatever the device itself claims.
+    window: str | None = None
 
 
 def _hash(secret: str) -> str:
@@ -47,15 +52,23 @@ def new_code() -> str:
 class Identity:
     def __init__(self, db: HubDB):
         self.db = db
+        with db.transaction() as d:
+            for table in ("enrollment_codes", "devices"):  # a hub data folder from before windows were bound
+                if "window" not in d[table].columns_dict:
+                    d[table].add_column("window", str)
 
-    def create_code(self, center: str, role: str, ttl: timedelta = CODE_TTL) -> str:
+    def create_code(self, center: str, role: str, ttl: timedelta = CODE_TTL, window: str | None = None) -> str:
         if role not in ROLES:
             raise EnrollmentError(f"role {role!r}: expected one of {', '.join(ROLES)}")
+        if window is not None and role != "console":
+            raise EnrollmentError(f"only a console stands at a window, not a {role}")
+        if window is not None and not WINDOW.fullmatch(window):
+            raise EnrollmentError(f"window {window!r}: expected up to 8 letters, digits or -, e.g. 5")
         code = new_code()
         now = self.db.now()
         with self.db.transaction() as db:
             db["enrollment_codes"].insert({
-                "code_hash": _hash(_normalise_code(code)), "center": center, "role": role,
+                "code_hash": _hash(_normalise_code(code)), "center": center, "role": role, "window": window,
                 "created_at": iso(now), "expires_at": iso(now + ttl), "used_at": None, "device": None,
             })
         return code
@@ -76,14 +89,15 @@ class Identity:
             token = secrets.token_urlsafe(32)
             db["enrollment_codes"].update(row["code_hash"], {"used_at": iso(now), "device": device_id})
             db["devices"].upsert({
-                "center": row["center"], "id": device_id, "role": row["role"], "token_hash": _hash(token),
-                "enrolled_at": iso(now), "revoked_at": None, "last_seen": iso(now),
+                "center": row["center"], "id": device_id, "role": row["role"], "window": row["window"],
+                "token_hash": _hash(token), "enrolled_at": iso(now), "revoked_at": None, "last_seen": iso(now),
             }, pk=("center", "id"))
-        return Device(row["center"], device_id, row["role"]), token
+        return Device(row["center"], device_id, row["role"], row["window"]), token
 
     def authenticate(self, token: str) -> Device | None:
         rows = list(self.db.db.query(
-            "SELECT center, id, role FROM devices WHERE token_hash = ? AND revoked_at IS NULL", [_hash(token)]))
+            "SELECT center, id, role, window FROM devices WHERE token_hash = ? AND revoked_at IS NULL",
+            [_hash(token)]))
         return Device(**rows[0]) if rows else None
 
     def revoke(self, center: str, device_id: str) -> bool:
@@ -95,4 +109,4 @@ class Identity:
     def devices(self, center: str | None = None) -> list[dict]:
         where, params = ("center = ?", [center]) if center else (None, [])
         return list(self.db.db["devices"].rows_where(where, params, order_by="center, id",
-                                                      select="center, id, role, enrolled_at, revoked_at, last_seen"))
+                                                      select="center, id, role, window, enrolled_at, revoked_at, last_seen"))

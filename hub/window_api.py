@@ -38,6 +38,14 @@ def window_routes(hub: Any, device: Callable[..., Device]) -> APIRouter:
             raise HTTPException(403, f"a {who.role} cannot act at a window; only a console device can")
         return who
 
+    def own_window(window: str, who: Device) -> None:
+        """A keypad acts at the window the technician enrolled it for, and nowhere else."""
+        if who.window is None:
+            raise HTTPException(403, "this console is not assigned to a window: enroll it with a code made by "
+                                     "`mfc-edge hub enroll-code --role console --window N`")
+        if who.window != window:
+            raise HTTPException(403, f"this console belongs to window {who.window}, not {window}")
+
     @router.get(f"{API}/windows/{{window}}", tags=["window hardware"])
     def window_state(window: str = PathParam(pattern=WINDOW), who: Device = Depends(device)) -> dict[str, Any]:
         """The visitor at the window now, and the ticket a rating made now would belong to."""
@@ -48,10 +56,11 @@ def window_routes(hub: Any, device: Callable[..., Device]) -> APIRouter:
                 "served": served and {"ticket": served["id"], "number": served["number"]}}
 
     @router.post(f"{API}/windows/{{window}}/{{action}}", tags=["window hardware"],
-                 responses={409: {"description": "not possible now; the detail is for the operator's display"}})
+                 responses={403: {"description": "not a console, or a console of another window"}, 409: {"description": "not possible now; the detail is for the operator's display"}})
     def keypad(action: str, window: str = PathParam(pattern=WINDOW), who: Device = Depends(console_device)) -> dict[str, Any]:
         if action not in KEYPAD_ACTIONS:
             raise HTTPException(404, f"unknown action {action!r}: expected one of {', '.join(KEYPAD_ACTIONS)}")
+        own_window(window, who)
         if hub.queue.window(who.center, window) is None:
             raise HTTPException(409, f"window {window} is not open: open it on the console first")
         if action == "call-next":

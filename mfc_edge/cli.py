@@ -212,14 +212,15 @@ def cmd_hub_enroll_code(args: argparse.Namespace) -> int:
 
     hub = Hub(args.data)
     try:
-        code = hub.identity.create_code(args.center, args.role)
+        code = hub.identity.create_code(args.center, args.role, window=args.window)
     except EnrollmentError as exc:
         print(f"mfc-edge: error: {exc}", file=sys.stderr)
         return 2
     finally:
         hub.close()
     print(code)
-    print(f"one-time code for a {args.role} of center {args.center}; valid 24 hours", file=sys.stderr)
+    at = f" at window {args.window}" if args.window else ""
+    print(f"one-time code for a {args.role}{at} of center {args.center}; valid 24 hours", file=sys.stderr)
     return 0
 
 
@@ -313,6 +314,13 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         print(f"mfc-edge: error: the code is for center {answer['center']!r}, this device is configured for "
               f"{device.center_id!r}", file=sys.stderr)
         return 1
+    own_window = device.console.window if device.console else None
+    if own_window and answer.get("window") != own_window:
+        given = f"window {answer['window']}" if answer.get("window") else "no window"
+        print(f"mfc-edge: error: the code was made for {given}, this console is at window {own_window}; "
+              f"make a new code with `mfc-edge hub enroll-code --role console --window {own_window}`",
+              file=sys.stderr)
+        return 1
     path = save_token(device.data_dir, answer["token"])
     print(f"enrolled {device.device_id} ({answer['role']}) with center {answer['center']}; token saved to {path}")
     _pin_bundle_key(device.data_dir, answer.get("bundle_key"))
@@ -397,6 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--data", type=Path, default=Path("var/hub"), help="the hub's data folder")
     q.add_argument("--center", required=True, help="center id")
     q.add_argument("--role", required=True, choices=("kiosk", "signage", "console"), help="the device's role")
+    q.add_argument("--window", help="for a console: the window it stands at; its keypad acts and its ratings "
+                                    "count only there")
     q.set_defaults(func=cmd_hub_enroll_code)
     q = hub_sub.add_parser("revoke", help="Refuse a device's token from now on.",
                            description="Refuse a device's token from now on.")

@@ -100,7 +100,7 @@ class CenterInABox:
 
         config = self.folder / "console.toml"
         config.write_text(WINDOW_CONSOLE.format(hub_url=self.server.url), encoding="utf-8")
-        code = self.hub.identity.create_code("strogino", "console")
+        code = self.hub.identity.create_code("strogino", "console", window="5")
         if technician(["enroll", "--config", str(config), "--code", code]) != 0:
             raise RuntimeError("the demo window console could not enroll with the demo hub")
         self.pins = MockFactory()

@@ -11,11 +11,13 @@ from conftest import MSK
 from hardware.buttons import BLINK, OFF, ON
 from hardware.window_console import WindowConsole
 from hub.api import Hub
+from hub.identity import EnrollmentError
+from mfc_edge import protocol
 from mfc_edge.config import load_config
 from offline_cache.store import LocalStore
 from offline_cache.sync import SyncAgent, SyncError
 from offline_cache.window_link import WindowLink
-from windowhelpers import PASSWORD, Center, Ticks, write_console_config
+from windowhelpers import PASSWORD, START, Center, Ticks, write_console_config
 
 
 @pytest.fixture
@@ -211,3 +213,50 @@ def test_keypad_key_presses_on_pins_and_a_kiosk_token_cannot_act(rig, center):
     reply = requests.post(f"{center.url}/api/v1/windows/5/recall", timeout=10,
                           headers={"Authorization": f"Bearer {kiosk_token}"})
     assert reply.status_code == 403
+
+
+def test_a_console_acts_and_rates_only_at_the_window_it_was_enrolled_for(center):
+    hub = center.hub
+    for window in ("5", "6"):
+        operator(center).act("open-window", window=window, services=["passport-rf"])
+    auth = {"Authorization": f"Bearer {center.token}"}
+    elsewhere = requests.post(f"{center.url}/api/v1/windows/6/call-next", headers=auth, timeout=10)
+    assert elsewhere.status_code == 403 and "belongs to window 5, not 6" in elsewhere.json()["detail"]
+    assert hub.queue.current("strogino", "6") is None
+    assert requests.post(f"{center.url}/api/v1/windows/5/call-next", headers=auth, timeout=10).status_code == 200
+    # A console enrolled without a window (a code made before consoles were bound) may not act at all.
+    _, loose = hub.identity.enroll(hub.identity.create_code("strogino", "console"), "console-x")
+    unbound = requests.post(f"{center.url}/api/v1/windows/6/call-next", timeout=10,
+                            headers={"Authorization": f"Bearer {loose}"})
+    assert unbound.status_code == 403 and "--window N" in unbound.json()["detail"]
+    loose_rating = protocol.make_event(protocol.RATING_GIVEN, "strogino", "console-x", START,
+                                       {"ticket": None, "score": 5, "scale": 5, "day": "2026-11-23", "window": "6"})
+    refused = requests.post(f"{center.url}/api/v1/events", json={"events": [loose_rating]}, timeout=10,
+                            headers={"Authorization": f"Bearer {loose}"}).json()["results"][0]
+    assert refused["status"] == "rejected" and "not assigned to a window" in refused["reason"]
+    # Its ratings count at its own window only: one for another window is refused with the reason.
+    rating = {"ticket": None, "score": 5, "scale": 5, "day": "2026-11-23"}
+    events = [protocol.make_event(protocol.RATING_GIVEN, "strogino", "console-5", START, {**rating, "window": w})
+              for w in ("5", "6")]
+    reply = requests.post(f"{center.url}/api/v1/events", json={"events": events}, headers=auth, timeout=10).json()
+    assert [r["status"] for r in reply["results"]] == ["stored", "rejected"]
+    assert reply["results"][1]["reason"] == "a rating for window 6 from the console of window 5"
+    with pytest.raises(EnrollmentError, match="only a console stands at a window"):
+        hub.identity.create_code("strogino", "kiosk", window="5")
+    with pytest.raises(EnrollmentError, match="expected up to 8 letters"):
+        hub.identity.create_code("strogino", "console", window="окно 5")
+
+
+def test_enrolling_a_console_with_a_code_for_another_window_is_refused_on_the_spot(center, tmp_path, capsys):
+    from mfc_edge.cli import main as cli
+    from offline_cache.sync import load_token
+
+    config = write_console_config(tmp_path, center.url)  # [console] window = "5"
+    data_dir = load_config(config).data_dir
+    assert cli(["enroll", "--config", str(config), "--code", center.hub.identity.create_code(
+        "strogino", "console", window="6")]) == 1
+    assert "made for window 6, this console is at window 5" in capsys.readouterr().err
+    assert load_token(data_dir) is None
+    assert cli(["enroll", "--config", str(config), "--code", center.hub.identity.create_code(
+        "strogino", "console", window="5")]) == 0
+    assert load_token(data_dir)

@@ -76,8 +76,9 @@ class Center:
                                      "number": f"П{n:03d}", "service": "passport-rf", "day": "2026-11-23",
                                      "priority": 0, "issued_at": f"2026-11-23T07:00:0{n}.000000+00:00",
                                      "status_token": f"token-{n:04d}-abcdefghijklmnop", "state": "waiting"})
-        _, self.token = self.hub.identity.enroll(self.hub.identity.create_code("strogino", "console"), "console-5")
-        self.device = Device("strogino", "console-5", "console")
+        _, self.token = self.hub.identity.enroll(self.hub.identity.create_code("strogino", "console", window="5"),
+                                                "console-5")
+        self.device = Device("strogino", "console-5", "console", "5")
         self.server = HubThread(self.hub).start()
         self.url = self.server.url
 
