@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import pytest
+from kivy.core.text import Label as CoreLabel
 from kivy.core.window import Window
+from kivy.uix.label import Label
 from PIL import Image, ImageStat
 
 from hardware.escpos_decode import decode_escpos, receipt_text
@@ -205,3 +207,24 @@ def test_layouts_fit_every_panel(screens, tmp_path, size):
     image = Image.open(shot)
     assert image.size == size
     assert ImageStat.Stat(image.convert("L")).stddev[0] > 20  # not a blank screen
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (800, 480), (800, 1280), (480, 800), (1080, 1920)])
+def test_the_header_keeps_its_buttons_on_screen_and_its_title_readable_in_large_text(screens, size):
+    screens.resize(size)
+    screens.tap("large-text")
+    screens.tap("categories")
+    category = first_category(screens)
+    screens.tap(f"category:{category.id}")
+    for tag in ("back", "home", "large-text"):
+        button = screens.find(tag=tag)
+        assert inside_window(button), (size, tag)
+        assert button.texture_size[0] <= button.width, (size, tag)  # its words fit its frame
+    header = next(w for w in screens.app.root.walk() if type(w).__name__ == "Header" and w.get_root_window())
+    assert header.title
+    shown = [w for w in header.walk() if isinstance(w, Label) and w.text == header.title
+             and w.parent.opacity > 0 and w.parent.height > 0]
+    assert len(shown) == 1, (size, "the title is not in the header")
+    whole = CoreLabel(text=header.title, font_size=shown[0].font_size, bold=shown[0].bold)
+    whole.refresh()
+    assert whole.texture.size[0] <= shown[0].width, (size, "the title is cut short")
