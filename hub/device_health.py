@@ -54,7 +54,7 @@ class DeviceHealth:
                 del own[REFUSED_BUNDLE]  # a newer bundle has been applied since
             running = int(own.pop(BUNDLE)["status"]) if BUNDLE in own else None
             latest = self.latest_bundle(center, d["role"])
-            result.append({"id": d["id"], "role": d["role"], "last_seen": d["last_seen"],
+            result.append({"id": d["id"], "role": d["role"], "window": d["window"], "last_seen": d["last_seen"],
                            "revoked": bool(d["revoked_at"]), "parts": own,
                            "bundle": {"running": running, "latest": latest,
                                       "up_to_date": None if latest is None else running == latest}})

@@ -170,7 +170,8 @@ def cmd_hub_devices(args: argparse.Namespace) -> int:
         hub.close()
     for d in devices:
         parts = ", ".join(f"{part} {p['status']} since {p['since'][:16]}" for part, p in d["parts"].items())
-        print(f"{d['id']:<16}{d['role']:<9}{'revoked' if d['revoked'] else 'last seen ' + (d['last_seen'] or '-')[:19]}"
+        role = f"{d['role']} {d['window']}" if d["window"] else d["role"]
+        print(f"{d['id']:<16}{role:<12}{'revoked' if d['revoked'] else 'last seen ' + (d['last_seen'] or '-')[:19]}"
               f"  {_bundle_state(d['bundle'])}" + (f"  {parts}" if parts else ""))
     return 0
 

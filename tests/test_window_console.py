@@ -241,6 +241,8 @@ def test_a_console_acts_and_rates_only_at_the_window_it_was_enrolled_for(center)
     reply = requests.post(f"{center.url}/api/v1/events", json={"events": events}, headers=auth, timeout=10).json()
     assert [r["status"] for r in reply["results"]] == ["stored", "rejected"]
     assert reply["results"][1]["reason"] == "a rating for window 6 from the console of window 5"
+    listed = {d["id"]: d["window"] for d in hub.device_health.devices("strogino")}
+    assert listed["console-5"] == "5" and listed["console-x"] is None
     with pytest.raises(EnrollmentError, match="only a console stands at a window"):
         hub.identity.create_code("strogino", "kiosk", window="5")
     with pytest.raises(EnrollmentError, match="expected up to 8 letters"):
