@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 TICK_S = 0.01
 HUB_POLL_S = 1.0
 SERVED_FRESH_S = 30.0  # an older answer about the window may name the previous visitor
+HELP_REQUEST = "help_request"  # the store's key for the help request under way
 
 
 class WindowConsole:
@@ -71,8 +72,10 @@ class WindowConsole:
                 record=lambda body: self.record(protocol.RATING_GIVEN, {**body, "day": self._day()}))
         if cfg.help_button:
             h = cfg.help_button
-            self.help = HelpButton(button(h.pin, "help"), led(h.led, "help"), point=h.point,
-                                   record=lambda body: self.record(protocol.HELP_REQUESTED, body))
+            self.help = HelpButton(
+                button(h.pin, "help"), led(h.led, "help"), point=h.point, open_request=store.remembered(HELP_REQUEST),
+                record=lambda body: self.record(protocol.HELP_REQUESTED, body, remember={HELP_REQUEST: body["request"]}),
+                on_closed=lambda: store.remember(HELP_REQUEST, None))
         if cfg.keypad:
             if display is None and cfg.keypad.display == "terminal":
                 display = TerminalDisplay()
@@ -80,8 +83,8 @@ class WindowConsole:
 
     # --- what the parts need -----------------------------------------------------
 
-    def record(self, event_type: str, body: dict[str, Any]) -> None:
-        self.store.record_event(event_type, body)
+    def record(self, event_type: str, body: dict[str, Any], remember: dict[str, str | None] | None = None) -> None:
+        self.store.record_event(event_type, body, remember)
         self.on_event()
 
     def _day(self) -> str:

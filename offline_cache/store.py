@@ -184,9 +184,29 @@ class LocalStore:
             self._add_event(protocol.TICKET_PRINTED, moment,
                             {"ticket": ticket_id, "outcome": outcome, "error": error})
 
-    def record_event(self, event_type: str, body: dict[str, Any]) -> dict[str, Any]:
+    def record_event(self, event_type: str, body: dict[str, Any],
+                     remember: dict[str, str | None] | None = None) -> dict[str, Any]:
+        """Put an event in the outbox. `remember` is device state kept in the same transaction
+        (None forgets a key), read back with `remembered` after a restart."""
         with self.transaction():
-            return self._add_event(event_type, self.now(), body)
+            event = self._add_event(event_type, self.now(), body)
+            for key, value in (remember or {}).items():
+                self._remember(key, value)
+            return event
+
+    def remember(self, key: str, value: str | None) -> None:
+        with self.transaction():
+            self._remember(key, value)
+
+    def remembered(self, key: str) -> str | None:
+        with self._lock:
+            return self._state(f"remembered:{key}")
+
+    def _remember(self, key: str, value: str | None) -> None:
+        if value is None:
+            self.db.execute("DELETE FROM device_state WHERE key = ?", [f"remembered:{key}"])
+        else:
+            self._set_state(f"remembered:{key}", value)
 
     def _mark_interrupted_prints(self) -> None:
         """Prints that were pending when the device last stopped will never report back."""

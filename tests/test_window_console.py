@@ -159,6 +159,31 @@ def test_the_help_request_lives_from_press_to_closed(rig, center):
     assert len(fresh) == 1 and fresh[0]["request"] != shown[0]["id"] and led.mode == BLINK
 
 
+def test_a_help_request_under_way_outlives_a_restart_of_the_device(rig, center, tmp_path):
+    rig.press("help")
+    request = rig.events("help.requested")[0]["request"]
+    rig.sync.drain()
+    rig.console.close()  # the power goes; the visitor still waits
+    again = WindowConsole(rig.device, rig.store, rig.link, pin_factory=MockFactory(), clock=rig.ticks)
+    try:
+        led = again.leds["help"]
+        assert again.help.request == request and led.mode == BLINK
+        ivanova = operator(center)
+        ivanova.act("help/acknowledge", request=request)
+        again.poll_hub()
+        assert led.mode == ON
+        ivanova.act("help/close", request=request)
+        again.poll_hub()
+        assert led.mode == OFF and rig.store.remembered("help_request") is None
+    finally:
+        again.close()
+    after = WindowConsole(rig.device, rig.store, rig.link, pin_factory=MockFactory(), clock=rig.ticks)
+    try:  # once closed, a restart shows nothing under way
+        assert after.help.request is None and after.leds["help"].mode == OFF
+    finally:
+        after.close()
+
+
 def test_a_stuck_button_is_reported_once(rig, center):
     pin = rig.factory.pin(rig.console.buttons["rating-3"].pin)
     pin.drive_low()
