@@ -9,7 +9,8 @@ monotonic clock: tests produce bounce bursts edge by edge, at exact times.
 The debounce reacts on the leading edge (a press counts at once, which keeps button-to-
 event latency low) and then ignores edges for `debounce_s`; `poll()` afterwards reads the
 pin so a release hidden inside a bounce burst is not lost. A button held longer than
-`stuck_after_s` is reported once as stuck and ignored until it is released.
+`stuck_after_s` is reported once as stuck and ignored until it is released, which is
+reported too.
 """
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ STUCK_AFTER_S = 20.0  # nobody presses a smiley for 20 s; a jammed cap or a shor
 
 class DebouncedButton:
     """A button wired from the pin to ground (internal pull-up). `on_press` runs once per real
-    press, on the thread that saw the edge; `on_stuck` once per stuck hold."""
+    press, on the thread that saw the edge; `on_stuck` once per stuck hold, and `on_unstuck`
+    when that hold ends."""
 
     def __init__(self, pin: int, name: str, *, pin_factory: Factory | None = None,
                  clock: Callable[[], float] = time.monotonic, debounce_s: float = DEBOUNCE_S,
@@ -38,12 +40,14 @@ class DebouncedButton:
         self.clock, self.debounce_s, self.stuck_after_s = clock, debounce_s, stuck_after_s
         self.on_press: Callable[[], None] | None = None
         self.on_stuck: Callable[[], None] | None = None
+        self.on_unstuck: Callable[[], None] | None = None
         self._device = Button(pin, pull_up=True, bounce_time=None, pin_factory=pin_factory)
         self._lock = threading.Lock()
         self._pressed = self._device.is_pressed
         self._changed_at = float("-inf")  # the first press counts however soon it comes
         # Held down already at start: a jam, not a visitor. It must be released once first.
         self._stuck = self._pressed
+        self._reported_stuck = False
         self._device.when_pressed = lambda: self._accept(True)
         self._device.when_released = lambda: self._accept(False)
 
@@ -63,10 +67,15 @@ class DebouncedButton:
                 return
             self._pressed, self._changed_at = pressed, now
             fire = pressed and not self._stuck
+            unstuck = not pressed and self._reported_stuck
             if not pressed:
-                self._stuck = False
+                self._stuck = self._reported_stuck = False
         if fire and self.on_press:
             self.on_press()
+        if unstuck:
+            log.info("button %s (GPIO%d) released: working again", self.name, self.pin)
+            if self.on_unstuck:
+                self.on_unstuck()
 
     def poll(self) -> None:
         """Catch up with the pin after a bounce window, and notice a stuck button. Call often
@@ -75,7 +84,7 @@ class DebouncedButton:
         with self._lock:
             stuck = self._pressed and not self._stuck and self.clock() - self._changed_at >= self.stuck_after_s
             if stuck:
-                self._stuck = True
+                self._stuck = self._reported_stuck = True
         if stuck:
             log.warning("button %s (GPIO%d) held for %.0f s: stuck, ignored until released",
                         self.name, self.pin, self.stuck_after_s)

@@ -53,6 +53,7 @@ class WindowConsole:
             self.buttons[name] = DebouncedButton(pin, name, pin_factory=pin_factory, clock=clock,
                                                  debounce_s=cfg.debounce_ms / 1000)
             self.buttons[name].on_stuck = lambda: self.record(protocol.BUTTON_STUCK, {"button": name, "pin": pin})
+            self.buttons[name].on_unstuck = lambda: self.record(protocol.BUTTON_RELEASED, {"button": name, "pin": pin})
             return self.buttons[name]
 
         def led(pin: int | None, name: str) -> Indicator | None:

@@ -99,7 +99,7 @@ class Hub:
         self.events = EventLog(self.db, {protocol.RATING_GIVEN: self.ratings.project,
                                          protocol.HELP_REQUESTED: self.help.project,
                                          **{kind: self.device_health.project for kind in (
-                                             protocol.PRINTER_STATUS, protocol.BUTTON_STUCK,
+                                             protocol.PRINTER_STATUS, protocol.BUTTON_STUCK, protocol.BUTTON_RELEASED,
                                              protocol.BUNDLE_APPLIED, protocol.BUNDLE_REFUSED)}})
         self.centers = Centers(self.db)
         self.queue = Queue(self.db, self.centers, priority_streak)

@@ -1,7 +1,8 @@
 """What technicians need to know about each device: its last contact and its parts' trouble.
 
 Projected from device events as they arrive: `printer.status` (the latest per device, kept
-even when it is "ok", so a technician sees the printer answered), `button.stuck`, and the
+even when it is "ok", so a technician sees the printer answered), `button.stuck` and
+`button.released` (the stuck button works again: "ok"), and the
 bundle a device applied or refused last, to compare with the newest one published for it.
 """
 from __future__ import annotations
@@ -36,7 +37,7 @@ class DeviceHealth:
         elif event["type"] == protocol.BUNDLE_REFUSED:
             part, status = REFUSED_BUNDLE, f"{body['version'] or '?'}: {body['reason']}"
         else:
-            part, status = f"button {body['button']}", "stuck"
+            part, status = f"button {body['button']}", "stuck" if event["type"] == protocol.BUTTON_STUCK else "ok"
         d.execute("INSERT INTO device_health (center, device, part, status, since) VALUES (?, ?, ?, ?, ?) "
                   "ON CONFLICT(center, device, part) DO UPDATE SET status = excluded.status, since = excluded.since "
                   "WHERE excluded.since >= device_health.since",

@@ -25,6 +25,7 @@ BUNDLE_REFUSED = "bundle.refused"  # body: version (null if unreadable), reason 
 RATING_GIVEN = "rating.given"  # body: window, ticket (null if unknown), score, scale, day
 HELP_REQUESTED = "help.requested"  # body: request (the device's id for it), point (where the button is)
 BUTTON_STUCK = "button.stuck"  # body: button, pin; a button held far longer than any press
+BUTTON_RELEASED = "button.released"  # body: button, pin; a stuck button let go, working again
 # Proof of play: body: item (its index in the playlist), kind, asset (null for drawn slides),
 # bundle (version, null for the built-in fallback), started_at, duration_s
 SLIDE_PLAYED = "slide.played"
@@ -32,7 +33,7 @@ SLIDE_PLAYED = "slide.played"
 SLIDE_SKIPPED = "slide.skipped"
 EVENT_TYPES = frozenset({TICKET_ISSUED, TICKET_PRINTED, PRINTER_STATUS, CLOCK_SUSPECT, NUMBERING_WRAPPED,
                          BUNDLE_APPLIED, BUNDLE_REFUSED, RATING_GIVEN, HELP_REQUESTED, BUTTON_STUCK,
-                         SLIDE_PLAYED, SLIDE_SKIPPED})
+                         BUTTON_RELEASED, SLIDE_PLAYED, SLIDE_SKIPPED})
 PRINTER_STATES = ("ok", "paper_near_end", "paper_out", "cover_open", "offline", "unreachable", "no_status")
 RATING_SCALES = (3, 5)
 
@@ -108,6 +109,9 @@ def _slide_fields(**extra: Any) -> dict[str, Any]:
             "bundle": lambda v: v is None or _bundle_version(v), **extra}
 
 
+_BUTTON_FIELDS = {"button": lambda v: isinstance(v, str) and 0 < len(v) <= 40,
+                  "pin": lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 40}
+
 _BODY_FIELDS = {
     TICKET_ISSUED: _TICKET_ISSUED_FIELDS,
     PRINTER_STATUS: {"status": lambda v: v in PRINTER_STATES, "previous": lambda v: v is None or v in PRINTER_STATES},
@@ -115,8 +119,8 @@ _BODY_FIELDS = {
                    "day": lambda v: isinstance(v, str) and _DAY.match(v)},
     HELP_REQUESTED: {"request": lambda v: isinstance(v, str) and _ID.match(v) and len(v) >= 16,
                      "point": lambda v: isinstance(v, str) and 0 < len(v.strip()) <= 60},
-    BUTTON_STUCK: {"button": lambda v: isinstance(v, str) and 0 < len(v) <= 40,
-                   "pin": lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 40},
+    BUTTON_STUCK: _BUTTON_FIELDS,
+    BUTTON_RELEASED: _BUTTON_FIELDS,
     BUNDLE_APPLIED: {"version": _bundle_version},
     SLIDE_PLAYED: _slide_fields(started_at=_is_time, duration_s=lambda v: isinstance(v, (int, float))
                                 and not isinstance(v, bool) and 0 <= v <= 86_400),

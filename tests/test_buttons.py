@@ -19,11 +19,13 @@ def ticks():
     return Ticks()
 
 
-def make_button(factory, ticks, pin=5):
+def make_button(factory, ticks, pin=5, released=None):
     presses, stuck = [], []
     button = DebouncedButton(pin, "test", pin_factory=factory, clock=ticks, debounce_s=0.03, stuck_after_s=20)
     button.on_press = lambda: presses.append(ticks())
     button.on_stuck = lambda: stuck.append(ticks())
+    if released is not None:
+        button.on_unstuck = lambda: released.append(ticks())
     return button, factory.pin(pin), presses, stuck
 
 
@@ -73,8 +75,9 @@ def test_a_tap_shorter_than_the_debounce_window_is_not_lost(factory, ticks):
     assert len(presses) == 2
 
 
-def test_a_held_button_gives_one_press_then_one_stuck_report(factory, ticks):
-    button, pin, presses, stuck = make_button(factory, ticks)
+def test_a_held_button_gives_one_press_then_one_stuck_report_then_one_release(factory, ticks):
+    released = []
+    button, pin, presses, stuck = make_button(factory, ticks, released=released)
     pin.drive_low()
     for _ in range(100):  # 19.8 s held: a long press, not yet stuck
         ticks.advance(0.198)
@@ -83,11 +86,14 @@ def test_a_held_button_gives_one_press_then_one_stuck_report(factory, ticks):
     for _ in range(100):
         ticks.advance(0.5)
         button.poll()
-    assert len(presses) == 1 and len(stuck) == 1 and button.is_stuck
+    assert len(presses) == 1 and len(stuck) == 1 and button.is_stuck and released == []
     pin.drive_high()
+    assert len(released) == 1 and not button.is_stuck
     ticks.advance(1)
     pin.drive_low()
     assert len(presses) == 2 and not button.is_stuck
+    pin.drive_high()
+    assert len(released) == 1  # an ordinary release is no news
 
 
 def test_hammering_gives_at_most_one_press_per_debounce_window(factory, ticks):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import datetime, timezone
 
 import pytest
 import requests
@@ -10,6 +11,7 @@ import requests
 from conftest import MSK
 from hardware.clock import ManualClock
 from hubprocess import HubProcess, hub_today
+from mfc_edge import protocol
 from offline_cache.store import LocalStore
 from offline_cache.sync import SyncAgent
 
@@ -136,4 +138,22 @@ def test_a_supervisor_sees_the_hall_and_closes_a_window(hub_with_tickets):
         supervisor.wait_for_selector(row, state="detached")
         operator.wait_for_selector("#current-info:has-text('Откройте окно')")
         assert operator.is_disabled("#call-next")
+
+        # The window's console: a stuck smiley shows under «Устройства» until it works again.
+        code = subprocess.run([sys.executable, "-m", "mfc_edge.cli", "hub", "enroll-code", "--data", str(hub.data_dir),
+                               "--center", "strogino", "--role", "console", "--window", "5"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        token = requests.post(f"{hub.url}/api/v1/enroll", json={"code": code, "device_id": "console-5"},
+                              timeout=10).json()["token"]
+        button = {"button": "rating-3", "pin": 13}
+        for kind in (protocol.BUTTON_STUCK, protocol.BUTTON_RELEASED):
+            event = protocol.make_event(kind, "strogino", "console-5", datetime.now(timezone.utc), button)
+            assert requests.post(f"{hub.url}/api/v1/events", json={"events": [event]}, timeout=10,
+                                 headers={"Authorization": f"Bearer {token}"}).json()["results"][0]["status"] == "stored"
+            console_row = "#device-rows tr:has-text('console-5')"
+            supervisor.wait_for_selector(f"{console_row}:has-text('console · окно 5')")
+            if kind == protocol.BUTTON_STUCK:
+                supervisor.wait_for_selector(f"{console_row}:has-text('button rating-3: залипла')")
+            else:
+                supervisor.wait_for_selector(f"{console_row}:not(:has-text('залипла'))")
         browser.close()

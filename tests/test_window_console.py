@@ -184,7 +184,7 @@ def test_a_help_request_under_way_outlives_a_restart_of_the_device(rig, center, 
         after.close()
 
 
-def test_a_stuck_button_is_reported_once(rig, center):
+def test_a_stuck_button_is_reported_once_and_again_when_it_works(rig, center):
     pin = rig.factory.pin(rig.console.buttons["rating-3"].pin)
     pin.drive_low()
     for _ in range(300):
@@ -195,6 +195,12 @@ def test_a_stuck_button_is_reported_once(rig, center):
     rig.sync.drain()
     devices = {d["id"]: d for d in center.hub.device_health.devices("strogino")}
     assert devices["console-5"]["parts"]["button rating-3"]["status"] == "stuck"
+    center.clock.advance(seconds=60)  # a technician frees the cap a minute later
+    pin.drive_high()
+    assert rig.events("button.released") == [{"button": "rating-3", "pin": 13}]
+    rig.sync.drain()
+    devices = {d["id"]: d for d in center.hub.device_health.devices("strogino")}
+    assert devices["console-5"]["parts"]["button rating-3"]["status"] == "ok"
 
 
 KEYS = ["call_next", "recall", "done", "call_next", "no_show", "call_next", "done"]
