@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -62,10 +63,12 @@ class KioskApp(App):
     staff_banner = StringProperty("")
 
     def __init__(self, device: DeviceConfig, catalog: Catalog, desk: TicketDesk, clock: WallClock,
-                 catalog_updates: CatalogUpdates | None = None, **kwargs):
+                 catalog_updates: CatalogUpdates | None = None,
+                 load_figures: Callable[[], dict | None] = lambda: None, **kwargs):
+        """`load_figures` gives the hub's load figures (`GET /api/v1/load`), if any."""
         super().__init__(**kwargs)
         self.device, self.catalog, self.desk, self.clock = device, catalog, desk, clock
-        self.catalog_updates = catalog_updates
+        self.catalog_updates, self.load_figures = catalog_updates, load_figures
         self.languages = list(device.languages)
         self.lang = device.languages[0]
         self.tr = translator(self.lang)

@@ -14,6 +14,7 @@ from kivy.uix.screenmanager import Screen
 from kiosk.desk import IssuedTicket
 from kiosk.ticket_layout import people_ahead_text, wait_text
 from kiosk.widgets import TileButton, qr_texture
+from mfc_edge.load_summary import hour_span, read_load
 
 
 class KioskScreen(Screen):
@@ -171,9 +172,11 @@ class ResultScreen(KioskScreen):
 
 class ClosedScreen(KioskScreen):
     opening = StringProperty("")
+    best_time = StringProperty("")  # the quietest hours of the day it opens, from the hub's figures
 
     def refresh(self) -> None:
         t, hours, local_now = self.app.tr, self.app.device.hours, self.app.local_now()
+        self.opening = self.best_time = ""
         for days_ahead in range(0, 15):
             day = local_now.date() + timedelta(days=days_ahead)
             opens = hours.opening_on(day)
@@ -182,5 +185,9 @@ class ClosedScreen(KioskScreen):
             when = (t("today") if days_ahead == 0 else t("tomorrow") if days_ahead == 1
                     else day.strftime("%d.%m.%Y"))
             self.opening = t("We open {when} at {time}.").format(when=when, time=opens.strftime("%H:%M"))
+            summary = read_load(self.app.load_figures())
+            quietest = summary.day(day.weekday()).quietest if summary else ()
+            if quietest:
+                self.best_time = t("Fewest visitors {when}: {hours}").format(
+                    when=when, hours=", ".join(hour_span(h) for h in sorted(quietest)))
             return
-        self.opening = ""

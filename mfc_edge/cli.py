@@ -51,7 +51,8 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
 
     kiosk = open_kiosk(device, SystemClock(), catalog)
     try:
-        KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, SystemClock(), kiosk.catalog_updates).run()
+        KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, SystemClock(), kiosk.catalog_updates,
+                 load_figures=kiosk.load_figures).run()
     finally:
         kiosk.close()
     return 0

@@ -171,7 +171,8 @@ def _interactive(out: Path) -> int:
               f"Window {DEMO_WINDOW}'s console: keys 1-5 press its smileys (1 the worst), h the help button",
               flush=True)
         _keys_press_buttons(center)
-        KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, clock, kiosk.catalog_updates).run()
+        KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, clock, kiosk.catalog_updates,
+                 load_figures=kiosk.load_figures).run()
     finally:
         center.close()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -213,7 +214,8 @@ def _scripted(out: Path) -> int:
         kiosk = center.open_kiosk()
         center.open_window_console()
         bundle_version = center.wait_for_bundle()
-        app = KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, clock, kiosk.catalog_updates)
+        app = KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, clock, kiosk.catalog_updates,
+                       load_figures=kiosk.load_figures)
         with HeadlessKiosk(app, (1280, 800)) as k:
             scripted_visit(k, app, kiosk, center.printer, clock, shots)
             center.wait_synced()

@@ -18,7 +18,7 @@ from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
 from mfc_edge.config import DeviceConfig
 from offline_cache.store import Clock as WallClock
-from signage.load_chart import read_load
+from mfc_edge.load_summary import read_load
 from signage.player import Player
 from signage.slides import SlideData
 from signage.texts import tr

@@ -20,7 +20,7 @@ from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
 
-from signage.load_chart import LoadSummary, hour_span
+from mfc_edge.load_summary import LoadSummary, hour_span
 from signage.media import AssetError, Picture, decode_picture, qr_picture
 from signage.playlist import Item
 from signage.texts import tr

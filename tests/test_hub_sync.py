@@ -247,6 +247,7 @@ def test_an_enrolled_kiosk_syncs_by_itself_and_estimates_from_the_hub(tmp_path, 
         kiosk = open_kiosk(device, clock)
         try:
             assert kiosk.feed.poll_once()
+            assert kiosk.load.poll_once() and kiosk.load_figures()["center"] == "strogino"  # the closed screen's hint
             first = kiosk.desk.issue("passport-rf")
             assert first.estimate == Estimate(0, 0, approximate=False)
             first.printed.result(timeout=10)

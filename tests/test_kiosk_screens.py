@@ -162,6 +162,27 @@ def test_closed_outside_working_hours(screens, clock):
     assert screens.screen == "home"
 
 
+def load_figures(quietest_tuesday):
+    hours = {wd: [0.0] * 8 + [5.0] * 12 + [0.0] * 4 for wd in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    return {"hours": hours, "busiest": {wd: 12 for wd in hours},
+            "quietest": {wd: (quietest_tuesday if wd == "tue" else [19]) for wd in hours}}
+
+
+def test_the_closed_screen_names_the_quietest_hours_of_the_day_it_opens(screens, clock):
+    figures = {"answer": load_figures([15, 9])}
+    screens.app.load_figures = lambda: figures["answer"]
+    clock.set(clock.now().replace(hour=17, minute=30))  # Monday 20:30 in Moscow: open again on Tuesday
+    screens.app.tick()
+    assert screens.find(tag="best-time").text == "Меньше всего посетителей завтра: 09:00–10:00, 15:00–16:00"
+    screens.frames(2)  # laid out, so the tap lands on the button
+    screens.tap(text="English")
+    assert screens.find(tag="best-time").text == "Fewest visitors tomorrow: 09:00–10:00, 15:00–16:00"
+    for nothing in (None, {"hours": "garbled"}, load_figures([])):  # no hub yet, a bad reply, no quiet hours
+        figures["answer"] = nothing
+        screens.app.manager.current_screen.refresh()
+        assert screens.find(tag="best-time").text == ""
+
+
 def test_printer_out_of_paper_gives_an_on_screen_ticket_and_a_staff_banner(screens, kiosk, printer):
     printer.state.paper = "out"
     take_from_first_category(screens)

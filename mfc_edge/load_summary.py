@@ -1,4 +1,5 @@
-"""The center's load by weekday and hour, as the hub publishes it, read for the load chart.
+"""The center's load by weekday and hour, as the hub publishes it: read for the screens' load
+chart and the kiosk's "fewest visitors" hint.
 
 The hub averages its ticket history (see hub/load.py). A reply that does not have the
 expected shape is refused as a whole, so the chart never draws half-read figures.
