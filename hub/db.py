@@ -104,6 +104,8 @@ class HubDB:
                 "called_at": str, "window": str, "started_at": str, "finished_at": str,
             }, pk="id", if_not_exists=True)
             db["tickets"].create_index(["center", "state", "service", "issued_at"], if_not_exists=True)
+            # The minute's end-of-day check finds a past day's waiting tickets here without a scan.
+            db["tickets"].create_index(["center", "state", "day"], if_not_exists=True)
             db["tickets"].create_index(["status_token"], unique=True, if_not_exists=True)
             db["feed_versions"].create({"center": str, "version": int}, pk="center", if_not_exists=True)
 
