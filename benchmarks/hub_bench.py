@@ -79,7 +79,8 @@ def encoded_batches(device: str, batches: int, size: int = 500) -> list[bytes]:
             service = SERVICES[n % len(SERVICES)]
             events.append(make_event(protocol.TICKET_ISSUED, "bench", device, at, {
                 "ticket": ids.ticket_id(), "number": f"{service.letter}{n % 1000:03d}", "service": service.id,
-                "day": at.date().isoformat(), "priority": False, "issued_at": at.isoformat(), "lang": "ru",
+                "day": at.date().isoformat(), "priority": False, "lang": "ru",
+                "issued_at": at.astimezone(timezone.utc).isoformat(timespec="microseconds"),  # as kiosks write it
                 "status_token": ids.status_token()}))
         out.append(json.dumps({"events": events}, ensure_ascii=False).encode())
     return out

@@ -7,6 +7,7 @@ transaction, so a ticket is in the queue if and only if its event was stored.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
@@ -51,10 +52,19 @@ def _body_json(event: Any) -> str | None:
     return None
 
 
+# A time as the hub stores it (`hub.db.iso`): UTC with microseconds, which kiosks send too.
+_STORED_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00")
+
+
+def _stored_time(text: str) -> str:
+    """`text` in the hub's own spelling, so that times sort and compare as text."""
+    return text if _STORED_TIME.fullmatch(text) else iso(datetime.fromisoformat(text))
+
+
 def _ticket_row(event: dict[str, Any]) -> tuple:
     body = event["body"]
     return (body["ticket"], event["center"], event["device"], body["number"], body["service"], body["day"],
-            int(body["priority"]), iso(datetime.fromisoformat(body["issued_at"])), body["status_token"])
+            int(body["priority"]), _stored_time(body["issued_at"]), body["status_token"])
 
 
 # Called in the ingest transaction with each newly stored event of its type (never for a
@@ -73,32 +83,24 @@ class EventLog:
         for event in events:
             body_json = _body_json(event)
             checked.append((event, body_json, _problem_for(event, device, body_json)))
-        valid_ids = [e["id"] for e, _, problem in checked if problem is None]
         outcomes: list[Outcome] = []
         with self.db.transaction() as db:
-            known: set[str] = set()
-            for start in range(0, len(valid_ids), 500):  # SQLite's limit on ? in one statement
-                chunk = valid_ids[start:start + 500]
-                known |= {r[0] for r in db.execute(
-                    f"SELECT id FROM events WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall()}
-            new_events, new_tickets, projected = [], [], []
+            stored = self._insert_new(db, [(e["id"], e["center"], e["device"], e["type"], e["at"], body_json, received)
+                                           for e, body_json, problem in checked if problem is None])
+            new_tickets, projected = [], []
             for event, body_json, problem in checked:
                 event_id = event.get("id") if isinstance(event, dict) and isinstance(event.get("id"), str) else None
                 if problem:
                     outcomes.append(Outcome(event_id, REJECTED, problem))
-                elif event_id in known:
+                elif event_id not in stored:
                     outcomes.append(Outcome(event_id, DUPLICATE))
                 else:
-                    known.add(event_id)  # the same event twice in one batch is stored once
+                    stored.discard(event_id)  # the same event twice in one batch is stored once
                     outcomes.append(Outcome(event_id, STORED))
-                    new_events.append((event_id, event["center"], event["device"], event["type"], event["at"],
-                                       body_json, received))
                     if event["type"] == protocol.TICKET_ISSUED:
                         new_tickets.append(_ticket_row(event))
                     elif event["type"] in self.projections:
                         projected.append(event)
-            db.conn.executemany("INSERT INTO events (id, center, device, type, at, body, received_at) "
-                                "VALUES (?, ?, ?, ?, ?, ?, ?)", new_events)
             added = db.conn.executemany(
                 "INSERT OR IGNORE INTO tickets (id, center, device, number, service, day, priority, issued_at, "
                 "status_token, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting')", new_tickets).rowcount
@@ -109,6 +111,20 @@ class EventLog:
             db.execute("UPDATE devices SET last_seen = ? WHERE center = ? AND id = ?",
                        [received, device.center, device.id])
         return outcomes
+
+    @staticmethod
+    def _insert_new(db: Any, rows: list[tuple]) -> set[str]:
+        """Insert the events not stored yet; the ids of those inserted. One statement per 500
+        rows, whose RETURNING names what was new: a separate look-up of known ids first cost
+        a second walk down the index for every event."""
+        inserted: set[str] = set()
+        for start in range(0, len(rows), 500):  # 3,500 values: within SQLite's limit on ? per statement
+            chunk = rows[start:start + 500]
+            values = ",".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+            inserted.update(r[0] for r in db.execute(
+                f"INSERT OR IGNORE INTO events (id, center, device, type, at, body, received_at) VALUES {values} "
+                "RETURNING id", [v for row in chunk for v in row]).fetchall())
+        return inserted
 
     def count(self, center: str) -> int:
         return self.db.db["events"].count_where("center = ?", [center])

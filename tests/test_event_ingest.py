@@ -91,6 +91,18 @@ def test_a_batch_gets_a_result_per_event_and_stores_each_once(served):
     assert [json.loads(r["body"]) for r in rows] == [good["body"]]
 
 
+def test_issue_times_are_stored_in_one_spelling_whatever_the_device_sent(served):
+    moscow = ticket_event()
+    moscow["body"]["issued_at"] = "2026-11-23T10:00:00+03:00"
+    utc = ticket_event()
+    utc["body"]["issued_at"] = "2026-11-23T07:00:00.000001+00:00"
+    assert post(served, json.dumps({"events": [moscow, utc]}).encode()).status_code == 200
+    found = {r["id"]: r["issued_at"] for r in served[0].db.db.query(
+        "SELECT id, issued_at FROM tickets WHERE id IN (?, ?)", [moscow["body"]["ticket"], utc["body"]["ticket"]])}
+    assert found == {moscow["body"]["ticket"]: "2026-11-23T07:00:00.000000+00:00",
+                     utc["body"]["ticket"]: "2026-11-23T07:00:00.000001+00:00"}
+
+
 @pytest.mark.parametrize("body", [
     b"{not json",
     b"",
