@@ -250,6 +250,9 @@ def main() -> int:
         "process without HTTP, 20,500 events/s with 20,000 events stored and 6,600 with 60,000; with keys in "
         "time order, 26,000 and 39,000. The hub still accepts random ids from older devices.",
         "",
+        "**Rounds vary with the moment.** Other virtual machines share this machine's cores: the same code "
+        "measured minutes apart differed by up to a third, hence five rounds and their range.",
+        "",
     ]
     if min(statistics.median(r for r, _ in results) for results in (hub_only, hub_only_later)) < 20_000:
         lines += ["**Ingest is below its goal in this run.**", ""]
