@@ -62,6 +62,9 @@ class Centers:
     def timezone(self, center: str) -> ZoneInfo:
         return ZoneInfo(self.timezone_name(center))
 
-    def today(self, center: str) -> str:
-        """The center's local date now, as the kiosks date its tickets (YYYY-MM-DD)."""
-        return self.db.now().astimezone(self.timezone(center)).date().isoformat()
+    def today(self, center: str) -> tuple[str, str]:
+        """The center's local date now, as the kiosks date its tickets (YYYY-MM-DD), and the
+        moment that day began, in the hub's UTC spelling of times."""
+        local = self.db.now().astimezone(self.timezone(center))
+        began = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        return local.date().isoformat(), iso(began)

@@ -101,8 +101,10 @@ class HubDB:
             db["tickets"].create({
                 "id": str, "center": str, "device": str, "number": str, "service": str, "day": str,
                 "priority": int, "issued_at": str, "status_token": str, "state": str,
-                "called_at": str, "window": str, "started_at": str, "finished_at": str,
+                "called_at": str, "window": str, "started_at": str, "finished_at": str, "received_at": str,
             }, pk="id", if_not_exists=True)
+            if "received_at" not in db["tickets"].columns_dict:  # a hub data folder from before
+                db["tickets"].add_column("received_at", str)
             db["tickets"].create_index(["center", "state", "service", "issued_at"], if_not_exists=True)
             # The minute's end-of-day check finds a past day's waiting tickets here without a scan.
             db["tickets"].create_index(["center", "state", "day"], if_not_exists=True)

@@ -61,10 +61,10 @@ def _stored_time(text: str) -> str:
     return text if _STORED_TIME.fullmatch(text) else iso(datetime.fromisoformat(text))
 
 
-def _ticket_row(event: dict[str, Any]) -> tuple:
+def _ticket_row(event: dict[str, Any], received: str) -> tuple:
     body = event["body"]
     return (body["ticket"], event["center"], event["device"], body["number"], body["service"], body["day"],
-            int(body["priority"]), _stored_time(body["issued_at"]), body["status_token"])
+            int(body["priority"]), _stored_time(body["issued_at"]), body["status_token"], received)
 
 
 # Called in the ingest transaction with each newly stored event of its type (never for a
@@ -98,12 +98,13 @@ class EventLog:
                     stored.discard(event_id)  # the same event twice in one batch is stored once
                     outcomes.append(Outcome(event_id, STORED))
                     if event["type"] == protocol.TICKET_ISSUED:
-                        new_tickets.append(_ticket_row(event))
+                        new_tickets.append(_ticket_row(event, received))
                     elif event["type"] in self.projections:
                         projected.append(event)
             added = db.conn.executemany(
                 "INSERT OR IGNORE INTO tickets (id, center, device, number, service, day, priority, issued_at, "
-                "status_token, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting')", new_tickets).rowcount
+                "status_token, received_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting')",
+                new_tickets).rowcount
             if added > 0:
                 self.db.bump_feed(db, device.center)
             for event in projected:  # after the tickets: a rating may name a ticket of this same batch

@@ -10,7 +10,9 @@ place by when it was issued. Every state change is kept with its time in
     waiting → expired, when its service day is over in the center's time zone
 
 A day's line ends with the day: the first call of the morning is a ticket of that morning,
-never one left waiting the evening before (or one of a past day that reached the hub late).
+never one left waiting the evening before. What ends is what the hub had before midnight: a
+ticket dated yesterday that arrives today is more likely from a kiosk whose clock is behind
+than from yesterday, and its visitor is waiting now.
 """
 from __future__ import annotations
 
@@ -168,8 +170,9 @@ class Queue:
             streak = (rows[0]["priority_streak"] or 0) if rows else 0
             # After `priority_streak` priority calls in a row, an ordinary ticket goes first.
             order = "priority, issued_at" if streak >= self.priority_streak else "priority DESC, issued_at"
+            self._expire_past_days(d, center)  # the minute's check may not have run since midnight
             found = list(d.query(f"SELECT * FROM tickets WHERE center = ? AND state = 'waiting' AND service IN ({marks}) "
-                                 f"AND day >= ? ORDER BY {order} LIMIT 1", [center, *services, self.centers.today(center)]))
+                                 f"ORDER BY {order} LIMIT 1", [center, *services]))
             if not found:
                 return None
             ticket = found[0]
@@ -236,21 +239,26 @@ class Queue:
         return list(self.db.db["ticket_history"].rows_where("ticket = ?", [ticket_id], order_by="id"))
 
     def close_past_days(self, center: str) -> int:
-        """End the service days before the center's today: their tickets still waiting leave the
-        live queue as `expired` (each change kept in the history); called or served ones are left
-        as they are. Returns how many were closed. The hub runs this every minute."""
+        """End the service days before the center's today: the tickets of those days that the
+        hub had before today began and that still wait leave the live queue as `expired` (each
+        change kept in the history); called or served ones are left as they are. Returns how
+        many were closed. The hub runs this every minute, and before each call."""
         with self.db.transaction() as d:
-            now = iso(self.db.now())
-            waiting = [r["id"] for r in d.query(
-                "SELECT id FROM tickets WHERE center = ? AND state = 'waiting' AND day < ?",
-                [center, self.centers.today(center)])]
-            for ticket in waiting:
-                d.execute("UPDATE tickets SET state = 'expired' WHERE id = ?", [ticket])
-            d["ticket_history"].insert_all([{"ticket": t, "center": center, "state": "expired", "at": now,
-                                             "window": None, "detail": "end of day"} for t in waiting])
-            if waiting:
-                self.db.bump_feed(d, center)
-            return len(waiting)
+            return self._expire_past_days(d, center)
+
+    def _expire_past_days(self, d, center: str) -> int:
+        today, began = self.centers.today(center)
+        waiting = [r["id"] for r in d.query(
+            "SELECT id FROM tickets WHERE center = ? AND state = 'waiting' AND day < ? "
+            "AND (received_at IS NULL OR received_at < ?)", [center, today, began])]
+        now = iso(self.db.now())
+        for ticket in waiting:
+            d.execute("UPDATE tickets SET state = 'expired' WHERE id = ?", [ticket])
+        d["ticket_history"].insert_all([{"ticket": t, "center": center, "state": "expired", "at": now,
+                                         "window": None, "detail": "end of day"} for t in waiting])
+        if waiting:
+            self.db.bump_feed(d, center)
+        return len(waiting)
 
     def close_past_days_everywhere(self) -> int:
         centers = [r[0] for r in self.db.db.execute("SELECT DISTINCT center FROM devices")]

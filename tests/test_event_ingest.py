@@ -101,6 +101,9 @@ def test_issue_times_are_stored_in_one_spelling_whatever_the_device_sent(served)
         "SELECT id, issued_at FROM tickets WHERE id IN (?, ?)", [moscow["body"]["ticket"], utc["body"]["ticket"]])}
     assert found == {moscow["body"]["ticket"]: "2026-11-23T07:00:00.000000+00:00",
                      utc["body"]["ticket"]: "2026-11-23T07:00:00.000001+00:00"}
+    received = {r["received_at"] for r in served[0].db.db.query(
+        "SELECT received_at FROM tickets WHERE id = ?", [utc["body"]["ticket"]])}
+    assert len(received) == 1 and None not in received  # when the hub had it: the end of day looks at it
 
 
 @pytest.mark.parametrize("body", [

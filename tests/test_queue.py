@@ -26,12 +26,13 @@ def queue(tmp_path, clock):
 
 
 def add(queue: Queue, n: int, *, priority=False, service="passport-rf", second=None, center="strogino",
-        day="2026-11-23") -> str:
+        day="2026-11-23", received=None) -> str:
     with queue.db.transaction() as d:
         d["tickets"].insert({"id": f"{center}-{n}", "center": center, "device": "kiosk-1", "number": f"П{n:03d}",
                              "service": service, "day": day, "priority": int(priority),
                              "issued_at": f"2026-11-23T07:00:{second if second is not None else n:02d}.000000+00:00",
-                             "status_token": f"token-{center}-{n:04d}-xxxxxxxx", "state": "waiting"})
+                             "status_token": f"token-{center}-{n:04d}-xxxxxxxx", "state": "waiting",
+                             "received_at": received})
     return f"П{n:03d}"
 
 
@@ -128,6 +129,16 @@ def test_a_past_days_tickets_are_never_called(queue):
     assert queue.call_next("strogino", "5", ["passport-rf"])["number"] == "П003"
     queue.finish("strogino", "5")
     assert queue.call_next("strogino", "5", ["passport-rf"]) is None
+    assert [h["state"] for h in queue.history("strogino-1")] == ["expired"]
+
+
+def test_a_ticket_dated_yesterday_that_arrives_today_is_called(queue):
+    # A kiosk whose clock is behind dates its ticket 23:40 yesterday; the hub gets it at 09:55 today.
+    add(queue, 1, day="2026-11-22", second=1, received="2026-11-23T06:55:00.000000+00:00")
+    add(queue, 2, day="2026-11-22", second=2, received="2026-11-22T20:59:00.000000+00:00")  # 23:59 yesterday
+    queue.open_window("strogino", "5", ["passport-rf"], "ivanova")
+    assert queue.close_past_days("strogino") == 1
+    assert queue.call_next("strogino", "5", ["passport-rf"])["number"] == "П001"
 
 
 def test_closing_past_days_expires_only_their_waiting_tickets(queue, clock):
