@@ -37,7 +37,7 @@ from hubprocess import HubProcess, hub_today  # noqa: E402
 from mfc_edge import ids, protocol  # noqa: E402
 from mfc_edge.catalog import load_catalog  # noqa: E402
 from mfc_edge.protocol import make_event  # noqa: E402
-from offline_cache.store import LocalStore  # noqa: E402
+from kiosk.tickets import TicketStore  # noqa: E402
 from offline_cache.sync import SyncAgent  # noqa: E402
 from results import percentile, write_section  # noqa: E402
 
@@ -51,8 +51,8 @@ def rss_mb(pid: int) -> float:
     return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)]) / 2 ** 20
 
 
-def kiosk(folder: Path, device: str, first: int) -> LocalStore:
-    return LocalStore(folder / f"{device}.sqlite", center_id="bench", device_id=device,
+def kiosk(folder: Path, device: str, first: int) -> TicketStore:
+    return TicketStore(folder / f"{device}.sqlite", center_id="bench", device_id=device,
                       timezone=ZoneInfo("Europe/Moscow"), ticket_range=(first, first + 332),
                       clock=ManualClock(hub_today(9)))
 
@@ -60,7 +60,7 @@ def kiosk(folder: Path, device: str, first: int) -> LocalStore:
 SERVICES = load_catalog().services
 
 
-def fill(store: LocalStore, events: int) -> None:
+def fill(store: TicketStore, events: int) -> None:
     for i in range(events):
         store.clock.advance(seconds=1)
         service = SERVICES[i % len(SERVICES)]

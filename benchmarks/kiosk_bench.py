@@ -141,7 +141,7 @@ def raster_bytes() -> int:
     from kiosk.ticket_layout import ticket_receipt
     from mfc_edge.catalog import load_catalog
     from mfc_edge.i18n import translator
-    from offline_cache.store import Ticket
+    from kiosk.tickets import Ticket
 
     service = load_catalog().services[0]
     ticket = Ticket("x", f"{service.letter}042", service.letter, 42, service.id, "2026-11-23", False, "ru",

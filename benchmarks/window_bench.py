@@ -28,7 +28,7 @@ import requests  # noqa: E402
 from gpiozero.pins.mock import MockFactory  # noqa: E402
 
 from hardware.clock import SystemClock  # noqa: E402
-from hardware.window_console import open_window_console  # noqa: E402
+from window_device.window_console import open_window_console  # noqa: E402
 from hubprocess import HubProcess  # noqa: E402
 from mfc_edge.config import load_config  # noqa: E402
 from offline_cache.sync import save_token  # noqa: E402

@@ -7,6 +7,13 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta, timezone
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """What device code takes: anything with `now()` giving an aware datetime."""
+
+    def now(self) -> datetime: ...
 
 
 class SystemClock:

@@ -12,7 +12,7 @@ from pathlib import Path
 from mfc_edge import bundle
 from mfc_edge.catalog import CatalogError, load_catalog
 from mfc_edge.config import ConfigError, check_overrides
-from signage.playlist import load_playlists
+from mfc_edge.playlist import load_playlists
 
 # What each role's bundle must hold: at least one of these files.
 REQUIRED = {"kiosk": ("catalog.toml", "kiosk.toml"), "signage": ("playlist.toml",)}

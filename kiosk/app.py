@@ -26,7 +26,7 @@ from kiosk.screens import (CategoriesScreen, ClosedScreen, HomeScreen, ResultScr
 from mfc_edge.catalog import Catalog
 from mfc_edge.config import DeviceConfig
 from mfc_edge.i18n import translator
-from offline_cache.store import Clock as WallClock
+from hardware.clock import Clock as WallClock
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from mfc_edge.catalog import Catalog, CatalogError, load_catalog
 from mfc_edge.config import ConfigError, DeviceConfig, load_config
 from offline_cache.bundle_follower import BundleFollower
 from offline_cache.content import ContentStore, load_bundle_key
-from offline_cache.store import LocalStore
+from kiosk.tickets import TicketStore
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class CatalogUpdates:
             return catalog
 
 
-def follow_bundles(device: DeviceConfig, token: str, content: ContentStore, store: LocalStore,
+def follow_bundles(device: DeviceConfig, token: str, content: ContentStore, store: TicketStore,
                    updates: CatalogUpdates) -> BundleFollower:
     """Follow the hub's kiosk bundles; offer each applied bundle's catalog to the screens
     (a bundle without a catalog brings the built-in one back)."""

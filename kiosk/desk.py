@@ -20,7 +20,7 @@ from kiosk.ticket_layout import ticket_job
 from mfc_edge import protocol
 from mfc_edge.catalog import Catalog, Service
 from mfc_edge.config import DeviceConfig
-from offline_cache.store import LocalStore, Ticket
+from kiosk.tickets import Ticket, TicketStore
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class IssuedTicket:
 
 
 class TicketDesk:
-    def __init__(self, config: DeviceConfig, catalog: Catalog, store: LocalStore,
+    def __init__(self, config: DeviceConfig, catalog: Catalog, store: TicketStore,
                  printer: TicketPrinter | None, estimator: Estimator | None = None,
                  monotonic: Callable[[], float] = time.monotonic):
         self.config, self.catalog, self.store, self.printer = config, catalog, store, printer

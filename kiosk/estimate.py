@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any, Callable
 
 from mfc_edge.catalog import Service
-from offline_cache.store import LocalStore
+from kiosk.tickets import TicketStore
 
 # Without the hub, tickets older than this are taken as served: the standard is a 15-minute wait.
 RECENT = timedelta(minutes=15)
@@ -26,7 +26,7 @@ class Estimate:
 
 
 class Estimator:
-    def __init__(self, store: LocalStore, windows: int, feed: Callable[[], dict[str, Any] | None] = lambda: None):
+    def __init__(self, store: TicketStore, windows: int, feed: Callable[[], dict[str, Any] | None] = lambda: None):
         self.store = store
         self.windows = max(1, windows)
         self.feed = feed

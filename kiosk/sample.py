@@ -5,8 +5,8 @@ from kiosk.estimate import Estimate
 from kiosk.ticket_layout import ticket_job
 from mfc_edge.catalog import Catalog
 from mfc_edge.config import DeviceConfig
-from offline_cache.numbering import CLOCK_FLOOR
-from offline_cache.store import Ticket
+from kiosk.numbering import CLOCK_FLOOR
+from kiosk.tickets import Ticket
 
 from hardware.clock import SystemClock
 

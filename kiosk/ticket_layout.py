@@ -8,7 +8,7 @@ from kiosk.estimate import Estimate
 from mfc_edge.catalog import Service
 from mfc_edge.config import DeviceConfig
 from mfc_edge.i18n import Translator, translator
-from offline_cache.store import Ticket
+from kiosk.tickets import Ticket
 
 
 def people_ahead_text(t: Translator, count: int) -> str:

@@ -14,7 +14,8 @@ from mfc_edge.catalog import Catalog, load_catalog
 from mfc_edge.config import DeviceConfig
 from offline_cache.feed import FeedPoller
 from offline_cache.hub_poller import LOAD_PATH, HubPoller
-from offline_cache.store import Clock, LocalStore
+from hardware.clock import Clock
+from kiosk.tickets import TicketStore
 from offline_cache.sync import SyncAgent, load_token
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ LOAD_EVERY_S = 3600.0  # for the closed screen's "fewest visitors" hint; the fig
 class Kiosk:
     device: DeviceConfig
     catalog: Catalog
-    store: LocalStore
+    store: TicketStore
     desk: TicketDesk
     sync: SyncAgent | None = None
     feed: FeedPoller | None = None
@@ -51,7 +52,7 @@ def open_kiosk(device: DeviceConfig, clock: Clock, catalog: Catalog | None = Non
                connect: bool = True) -> Kiosk:
     """The kiosk's parts. With a hub URL and a token from `mfc-edge enroll` (and `connect`),
     it also syncs its outbox and follows the hub's queue feed; without, it works alone."""
-    store = LocalStore(device.data_dir / "kiosk.sqlite", center_id=device.center_id,
+    store = TicketStore(device.data_dir / "kiosk.sqlite", center_id=device.center_id,
                        device_id=device.device_id, timezone=device.timezone,
                        ticket_range=device.ticket_range, clock=clock)
     printer = TicketPrinter(device.printer.uri, device.printer.timeout) if device.printer else None

@@ -7,6 +7,7 @@ kiosk ends up printing to the wrong printer.
 """
 from __future__ import annotations
 
+import importlib
 import re
 import tomllib
 from dataclasses import dataclass
@@ -21,11 +22,6 @@ from mfc_edge.checks import number
 ROLES = ("kiosk", "signage", "console")
 LANGUAGES = ("ru", "en")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-PAPER_WIDTHS_MM = (58, 80)
-PRINTER_URI_FORMS = (
-    "usb://VID:PID, serial:///dev/ttyUSB0?baud=115200, tcp://HOST:9100, "
-    "cups://NAME or file:///dev/usb/lp0"
-)
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _HOURS = re.compile(r"^(\d\d):(\d\d)-(\d\d):(\d\d)$")
 
@@ -58,14 +54,6 @@ EVERY_DAY_8_TO_20 = OpeningHours(by_weekday=((time(8), time(20)),) * 7)
 
 
 @dataclass(frozen=True)
-class PrinterConfig:
-    uri: str
-    profile: str = "default"
-    paper_width: int = 80
-    timeout: float = 3.0
-
-
-@dataclass(frozen=True)
 class DeviceConfig:
     path: Path
     center_id: str
@@ -80,11 +68,11 @@ class DeviceConfig:
     idle_timeout: float = 60.0
     windows: int = 3
     hours: OpeningHours = EVERY_DAY_8_TO_20
-    printer: PrinterConfig | None = None
+    printer: Any = None  # a PrinterConfig (kiosk.config) for kiosks
     hub_url: str | None = None
     hub_ca_file: str | None = None
-    console: Any = None  # a ConsoleConfig (mfc_edge.console_config) for window devices
-    signage: Any = None  # a SignageConfig (mfc_edge.signage_config) for waiting-area screens
+    console: Any = None  # a ConsoleConfig (window_device.config) for window and entrance devices
+    signage: Any = None  # a SignageConfig (signage.config) for waiting-area screens
 
     def center_name_in(self, lang: str) -> str:
         return self.center_name_en if lang == "en" and self.center_name_en else self.center_name
@@ -175,37 +163,6 @@ def _dates(value: Any) -> frozenset[date]:
     return frozenset(v if isinstance(v, date) else date.fromisoformat(v) for v in value)
 
 
-def _printer_uri(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError
-    parts = urlsplit(value)
-    if parts.scheme == "usb":
-        vid, _, pid = parts.netloc.partition(":")
-        int(vid, 16), int(pid, 16)
-    elif parts.scheme == "tcp":
-        if not parts.hostname:
-            raise ValueError
-        parts.port  # raises ValueError for a bad port
-    elif parts.scheme == "serial" or parts.scheme == "file":
-        if not parts.path.startswith("/dev/") and not parts.path.startswith("/"):
-            raise ValueError
-        if parts.scheme == "serial" and parts.query and not re.fullmatch(r"baud=\d+", parts.query):
-            raise ValueError
-    elif parts.scheme == "cups":
-        if not parts.netloc:
-            raise ValueError
-    else:
-        raise ValueError
-    return value
-
-
-def _printer_profile(value: Any) -> str:
-    from hardware.escpos_profiles import cyrillic_code_page  # escpos loads slowly; only when needed
-
-    cyrillic_code_page(nonempty_text(value))
-    return value
-
-
 def _hub_url(value: Any) -> str:
     parts = urlsplit(value if isinstance(value, str) else "")
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -221,6 +178,16 @@ def _existing_file(config_path: Path) -> Callable[[Any], str]:
         return str(candidate)
     return check
 
+
+# The sections a device's own room reads: the DeviceConfig field each fills, the module
+# with its `load_section(path, role, tables)`, the role it belongs to and its tables. A room
+# is imported only when the file has its tables or is for its role, so the shared ground
+# names the rooms but depends on none of them (nor on their libraries, such as escpos).
+ROOM_SECTIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "printer": ("kiosk.config", "kiosk", ("printer",)),
+    "console": ("window_device.config", "console", ("console", "rating", "help_button", "keypad")),
+    "signage": ("signage.config", "signage", ("signage", "announcements")),
+}
 
 # What a center's bundle may set for all its kiosks (its `kiosk.toml`); a device's identity,
 # printer, number range and hub link stay in the device's own file.
@@ -283,10 +250,8 @@ def _parse(path: Path, data: dict[str, Any]) -> DeviceConfig:
     kiosk = TableReader(path, "kiosk", top.get("kiosk", dict, "a table", {}))
     hours = TableReader(path, "hours", top.get("hours", dict, "a table", {}))
     hub = TableReader(path, "hub", top.get("hub", dict, "a table", {}))
-    printer_table = top.get("printer", dict, "a table", None)
-    console_tables = {name: top.get(name, dict, "a table", None)
-                      for name in ("console", "rating", "help_button", "keypad")}
-    signage_tables = {name: top.get(name, dict, "a table", None) for name in ("signage", "announcements")}
+    room_tables = {field: {name: top.get(name, dict, "a table", None) for name in names}
+                   for field, (_, _, names) in ROOM_SECTIONS.items()}
     top.finish()
 
     cfg: dict[str, Any] = dict(
@@ -321,23 +286,8 @@ def _parse(path: Path, data: dict[str, Any]) -> DeviceConfig:
     for reader in (center, device, kiosk, hours, hub):
         reader.finish()
 
-    if printer_table is not None:
-        printer = TableReader(path, "printer", printer_table)
-        cfg["printer"] = PrinterConfig(
-            uri=printer.get("uri", _printer_uri, PRINTER_URI_FORMS),
-            profile=printer.get("profile", _printer_profile,
-                                "a python-escpos printer profile with a Cyrillic code page", "default"),
-            paper_width=printer.get("paper_width", lambda v: PAPER_WIDTHS_MM[PAPER_WIDTHS_MM.index(v)],
-                                    "paper width in mm: 58 or 80", 80),
-            timeout=printer.get("timeout", number(0.2, 60), "seconds from 0.2 to 60", 3.0),
-        )
-        printer.finish()
-    elif cfg["role"] == "kiosk":
-        raise ConfigError(f"{path}: [printer] is missing: a kiosk needs a printer uri ({PRINTER_URI_FORMS})")
-    # They build on this module's readers.
-    from mfc_edge.console_config import load_console
-    from mfc_edge.signage_config import load_signage
-
-    cfg["console"] = load_console(path, cfg["role"], console_tables)
-    cfg["signage"] = load_signage(path, cfg["role"], signage_tables)
+    for field, (module, role, _) in ROOM_SECTIONS.items():
+        tables = room_tables[field]
+        if cfg["role"] == role or any(table is not None for table in tables.values()):
+            cfg[field] = importlib.import_module(module).load_section(path, cfg["role"], tables)
     return DeviceConfig(**cfg)

@@ -56,7 +56,7 @@ class BundleUpdater:
                  verify: bool | str = True, report: Callable[[str, dict[str, Any]], Any] | None = None,
                  timeout: float = 30.0):
         """`verify` is True or the path of a CA file, never False. `report(event_type, body)`
-        records an event for the hub, e.g. `LocalStore.record_event`."""
+        records an event for the hub, e.g. `DeviceStore.record_event`."""
         if verify is False:
             raise ValueError("TLS verification cannot be turned off; give a CA file instead")
         self.store, self.center, self.role = store, center, role

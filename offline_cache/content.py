@@ -22,34 +22,12 @@ from pathlib import Path
 from typing import Iterator
 
 from mfc_edge import bundle
+from mfc_edge.files import atomic_write, fsync_dir
 from mfc_edge.bundle import Asset, Manifest
 
 log = logging.getLogger(__name__)
 
 BUNDLE_KEY_FILE = "bundle-key"
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make renames in `folder` survive a power cut, not only a crash of the process."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_synced(path: Path, data: bytes) -> Path:
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    return path
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` with `data`: a reader sees the old contents or the new, whole."""
-    os.replace(write_synced(path.with_name(path.name + ".new"), data), path)
-    fsync_dir(path.parent)
 
 
 def save_bundle_key(data_dir: Path, public_key: bytes) -> Path:
@@ -162,11 +140,9 @@ class ContentStore:
     def swap_in(self, envelope: bytes) -> None:
         """Make the bundle of `envelope` (all its assets already added) the active one."""
         fsync_dir(self.assets)  # the assets are durable before the manifest that names them
-        temporary = write_synced(self.root / "current.json.new", envelope)
         if self._load(self.current_file) is not None:  # a damaged current never replaces a good previous
             os.replace(self.current_file, self.previous_file)
-        os.replace(temporary, self.current_file)  # a crash before this leaves previous.json: the old bundle
-        fsync_dir(self.root)
+        atomic_write(self.current_file, envelope)  # a crash before it ends leaves previous.json: the old bundle
 
     def collect_garbage(self) -> int:
         """Delete assets and partial downloads that neither the current, the previous nor an

@@ -18,7 +18,7 @@ from pathlib import Path
 import requests
 
 from mfc_edge import protocol
-from offline_cache.store import LocalStore
+from offline_cache.outbox import DeviceStore
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 
 class SyncAgent:
-    def __init__(self, store: LocalStore, hub_url: str, token: str, *, ca_file: str | None = None,
+    def __init__(self, store: DeviceStore, hub_url: str, token: str, *, ca_file: str | None = None,
                  batch_size: int = 200, timeout: float = 10.0, idle_poll: float = 5.0,
                  backoff_base: float = 0.5, backoff_cap: float = 60.0, rng: random.Random | None = None):
         self.store, self.url = store, hub_url.rstrip("/") + "/api/v1/events"

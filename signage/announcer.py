@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from hardware.audio import AudioOutput, prepare_wav, write_chime
 from hardware.clock import SystemClock
-from mfc_edge.signage_config import AnnouncementConfig
+from signage.config import AnnouncementConfig
 from signage.phrases import check_call, english_phrase, russian_phrase
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
 from mfc_edge.config import DeviceConfig
-from offline_cache.store import Clock as WallClock
+from hardware.clock import Clock as WallClock
 from mfc_edge.load_summary import read_load
 from signage.player import Player
 from signage.slides import SlideData

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mfc_edge.config import DeviceConfig
 from offline_cache.content import ActiveBundle, ContentStore, load_bundle_key
-from signage.playlist import Playlist, PlaylistError, load_playlists
+from mfc_edge.playlist import Playlist, PlaylistError, load_playlists
 
 log = logging.getLogger(__name__)
 

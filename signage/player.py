@@ -21,7 +21,7 @@ from kivy.animation import Animation
 from kivy.uix.widget import Widget
 
 from mfc_edge import protocol
-from signage.playlist import Item, Playlist
+from mfc_edge.playlist import Item, Playlist
 from signage.slides import FallbackSlide, Slide, SlideData, make_slide
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from kivy.uix.floatlayout import FloatLayout
 
 from mfc_edge.load_summary import LoadSummary, hour_span
 from signage.media import AssetError, Picture, decode_picture, qr_picture
-from signage.playlist import Item
+from mfc_edge.playlist import Item
 from signage.texts import tr
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,8 @@ from offline_cache.bundle_follower import BundleFollower
 from offline_cache.hub_poller import LOAD_PATH, RATINGS_PATH, HubPoller
 from offline_cache.feed import FeedPoller
 from offline_cache.screenshots import ScreenshotUploader
-from offline_cache.store import Clock, LocalStore
+from hardware.clock import Clock
+from offline_cache.outbox import DeviceStore
 from offline_cache.sync import SyncAgent, load_token
 from signage.announcer import Announcer, NewCalls
 from signage.content import ScreenContent, open_screen_content
@@ -32,7 +33,7 @@ RATINGS_EVERY_S = 30.0
 @dataclass
 class Screen:
     device: DeviceConfig
-    store: LocalStore
+    store: DeviceStore
     content: ScreenContent
     announcer: Announcer | None = None
     feed: FeedPoller | None = None
@@ -78,9 +79,8 @@ def open_screen(device: DeviceConfig, clock: Clock, *, connect: bool = True,
                 audio: AudioOutput | None = None) -> Screen:
     """The screen's parts. `audio` is where announcements play (default: the sound card via aplay)."""
     settings = device.signage
-    store = LocalStore(device.data_dir / "signage.sqlite", center_id=device.center_id,
-                       device_id=device.device_id, timezone=device.timezone, ticket_range=device.ticket_range,
-                       clock=clock)
+    store = DeviceStore(device.data_dir / "signage.sqlite", center_id=device.center_id,
+                       device_id=device.device_id, clock=clock)
     content_store = open_screen_content(device)
     screen = Screen(device, store, ScreenContent(content_store, settings.profile))
     if settings.shows_calls and settings.announcements.enabled:

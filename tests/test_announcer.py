@@ -15,7 +15,7 @@ from hardware.audio import AudioError, SimulatedOutput
 from hardware.clock import ManualClock
 from hardware.speech import EspeakSpeech, SpeechError
 from mfc_edge.config import load_config
-from mfc_edge.signage_config import AnnouncementConfig
+from signage.config import AnnouncementConfig
 from signage.announcer import CHIME_ONLY, DISABLED, FAILED, QUIET, SPOKEN, Announcer, NewCalls
 from signage.phrases import (LETTER_NAMES_EN, LETTER_NAMES_RU, english_number, english_phrase, russian_number,
                              russian_phrase)

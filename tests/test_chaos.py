@@ -13,7 +13,7 @@ from faultproxy import FaultProxy
 from hardware.clock import ManualClock
 from hub.db import HubDB
 from hubprocess import HubProcess, hub_today
-from offline_cache.store import LocalStore
+from kiosk.tickets import TicketStore
 from offline_cache.sync import SyncAgent
 
 KIOSKS = 3
@@ -30,14 +30,14 @@ def test_every_ticket_reaches_the_hub_exactly_once_in_order(tmp_path):
         for k in range(KIOSKS):
             token = requests.post(f"{hub.url}/api/v1/enroll", timeout=10,
                                   json={"code": hub.enroll_code(), "device_id": f"kiosk-{k}"}).json()["token"]
-            store = LocalStore(tmp_path / f"kiosk-{k}.sqlite", center_id="strogino", device_id=f"kiosk-{k}",
+            store = TicketStore(tmp_path / f"kiosk-{k}.sqlite", center_id="strogino", device_id=f"kiosk-{k}",
                                timezone=MSK, ticket_range=(333 * k + 1, 333 * k + 333),
                                clock=ManualClock(hub_today(8).replace(second=k)))
             stores.append(store)
             agents.append(SyncAgent(store, proxy.url("http"), token, batch_size=100, timeout=2, idle_poll=0.1,
                                     backoff_base=0.02, backoff_cap=0.3, rng=random.Random(k)).start())
 
-        def issue(store: LocalStore, k: int) -> None:
+        def issue(store: TicketStore, k: int) -> None:
             for i in range(TICKETS_PER_KIOSK):
                 store.clock.advance(seconds=3)  # kiosks interleave in time
                 store.issue_ticket(service_id="passport-rf", letter=LETTERS[i % len(LETTERS)], priority=False)

@@ -12,7 +12,7 @@ from conftest import MSK
 from hardware.clock import ManualClock
 from hubprocess import HubProcess, hub_today
 from mfc_edge import protocol
-from offline_cache.store import LocalStore
+from kiosk.tickets import TicketStore
 from offline_cache.sync import SyncAgent
 
 CHROMIUM = "/usr/bin/chromium"
@@ -30,7 +30,7 @@ def hub_with_tickets(tmp_path):
             assert added.returncode == 0, added.stderr
         token = requests.post(f"{hub.url}/api/v1/enroll", json={"code": hub.enroll_code(), "device_id": "kiosk-1"},
                               timeout=10).json()["token"]
-        store = LocalStore(tmp_path / "kiosk.sqlite", center_id="strogino", device_id="kiosk-1", timezone=MSK,
+        store = TicketStore(tmp_path / "kiosk.sqlite", center_id="strogino", device_id="kiosk-1", timezone=MSK,
                            ticket_range=(1, 499), clock=ManualClock(hub_today()))
         tickets = [store.issue_ticket(service_id="passport-rf", letter="П"),
                    store.issue_ticket(service_id="passport-rf", letter="П")]

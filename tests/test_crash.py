@@ -10,14 +10,14 @@ from datetime import datetime, timezone
 
 from conftest import MSK
 from hardware.clock import ManualClock
-from offline_cache.store import PRINT_INTERRUPTED, LocalStore
+from kiosk.tickets import PRINT_INTERRUPTED, TicketStore
 
 KILLS = 300
 
 
 def open_store(path):
     clock = ManualClock(datetime(2026, 11, 23, 7, 0, tzinfo=timezone.utc))
-    return LocalStore(path, center_id="strogino", device_id="kiosk-1", timezone=MSK,
+    return TicketStore(path, center_id="strogino", device_id="kiosk-1", timezone=MSK,
                       ticket_range=(1, 999), clock=clock)
 
 

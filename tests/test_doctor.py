@@ -14,7 +14,7 @@ from hardware.clock import ManualClock
 from hub.api import Hub
 from hub.server import HubThread
 from mfc_edge.config import load_config
-from mfc_edge.doctor import Doctor, run_doctor
+from mfc_edge.cli.doctor import Doctor, run_doctor
 from offline_cache.sync import save_token
 from windowhelpers import write_console_config
 
@@ -81,14 +81,14 @@ def test_the_clock_is_compared_with_the_hubs_without_timedatectl(tmp_path, hub):
 
 
 def test_a_pin_in_use_and_an_old_outbox_fail(tmp_path):
-    from offline_cache.store import LocalStore
+    from offline_cache.outbox import DeviceStore
     from conftest import MSK
 
     device = load_config(write_console_config(tmp_path))
     factory = MockFactory()
     busy = DigitalInputDevice(17, pin_factory=factory)
-    store = LocalStore(device.data_dir / "console.sqlite", center_id="strogino", device_id="console-5", timezone=MSK,
-                       ticket_range=(1, 999), clock=ManualClock(datetime.now(timezone.utc) - timedelta(hours=3)))
+    store = DeviceStore(device.data_dir / "console.sqlite", center_id="strogino", device_id="console-5",
+                                clock=ManualClock(datetime.now(timezone.utc) - timedelta(hours=3)))
     store.record_event("help.requested", {"request": "a" * 32, "point": "Вход"})
     store.close()
     checks = {c.name: c for c in Doctor(device, pin_factory=factory, ntp_synchronized=lambda: True,

@@ -8,7 +8,7 @@ import sys
 
 from gpiozero.pins.mock import MockFactory
 
-from hardware.gpio_test import gpio_test
+from window_device.gpio_test import gpio_test
 from mfc_edge.config import load_config
 from windowhelpers import write_console_config
 

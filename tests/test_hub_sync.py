@@ -21,7 +21,7 @@ from hub.identity import Identity
 from hubprocess import HubProcess, hub_today
 from kiosk.estimate import Estimate
 from mfc_edge import protocol
-from offline_cache.store import LocalStore
+from kiosk.tickets import TicketStore
 from offline_cache.sync import SyncAgent, SyncError, load_token, retry_after_seconds
 
 
@@ -38,8 +38,8 @@ def enroll(hub: HubProcess, device_id: str = "kiosk-1", center: str = "strogino"
     return reply.json()["token"]
 
 
-def kiosk_store(path, device_id="kiosk-1", ticket_range=(1, 499)) -> LocalStore:
-    return LocalStore(path, center_id="strogino", device_id=device_id, timezone=MSK, ticket_range=ticket_range,
+def kiosk_store(path, device_id="kiosk-1", ticket_range=(1, 499)) -> TicketStore:
+    return TicketStore(path, center_id="strogino", device_id=device_id, timezone=MSK, ticket_range=ticket_range,
                       clock=ManualClock(hub_today()))
 
 

@@ -135,7 +135,7 @@ def test_a_new_catalog_is_taken_between_visitors(enrolled, clock):
 
 
 def test_status_says_which_bundle_runs_and_whether_it_is_current(enrolled, hub, clock, tmp_path, printer):
-    from mfc_edge.status import status_lines
+    from mfc_edge.cli.status import status_lines
 
     def bundle_line(device) -> str:
         return next(line for line in status_lines(device) if line.startswith("bundle"))
@@ -159,7 +159,7 @@ def test_status_says_which_bundle_runs_and_whether_it_is_current(enrolled, hub, 
 
 
 def test_status_when_the_hub_is_out_of_reach(enrolled, hub):
-    from mfc_edge.status import status_lines
+    from mfc_edge.cli.status import status_lines
 
     _, url = hub
     config = enrolled.data_dir.parent / "kiosk.toml"

@@ -8,14 +8,14 @@ from hypothesis import strategies as st
 
 from conftest import MSK
 from hardware.clock import ManualClock
-from offline_cache.numbering import CLOCK_FLOOR, format_number, next_number, ticket_time
-from offline_cache.store import LocalStore
+from kiosk.numbering import CLOCK_FLOOR, format_number, next_number, ticket_time
+from kiosk.tickets import TicketStore
 
 START = datetime(2026, 11, 23, 7, 0, tzinfo=timezone.utc)  # 10:00 in Moscow
 
 
 def open_store(path, clock, ticket_range=(1, 499), device="kiosk-1"):
-    return LocalStore(path, center_id="strogino", device_id=device, timezone=MSK,
+    return TicketStore(path, center_id="strogino", device_id=device, timezone=MSK,
                       ticket_range=ticket_range, clock=clock)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from signage.playlist import PlaylistError, load_playlists
+from mfc_edge.playlist import PlaylistError, load_playlists
 
 PLAYLIST = """
 [playlists.waiting-area]

@@ -9,14 +9,14 @@ from gpiozero.pins.mock import MockFactory
 
 from conftest import MSK
 from hardware.buttons import BLINK, OFF, ON
-from hardware.window_console import WindowConsole
+from window_device.window_console import WindowConsole
 from hub.api import Hub
 from hub.identity import EnrollmentError
 from mfc_edge import protocol
 from mfc_edge.config import load_config
-from offline_cache.store import LocalStore
+from offline_cache.outbox import DeviceStore
 from offline_cache.sync import SyncAgent, SyncError
-from offline_cache.window_link import WindowLink
+from window_device.window_link import WindowLink
 from windowhelpers import PASSWORD, START, Center, Ticks, write_console_config
 
 
@@ -33,8 +33,8 @@ class Rig:
     def __init__(self, folder, center: Center):
         self.center, self.factory, self.ticks = center, MockFactory(), Ticks()
         self.device = load_config(write_console_config(folder, center.url))
-        self.store = LocalStore(folder / "console.sqlite", center_id="strogino", device_id="console-5", timezone=MSK,
-                                ticket_range=(1, 999), clock=center.clock)
+        self.store = DeviceStore(folder / "console.sqlite", center_id="strogino", device_id="console-5",
+                                clock=center.clock)
         self.link = WindowLink(center.url, center.token)
         self.sync = SyncAgent(self.store, center.url, center.token)
         self.console = WindowConsole(self.device, self.store, self.link, pin_factory=self.factory, clock=self.ticks)

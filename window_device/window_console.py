@@ -17,14 +17,14 @@ from typing import Any, Callable
 from gpiozero.pins import Factory
 
 from hardware.buttons import Beeper, DebouncedButton, Indicator
-from hardware.help_button import HelpButton
-from hardware.keypad import Keypad, KeypadError, TerminalDisplay, TextDisplay
-from hardware.rating_console import RatingConsole
+from window_device.help_button import HelpButton
+from window_device.keypad import Keypad, KeypadError, TerminalDisplay, TextDisplay
+from window_device.rating_console import RatingConsole
 from mfc_edge import protocol
 from mfc_edge.config import DeviceConfig
-from offline_cache.numbering import service_day
-from offline_cache.store import LocalStore
-from offline_cache.window_link import LinkError, WindowLink
+from mfc_edge.times import service_day
+from offline_cache.outbox import DeviceStore
+from window_device.window_link import LinkError, WindowLink
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ HELP_REQUEST = "help_request"  # the store's key for the help request under way
 
 
 class WindowConsole:
-    def __init__(self, device: DeviceConfig, store: LocalStore, link: WindowLink | None = None, *,
+    def __init__(self, device: DeviceConfig, store: DeviceStore, link: WindowLink | None = None, *,
                  pin_factory: Factory | None = None, clock: Callable[[], float] = time.monotonic,
                  display: TextDisplay | None = None, on_event: Callable[[], None] = lambda: None):
         cfg = device.console
@@ -157,8 +157,8 @@ def open_window_console(device: DeviceConfig, clock: Any, *, pin_factory: Factor
     Returns the console and a function that closes everything."""
     from offline_cache.sync import SyncAgent, load_token
 
-    store = LocalStore(device.data_dir / "console.sqlite", center_id=device.center_id, device_id=device.device_id,
-                       timezone=device.timezone, ticket_range=device.ticket_range, clock=clock)
+    store = DeviceStore(device.data_dir / "console.sqlite", center_id=device.center_id, device_id=device.device_id,
+                       clock=clock)
     token = load_token(device.data_dir) if device.hub_url and connect else None
     sync = link = None
     if token:

@@ -131,7 +131,7 @@ def cmd_console(args: argparse.Namespace) -> int:
     device = _console_config(args.config)
     from hardware.clock import SystemClock
     from hardware.simulated_keys import drive, help_text, read_keys
-    from hardware.window_console import open_window_console
+    from window_device.window_console import open_window_console
 
     factory = _pin_factory(args.simulate)
     console, close = open_window_console(device, SystemClock(), pin_factory=factory)
@@ -150,13 +150,13 @@ def cmd_console(args: argparse.Namespace) -> int:
 
 
 def cmd_gpio_test(args: argparse.Namespace) -> int:
-    from hardware.gpio_test import gpio_test
+    from window_device.gpio_test import gpio_test
 
     return gpio_test(_console_config(args.config).console, pin_factory=_pin_factory(args.simulate))
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from mfc_edge.doctor import run_doctor
+    from mfc_edge.cli.doctor import run_doctor
 
     return run_doctor(load_config(args.config))
 
@@ -185,7 +185,7 @@ def _bundle_state(found: dict) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from mfc_edge.status import status_lines
+    from mfc_edge.cli.status import status_lines
 
     for line in status_lines(load_config(args.config)):
         print(line)
@@ -193,7 +193,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from mfc_edge.demo import run_demo
+    from mfc_edge.cli.demo import run_demo
 
     return run_demo(headless=args.headless, out=Path(args.out))
 
@@ -495,5 +495,3 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-if __name__ == "__main__":
-    sys.exit(main())

@@ -2,7 +2,7 @@
 
 The visit drives the real screens with taps, as a visitor would, and writes what they
 showed; the virtual printer keeps each printed ticket as raw ESC/POS bytes and a PNG
-preview. `mfc_edge.demo` puts this kiosk together with a hub and the operator console.
+preview. `mfc_edge.cli.demo` puts this kiosk together with a hub and the operator console.
 """
 from __future__ import annotations
 

@@ -74,7 +74,7 @@ def _ticker(value: Any) -> str:
     return text
 
 
-def load_signage(path: Path, role: str, tables: dict[str, Any]) -> SignageConfig | None:
+def load_section(path: Path, role: str, tables: dict[str, Any]) -> SignageConfig | None:
     """The screen's configuration (None unless the device is a screen or the file has the sections)."""
     if role != "signage":
         present = [name for name in ("signage", "announcements") if tables.get(name) is not None]

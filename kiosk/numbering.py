@@ -9,11 +9,10 @@ nor date tickets before it.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
-# No ticket can be older than this release of the software: a clock before it is wrong.
-CLOCK_FLOOR = datetime(2026, 1, 1, tzinfo=timezone.utc)
+from mfc_edge.times import CLOCK_FLOOR
+
 # The step between tickets issued while the clock is behind, to keep their order.
 STEP = timedelta(milliseconds=1)
 # A clock this far behind the last ticket is reported, not just stepped over.
@@ -33,9 +32,6 @@ def ticket_time(wall: datetime, last_issued: datetime | None,
         moment = last_issued + STEP
     return moment, suspect
 
-
-def service_day(moment: datetime, tz: ZoneInfo) -> date:
-    return moment.astimezone(tz).date()
 
 
 def next_number(last: int | None, first: int, final: int) -> tuple[int, bool]:

@@ -78,7 +78,7 @@ class CenterInABox:
         self.kiosk = self.console = None
 
     def open_kiosk(self):
-        from kiosk.demo import write_config
+        from mfc_edge.cli.demo_kiosk import write_config
         from kiosk.wiring import open_kiosk
         from mfc_edge.cli import main as technician
         from mfc_edge.config import load_config
@@ -94,7 +94,7 @@ class CenterInABox:
         """Window 5's smiley buttons and the entrance's help button, on simulated pins."""
         from gpiozero.pins.mock import MockFactory
 
-        from hardware.window_console import open_window_console
+        from window_device.window_console import open_window_console
         from mfc_edge.cli import main as technician
         from mfc_edge.config import load_config
 
@@ -198,7 +198,7 @@ def _keys_press_buttons(center: CenterInABox) -> None:
 def _scripted(out: Path) -> int:
     from hardware.clock import ManualClock
     from kiosk.app import KioskApp
-    from kiosk.demo import VISIT_START, scripted_visit, show_closed
+    from mfc_edge.cli.demo_kiosk import VISIT_START, scripted_visit, show_closed
     from kiosk.headless import HeadlessKiosk
 
     for part in ("screens", "tickets", "data", "console-data", "hub", "kiosk-bundle", "kiosk.toml", "console.toml",
@@ -239,8 +239,8 @@ def _scripted(out: Path) -> int:
 def _hall_screen(center: CenterInABox, out: Path, shots: Path) -> str:
     """The waiting area's screen: eight weeks of past visits give it a load chart, and the
     next call made at window 3 appears on it and is announced."""
-    from kiosk.demo import VISIT_START
-    from signage.demo import open_demo_screen, publish_screen_bundle, screen_scene, seed_history
+    from mfc_edge.cli.demo_kiosk import VISIT_START
+    from mfc_edge.cli.demo_screen import open_demo_screen, publish_screen_bundle, screen_scene, seed_history
 
     seed_history(center.hub, "strogino", center.clock.now().astimezone(VISIT_START.tzinfo))
     publish_screen_bundle(out / "signage-bundle", out / "hub", "strogino")

@@ -149,7 +149,7 @@ def _keypad(path: Path, table: Any, ledger: _PinLedger) -> KeypadConfig:
     return KeypadConfig(pins, display)
 
 
-def load_console(path: Path, role: str, tables: dict[str, Any]) -> ConsoleConfig | None:
+def load_section(path: Path, role: str, tables: dict[str, Any]) -> ConsoleConfig | None:
     """The window device's configuration from its sections (None when the file has none)."""
     if not any(tables.get(k) is not None for k in ("console", "rating", "help_button", "keypad")):
         if role == "console":

@@ -1,0 +1,151 @@
+"""The kiosk's tickets and their numbering, in the device's own SQLite file beside its outbox.
+
+Issuing a ticket writes the ticket, its number counter and its outbox event in one
+`BEGIN IMMEDIATE` transaction with `synchronous=FULL`, so after a crash or a power cut a
+ticket is either fully recorded with its event or was never handed out. Printing happens
+after the commit; its result is recorded on the ticket in a second transaction.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hardware.clock import Clock
+from kiosk.numbering import CLOCK_FLOOR, format_number, next_number, ticket_time
+from mfc_edge import ids, protocol
+from mfc_edge.times import iso, service_day
+from offline_cache.outbox import DeviceStore
+
+PRINT_PENDING = "pending"
+PRINT_INTERRUPTED = "interrupted"  # the device stopped before the print result was known
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: str
+    number: str
+    letter: str
+    seq: int
+    service_id: str
+    service_day: str
+    priority: bool
+    lang: str
+    issued_at: datetime
+    status_token: str
+    print_status: str
+    print_error: str
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "Ticket":
+        return cls(
+            id=row["id"], number=row["number"], letter=row["letter"], seq=row["seq"],
+            service_id=row["service_id"], service_day=row["service_day"],
+            priority=bool(row["priority"]), lang=row["lang"],
+            issued_at=datetime.fromisoformat(row["issued_at"]), status_token=row["status_token"],
+            print_status=row["print_status"], print_error=row["print_error"] or "",
+        )
+
+
+class TicketStore(DeviceStore):
+    def __init__(self, path: str | Path, *, center_id: str, device_id: str, timezone: ZoneInfo,
+                 ticket_range: tuple[int, int], clock: Clock, clock_floor: datetime = CLOCK_FLOOR):
+        self.timezone, self.ticket_range = timezone, ticket_range
+        self.clock_floor = clock_floor
+        super().__init__(path, center_id=center_id, device_id=device_id, clock=clock)
+        self._mark_interrupted_prints()
+
+    def _create_schema(self) -> None:
+        super()._create_schema()
+        self.db["tickets"].create({
+            "id": str, "number": str, "letter": str, "seq": int, "lap": int,
+            "service_id": str, "service_day": str, "priority": int, "lang": str,
+            "issued_at": str, "device_clock": str, "clock_suspect": int,
+            "status_token": str, "print_status": str, "print_error": str, "printed_at": str,
+        }, pk="id", not_null={"number", "letter", "seq", "service_day", "issued_at"}, if_not_exists=True)
+        self.db["tickets"].create_index(["service_day", "letter", "seq", "lap"], unique=True, if_not_exists=True)
+        self.db["tickets"].create_index(["service_id", "issued_at"], if_not_exists=True)
+        self.db["counters"].create({"service_day": str, "letter": str, "last_seq": int, "lap": int},
+                                   pk=("service_day", "letter"), if_not_exists=True)
+
+    def now(self) -> datetime:
+        """The clock's time, never before the last ticket nor the floor (see numbering)."""
+        with self._lock:
+            last = self._state("last_issued_at")
+        return ticket_time(self.clock.now(), datetime.fromisoformat(last) if last else None,
+                           self.clock_floor)[0]
+
+    def issue_ticket(self, *, service_id: str, letter: str, priority: bool = False,
+                     lang: str = "ru") -> Ticket:
+        """Number, date and record a ticket with its outbox event, durably, in one go."""
+        first, final = self.ticket_range
+        with self.transaction():
+            wall = self.clock.now()
+            last = self._state("last_issued_at")
+            moment, suspect = ticket_time(wall, datetime.fromisoformat(last) if last else None,
+                                          self.clock_floor)
+            day = service_day(moment, self.timezone).isoformat()
+            counter = list(self.db.query(
+                "SELECT last_seq, lap FROM counters WHERE service_day = ? AND letter = ?", [day, letter]))
+            seq, wrapped = next_number(counter[0]["last_seq"] if counter else None, first, final)
+            lap = (counter[0]["lap"] if counter else 0) + (1 if wrapped else 0)
+            self.db["counters"].upsert({"service_day": day, "letter": letter, "last_seq": seq, "lap": lap},
+                                       pk=("service_day", "letter"))
+            row = {
+                "id": ids.ticket_id(), "number": format_number(letter, seq), "letter": letter,
+                "seq": seq, "lap": lap, "service_id": service_id, "service_day": day,
+                "priority": int(priority), "lang": lang, "issued_at": iso(moment),
+                "device_clock": iso(wall), "clock_suspect": int(suspect),
+                "status_token": ids.status_token(), "print_status": PRINT_PENDING,
+                "print_error": "", "printed_at": None,
+            }
+            self.db["tickets"].insert(row)
+            self._set_state("last_issued_at", iso(moment))
+            self._add_event(protocol.TICKET_ISSUED, moment, {
+                "ticket": row["id"], "number": row["number"], "service": service_id,
+                "day": day, "priority": bool(priority), "issued_at": row["issued_at"],
+                "status_token": row["status_token"], "clock_suspect": bool(suspect),
+            })
+            # Reported when the clock turns bad, not on every ticket while it stays bad.
+            if suspect != (self._state("clock_suspect") == "1"):
+                self._set_state("clock_suspect", "1" if suspect else "0")
+                if suspect:
+                    self._add_event(protocol.CLOCK_SUSPECT, moment,
+                                    {"device_clock": iso(wall), "used": iso(moment)})
+            if wrapped:
+                self._add_event(protocol.NUMBERING_WRAPPED, moment,
+                                {"letter": letter, "day": day, "range": [first, final]})
+        return Ticket.from_row(row)
+
+    def record_print(self, ticket_id: str, outcome: str, error: str = "") -> None:
+        with self.transaction():
+            moment = self.now()
+            self.db["tickets"].update(ticket_id, {"print_status": outcome, "print_error": error,
+                                                  "printed_at": iso(moment)})
+            self._add_event(protocol.TICKET_PRINTED, moment,
+                            {"ticket": ticket_id, "outcome": outcome, "error": error})
+
+    def _mark_interrupted_prints(self) -> None:
+        """Prints that were pending when the device last stopped will never report back."""
+        with self.transaction():
+            for row in list(self.db.query("SELECT id FROM tickets WHERE print_status = ?", [PRINT_PENDING])):
+                self.db["tickets"].update(row["id"], {"print_status": PRINT_INTERRUPTED})
+                self._add_event(protocol.TICKET_PRINTED, self.now(),
+                                {"ticket": row["id"], "outcome": PRINT_INTERRUPTED, "error": ""})
+
+    def ticket(self, ticket_id: str) -> Ticket:
+        with self._lock:
+            return Ticket.from_row(self.db["tickets"].get(ticket_id))
+
+    def tickets(self, where: str | None = None, params: list[Any] | None = None) -> list[Ticket]:
+        with self._lock:
+            return [Ticket.from_row(r) for r in self.db["tickets"].rows_where(where, params or [],
+                                                                              order_by="issued_at")]
+
+    def count_issued_since(self, service_id: str, since: datetime) -> int:
+        with self._lock:
+            return self.db["tickets"].count_where("service_id = ? AND issued_at >= ?",
+                                                  [service_id, iso(since)])
+

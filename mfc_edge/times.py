@@ -1,0 +1,23 @@
+"""Times as every device and the hub spell and count them.
+
+Times are stored in UTC, in one text form that sorts as text; a service day is the
+center's local date, never the UTC one (a Moscow evening ticket after 21:00 is not tomorrow's).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+# No event can be older than this release of the software: a clock before it is wrong
+# (a Raspberry Pi without a real-time clock boots in 1970 until NTP answers).
+CLOCK_FLOOR = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def iso(moment: datetime) -> str:
+    """One text form for every stored time, so stored times sort as text."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def service_day(moment: datetime, tz: ZoneInfo) -> date:
+    """The center's local date at `moment`: the day a ticket belongs to."""
+    return moment.astimezone(tz).date()

@@ -1,0 +1,136 @@
+"""A device's own SQLite file: the outbox of events for the hub and the device's remembered state.
+
+One `DeviceStore` is the single writer of its file. An event enters the outbox in the same
+transaction as whatever it reports (a ticket, a rating, a help request), with
+`synchronous=FULL`, so after a power cut the fact and its event are both there or neither is.
+The sync agent empties the outbox as the hub acknowledges events. Rooms with records of their
+own (the kiosk's tickets) extend the schema in `_create_schema`.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterator
+
+import sqlite_utils
+
+from hardware.clock import Clock
+from mfc_edge import protocol
+from mfc_edge.times import CLOCK_FLOOR, iso
+
+
+class DeviceStore:
+    def __init__(self, path: str | Path, *, center_id: str, device_id: str, clock: Clock):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.center_id, self.device_id = center_id, device_id
+        self.clock = clock
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
+        self.db = sqlite_utils.Database(conn)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self._lock = threading.RLock()
+        with self.transaction():
+            self._create_schema()
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
+
+    def _create_schema(self) -> None:
+        self.db["outbox"].create({"seq": int, "id": str, "type": str, "at": str, "event": str},
+                                 pk="seq", if_not_exists=True)
+        self.db["outbox"].create_index(["id"], unique=True, if_not_exists=True)
+        self.db["outbox_rejected"].create({"id": str, "event": str, "reason": str, "at": str},
+                                          pk="id", if_not_exists=True)
+        self.db["device_state"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        """One write transaction, taken before reading so two writers cannot interleave."""
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.rollback()
+                raise
+            self.db.execute("COMMIT")
+
+    def now(self) -> datetime:
+        """The clock's time, but never before the floor: events of a Pi that booted in 1970
+        are dated as early as they can honestly be."""
+        return max(self.clock.now(), CLOCK_FLOOR)
+
+    def _state(self, key: str) -> str | None:
+        rows = list(self.db.query("SELECT value FROM device_state WHERE key = ?", [key]))
+        return rows[0]["value"] if rows else None
+
+    def _set_state(self, key: str, value: str) -> None:
+        self.db["device_state"].upsert({"key": key, "value": value}, pk="key")
+
+    def _add_event(self, event_type: str, at: datetime, body: dict[str, Any]) -> dict[str, Any]:
+        event = protocol.make_event(event_type, self.center_id, self.device_id, at, body)
+        self.db["outbox"].insert({"id": event["id"], "type": event_type, "at": event["at"],
+                                  "event": json.dumps(event, ensure_ascii=False)})
+        return event
+
+    def record_event(self, event_type: str, body: dict[str, Any],
+                     remember: dict[str, str | None] | None = None) -> dict[str, Any]:
+        """Put an event in the outbox. `remember` is device state kept in the same transaction
+        (None forgets a key), read back with `remembered` after a restart."""
+        with self.transaction():
+            event = self._add_event(event_type, self.now(), body)
+            for key, value in (remember or {}).items():
+                self._remember(key, value)
+            return event
+
+    def remember(self, key: str, value: str | None) -> None:
+        with self.transaction():
+            self._remember(key, value)
+
+    def remembered(self, key: str) -> str | None:
+        with self._lock:
+            return self._state(f"remembered:{key}")
+
+    def _remember(self, key: str, value: str | None) -> None:
+        if value is None:
+            self.db.execute("DELETE FROM device_state WHERE key = ?", [f"remembered:{key}"])
+        else:
+            self._set_state(f"remembered:{key}", value)
+
+    # Reads take the lock too: the UI, printer and sync threads share this one connection,
+    # and SQLite refuses a write while the same connection is still reading ("table is locked").
+
+    def outbox(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """Events not yet acknowledged by the hub, oldest first."""
+        with self._lock:
+            rows = list(self.db["outbox"].rows_where(order_by="seq", limit=limit))
+        return [json.loads(r["event"]) for r in rows]
+
+    def outbox_size(self) -> int:
+        with self._lock:
+            return self.db["outbox"].count
+
+    def acknowledge(self, accepted: list[str], rejected: dict[str, str]) -> None:
+        """The hub stored `accepted` (or had them already) and refused `rejected` (id -> reason).
+
+        Refused events leave the outbox so they do not block the rest, but are kept aside,
+        with the hub's reason, for a technician.
+        """
+        with self.transaction():
+            for event_id, reason in rejected.items():
+                rows = list(self.db.query("SELECT event FROM outbox WHERE id = ?", [event_id]))
+                if rows:
+                    self.db["outbox_rejected"].upsert({"id": event_id, "event": rows[0]["event"],
+                                                       "reason": reason, "at": iso(self.now())}, pk="id")
+            for event_id in [*accepted, *rejected]:
+                self.db.execute("DELETE FROM outbox WHERE id = ?", [event_id])
+
+    def rejected_events(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.db["outbox_rejected"].rows_where(order_by="at"))
