@@ -38,6 +38,7 @@ from mfc_edge import ids, protocol  # noqa: E402
 from mfc_edge.catalog import load_catalog  # noqa: E402
 from mfc_edge.protocol import make_event  # noqa: E402
 from kiosk.tickets import TicketStore  # noqa: E402
+from offline_cache.hub_client import HubClient  # noqa: E402
 from offline_cache.sync import SyncAgent  # noqa: E402
 from results import percentile, write_section  # noqa: E402
 
@@ -148,7 +149,7 @@ def main() -> int:
             store = kiosk(work, "kiosk-1", 1)
             fill(store, args.events)
             pending = store.outbox_size()  # the tickets, and a notice each time a letter's range wraps
-            agent = SyncAgent(store, hub.url, enroll(hub, "kiosk-1"), batch_size=500)
+            agent = SyncAgent(store, HubClient(hub.url, enroll(hub, "kiosk-1")), batch_size=500)
             began = time.perf_counter()
             drained = agent.drain()
             drain_s = time.perf_counter() - began
@@ -159,7 +160,7 @@ def main() -> int:
             for s in stores:
                 fill(s, args.events // 2)
             sent = sum(s.outbox_size() for s in stores)
-            agents = [SyncAgent(s, hub.url, enroll(hub, s.device_id), batch_size=500) for s in stores]
+            agents = [SyncAgent(s, HubClient(hub.url, enroll(hub, s.device_id)), batch_size=500) for s in stores]
             began = time.perf_counter()
             threads = [threading.Thread(target=a.drain) for a in agents]
             for t in threads:
@@ -185,7 +186,7 @@ def main() -> int:
             console.post(f"{hub.url}/console/api/open-window",
                          json={"window": "1", "services": [s.id for s in SERVICES]}, timeout=10).raise_for_status()
             feed = requests.Session()
-            feed.headers["Authorization"] = f"Bearer {agents[0].session.headers['Authorization'].split()[1]}"
+            feed.headers["Authorization"] = f"Bearer {agents[0].hub.token}"
             etag = None
             latencies = []
             for _ in range(args.calls):

@@ -28,10 +28,10 @@ import requests  # noqa: E402
 from gpiozero.pins.mock import MockFactory  # noqa: E402
 
 from hardware.clock import SystemClock  # noqa: E402
-from window_device.window_console import open_window_console  # noqa: E402
+from window_device.wiring import open_window_device  # noqa: E402
 from hubprocess import HubProcess  # noqa: E402
 from mfc_edge.config import load_config  # noqa: E402
-from offline_cache.sync import save_token  # noqa: E402
+from offline_cache.hub_client import save_token  # noqa: E402
 from results import percentile, write_section  # noqa: E402
 from windowhelpers import PASSWORD, write_console_config  # noqa: E402
 
@@ -72,7 +72,8 @@ def main() -> None:
                       json={"center": "strogino", "login": "bench", "password": PASSWORD}).raise_for_status()
 
         factory = MockFactory()
-        console, close = open_window_console(device, SystemClock(), pin_factory=factory)
+        window_device = open_window_device(device, SystemClock(), pin_factory=factory)
+        console = window_device.console
         console.rating.cooldown_s = 0  # every press a new visitor: the benchmark measures the path
         pins = device.console.rating.buttons
         try:
@@ -88,7 +89,7 @@ def main() -> None:
                 factory.pin(pins[i % len(pins)]).drive_high()
                 time.sleep(0.035)
         finally:
-            close()
+            window_device.close()
 
     section = (
         f"{SECTION}\n\n"

@@ -16,6 +16,7 @@ from mfc_edge.config import ConfigError, DeviceConfig, load_config
 from offline_cache.bundle_follower import BundleFollower
 from offline_cache.content import ContentStore, load_bundle_key
 from kiosk.tickets import TicketStore
+from offline_cache.hub_client import HubClient
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +77,9 @@ class CatalogUpdates:
             return catalog
 
 
-def follow_bundles(device: DeviceConfig, token: str, content: ContentStore, store: TicketStore,
+def follow_bundles(device: DeviceConfig, hub: HubClient, content: ContentStore, store: TicketStore,
                    updates: CatalogUpdates) -> BundleFollower:
     """Follow the hub's kiosk bundles; offer each applied bundle's catalog to the screens
     (a bundle without a catalog brings the built-in one back)."""
-    return BundleFollower(content, device.hub_url, token, center=device.center_id, role="kiosk",
-                          verify=device.hub_ca_file or True, report=store.record_event,
+    return BundleFollower(content, hub, center=device.center_id, role="kiosk", report=store.record_event,
                           on_applied=lambda: updates.offer(bundled_catalog(content) or load_catalog()))

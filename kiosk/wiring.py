@@ -1,47 +1,38 @@
 """Putting a kiosk together from its configuration: store, printer, desk, and the hub link."""
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 
+from hardware.clock import Clock
 from hardware.printer import TicketPrinter
 from kiosk.content import CatalogUpdates, bundled_catalog, follow_bundles, open_content, with_bundle_settings
-from offline_cache.bundle_follower import BundleFollower
 from kiosk.desk import TicketDesk
 from kiosk.estimate import Estimator
 from kiosk.printer_monitor import PrinterMonitor
+from kiosk.tickets import TicketStore
 from mfc_edge.catalog import Catalog, load_catalog
 from mfc_edge.config import DeviceConfig
+from mfc_edge.protocol import LOAD_PATH
+from offline_cache.device import Device
 from offline_cache.feed import FeedPoller
-from offline_cache.hub_poller import LOAD_PATH, HubPoller
-from hardware.clock import Clock
-from kiosk.tickets import TicketStore
-from offline_cache.sync import SyncAgent, load_token
-
-log = logging.getLogger(__name__)
+from offline_cache.hub_client import connect as connect_to_hub
+from offline_cache.hub_poller import HubPoller
 
 LOAD_EVERY_S = 3600.0  # for the closed screen's "fewest visitors" hint; the figures change daily
 
 
-@dataclass
-class Kiosk:
-    device: DeviceConfig
-    catalog: Catalog
+@dataclass(kw_only=True)
+class Kiosk(Device):
     store: TicketStore
+    catalog: Catalog
     desk: TicketDesk
-    sync: SyncAgent | None = None
     feed: FeedPoller | None = None
     load: HubPoller | None = None
     monitor: PrinterMonitor | None = None
-    bundles: BundleFollower | None = None
     catalog_updates: CatalogUpdates = field(default_factory=CatalogUpdates)
 
-    def close(self) -> None:
-        for part in (self.bundles, self.monitor, self.sync, self.feed, self.load):
-            if part:
-                part.stop()
+    def close_parts(self) -> None:
         self.desk.close()
-        self.store.close()
 
     def load_figures(self) -> dict | None:
         """The hub's latest load figures (kept on disk, so also after a restart while the hub is away)."""
@@ -53,28 +44,30 @@ def open_kiosk(device: DeviceConfig, clock: Clock, catalog: Catalog | None = Non
     """The kiosk's parts. With a hub URL and a token from `mfc-edge enroll` (and `connect`),
     it also syncs its outbox and follows the hub's queue feed; without, it works alone."""
     store = TicketStore(device.data_dir / "kiosk.sqlite", center_id=device.center_id,
-                       device_id=device.device_id, timezone=device.timezone,
-                       ticket_range=device.ticket_range, clock=clock)
+                        device_id=device.device_id, timezone=device.timezone,
+                        ticket_range=device.ticket_range, clock=clock)
     printer = TicketPrinter(device.printer.uri, device.printer.timeout) if device.printer else None
     content = open_content(device)
     device = with_bundle_settings(device, content)
     catalog = catalog or bundled_catalog(content) or load_catalog()
-    token = load_token(device.data_dir) if device.hub_url and connect else None
-    sync = feed = load = None
-    if token:
-        sync = SyncAgent(store, device.hub_url, token, ca_file=device.hub_ca_file).start()
-        feed = FeedPoller(device.hub_url, token, ca_file=device.hub_ca_file).start()
-        load = HubPoller(device.hub_url, token, LOAD_PATH, interval=LOAD_EVERY_S, stale_after=float("inf"),
-                         cache_file=device.data_dir / "load.json", ca_file=device.hub_ca_file).start()
-    elif device.hub_url and connect:
-        log.warning("not enrolled with the hub at %s: working alone (run `mfc-edge enroll`)", device.hub_url)
+    hub = connect_to_hub(device, enabled=connect)
+    feed = load = None
+    if hub:
+        feed = FeedPoller(hub).start()
+        load = HubPoller(hub, LOAD_PATH, interval=LOAD_EVERY_S, stale_after=float("inf"),
+                         cache_file=device.data_dir / "load.json").start()
     estimator = Estimator(store, device.windows, feed.latest if feed else (lambda: None))
     desk = TicketDesk(device, catalog, store, printer, estimator)
-    if sync:
+    kiosk = Kiosk(device=device, store=store, hub=hub, catalog=catalog, desk=desk, feed=feed, load=load,
+                  workers=[w for w in (feed, load) if w])
+    kiosk.start_sync()
+    if kiosk.sync:
+        sync = kiosk.sync
         desk.on_print_result(lambda *_: sync.wake())
         desk.on_status_change(lambda _status: sync.wake())
-    monitor = PrinterMonitor(desk).start() if printer else None
-    kiosk = Kiosk(device, catalog, store, desk, sync, feed, load, monitor)
-    if token and content:
-        kiosk.bundles = follow_bundles(device, token, content, store, kiosk.catalog_updates).start()
+    if printer:
+        kiosk.monitor = PrinterMonitor(desk).start()
+        kiosk.workers.append(kiosk.monitor)
+    if hub and content:
+        kiosk.bundles = follow_bundles(device, hub, content, store, kiosk.catalog_updates).start()
     return kiosk

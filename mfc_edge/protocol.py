@@ -15,6 +15,18 @@ from mfc_edge import ids
 
 PROTOCOL_VERSION = 1
 
+# Where devices find the hub's API; every path below is under it.
+API = "/api/v1"
+ENROLL_PATH = f"{API}/enroll"
+EVENTS_PATH = f"{API}/events"
+FEED_PATH = f"{API}/feed"
+LOAD_PATH = f"{API}/load"
+RATINGS_PATH = f"{API}/ratings/today"
+BUNDLE_PATH = f"{API}/bundle"
+SCREENSHOT_PATH = f"{API}/screenshot"
+SCREENSHOT_REQUEST_PATH = f"{API}/screenshot/request"
+HEALTH_PATH = "/healthz"
+
 TICKET_ISSUED = "ticket.issued"
 TICKET_PRINTED = "ticket.printed"  # body: outcome, error; also for failed prints
 PRINTER_STATUS = "printer.status"  # body: status, previous; on every change

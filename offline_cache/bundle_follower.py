@@ -7,6 +7,7 @@ from typing import Any, Callable
 from offline_cache.background import Every
 from offline_cache.bundle_sync import APPLIED, BundleUpdater, UpdateResult
 from offline_cache.content import ContentStore
+from offline_cache.hub_client import HubClient
 
 CHECK_EVERY_S = 60.0
 
@@ -15,12 +16,11 @@ class BundleFollower:
     """Checks the hub for a newer bundle every minute; `on_applied` runs (on the follower's
     thread) after a new one became the active bundle of `content`."""
 
-    def __init__(self, content: ContentStore, hub_url: str, token: str, *, center: str, role: str,
-                 verify: str | bool, report: Callable[[str, dict[str, Any]], Any],
+    def __init__(self, content: ContentStore, hub: HubClient, *, center: str, role: str,
+                 report: Callable[[str, dict[str, Any]], Any],
                  on_applied: Callable[[], None] = lambda: None, every: float = CHECK_EVERY_S):
         self.content, self.on_applied = content, on_applied
-        self.updater = BundleUpdater(content, hub_url, token, center=center, role=role, verify=verify,
-                                     report=report)
+        self.updater = BundleUpdater(content, hub, center=center, role=role, report=report)
         self.last: UpdateResult | None = None
         self._lock = threading.Lock()
         self._every = Every(every, self.check, f"{role}-bundles")
@@ -39,4 +39,3 @@ class BundleFollower:
 
     def stop(self) -> None:
         self._every.stop()
-        self.updater.close()

@@ -24,6 +24,7 @@ import urllib3
 from mfc_edge import bundle, protocol
 from mfc_edge.bundle import Asset, Manifest
 from offline_cache.content import ActiveBundle, ContentStore
+from offline_cache.hub_client import HubClient
 
 log = logging.getLogger(__name__)
 
@@ -52,27 +53,14 @@ class Failure(Exception):
 
 
 class BundleUpdater:
-    def __init__(self, store: ContentStore, hub_url: str, token: str, *, center: str, role: str,
-                 verify: bool | str = True, report: Callable[[str, dict[str, Any]], Any] | None = None,
-                 timeout: float = 30.0):
-        """`verify` is True or the path of a CA file, never False. `report(event_type, body)`
-        records an event for the hub, e.g. `DeviceStore.record_event`."""
-        if verify is False:
-            raise ValueError("TLS verification cannot be turned off; give a CA file instead")
-        self.store, self.center, self.role = store, center, role
-        self.base = hub_url.rstrip("/") + "/api/v1"
-        # Given on every request: requests lets REQUESTS_CA_BUNDLE override a session's own setting.
-        self.verify, self.timeout = verify, timeout
+    def __init__(self, store: ContentStore, hub: HubClient, *, center: str, role: str,
+                 report: Callable[[str, dict[str, Any]], Any] | None = None, timeout: float = 30.0):
+        """`report(event_type, body)` records an event for the hub, e.g. `DeviceStore.record_event`."""
+        self.store, self.hub, self.center, self.role = store, hub, center, role
+        self.timeout = timeout
         self.report = report if report is not None else (lambda event_type, body: None)
-        self.session = requests.Session()
-        # Nothing from the environment (proxies, .netrc, CA bundles): settings come from the device's file.
-        self.session.trust_env = False
-        self.session.headers["Authorization"] = f"Bearer {token}"
         self._etag: str | None = None
         self._refused: dict[str, UpdateResult] = {}  # envelope hash -> verdict, so a bad bundle is judged once
-
-    def close(self) -> None:
-        self.session.close()
 
     def check(self) -> UpdateResult:
         try:
@@ -119,8 +107,7 @@ class BundleUpdater:
         return UpdateResult(APPLIED, manifest.version, downloaded=downloaded)
 
     def _get(self, path: str, headers: dict[str, str]) -> requests.Response:
-        return self.session.get(f"{self.base}/{path}", headers=headers, stream=True, timeout=self.timeout,
-                                verify=self.verify)
+        return self.hub.get(f"{protocol.API}/{path}", headers=headers, stream=True, timeout=self.timeout)
 
     @staticmethod
     def _read_envelope(reply: requests.Response) -> bytes:

@@ -6,11 +6,12 @@ polling itself is `HubPoller`'s, shared with the other JSON the hub serves to de
 """
 from __future__ import annotations
 
-from offline_cache.hub_poller import FEED_PATH, HubPoller
+from mfc_edge.protocol import FEED_PATH
+from offline_cache.hub_client import HubClient
+from offline_cache.hub_poller import HubPoller
 
 
 class FeedPoller(HubPoller):
-    def __init__(self, hub_url: str, token: str, *, ca_file: str | None = None, interval: float = 3.0,
-                 stale_after: float = 60.0, timeout: float = 5.0):
-        super().__init__(hub_url, token, FEED_PATH, ca_file=ca_file, interval=interval, stale_after=stale_after,
-                         timeout=timeout, name="feed-poller")
+    def __init__(self, hub: HubClient, *, interval: float = 3.0, stale_after: float = 60.0, timeout: float = 5.0):
+        super().__init__(hub, FEED_PATH, interval=interval, stale_after=stale_after, timeout=timeout,
+                         name="feed-poller")

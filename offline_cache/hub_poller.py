@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -19,35 +17,29 @@ from typing import Any, Callable
 
 import requests
 
+from mfc_edge.files import atomic_write
 from offline_cache.background import Every
+from offline_cache.hub_client import HubClient
 
 log = logging.getLogger(__name__)
 
-FEED_PATH = "/api/v1/feed"
-LOAD_PATH = "/api/v1/load"
-RATINGS_PATH = "/api/v1/ratings/today"
 # A 304 only confirms the cached answer; writing that down more often than this would wear an
 # SD card for nothing more than a fresher "saved at".
 CACHE_CONFIRM_EVERY = 600.0
 
 
 class HubPoller:
-    def __init__(self, hub_url: str, token: str, path: str, *, ca_file: str | None = None, interval: float = 3.0,
+    def __init__(self, hub: HubClient, path: str, *, interval: float = 3.0,
                  stale_after: float = 60.0, timeout: float = 5.0, cache_file: str | Path | None = None,
                  on_change: Callable[[dict[str, Any]], None] | None = None, name: str | None = None):
         """`path` is the endpoint with any query, e.g. "/api/v1/load?weeks=4". `on_change` is
         called on the polling thread with each new answer (hand it to the UI thread yourself)."""
         if not path.startswith("/"):
             raise ValueError(f"path {path!r} must start with /")
-        self.path, self.url = path, hub_url.rstrip("/") + path
+        self.hub, self.path = hub, path
         self.interval, self.stale_after, self.timeout = interval, stale_after, timeout
         self.cache_file = Path(cache_file) if cache_file else None
         self.on_change, self.name = on_change, name or f"poller {path}"
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {token}"
-        # Never off: a custom CA file at most. Given per request, because requests lets
-        # REQUESTS_CA_BUNDLE from the environment override a session's setting.
-        self.verify: str | bool = ca_file or True
         self._lock = threading.Lock()
         self._data: dict[str, Any] | None = None
         self._etag: str | None = None
@@ -62,7 +54,7 @@ class HubPoller:
         """Ask the hub; True when the answer is current (changed or not)."""
         headers = {"If-None-Match": self._etag} if self._etag else {}
         try:
-            reply = self.session.get(self.url, headers=headers, timeout=self.timeout, verify=self.verify)
+            reply = self.hub.get(self.path, headers=headers, timeout=self.timeout)
         except requests.RequestException as exc:
             log.debug("%s: hub unreachable: %s", self.name, exc)
             self.last_status = None
@@ -118,20 +110,13 @@ class HubPoller:
     def stop(self) -> None:
         if self._every:
             self._every.stop(timeout=self.timeout + 1)
-        self.session.close()
 
     def _write_cache(self) -> None:
         with self._lock:
             record = {"path": self.path, "etag": self._etag, "saved_at": time.time(), "data": self._data}
         assert self.cache_file is not None
         try:
-            self.cache_file.parent.mkdir(parents=True, exist_ok=True)
-            fd, temporary = tempfile.mkstemp(dir=self.cache_file.parent, prefix=self.cache_file.name, suffix=".new")
-            with open(fd, "w", encoding="utf-8") as f:
-                json.dump(record, f, ensure_ascii=False)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(temporary, self.cache_file)
+            atomic_write(self.cache_file, json.dumps(record, ensure_ascii=False))
             self._saved_at = time.monotonic()
         except OSError as exc:  # a full or read-only disk costs the cache, never the screen
             log.warning("%s: cannot save %s: %s", self.name, self.cache_file, exc)

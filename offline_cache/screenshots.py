@@ -17,12 +17,11 @@ from typing import Any, Callable
 import requests
 
 from mfc_edge import protocol
+from mfc_edge.protocol import SCREENSHOT_PATH, SCREENSHOT_REQUEST_PATH
 from offline_cache.background import Every
+from offline_cache.hub_client import HubClient
 
 log = logging.getLogger(__name__)
-
-UPLOAD_PATH = "/api/v1/screenshot"
-REQUEST_PATH = "/api/v1/screenshot/request"
 
 # What one round did; `run_once` returns it (the tests and `last_outcome` read it).
 UNREACHABLE, IDLE, NO_IMAGE, UPLOADED, FAILED, REFUSED = (
@@ -48,19 +47,14 @@ def shrink_png(png: bytes, max_bytes: int) -> bytes | None:
 
 
 class ScreenshotUploader:
-    def __init__(self, hub_url: str, token: str, capture: Callable[[], bytes | None], every_minutes: float, *,
-                 ca_file: str | None = None, check_every: float = 15.0, timeout: float = 15.0,
+    def __init__(self, hub: HubClient, capture: Callable[[], bytes | None], every_minutes: float, *,
+                 check_every: float = 15.0, timeout: float = 15.0,
                  max_bytes: int = protocol.MAX_SCREENSHOT_BYTES, monotonic: Callable[[], float] = time.monotonic):
         if every_minutes < 0:
             raise ValueError(f"every_minutes = {every_minutes}: expected 0 (only on request) or more")
-        self.hub_url = hub_url.rstrip("/")
+        self.hub = hub
         self.capture, self.every_minutes = capture, every_minutes
         self.check_every, self.timeout, self.max_bytes, self.monotonic = check_every, timeout, max_bytes, monotonic
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {token}"
-        # Never off: a custom CA file at most. Given per request, because requests lets
-        # REQUESTS_CA_BUNDLE from the environment override a session's setting.
-        self.verify: str | bool = ca_file or True
         self.last_upload: dict[str, Any] | None = None  # the hub's reply to the last upload
         self.last_outcome: str | None = None
         self._last_sent: float | None = None  # monotonic time of the last image the hub took or refused
@@ -74,7 +68,7 @@ class ScreenshotUploader:
     def _requested(self) -> bool | None:
         """Whether the hub asks for a screenshot; None when it cannot be asked."""
         try:
-            reply = self.session.get(self.hub_url + REQUEST_PATH, timeout=self.timeout, verify=self.verify)
+            reply = self.hub.get(SCREENSHOT_REQUEST_PATH, timeout=self.timeout)
             if reply.status_code != 200:
                 self._note(UNREACHABLE, f"hub answered {reply.status_code} to the screenshot request check")
                 return None
@@ -109,8 +103,8 @@ class ScreenshotUploader:
                 return self._note(REFUSED, f"screenshot of {len(png)} bytes cannot be made to fit {self.max_bytes}")
             png = smaller
         try:
-            reply = self.session.put(self.hub_url + UPLOAD_PATH, data=png, headers={"Content-Type": "image/png"},
-                                     timeout=self.timeout, verify=self.verify)
+            reply = self.hub.put(SCREENSHOT_PATH, data=png, headers={"Content-Type": "image/png"},
+                                 timeout=self.timeout)
         except requests.RequestException as exc:
             return self._note(FAILED, f"upload failed, trying again: {exc}")
         if reply.status_code == 200:
@@ -147,4 +141,3 @@ class ScreenshotUploader:
         # A capture in progress may be waiting for the UI thread; do not wait on it for long.
         if self._every:
             self._every.stop(timeout=self.timeout + 5)
-        self.session.close()

@@ -8,46 +8,23 @@ here runs on the kiosk's UI thread.
 from __future__ import annotations
 
 import logging
-import os
 import random
 import threading
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
-from pathlib import Path
 
 import requests
 
 from mfc_edge import protocol
+from offline_cache.hub_client import HubClient
 from offline_cache.outbox import DeviceStore
 
 log = logging.getLogger(__name__)
-
-TOKEN_FILE = "device-token"
-
 
 class SyncError(Exception):
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
         self.retry_after = retry_after
-
-
-def save_token(data_dir: Path, token: str) -> Path:
-    """Write the device token readable by its owner only, replacing any older one atomically."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path, temporary = data_dir / TOKEN_FILE, data_dir / (TOKEN_FILE + ".new")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(token)
-        f.flush()
-        os.fsync(f.fileno())
-    os.chmod(temporary, 0o600)
-    os.replace(temporary, path)
-    return path
-
-
-def load_token(data_dir: Path) -> str | None:
-    path = data_dir / TOKEN_FILE
-    return path.read_text().strip() if path.exists() else None
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -64,19 +41,13 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 
 class SyncAgent:
-    def __init__(self, store: DeviceStore, hub_url: str, token: str, *, ca_file: str | None = None,
-                 batch_size: int = 200, timeout: float = 10.0, idle_poll: float = 5.0,
+    def __init__(self, store: DeviceStore, hub: HubClient, *, batch_size: int = 200, timeout: float = 10.0, idle_poll: float = 5.0,
                  backoff_base: float = 0.5, backoff_cap: float = 60.0, rng: random.Random | None = None):
-        self.store, self.url = store, hub_url.rstrip("/") + "/api/v1/events"
+        self.store, self.hub = store, hub
         self.batch_size = min(batch_size, protocol.MAX_BATCH_EVENTS)
         self.timeout, self.idle_poll = timeout, idle_poll
         self.backoff_base, self.backoff_cap = backoff_base, backoff_cap
         self.rng = rng or random.Random()
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {token}"
-        # Never off: a custom CA file at most. Given per request, because requests lets
-        # REQUESTS_CA_BUNDLE from the environment override a session's setting.
-        self.verify: str | bool = ca_file or True
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -88,7 +59,7 @@ class SyncAgent:
         if not batch:
             return 0
         try:
-            reply = self.session.post(self.url, json={"events": batch}, timeout=self.timeout, verify=self.verify)
+            reply = self.hub.post(protocol.EVENTS_PATH, json={"events": batch}, timeout=self.timeout)
         except requests.RequestException as exc:
             raise SyncError(f"hub unreachable: {exc.__class__.__name__}") from exc
         if reply.status_code in (429, 503):
@@ -151,4 +122,3 @@ class SyncAgent:
         self._wake.set()
         if self._thread:
             self._thread.join(timeout=self.timeout + 1)
-        self.session.close()

@@ -19,6 +19,7 @@ from hub.db import HubDB
 from hubprocess import HubProcess
 from mfc_edge import bundle
 from mfc_edge.bundle import Asset, Manifest
+from offline_cache.hub_client import HubClient
 from offline_cache.bundle_sync import BundleUpdater
 from offline_cache.content import ContentStore
 
@@ -63,13 +64,13 @@ def device(folder: Path, url: str, token: str, key: bytes, quota: int = 10 ** 9,
            role: str = "kiosk") -> tuple[ContentStore, BundleUpdater, Events]:
     store = ContentStore(folder, quota, key)
     events = Events()
-    return store, BundleUpdater(store, url, token, center=center, role=role, report=events, timeout=10), events
+    return store, BundleUpdater(store, HubClient(url, token), center=center, role=role, report=events, timeout=10), events
 
 
 def record_requests(updater: BundleUpdater) -> list[tuple[int, str, str | None]]:
     """(status, path, Range header) of every request the updater makes from now on."""
     seen: list[tuple[int, str, str | None]] = []
-    updater.session.hooks["response"].append(
+    updater.hub.session().hooks["response"].append(
         lambda r, *args, **kwargs: seen.append((r.status_code, r.request.path_url, r.request.headers.get("Range"))))
     return seen
 

@@ -204,8 +204,10 @@ WORKER = """
 import sys
 from offline_cache.bundle_sync import BundleUpdater
 from offline_cache.content import ContentStore
+from offline_cache.hub_client import HubClient
 root, url, token, key = sys.argv[1:5]
-updater = BundleUpdater(ContentStore(root, 10 ** 9, bytes.fromhex(key)), url, token, center="strogino", role="kiosk")
+updater = BundleUpdater(ContentStore(root, 10 ** 9, bytes.fromhex(key)), HubClient(url, token), center="strogino",
+                        role="kiosk")
 print("ready", flush=True)
 print(updater.check().status, flush=True)
 """

@@ -14,6 +14,7 @@ from hardware.clock import ManualClock
 from hub.db import HubDB
 from hubprocess import HubProcess, hub_today
 from kiosk.tickets import TicketStore
+from offline_cache.hub_client import HubClient
 from offline_cache.sync import SyncAgent
 
 KIOSKS = 3
@@ -34,7 +35,7 @@ def test_every_ticket_reaches_the_hub_exactly_once_in_order(tmp_path):
                                timezone=MSK, ticket_range=(333 * k + 1, 333 * k + 333),
                                clock=ManualClock(hub_today(8).replace(second=k)))
             stores.append(store)
-            agents.append(SyncAgent(store, proxy.url("http"), token, batch_size=100, timeout=2, idle_poll=0.1,
+            agents.append(SyncAgent(store, HubClient(proxy.url("http"), token), batch_size=100, timeout=2, idle_poll=0.1,
                                     backoff_base=0.02, backoff_cap=0.3, rng=random.Random(k)).start())
 
         def issue(store: TicketStore, k: int) -> None:

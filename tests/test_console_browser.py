@@ -13,6 +13,7 @@ from hardware.clock import ManualClock
 from hubprocess import HubProcess, hub_today
 from mfc_edge import protocol
 from kiosk.tickets import TicketStore
+from offline_cache.hub_client import HubClient
 from offline_cache.sync import SyncAgent
 
 CHROMIUM = "/usr/bin/chromium"
@@ -34,7 +35,7 @@ def hub_with_tickets(tmp_path):
                            ticket_range=(1, 499), clock=ManualClock(hub_today()))
         tickets = [store.issue_ticket(service_id="passport-rf", letter="П"),
                    store.issue_ticket(service_id="passport-rf", letter="П")]
-        SyncAgent(store, hub.url, token).drain()
+        SyncAgent(store, HubClient(hub.url, token)).drain()
         yield hub, tickets
         store.close()
 

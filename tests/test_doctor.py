@@ -15,7 +15,7 @@ from hub.api import Hub
 from hub.server import HubThread
 from mfc_edge.config import load_config
 from mfc_edge.cli.doctor import Doctor, run_doctor
-from offline_cache.sync import save_token
+from offline_cache.hub_client import save_token
 from windowhelpers import write_console_config
 
 Usage = namedtuple("Usage", "total used free")

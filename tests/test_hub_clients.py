@@ -11,8 +11,10 @@ import requests
 from hubprocess import HubProcess, free_port, make_test_ca
 from hub.api import Hub
 from hub.server import HubThread
+from offline_cache.hub_client import HubClient
 from offline_cache.feed import FeedPoller
-from offline_cache.hub_poller import LOAD_PATH, RATINGS_PATH, HubPoller
+from mfc_edge.protocol import LOAD_PATH, RATINGS_PATH
+from offline_cache.hub_poller import HubPoller
 from offline_cache.screenshots import IDLE, NO_IMAGE, REFUSED, UNREACHABLE, UPLOADED, ScreenshotUploader
 from test_screenshots import PASSWORD, make_png
 
@@ -41,29 +43,29 @@ class FakeMonotonic:
 
 def test_poller_follows_any_endpoint_with_an_etag(center):
     hub, url, token = center
-    load = HubPoller(url, token, LOAD_PATH)
+    load = HubPoller(HubClient(url, token), LOAD_PATH)
     assert load.latest() is None and load.age() is None and load.last_known() is None
     assert load.poll_once() and load.last_status == 200
     assert load.latest()["center"] == "strogino" and len(load.latest()["hours"]["mon"]) == 24
     assert 0 <= load.age() < 60
     assert load.poll_once() and load.last_status == 304  # unchanged: the hub sent nothing
-    ratings = HubPoller(url, token, RATINGS_PATH)
+    ratings = HubPoller(HubClient(url, token), RATINGS_PATH)
     assert ratings.poll_once() and ratings.latest()["total"]["count"] == 0
-    feed = FeedPoller(url, token)
-    assert feed.poll_once() and feed.latest()["center"] == "strogino" and feed.url == url + "/api/v1/feed"
-    refused = HubPoller(url, "wrong-token", LOAD_PATH)
+    feed = FeedPoller(HubClient(url, token))
+    assert feed.poll_once() and feed.latest()["center"] == "strogino" and feed.path == "/api/v1/feed"
+    refused = HubPoller(HubClient(url, "wrong-token"), LOAD_PATH)
     assert not refused.poll_once() and refused.last_status == 401 and refused.latest() is None
     with pytest.raises(ValueError):
-        HubPoller(url, token, "api/v1/load")
+        HubPoller(HubClient(url, token), "api/v1/load")
     for poller in (load, ratings, feed, refused):
         poller.stop()
 
 
 def test_poller_goes_stale_without_the_hub(center):
     _, url, token = center
-    poller = HubPoller(url, token, LOAD_PATH, stale_after=3600)
+    poller = HubPoller(HubClient(url, token), LOAD_PATH, stale_after=3600)
     assert poller.poll_once()
-    poller.url = NOWHERE + LOAD_PATH  # the hub is gone
+    poller.hub = HubClient(NOWHERE, token)  # the hub is gone
     assert not poller.poll_once() and poller.last_status is None
     assert poller.latest() is not None  # within stale_after
     poller.stale_after = 0
@@ -75,7 +77,7 @@ def test_cache_file_keeps_the_last_answer_across_a_restart_without_the_hub(cente
     _, url, token = center
     cache = tmp_path / "screen" / "load.json"
     changes = []
-    first = HubPoller(url, token, LOAD_PATH, cache_file=cache, on_change=changes.append)
+    first = HubPoller(HubClient(url, token), LOAD_PATH, cache_file=cache, on_change=changes.append)
     assert first.poll_once() and first.poll_once()
     assert len(changes) == 1 and changes[0]["center"] == "strogino"  # the 304 was no change
     first.stop()
@@ -83,14 +85,14 @@ def test_cache_file_keeps_the_last_answer_across_a_restart_without_the_hub(cente
     assert saved["path"] == LOAD_PATH and saved["data"] == first.last_known()
     assert [p.name for p in cache.parent.iterdir()] == ["load.json"]
 
-    offline = HubPoller(NOWHERE, token, LOAD_PATH, cache_file=cache, stale_after=float("inf"))
+    offline = HubPoller(HubClient(NOWHERE, token), LOAD_PATH, cache_file=cache, stale_after=float("inf"))
     assert not offline.poll_once()
     assert offline.last_known() == saved["data"] and offline.latest() == saved["data"]
     assert offline.age() is not None and offline.age() < 3600
     offline.stop()
 
     # With the hub back, the saved ETag makes the first question after a restart cost a 304.
-    back = HubPoller(url, token, LOAD_PATH, cache_file=cache)
+    back = HubPoller(HubClient(url, token), LOAD_PATH, cache_file=cache)
     assert back.poll_once() and back.last_status == 304 and back.latest() == saved["data"]
     back.stop()
 
@@ -101,12 +103,12 @@ def test_unusable_cache_files_are_ignored(center, tmp_path):
     for text in ("{not json", json.dumps({"path": "/api/v1/feed", "saved_at": time.time(), "data": {"a": 1}}),
                  json.dumps([1, 2])):
         cache.write_text(text, encoding="utf-8")
-        poller = HubPoller(NOWHERE, token, LOAD_PATH, cache_file=cache)
+        poller = HubPoller(HubClient(NOWHERE, token), LOAD_PATH, cache_file=cache)
         assert poller.last_known() is None and poller.age() is None
         assert cache.read_text(encoding="utf-8") == text  # left for a technician to look at
     # Saved "in the future": the clock was set back after a restart, so the age is unknown.
     cache.write_text(json.dumps({"path": LOAD_PATH, "saved_at": time.time() + 86400, "data": {"center": "x"}}))
-    future = HubPoller(NOWHERE, token, LOAD_PATH, cache_file=cache, stale_after=float("inf"))
+    future = HubPoller(HubClient(NOWHERE, token), LOAD_PATH, cache_file=cache, stale_after=float("inf"))
     assert future.age() is None and future.latest() is None and future.last_known() == {"center": "x"}
 
 
@@ -119,7 +121,7 @@ def test_uploader_sends_periodically_and_on_request(center):
         return shots[-1]
 
     clock = FakeMonotonic()
-    uploader = ScreenshotUploader(url, token, capture, every_minutes=10, monotonic=clock)
+    uploader = ScreenshotUploader(HubClient(url, token), capture, every_minutes=10, monotonic=clock)
     assert uploader.run_once() == UPLOADED and len(shots) == 1  # the first one at start
     assert uploader.last_upload["width"] == 64
     assert uploader.run_once() == IDLE and len(shots) == 1
@@ -142,13 +144,13 @@ def test_only_on_request_and_nothing_captured_without_the_hub(center):
     hub, url, token = center
     calls = []
     capture = lambda: calls.append(1) or make_png(20, 20)  # noqa: E731
-    away = ScreenshotUploader(NOWHERE, token, capture, every_minutes=10)
+    away = ScreenshotUploader(HubClient(NOWHERE, token), capture, every_minutes=10)
     assert away.run_once() == UNREACHABLE and away.run_once() == UNREACHABLE and calls == []
-    on_request = ScreenshotUploader(url, token, capture, every_minutes=0)
+    on_request = ScreenshotUploader(HubClient(url, token), capture, every_minutes=0)
     assert on_request.run_once() == IDLE and calls == []
     hub.screens.request("strogino", "screen-1", "smirnova")
     assert on_request.run_once() == UPLOADED and calls == [1]
-    revoked = ScreenshotUploader(url, "not-a-token", capture, every_minutes=10)
+    revoked = ScreenshotUploader(HubClient(url, "not-a-token"), capture, every_minutes=10)
     assert revoked.run_once() == UNREACHABLE and calls == [1]
     for uploader in (away, on_request, revoked):
         uploader.stop()
@@ -165,7 +167,7 @@ def test_bad_captures_never_stop_the_uploader(center):
         return reply
 
     clock = FakeMonotonic()
-    uploader = ScreenshotUploader(url, token, capture, every_minutes=5, monotonic=clock)
+    uploader = ScreenshotUploader(HubClient(url, token), capture, every_minutes=5, monotonic=clock)
     assert uploader.run_once() == NO_IMAGE
     assert uploader.run_once() == NO_IMAGE
     assert uploader.run_once() == REFUSED  # the hub said why; the same image is not sent again at once
@@ -177,7 +179,7 @@ def test_bad_captures_never_stop_the_uploader(center):
 def test_oversized_screenshots_are_shrunk_to_fit(center):
     hub, url, token = center
     big = make_png(400, 300, noise=True)  # about 360 KB
-    uploader = ScreenshotUploader(url, token, lambda: big, every_minutes=1, max_bytes=100_000)
+    uploader = ScreenshotUploader(HubClient(url, token), lambda: big, every_minutes=1, max_bytes=100_000)
     assert uploader.run_once() == UPLOADED
     stored = hub.screens.latest("strogino", "screen-1")
     assert stored["width"] < 400 and stored["width"] * 3 == stored["height"] * 4 and stored["bytes"] <= 100_000
@@ -185,7 +187,7 @@ def test_oversized_screenshots_are_shrunk_to_fit(center):
 
 def test_background_thread_uploads_and_stops(center):
     hub, url, token = center
-    uploader = ScreenshotUploader(url, token, lambda: make_png(50, 50), every_minutes=0, check_every=0.05).start()
+    uploader = ScreenshotUploader(HubClient(url, token), lambda: make_png(50, 50), every_minutes=0, check_every=0.05).start()
     try:
         hub.screens.request("strogino", "screen-1", "smirnova")
         deadline = time.monotonic() + 20
@@ -203,12 +205,12 @@ def test_clients_verify_tls_with_the_ca_file(tmp_path):
         code = hub.enroll_code(role="signage")
         token = requests.post(f"{hub.url}/api/v1/enroll", json={"code": code, "device_id": "screen-1"},
                               timeout=10, verify=str(ca)).json()["token"]
-        trusting = HubPoller(hub.url, token, LOAD_PATH, ca_file=str(ca))
+        trusting = HubPoller(HubClient(hub.url, token, ca_file=str(ca)), LOAD_PATH)
         assert trusting.poll_once()
-        assert not HubPoller(hub.url, token, LOAD_PATH).poll_once()  # the system's CAs do not know this hub
+        assert not HubPoller(HubClient(hub.url, token), LOAD_PATH).poll_once()  # the system's CAs do not know this hub
         png = make_png(10, 10)
-        assert ScreenshotUploader(hub.url, token, lambda: png, 1, ca_file=str(ca)).run_once() == UPLOADED
-        assert ScreenshotUploader(hub.url, token, lambda: png, 1).run_once() == UNREACHABLE
+        assert ScreenshotUploader(HubClient(hub.url, token, ca_file=str(ca)), lambda: png, 1).run_once() == UPLOADED
+        assert ScreenshotUploader(HubClient(hub.url, token), lambda: png, 1).run_once() == UNREACHABLE
         reply = requests.get(f"{hub.url}/api/v1/screenshot/request", timeout=10, verify=str(ca),
                              headers={"Authorization": f"Bearer {token}"})
         assert reply.json() == {"requested": False, "requested_at": None}

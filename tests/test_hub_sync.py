@@ -22,7 +22,9 @@ from hubprocess import HubProcess, hub_today
 from kiosk.estimate import Estimate
 from mfc_edge import protocol
 from kiosk.tickets import TicketStore
-from offline_cache.sync import SyncAgent, SyncError, load_token, retry_after_seconds
+from offline_cache.hub_client import HubClient
+from offline_cache.hub_client import load_token
+from offline_cache.sync import SyncAgent, SyncError, retry_after_seconds
 
 
 @pytest.fixture
@@ -94,7 +96,7 @@ def test_agent_drains_the_outbox_and_the_hub_stores_each_ticket_once(hub, tmp_pa
     issued = [store.issue_ticket(service_id="passport-rf", letter="П", priority=i % 7 == 0) for i in range(120)]
     sent = store.outbox()
     token = enroll(hub)
-    agent = SyncAgent(store, hub.url, token, batch_size=50)
+    agent = SyncAgent(store, HubClient(hub.url, token), batch_size=50)
     assert agent.drain() == 120
     assert store.outbox() == []
     tickets = hub_tickets(hub)
@@ -118,7 +120,7 @@ def test_a_bad_event_is_refused_with_its_reason_and_kept_aside(hub, tmp_path):
         store.db["outbox"].insert({"id": alien["id"], "type": alien["type"], "at": alien["at"],
                                    "event": json.dumps(alien)})
     store.issue_ticket(service_id="passport-rf", letter="П")
-    agent = SyncAgent(store, hub.url, enroll(hub))
+    agent = SyncAgent(store, HubClient(hub.url, enroll(hub)))
     agent.drain()
     assert store.outbox() == []
     assert len(hub_tickets(hub)) == 2  # the good ones around the bad ones arrived
@@ -151,8 +153,8 @@ def test_oversized_and_malformed_batches_store_nothing(hub, tmp_path):
 
 def test_feed_is_cheap_to_poll_with_an_etag(hub, tmp_path):
     store = kiosk_store(tmp_path / "k1.sqlite")
-    agent = SyncAgent(store, hub.url, enroll(hub))
-    auth = {"Authorization": agent.session.headers["Authorization"]}
+    agent = SyncAgent(store, HubClient(hub.url, enroll(hub)))
+    auth = {"Authorization": f"Bearer {agent.hub.token}"}
     first = requests.get(f"{hub.url}/api/v1/feed", headers=auth, timeout=5)
     assert first.status_code == 200 and first.json()["waiting"] == {}
     etag = first.headers["ETag"]
@@ -175,8 +177,8 @@ def test_tickets_that_arrive_late_take_their_place_by_time_of_issue(hub, tmp_pat
     b = late.issue_ticket(service_id="passport-rf", letter="П")  # offline: reaches the hub last
     early.clock.advance(seconds=60)
     c = early.issue_ticket(service_id="passport-rf", letter="П")
-    SyncAgent(early, hub.url, enroll(hub, "kiosk-1")).drain()
-    SyncAgent(late, hub.url, enroll(hub, "kiosk-2")).drain()
+    SyncAgent(early, HubClient(hub.url, enroll(hub, "kiosk-1"))).drain()
+    SyncAgent(late, HubClient(hub.url, enroll(hub, "kiosk-2"))).drain()
     assert [t["number"] for t in hub_tickets(hub)] == [a.number, b.number, c.number]
 
 
@@ -187,7 +189,7 @@ def test_hub_down_then_back_loses_nothing(tmp_path):
         port = hub.port
     for _ in range(10):
         store.issue_ticket(service_id="passport-rf", letter="П")
-    agent = SyncAgent(store, f"http://127.0.0.1:{port}", token, timeout=2)
+    agent = SyncAgent(store, HubClient(f"http://127.0.0.1:{port}", token), timeout=2)
     with pytest.raises(SyncError, match="hub unreachable"):
         agent.drain()
     assert len(store.outbox()) == 10  # nothing left the outbox without an answer
@@ -214,7 +216,7 @@ def test_retry_after_is_obeyed_and_backoff_has_full_jitter(tmp_path):
     try:
         store = kiosk_store(tmp_path / "k1.sqlite")
         store.issue_ticket(service_id="passport-rf", letter="П")
-        agent = SyncAgent(store, f"http://127.0.0.1:{server.server_address[1]}", "t", rng=random.Random(1))
+        agent = SyncAgent(store, HubClient(f"http://127.0.0.1:{server.server_address[1]}", "t"), rng=random.Random(1))
         with pytest.raises(SyncError) as caught:
             agent.push_once()
         assert caught.value.retry_after == 7
@@ -236,7 +238,7 @@ def test_retry_after_is_obeyed_and_backoff_has_full_jitter(tmp_path):
 def test_an_enrolled_kiosk_syncs_by_itself_and_estimates_from_the_hub(tmp_path, printer):
     from kiosk.wiring import open_kiosk
     from mfc_edge.config import load_config
-    from offline_cache.sync import save_token
+    from offline_cache.hub_client import save_token
 
     clock = ManualClock(hub_today())
     with HubProcess(tmp_path / "hub") as hub:
@@ -285,6 +287,6 @@ def test_tls_hub_is_verified_against_the_configured_ca(tmp_path):
                               timeout=10, verify=str(ca)).json()["token"]
         # Verification is never off: without the CA, the hub's certificate is refused.
         with pytest.raises(SyncError, match="SSLError"):
-            SyncAgent(store, hub.url, token).drain()
+            SyncAgent(store, HubClient(hub.url, token)).drain()
         assert len(store.outbox()) == 1
-        assert SyncAgent(store, hub.url, token, ca_file=str(ca)).drain() == 1
+        assert SyncAgent(store, HubClient(hub.url, token, ca_file=str(ca))).drain() == 1

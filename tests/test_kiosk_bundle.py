@@ -21,7 +21,7 @@ from mfc_edge.bundle import Asset
 from mfc_edge.catalog import BUNDLED_CATALOG, load_catalog
 from mfc_edge.config import load_config
 from offline_cache.content import save_bundle_key
-from offline_cache.sync import save_token
+from offline_cache.hub_client import save_token
 
 RENAMED = ("Паспорт гражданина РФ", "Паспорт гражданина РФ — новое")
 

@@ -14,6 +14,7 @@ from hub.api import Hub
 from hub.identity import EnrollmentError
 from mfc_edge import protocol
 from mfc_edge.config import load_config
+from offline_cache.hub_client import HubClient
 from offline_cache.outbox import DeviceStore
 from offline_cache.sync import SyncAgent, SyncError
 from window_device.window_link import WindowLink
@@ -35,8 +36,8 @@ class Rig:
         self.device = load_config(write_console_config(folder, center.url))
         self.store = DeviceStore(folder / "console.sqlite", center_id="strogino", device_id="console-5",
                                 clock=center.clock)
-        self.link = WindowLink(center.url, center.token)
-        self.sync = SyncAgent(self.store, center.url, center.token)
+        self.link = WindowLink(HubClient(center.url, center.token))
+        self.sync = SyncAgent(self.store, HubClient(center.url, center.token))
         self.console = WindowConsole(self.device, self.store, self.link, pin_factory=self.factory, clock=self.ticks)
 
     def press(self, name: str) -> None:
@@ -51,7 +52,7 @@ class Rig:
 
     def close(self) -> None:
         self.console.close()
-        self.link.close()
+        self.link.hub.close()
         self.store.close()
 
 
@@ -111,7 +112,7 @@ def test_ratings_made_offline_arrive_later_attached_by_time(tmp_path, center):
         rig.console.link = None  # the hub is out of reach: the device never learns the ticket
         rig.press("rating-4")
         assert rig.events("rating.given")[0]["ticket"] is None
-        dead = SyncAgent(rig.store, "http://127.0.0.1:9", center.token, timeout=1)
+        dead = SyncAgent(rig.store, HubClient("http://127.0.0.1:9", center.token), timeout=1)
         with pytest.raises(SyncError):
             dead.drain()
         assert rig.store.outbox_size() == 1
@@ -282,7 +283,7 @@ def test_a_console_acts_and_rates_only_at_the_window_it_was_enrolled_for(center)
 
 def test_enrolling_a_console_with_a_code_for_another_window_is_refused_on_the_spot(center, tmp_path, capsys):
     from mfc_edge.cli import main as cli
-    from offline_cache.sync import load_token
+    from offline_cache.hub_client import load_token
 
     config = write_console_config(tmp_path, center.url)  # [console] window = "5"
     data_dir = load_config(config).data_dir

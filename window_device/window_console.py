@@ -149,33 +149,3 @@ class WindowConsole:
             self.keypad.close()
         for part in [*self.buttons.values(), *self.leds.values(), *([self.buzzer] if self.buzzer else [])]:
             part.close()
-
-
-def open_window_console(device: DeviceConfig, clock: Any, *, pin_factory: Factory | None = None,
-                        connect: bool = True, display: TextDisplay | None = None) -> tuple[WindowConsole, Any]:
-    """The console with its store and, when enrolled, its sync agent and hub link.
-    Returns the console and a function that closes everything."""
-    from offline_cache.sync import SyncAgent, load_token
-
-    store = DeviceStore(device.data_dir / "console.sqlite", center_id=device.center_id, device_id=device.device_id,
-                       clock=clock)
-    token = load_token(device.data_dir) if device.hub_url and connect else None
-    sync = link = None
-    if token:
-        sync = SyncAgent(store, device.hub_url, token, ca_file=device.hub_ca_file, idle_poll=2.0).start()
-        link = WindowLink(device.hub_url, token, ca_file=device.hub_ca_file)
-    elif device.hub_url and connect:
-        log.warning("not enrolled with the hub at %s: ratings and help requests wait in the outbox "
-                    "(run `mfc-edge enroll`)", device.hub_url)
-    console = WindowConsole(device, store, link, pin_factory=pin_factory, display=display,
-                            on_event=sync.wake if sync else (lambda: None)).start()
-
-    def close() -> None:
-        console.close()
-        if sync:
-            sync.stop()
-        if link:
-            link.close()
-        store.close()
-
-    return console, close

@@ -10,6 +10,9 @@ from urllib.parse import quote
 
 import requests
 
+from mfc_edge.protocol import API
+from offline_cache.hub_client import HubClient
+
 log = logging.getLogger(__name__)
 
 
@@ -18,17 +21,12 @@ class LinkError(Exception):
 
 
 class WindowLink:
-    def __init__(self, hub_url: str, token: str, *, ca_file: str | None = None, timeout: float = 3.0):
-        self.base = hub_url.rstrip("/") + "/api/v1"
-        self.timeout = timeout
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {token}"
-        # Never off: a custom CA file at most, given per request so the environment cannot override it.
-        self.verify: str | bool = ca_file or True
+    def __init__(self, hub: HubClient, *, timeout: float = 3.0):
+        self.hub, self.timeout = hub, timeout
 
     def _call(self, method: str, path: str) -> tuple[int, Any]:
         try:
-            reply = self.session.request(method, self.base + path, timeout=self.timeout, verify=self.verify)
+            reply = self.hub.request(method, API + path, timeout=self.timeout)
         except requests.RequestException as exc:
             raise LinkError("нет связи с сервером") from exc
         try:
@@ -59,6 +57,3 @@ class WindowLink:
             raise LinkError(detail if isinstance(detail, str) else f"сервер ответил {status}")
         ticket = body.get("ticket")
         return ticket["number"] if ticket and ticket["state"] in ("called", "serving") else None
-
-    def close(self) -> None:
-        self.session.close()

@@ -75,38 +75,38 @@ class CenterInABox:
         self.hub.operators.add("strogino", login, name, password)
         self.server = HubThread(self.hub).start()
         self.printer = VirtualPrinter(tickets).start()
-        self.kiosk = self.console = None
+        self.kiosk = self.console = self.window_device = None
 
     def open_kiosk(self):
-        from mfc_edge.cli.demo_kiosk import write_config
         from kiosk.wiring import open_kiosk
-        from mfc_edge.cli import main as technician
-        from mfc_edge.config import load_config
+        from mfc_edge.cli.demo_kiosk import write_config
 
-        config = write_config(self.folder, self.printer.port, self.server.url)
-        code = self.hub.identity.create_code("strogino", "kiosk")
-        if technician(["enroll", "--config", str(config), "--code", code]) != 0:
-            raise RuntimeError("the demo kiosk could not enroll with the demo hub")
-        self.kiosk = open_kiosk(load_config(config), self.clock)
+        device = self.enroll(write_config(self.folder, self.printer.port, self.server.url), "kiosk")
+        self.kiosk = open_kiosk(device, self.clock)
         return self.kiosk
 
     def open_window_console(self):
         """Window 5's smiley buttons and the entrance's help button, on simulated pins."""
         from gpiozero.pins.mock import MockFactory
 
-        from window_device.window_console import open_window_console
-        from mfc_edge.cli import main as technician
-        from mfc_edge.config import load_config
+        from window_device.wiring import open_window_device
 
         config = self.folder / "console.toml"
         config.write_text(WINDOW_CONSOLE.format(hub_url=self.server.url), encoding="utf-8")
-        code = self.hub.identity.create_code("strogino", "console", window="5")
-        if technician(["enroll", "--config", str(config), "--code", code]) != 0:
-            raise RuntimeError("the demo window console could not enroll with the demo hub")
+        device = self.enroll(config, "console", window="5")
         self.pins = MockFactory()
-        self.console, self._close_console = open_window_console(load_config(config), self.clock,
-                                                                pin_factory=self.pins)
+        self.window_device = open_window_device(device, self.clock, pin_factory=self.pins)
+        self.console = self.window_device.console
         return self.console
+
+    def enroll(self, config: Path, role: str, window: str | None = None):
+        """A technician's enrollment: a code from the hub, given to the device."""
+        from mfc_edge.config import load_config
+        from offline_cache.enrollment import enroll
+
+        device = load_config(config)
+        enroll(device, self.hub.identity.create_code("strogino", role, window=window))
+        return device
 
     def press(self, button: str) -> None:
         """A visitor presses one of the console's buttons (1-5: the smileys, help)."""
@@ -117,14 +117,11 @@ class CenterInABox:
     def publish_kiosk_bundle(self) -> None:
         """The content editor publishes the service catalog as a signed kiosk bundle."""
         from mfc_edge.catalog import BUNDLED_CATALOG
-        from mfc_edge.cli import main as editor
 
         folder = self.folder / "kiosk-bundle"
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(BUNDLED_CATALOG, folder / "catalog.toml")
-        if editor(["hub", "publish", str(folder), "--data", str(self.folder / "hub"), "--center", "strogino",
-                   "--role", "kiosk"]) != 0:
-            raise RuntimeError("the demo could not publish its kiosk bundle")
+        self.hub.bundles.publish_folder(folder, "strogino", "kiosk")
 
     def wait_for_bundle(self, timeout: float = 20) -> int:
         """The version of the bundle the kiosk applied from the hub."""
@@ -144,8 +141,8 @@ class CenterInABox:
             time.sleep(0.05)
 
     def close(self) -> None:
-        if self.console:
-            self._close_console()
+        if self.window_device:
+            self.window_device.close()
         if self.kiosk:
             self.kiosk.close()
         self.printer.stop()
@@ -243,7 +240,7 @@ def _hall_screen(center: CenterInABox, out: Path, shots: Path) -> str:
     from mfc_edge.cli.demo_screen import open_demo_screen, publish_screen_bundle, screen_scene, seed_history
 
     seed_history(center.hub, "strogino", center.clock.now().astimezone(VISIT_START.tzinfo))
-    publish_screen_bundle(out / "signage-bundle", out / "hub", "strogino")
+    publish_screen_bundle(out / "signage-bundle", center.hub, "strogino")
     device, screen = open_demo_screen(out, center.hub, center.server.url, center.clock, out / "announcements")
 
     def call_next() -> str:

@@ -98,29 +98,24 @@ def seed_history(hub, center: str, today: datetime, weeks: int = 8, seed: int = 
     return count
 
 
-def publish_screen_bundle(folder: Path, hub_data: Path, center: str) -> None:
-    from mfc_edge.cli import main as editor
-
+def publish_screen_bundle(folder: Path, hub, center: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "playlist.toml").write_text(PLAYLIST, encoding="utf-8")
-    if editor(["hub", "publish", str(folder), "--data", str(hub_data), "--center", center, "--role", "signage"]) != 0:
-        raise RuntimeError("the demo could not publish its signage bundle")
+    hub.bundles.publish_folder(folder, center, "signage")
 
 
 def open_demo_screen(folder: Path, hub, hub_url: str, clock, announcements: Path):
     """Enroll the screen like a technician would, then put it together with a recording speaker."""
     from hardware.audio import SimulatedOutput
-    from mfc_edge.cli import main as technician
     from mfc_edge.config import load_config
+    from offline_cache.enrollment import enroll
     from signage.wiring import open_screen
 
     config = folder / "screen.toml"
     config.write_text(SCREEN_CONFIG.format(hub_url=hub_url), encoding="utf-8")
-    code = hub.identity.create_code("strogino", "signage")
-    if technician(["enroll", "--config", str(config), "--code", code]) != 0:
-        raise RuntimeError("the demo screen could not enroll with the demo hub")
-    announcements.mkdir(parents=True, exist_ok=True)
     device = load_config(config)
+    enroll(device, hub.identity.create_code("strogino", "signage"))
+    announcements.mkdir(parents=True, exist_ok=True)
     screen = open_screen(device, clock, audio=SimulatedOutput(keep_dir=announcements))
     return device, screen
 

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterator
 
 import requests
 
+from mfc_edge import protocol
 from mfc_edge.config import DeviceConfig
 
 MIN_FREE_BYTES = 200 * 1024 * 1024
@@ -56,7 +57,7 @@ class Doctor:
                  now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
                  env: dict[str, str] | None = None, pin_factory: Any = None, framebuffer: Path = Path("/dev/fb0"),
                  token: str | None = None):
-        from offline_cache.sync import load_token
+        from offline_cache.hub_client import load_token
 
         self.device, self.disk_usage, self.ntp_synchronized, self.now = device, disk_usage, ntp_synchronized, now
         self.env = os.environ if env is None else env
@@ -125,9 +126,19 @@ class Doctor:
                      "check the panel's cable and that the desktop session started")
 
     def hub(self) -> Iterator[Check]:
-        url, verify = self.device.hub_url, self.device.hub_ca_file or True
+        from offline_cache.hub_client import HubClient
+
+        url = self.device.hub_url
+        hub = HubClient(url, self.token, ca_file=self.device.hub_ca_file, timeout=5)
         try:
-            reply = requests.get(f"{url}/healthz", timeout=5, verify=verify)
+            yield from self._hub(hub)
+        finally:
+            hub.close()
+
+    def _hub(self, hub: Any) -> Iterator[Check]:
+        url = hub.url
+        try:
+            reply = hub.get(protocol.HEALTH_PATH)
         except requests.RequestException as exc:
             yield Check("hub", False, f"{url}: unreachable ({exc.__class__.__name__})",
                         "check the network, [hub] url and, for HTTPS, [hub] ca_file")
@@ -139,8 +150,12 @@ class Doctor:
         if not self.token:
             yield Check("token", False, "not enrolled", "run `mfc-edge enroll --code …` with a code from the hub")
             return
-        reply = requests.get(f"{url}/api/v1/feed", headers={"Authorization": f"Bearer {self.token}"}, timeout=5,
-                             verify=verify)
+        try:
+            reply = hub.get(protocol.FEED_PATH)
+        except requests.RequestException as exc:
+            yield Check("token", False, f"not checked: the hub went away ({exc.__class__.__name__})",
+                        "check the network")
+            return
         yield Check("token", reply.status_code == 200, "accepted by the hub" if reply.status_code == 200 else
                     f"refused ({reply.status_code})", "the device was revoked or re-enrolled elsewhere: enroll again")
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 import requests
 
-from mfc_edge import bundle
+from mfc_edge import bundle, protocol
 from mfc_edge.config import DeviceConfig
 from offline_cache.content import ContentStore, load_bundle_key
-from offline_cache.sync import load_token
+from offline_cache.hub_client import HubClient, load_token
 
 READ_ONLY_QUOTA = 1 << 40  # status only reads the content folder; the quota is the updater's business
 
@@ -34,14 +34,14 @@ def bundle_status(device: DeviceConfig, timeout: float = 10.0) -> BundleStatus:
     if key is None or token is None or not device.hub_url:
         return BundleStatus(None, None, "not enrolled with a hub (mfc-edge enroll)")
     active = ContentStore(device.data_dir / "content", READ_ONLY_QUOTA, key).current()
-    headers = {"Authorization": f"Bearer {token}"}
-    if active:
-        headers["If-None-Match"] = active.manifest.etag
+    headers = {"If-None-Match": active.manifest.etag} if active else {}
+    hub = HubClient(device.hub_url, token, ca_file=device.hub_ca_file, timeout=timeout)
     try:
-        reply = requests.get(f"{device.hub_url}/api/v1/bundle", headers=headers, timeout=timeout,
-                             verify=device.hub_ca_file or True)
+        reply = hub.get(protocol.BUNDLE_PATH, headers=headers)
     except requests.RequestException as exc:
         return BundleStatus(active and active.version, None, f"hub unreachable ({exc.__class__.__name__})")
+    finally:
+        hub.close()
     if reply.status_code == 304:
         return BundleStatus(active.version, active.version)
     if reply.status_code == 404:

@@ -1,0 +1,187 @@
+"""`mfc-edge hub`: run the center's hub, and its administration commands."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from mfc_edge.cli.device_commands import AddCommand
+
+
+def cmd_hub_devices(args: argparse.Namespace) -> int:
+    from hub.api import Hub
+
+    hub = Hub(args.data)
+    try:
+        devices = hub.device_health.devices(args.center)
+    finally:
+        hub.close()
+    for d in devices:
+        parts = ", ".join(f"{part} {p['status']} since {p['since'][:16]}" for part, p in d["parts"].items())
+        role = f"{d['role']} {d['window']}" if d["window"] else d["role"]
+        print(f"{d['id']:<16}{role:<12}{'revoked' if d['revoked'] else 'last seen ' + (d['last_seen'] or '-')[:19]}"
+              f"  {_bundle_state(d['bundle'])}" + (f"  {parts}" if parts else ""))
+    return 0
+
+
+def _bundle_state(found: dict) -> str:
+    running = f"bundle {found['running']}" if found["running"] else "no bundle"
+    if found["up_to_date"] is None:
+        return running
+    return running + (" (up to date)" if found["up_to_date"] else f" (hub has {found['latest']})")
+
+
+def cmd_hub(args: argparse.Namespace) -> int:
+    if (args.cert is None) != (args.key is None):
+        print("mfc-edge: error: --cert and --key go together", file=sys.stderr)
+        return 2
+    from hub.server import serve
+
+    serve(args.data, args.host, args.port, args.cert, args.key, priority_streak=args.priority_streak)
+    return 0
+
+
+def cmd_hub_enroll_code(args: argparse.Namespace) -> int:
+    from hub.api import Hub
+    from hub.identity import EnrollmentError
+
+    hub = Hub(args.data)
+    try:
+        code = hub.identity.create_code(args.center, args.role, window=args.window)
+    except EnrollmentError as exc:
+        print(f"mfc-edge: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        hub.close()
+    print(code)
+    at = f" at window {args.window}" if args.window else ""
+    print(f"one-time code for a {args.role}{at} of center {args.center}; valid 24 hours", file=sys.stderr)
+    return 0
+
+
+def cmd_hub_revoke(args: argparse.Namespace) -> int:
+    from hub.api import Hub
+
+    hub = Hub(args.data)
+    try:
+        revoked = hub.identity.revoke(args.center, args.device)
+    finally:
+        hub.close()
+    print(f"{args.center}/{args.device}: " + ("revoked" if revoked else "no such active device"))
+    return 0 if revoked else 1
+
+
+def cmd_hub_add_operator(args: argparse.Namespace) -> int:
+    import getpass
+
+    from hub.api import Hub
+
+    password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    hub = Hub(args.data)
+    try:
+        hub.operators.add(args.center, args.login, args.name, password, args.role)
+    except ValueError as exc:
+        print(f"mfc-edge: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        hub.close()
+    print(f"{args.role} {args.login} of center {args.center} can sign in at /console")
+    return 0
+
+
+def cmd_hub_publish(args: argparse.Namespace) -> int:
+    from hub.api import Hub
+    from hub.bundle_folder import PublishError
+
+    hub = Hub(args.data)
+    try:
+        published = hub.bundles.publish_folder(args.folder, args.center, args.role)
+    except PublishError as exc:
+        print(f"mfc-edge: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        hub.close()
+    print(f"published version {published.version} for {args.role} devices of center {args.center}: "
+          f"{published.assets} assets, {published.total_size} bytes")
+    if published.removed_blobs:
+        print(f"deleted {published.removed_blobs} assets no recent bundle uses ({published.freed_bytes} bytes)")
+    return 0
+
+
+def cmd_hub_set_center(args: argparse.Namespace) -> int:
+    from hub.api import Hub
+    from hub.centers import CenterError
+
+    hub = Hub(args.data)
+    try:
+        found = hub.centers.set(args.center, args.timezone, args.name)
+    except CenterError as exc:
+        print(f"mfc-edge: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        hub.close()
+    name = f" ({found['name']})" if found["name"] else ""
+    print(f"center {found['id']}{name}: time zone {found['timezone']}")
+    return 0
+
+
+def register(add: AddCommand) -> None:
+    """`hub` and its subcommands, with their flags."""
+    p = add("hub", cmd_hub, "Run the center's hub: enrollment, event sync and the live queue (OpenAPI at /docs).")
+    p.add_argument("--data", type=Path, default=Path("var/hub"), help="the hub's data folder (default var/hub)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    p.add_argument("--cert", type=Path, help="TLS certificate (PEM); with --key the hub speaks HTTPS")
+    p.add_argument("--key", type=Path, help="TLS private key (PEM)")
+    p.add_argument("--priority-streak", type=int, default=3, choices=range(1, 21), metavar="N",
+                   help="at most N priority tickets called in a row at a window while others wait (default 3)")
+    hub_sub = p.add_subparsers(dest="hub_command", metavar="HUB_COMMAND")
+    q = hub_sub.add_parser("enroll-code", help="Make a one-time enrollment code for a device.",
+                           description="Make a one-time enrollment code for a device; valid 24 hours.")
+    q.add_argument("--data", type=Path, default=Path("var/hub"), help="the hub's data folder")
+    q.add_argument("--center", required=True, help="center id")
+    q.add_argument("--role", required=True, choices=("kiosk", "signage", "console"), help="the device's role")
+    q.add_argument("--window", help="for a console: the window it stands at; its keypad acts and its ratings "
+                                    "count only there")
+    q.set_defaults(func=cmd_hub_enroll_code)
+    q = hub_sub.add_parser("revoke", help="Refuse a device's token from now on.",
+                           description="Refuse a device's token from now on.")
+    q.add_argument("--data", type=Path, default=Path("var/hub"), help="the hub's data folder")
+    q.add_argument("--center", required=True, help="center id")
+    q.add_argument("--device", required=True, help="device id")
+    q.set_defaults(func=cmd_hub_revoke)
+    q = hub_sub.add_parser("add-operator", help="Add or update an operator account (password from stdin).",
+                           description="Add or update an operator account; the password is asked for, or read "
+                                       "from standard input when it is not a terminal.")
+    q.add_argument("--data", type=Path, default=Path("var/hub"), help="the hub's data folder")
+    q.add_argument("--center", required=True, help="center id")
+    q.add_argument("--login", required=True, help="sign-in name")
+    q.add_argument("--name", required=True, help="the name shown on the console")
+    q.add_argument("--role", choices=("operator", "supervisor"), default="operator")
+    q.set_defaults(func=cmd_hub_add_operator)
+    q = hub_sub.add_parser("publish", help="Publish a folder as the next signed content bundle for a role.",
+                           description="Publish every file of a folder (hidden ones skipped) as the next signed "
+                                       "content bundle for the devices of a center with the given role. A kiosk "
+                                       "bundle holds catalog.toml and/or kiosk.toml; a signage bundle playlist.toml.")
+    q.add_argument("folder", type=Path, help="the folder to publish")
+    q.add_argument("--data", type=Path, default=Path("var/hub"), help="the hub's data folder")
+    q.add_argument("--center", required=True, help="center id")
+    q.add_argument("--role", required=True, choices=("kiosk", "signage"), help="the devices it is for")
+    q.set_defaults(func=cmd_hub_publish)
+
+    q = hub_sub.add_parser("devices", help="List a center's devices with their printer and button status.",
+                           description="List a center's devices: last contact, printer status, stuck buttons.")
+    q.add_argument("--data", type=Path, default=Path("var/hub"), help="the hub's data folder")
+    q.add_argument("--center", required=True, help="center id")
+    q.set_defaults(func=cmd_hub_devices)
+
+    q = hub_sub.add_parser("set-center", help="Set a center's time zone (and name).",
+                           description="Set a center's time zone, used for its load chart (visitors by weekday "
+                                       "and hour in local time). A center never set is in Europe/Moscow.")
+    q.add_argument("--data", type=Path, default=Path("var/hub"), help="the hub's data folder")
+    q.add_argument("--center", required=True, help="center id")
+    q.add_argument("--timezone", required=True,
+                   help="IANA time zone, e.g. Europe/Moscow, Asia/Yekaterinburg (default for unset centers: "
+                        "Europe/Moscow)")
+    q.add_argument("--name", help="the center's name (kept as it was when not given)")
+    q.set_defaults(func=cmd_hub_set_center)

@@ -1,0 +1,105 @@
+"""The one way a device talks to its hub: address, token, TLS and timeouts held in one place.
+
+Every device-side caller (sync agent, pollers, bundle updater, screenshot uploader, the window
+device's link, enrollment, `doctor` and `status`) sends its requests through a `HubClient`.
+TLS is always verified, against the system's CAs or the device file's `[hub] ca_file`; nothing
+is taken from the environment (`trust_env` is off: no proxy variables, `.netrc` or
+`REQUESTS_CA_BUNDLE` silently change where or how a device connects). Tests swap the
+transport: any requests adapter, mounted for both schemes.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import requests
+from requests.adapters import BaseAdapter
+
+from mfc_edge.config import DeviceConfig
+from mfc_edge.files import atomic_write
+
+log = logging.getLogger(__name__)
+
+TOKEN_FILE = "device-token"
+DEFAULT_TIMEOUT_S = 10.0
+
+
+class HubClient:
+    """HTTP to one hub. Safe to share between threads: each thread gets its own session."""
+
+    def __init__(self, url: str, token: str | None = None, *, ca_file: str | None = None,
+                 timeout: float = DEFAULT_TIMEOUT_S, transport: BaseAdapter | None = None):
+        self.url = url.rstrip("/")
+        self.token, self.ca_file, self.timeout = token, ca_file, timeout
+        self.transport = transport
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
+
+    @property
+    def verify(self) -> str | bool:
+        """Never off: a CA file at most."""
+        return self.ca_file or True
+
+    def session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.trust_env = False
+            session.verify = self.verify
+            if self.token:
+                session.headers["Authorization"] = f"Bearer {self.token}"
+            if self.transport is not None:
+                session.mount("http://", self.transport)
+                session.mount("https://", self.transport)
+            self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
+    def request(self, method: str, path: str, *, timeout: float | None = None, **kwargs: Any) -> requests.Response:
+        """`path` starts with / (see mfc_edge.protocol). Raises requests.RequestException when
+        the hub cannot be reached; any HTTP answer is returned for the caller to judge."""
+        if not path.startswith("/"):
+            raise ValueError(f"path {path!r} must start with /")
+        return self.session().request(method, self.url + path, timeout=timeout or self.timeout, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("PUT", path, **kwargs)
+
+    def close(self) -> None:
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
+        self._local = threading.local()
+
+
+def save_token(data_dir: Path, token: str) -> Path:
+    """Keep the device token readable by its owner only, replacing any older one atomically."""
+    return atomic_write(data_dir / TOKEN_FILE, token, mode=0o600)
+
+
+def load_token(data_dir: Path) -> str | None:
+    path = data_dir / TOKEN_FILE
+    return path.read_text().strip() or None if path.exists() else None
+
+
+def connect(device: DeviceConfig, *, enabled: bool = True) -> HubClient | None:
+    """The device's client for its hub, or None when it works alone: no `[hub] url` in its
+    file, not enrolled yet (said in the log), or `enabled` is false (tests, benchmarks)."""
+    if not device.hub_url or not enabled:
+        return None
+    token = load_token(device.data_dir)
+    if not token:
+        log.warning("not enrolled with the hub at %s: working alone (run `mfc-edge enroll`)", device.hub_url)
+        return None
+    return HubClient(device.hub_url, token, ca_file=device.hub_ca_file)
