@@ -1,8 +1,9 @@
 """How long a new ticket will wait.
 
-With the hub's queue feed at hand: the people waiting for the service × the recent mean
-service time ÷ the windows open for it. Without it (hub out of reach), the kiosk counts
-its own recent tickets for the service, and the estimate is marked approximate.
+The hub makes the one estimate (its queue feed's `estimates`: per service, the people ahead
+of a ticket issued now and the minutes, by the same rule as the phone page). Only while the
+hub is out of reach does the kiosk guess from its own recent tickets, and the figure is
+then marked approximate.
 """
 from __future__ import annotations
 
@@ -33,10 +34,21 @@ class Estimator:
 
     def estimate(self, service: Service) -> Estimate:
         feed = self.feed()
-        if feed is not None:
-            ahead = int(feed.get("waiting", {}).get(service.id, 0))
-            windows = max(1, int(feed.get("open_windows", {}).get(service.id, 0)))
-            minutes = math.ceil(ahead * float(feed.get("mean_service_minutes", service.avg_minutes)) / windows)
-            return Estimate(ahead, minutes, approximate=False)
+        hub_estimate = _from_feed(feed, service.id) if feed is not None else None
+        if hub_estimate is not None:
+            return hub_estimate
         ahead = self.store.count_issued_since(service.id, self.store.now() - RECENT)
         return Estimate(ahead, math.ceil(ahead * service.avg_minutes / self.windows), approximate=True)
+
+
+def _from_feed(feed: dict[str, Any], service_id: str) -> Estimate | None:
+    """The hub's estimate for the service; a service it lists nobody for has nobody waiting.
+    None when the feed has no estimates at all (a feed this kiosk cannot read)."""
+    estimates = feed.get("estimates")
+    if not isinstance(estimates, dict):
+        return None
+    found = estimates.get(service_id) or {}
+    try:
+        return Estimate(max(0, int(found.get("ahead", 0))), max(0, int(found.get("minutes", 0))), approximate=False)
+    except (TypeError, ValueError, AttributeError):
+        return None

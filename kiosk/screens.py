@@ -12,7 +12,8 @@ from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.desk import IssuedTicket
-from kiosk.ticket_layout import people_ahead_text, wait_text
+from kiosk.ticket_layout import estimate_text
+from mfc_edge.i18n import people_ahead_text
 from kiosk.widgets import TileButton, qr_texture
 from mfc_edge.load_summary import hour_span, read_load
 
@@ -159,7 +160,7 @@ class ResultScreen(KioskScreen):
         self.service_name = issued.service.name(lang)
         self.priority_text = t("Priority ticket") if issued.ticket.priority else ""
         self.people_ahead = people_ahead_text(t, issued.estimate.people_ahead)
-        self.wait = wait_text(t, issued.estimate)
+        self.wait = estimate_text(t, issued.estimate)
         self.photograph = self.print_outcome == "failed"
         if self.print_outcome is None:
             self.print_state = t("Printing your ticket…")

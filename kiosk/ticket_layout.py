@@ -7,21 +7,13 @@ from hardware.receipt import Cut, Feed, QRCode, Receipt, Text, render_escpos
 from kiosk.estimate import Estimate
 from mfc_edge.catalog import Service
 from mfc_edge.config import DeviceConfig
-from mfc_edge.i18n import Translator, translator
+from mfc_edge.i18n import Translator, people_ahead_text, translator, wait_text
 from kiosk.tickets import Ticket
 
 
-def people_ahead_text(t: Translator, count: int) -> str:
-    if count == 0:
-        return t("You are next")
-    return t.n("{n} person ahead of you", "{n} people ahead of you", count).format(n=count)
-
-
-def wait_text(t: Translator, estimate: Estimate) -> str:
-    if estimate.people_ahead == 0:
-        return ""
-    text = t("Estimated wait: about {m} min").format(m=max(1, estimate.minutes))
-    return text + " " + t("(approximate)") if estimate.approximate else text
+def estimate_text(t: Translator, estimate: Estimate) -> str:
+    """The wait under the place in line; nothing when the visitor is next."""
+    return wait_text(t, estimate.minutes, estimate.approximate) if estimate.people_ahead else ""
 
 
 def ticket_receipt(*, t: Translator, ticket: Ticket, service: Service, center_name: str,
@@ -41,7 +33,7 @@ def ticket_receipt(*, t: Translator, ticket: Ticket, service: Service, center_na
         Text(people_ahead_text(t, estimate.people_ahead), align="center"),
     ]
     if estimate.people_ahead:
-        lines.append(Text(wait_text(t, estimate), align="center"))
+        lines.append(Text(estimate_text(t, estimate), align="center"))
     lines += [
         Text(issued.strftime("%d.%m.%Y %H:%M"), align="center"),
     ]

@@ -35,3 +35,16 @@ def translator(lang: str) -> Translator:
     if lang not in LANGUAGES:
         raise ValueError(f"no translation catalog for {lang!r}: expected one of {', '.join(LANGUAGES)}")
     return Translator(lang, gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang]))
+
+
+def people_ahead_text(t: Translator, count: int) -> str:
+    """The one way a visitor is told their place: on the kiosk's screen and ticket, and on the phone page."""
+    if count == 0:
+        return t("You are next")
+    return t.n("{n} person ahead of you", "{n} people ahead of you", count).format(n=count)
+
+
+def wait_text(t: Translator, minutes: int, approximate: bool = False) -> str:
+    # "About 0 minutes" reads as a mistake to someone still standing in the hall.
+    text = t("Estimated wait: about {m} min").format(m=max(1, minutes))
+    return text + " " + t("(approximate)") if approximate else text
