@@ -18,10 +18,10 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mfc_edge.checks import number
+from mfc_edge.protocol import WEEKDAYS
 
 ROLES = ("kiosk", "signage", "console")
 LANGUAGES = ("ru", "en")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _HOURS = re.compile(r"^(\d\d):(\d\d)-(\d\d):(\d\d)$")
 

@@ -10,9 +10,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from mfc_edge.protocol import WEEKDAYS
+
 log = logging.getLogger(__name__)
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass(frozen=True)

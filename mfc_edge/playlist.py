@@ -29,7 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from mfc_edge.checks import boolean, one_of, time_windows, whole
-from mfc_edge.config import WEEKDAYS, ConfigError, TableReader, nonempty_text
+from mfc_edge.times import window_day
+from mfc_edge.config import ConfigError, TableReader, nonempty_text
+from mfc_edge.protocol import WEEKDAYS
 
 ITEM_TYPES = ("image", "video", "text", "qr", "load-chart", "rules", "satisfaction")
 NEEDS_ASSET = ("image", "video")
@@ -63,16 +65,8 @@ class Item:
         """Whether the item is scheduled at this local time."""
         if not self.windows:
             return self._day_allowed(moment.date())
-        today, now = moment.date(), moment.time()
-        for start, end in self.windows:
-            if start < end:
-                if start <= now < end and self._day_allowed(today):
-                    return True
-            elif now >= start and self._day_allowed(today):  # the evening part of an overnight window
-                return True
-            elif now < end and self._day_allowed(today - timedelta(days=1)):  # its morning part
-                return True
-        return False
+        days = (window_day(start, end, moment) for start, end in self.windows)
+        return any(day is not None and self._day_allowed(day) for day in days)
 
     def _day_allowed(self, day: date) -> bool:
         return (day.weekday() in self.weekdays and (self.first_day is None or day >= self.first_day)

@@ -15,6 +15,8 @@ from mfc_edge import ids
 
 PROTOCOL_VERSION = 1
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # as device files, playlists and load charts name them
+
 # Where devices find the hub's API; every path below is under it.
 API = "/api/v1"
 ENROLL_PATH = f"{API}/enroll"
@@ -75,7 +77,9 @@ MAX_SCREENSHOT_BYTES = 4 * 1024 * 1024
 _TICKET_NUMBER = re.compile(r"^[А-Я]\d{3}$")
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_WINDOW = re.compile(r"^[0-9A-Za-zА-Яа-я-]{1,8}$")  # as the console's window field
+# A window's name as operators, consoles and screens spell it: "5", "12А", "VIP-1".
+WINDOW_PATTERN = r"^[0-9A-Za-zА-Яа-яЁё-]{1,8}$"
+_WINDOW = re.compile(WINDOW_PATTERN)
 
 
 def _is_time(value: Any) -> bool:

@@ -5,7 +5,7 @@ center's local date, never the UTC one (a Moscow evening ticket after 21:00 is n
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 # No event can be older than this release of the software: a clock before it is wrong
@@ -21,3 +21,17 @@ def iso(moment: datetime) -> str:
 def service_day(moment: datetime, tz: ZoneInfo) -> date:
     """The center's local date at `moment`: the day a ticket belongs to."""
     return moment.astimezone(tz).date()
+
+
+def in_time_window(start: time, end: time, now: time) -> bool:
+    """Whether `now` is in [start, end); a window whose end is not after its start passes midnight."""
+    return start <= now < end if start < end else (now >= start or now < end)
+
+
+def window_day(start: time, end: time, moment: datetime) -> date | None:
+    """The local date on which the window holding `moment` began (an overnight window belongs to the
+    day it starts), or None when `moment` is outside it."""
+    if not in_time_window(start, end, moment.time()):
+        return None
+    overnight_morning = not start < end and moment.time() < end
+    return moment.date() - timedelta(days=1) if overnight_morning else moment.date()

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mfc_edge.checks import boolean, number, one_of, time_windows, whole
+from mfc_edge.times import in_time_window
 from mfc_edge.config import ConfigError, TableReader, nonempty_text
 
 PROFILES = ("waiting-area", "kids", "info-panel")
@@ -40,10 +41,7 @@ class AnnouncementConfig:
 
     def quiet_at(self, moment: time) -> bool:
         """Whether `moment` (local time) falls in a quiet window; a window may pass midnight."""
-        for start, end in self.quiet_hours:
-            if (start <= moment < end) if start < end else (moment >= start or moment < end):
-                return True
-        return False
+        return any(in_time_window(start, end, moment) for start, end in self.quiet_hours)
 
 
 @dataclass(frozen=True)

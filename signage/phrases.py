@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 
+from mfc_edge.protocol import WINDOW_PATTERN
+
 TICKET = re.compile(r"^([А-ЯЁ])(\d{3})$")
-WINDOW = re.compile(r"^[0-9A-Za-zА-Яа-яЁё-]{1,8}$")
+WINDOW = re.compile(WINDOW_PATTERN)
 
 LETTER_NAMES_RU = {
     "А": "А", "Б": "Бэ", "В": "Вэ", "Г": "Гэ", "Д": "Дэ", "Е": "Е", "Ё": "Ё", "Ж": "Жэ", "З": "Зэ",

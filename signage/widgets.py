@@ -12,7 +12,8 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
 
-from mfc_edge.load_summary import WEEKDAYS, LoadSummary
+from mfc_edge.load_summary import LoadSummary
+from mfc_edge.protocol import WEEKDAYS
 from signage.texts import tr
 
 TICKER_SPEED = 0.12  # screen widths per second: slow enough to read while walking past

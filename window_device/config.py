@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from mfc_edge.config import ConfigError, TableReader, nonempty_text
+from mfc_edge.protocol import WINDOW_PATTERN
 
 PIN_RANGE = (2, 27)
 PIN_TEXT = "a BCM pin number from 2 to 27"
 KEYPAD_ACTIONS = ("call_next", "recall", "no_show", "done")
 DISPLAYS = ("none", "terminal")
-_WINDOW = re.compile(r"^[0-9A-Za-zА-Яа-я-]{1,8}$")
+_WINDOW = re.compile(WINDOW_PATTERN)
 
 
 @dataclass(frozen=True)
