@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,8 +27,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from bundlehelpers import device, enroll_device, publish  # noqa: E402
 from hubprocess import HubProcess  # noqa: E402
-from mfc_edge import bundle  # noqa: E402
 from results import percentile, write_section  # noqa: E402
+
+from mfc_edge import bundle  # noqa: E402
 
 SECTION = "## Content bundles (issue: signed content bundles)"
 MB = 1024 * 1024
@@ -137,15 +138,15 @@ def main() -> int:
 
     total_mb = total / MB
     sync_s, curl_s, curl_synced_s = statistics.median(syncs), statistics.median(curls), statistics.median(curls_synced)
-    ratio = statistics.median(s / c for s, c in zip(syncs, curls))
-    ratio_synced = statistics.median(s / c for s, c in zip(syncs, curls_synced))
+    ratio = statistics.median(s / c for s, c in zip(syncs, curls, strict=True))
+    ratio_synced = statistics.median(s / c for s, c in zip(syncs, curls_synced, strict=True))
     lines = [
         SECTION,
         "",
         f"Command: `.venv/bin/python benchmarks/bundle_bench.py --assets {args.assets} --asset-mb {args.asset_mb:g} "
         f"--checks {args.checks} --runs {args.runs}`  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-        f"measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. Hub, device and curl on the same cores, "
+        f"measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Hub, device and curl on the same cores, "
         f"data in a temporary folder on local disk; medians of {args.runs} runs.",
         "",
         "| figure | goal | measured |",

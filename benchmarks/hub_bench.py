@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 from contextlib import closing
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -32,15 +32,16 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from hardware.clock import ManualClock  # noqa: E402
 from hubprocess import HubProcess, hub_today  # noqa: E402
+from results import percentile, write_section  # noqa: E402
+
+from hardware.clock import ManualClock  # noqa: E402
+from kiosk.tickets import TicketStore  # noqa: E402
 from mfc_edge import ids, protocol  # noqa: E402
 from mfc_edge.catalog import load_catalog  # noqa: E402
 from mfc_edge.protocol import make_event  # noqa: E402
-from kiosk.tickets import TicketStore  # noqa: E402
 from offline_cache.hub_client import HubClient  # noqa: E402
 from offline_cache.sync import SyncAgent  # noqa: E402
-from results import percentile, write_section  # noqa: E402
 
 SECTION = "## Hub and sync (issue: center hub and sync)"
 
@@ -81,7 +82,7 @@ def encoded_batches(device: str, batches: int, size: int = 500) -> list[bytes]:
             events.append(make_event(protocol.TICKET_ISSUED, "bench", device, at, {
                 "ticket": ids.ticket_id(), "number": f"{service.letter}{n % 1000:03d}", "service": service.id,
                 "day": at.date().isoformat(), "priority": False, "lang": "ru",
-                "issued_at": at.astimezone(timezone.utc).isoformat(timespec="microseconds"),  # as kiosks write it
+                "issued_at": at.astimezone(UTC).isoformat(timespec="microseconds"),  # as kiosks write it
                 "status_token": ids.status_token()}))
         out.append(json.dumps({"events": events}, ensure_ascii=False).encode())
     return out
@@ -225,7 +226,7 @@ def main() -> int:
         f"Command: `.venv/bin/python benchmarks/hub_bench.py --events {args.events} --calls {args.calls} "
         f"--stored {args.stored} --rounds {args.rounds}`  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-        f"measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. Hub and clients on the same 2 cores.",
+        f"measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Hub and clients on the same 2 cores.",
         "",
         "| figure | goal | measured |",
         "| --- | --- | --- |",

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -28,9 +28,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from hardware.display import prepare_kivy  # noqa: E402
 from hubprocess import free_port  # noqa: E402
 from results import percentile, write_section  # noqa: E402
+
+from hardware.display import prepare_kivy  # noqa: E402
 
 prepare_kivy((1280, 800), headless=True)
 
@@ -139,16 +140,17 @@ def raster_bytes() -> int:
     from hardware.receipt import QRCode, render_escpos
     from kiosk.estimate import Estimate
     from kiosk.ticket_layout import ticket_receipt
+    from kiosk.tickets import Ticket
     from mfc_edge.catalog import load_catalog
     from mfc_edge.i18n import translator
-    from kiosk.tickets import Ticket
 
     service = load_catalog().services[0]
     ticket = Ticket("x", f"{service.letter}042", service.letter, 42, service.id, "2026-11-23", False, "ru",
-                    datetime(2026, 11, 23, 7, tzinfo=timezone.utc), "tok", "pending", "")
+                    datetime(2026, 11, 23, 7, tzinfo=UTC), "tok", "pending", "")
     receipt = ticket_receipt(t=translator("ru"), ticket=ticket, service=service,
                              center_name="Центр госуслуг района Строгино", estimate=Estimate(3, 15, True),
-                             status_url="https://hub.example.org/t/Zr8Qm1xk2Pq7Lw3vN9s0Tg", timezone=ZoneInfo("Europe/Moscow"))
+                             status_url="https://hub.example.org/t/Zr8Qm1xk2Pq7Lw3vN9s0Tg",
+                             timezone=ZoneInfo("Europe/Moscow"))
     assert any(isinstance(e, QRCode) for e in receipt)
     return len(render_escpos(receipt, "POS-5890", 80))
 
@@ -198,14 +200,16 @@ def main() -> int:
         "",
         f"Command: `.venv/bin/python benchmarks/kiosk_bench.py --tickets {args.tickets} --starts {args.starts}`  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{platform.platform()}; measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. Headless (SDL offscreen, Mesa llvmpipe).",
+        f"{platform.platform()}; measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. "
+        "Headless (SDL offscreen, Mesa llvmpipe).",
         "",
         "| figure | goal | measured |",
         "| --- | --- | --- |",
         f"| tap to last byte at the printer, {len(ms)} tickets (touch on the real screen → SQLite commit → "
         f"ESC/POS over TCP to the virtual printer) | p99 ≤ 25 ms | p50 {statistics.median(ms):.1f} ms, "
         f"p99 {percentile(ms, 0.99):.1f} ms, max {max(ms):.1f} ms |",
-        f"| bytes per ticket, native QR (`default` profile) | ≤ 1.5 KB | mean {native:.0f} B, max {max(run['sizes'])} B "
+        f"| bytes per ticket, native QR (`default` profile) | ≤ 1.5 KB | mean {native:.0f} B, "
+        f"max {max(run['sizes'])} B "
         f"(same ticket with a raster QR on `POS-5890`: {raster} B, {raster / native:.1f}×) |",
         f"| kiosk start to first frame, {len(starts)} starts (`mfc-edge kiosk` process spawn → first frame) | ≤ 2 s | "
         f"median {statistics.median(starts):.2f} s, max {max(starts):.2f} s |",

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,8 +113,9 @@ def video(path: Path, index: int, seconds: float, size: tuple[int, int] = SIZE) 
 
 def install_screen(folder: Path, files: dict[str, bytes]) -> Path:
     """A screen's configuration and data folder holding `files` as its active signed bundle."""
-    from mfc_edge.config import load_config
     from signagehelpers import LocalBundles
+
+    from mfc_edge.config import load_config
 
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "screen.toml"
@@ -181,6 +182,7 @@ class Watch:
 
     def __init__(self, app, pixels: bool):
         from kivy.core.window import Window
+
         from signage.slides import PictureSlide
 
         self.app, self.window, self.pixels = app, Window, pixels
@@ -420,7 +422,7 @@ def slope(points: list[tuple[int, float]]) -> float:
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     mx, my = statistics.mean(xs), statistics.mean(ys)
     den = sum((x - mx) ** 2 for x in xs)
-    return 100 * sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den if den else 0.0
+    return 100 * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else 0.0
 
 
 def main() -> int:
@@ -501,7 +503,7 @@ def report(args, empty: dict, start: list[float], runs: dict, memory: dict) -> s
         "",
         f"Command: `{command}`  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{platform.platform()}; measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. Headless at "
+        f"{platform.platform()}; measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Headless at "
         f"{SIZE[0]}x{SIZE[1]} (SDL offscreen; OpenGL is Mesa's llvmpipe, rendering on the CPU), the "
         "`waiting-area` profile, a locally signed bundle on disk, no hub. Every part runs in a fresh process.",
         "",

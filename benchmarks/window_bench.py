@@ -26,14 +26,14 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import requests  # noqa: E402
 from gpiozero.pins.mock import MockFactory  # noqa: E402
-
-from hardware.clock import SystemClock  # noqa: E402
-from window_device.wiring import open_window_device  # noqa: E402
 from hubprocess import HubProcess  # noqa: E402
-from mfc_edge.config import load_config  # noqa: E402
-from offline_cache.hub_client import save_token  # noqa: E402
 from results import percentile, write_section  # noqa: E402
 from windowhelpers import PASSWORD, write_console_config  # noqa: E402
+
+from hardware.clock import SystemClock  # noqa: E402
+from mfc_edge.config import load_config  # noqa: E402
+from offline_cache.hub_client import save_token  # noqa: E402
+from window_device.wiring import open_window_device  # noqa: E402
 
 SECTION = "## Window hardware"
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from gpiozero import LED, Button, Buzzer
 from gpiozero.pins import Factory

@@ -6,7 +6,7 @@ take a pin factory: the same code runs against the real time or a controlled one
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -21,7 +21,7 @@ class SystemClock:
     it may be wrong until NTP syncs: callers must not trust it blindly."""
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class ManualClock:
@@ -30,7 +30,7 @@ class ManualClock:
     def __init__(self, start: datetime):
         if start.tzinfo is None:
             raise ValueError("ManualClock needs an aware datetime")
-        self._now = start.astimezone(timezone.utc)
+        self._now = start.astimezone(UTC)
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
@@ -39,7 +39,7 @@ class ManualClock:
 
     def set(self, moment: datetime) -> None:
         with self._lock:
-            self._now = moment.astimezone(timezone.utc)
+            self._now = moment.astimezone(UTC)
 
     def advance(self, **delta: float) -> None:
         with self._lock:

@@ -14,8 +14,8 @@ redrawn 20,000 times to 750 MB. Finished frame by frame, both stay flat.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from kivy.app import App
 from kivy.base import EventLoop

@@ -117,7 +117,7 @@ class TicketPrinter:
             sock.settimeout(self.status_timeout)
         try:
             reply = device._read()
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             return None
         except (OSError, EscposError) as exc:
             # Only a socket tells a closed line from silence; USB and serial time out alike.

@@ -9,8 +9,8 @@ stalls without reading.
 from __future__ import annotations
 
 import json
-import re
 import logging
+import re
 import socket
 import socketserver
 import threading
@@ -71,7 +71,7 @@ def _strip_status_queries(data: bytes) -> bytes:
 
 
 class _Handler(socketserver.BaseRequestHandler):
-    server: "_Server"
+    server: _Server
 
     def handle(self) -> None:
         printer = self.server.printer
@@ -122,7 +122,7 @@ class _Handler(socketserver.BaseRequestHandler):
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
-    printer: "VirtualPrinter"
+    printer: VirtualPrinter
 
 
 class VirtualPrinter:
@@ -152,7 +152,7 @@ class VirtualPrinter:
         host = self._server.server_address[0]
         return f"tcp://{host}:{self.port}"
 
-    def start(self) -> "VirtualPrinter":
+    def start(self) -> VirtualPrinter:
         self._thread = threading.Thread(target=self._server.serve_forever, name="virtual-printer",
                                         daemon=True)
         self._thread.start()
@@ -163,7 +163,7 @@ class VirtualPrinter:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> "VirtualPrinter":
+    def __enter__(self) -> VirtualPrinter:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

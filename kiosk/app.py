@@ -5,28 +5,35 @@ Import only after `hardware.display.prepare_kivy()`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.lang import Builder
-from kivy.properties import (BooleanProperty, ListProperty, NumericProperty, ObjectProperty,
-                             StringProperty)
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
+from hardware.clock import Clock as WallClock
 from hardware.printer import PrinterStatus, PrintResult
 from kiosk.content import CatalogUpdates
 from kiosk.desk import IssuedTicket, TicketDesk
 from kiosk.keyboard import OnScreenKeyboard  # noqa: F401  (used by screens.kv)
-from kiosk.screens import (CategoriesScreen, ClosedScreen, HomeScreen, ResultScreen, SearchScreen,
-                           ServiceScreen, ServicesScreen, SituationsScreen)
+from kiosk.screens import (
+    CategoriesScreen,
+    ClosedScreen,
+    HomeScreen,
+    ResultScreen,
+    SearchScreen,
+    ServiceScreen,
+    ServicesScreen,
+    SituationsScreen,
+)
 from mfc_edge.catalog import Catalog
 from mfc_edge.config import DeviceConfig
 from mfc_edge.i18n import translator
-from hardware.clock import Clock as WallClock
 
 log = logging.getLogger(__name__)
 

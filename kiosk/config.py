@@ -36,7 +36,7 @@ def _printer_uri(value: Any) -> str:
     elif parts.scheme == "tcp":
         if not parts.hostname:
             raise ValueError
-        parts.port  # raises ValueError for a bad port
+        _ = parts.port  # raises ValueError for a bad port
     elif parts.scheme == "serial" or parts.scheme == "file":
         if not parts.path.startswith("/"):
             raise ValueError

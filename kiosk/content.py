@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 import threading
 
+from kiosk.tickets import TicketStore
 from mfc_edge.catalog import Catalog, CatalogError, load_catalog
 from mfc_edge.config import ConfigError, DeviceConfig, load_config
 from offline_cache.bundle_follower import BundleFollower
 from offline_cache.content import ContentStore, load_bundle_key
-from kiosk.tickets import TicketStore
 from offline_cache.hub_client import HubClient
 
 log = logging.getLogger(__name__)

@@ -10,17 +10,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable
 
 from hardware.printer import PrinterStatus, PrintResult, TicketPrinter
 from kiosk.estimate import Estimate, Estimator
 from kiosk.ticket_layout import ticket_job
+from kiosk.tickets import Ticket, TicketStore
 from mfc_edge import protocol
 from mfc_edge.catalog import Catalog, Service
 from mfc_edge.config import DeviceConfig
-from kiosk.tickets import Ticket, TicketStore
 
 log = logging.getLogger(__name__)
 

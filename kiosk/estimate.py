@@ -8,12 +8,13 @@ then marked approximate.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
-from mfc_edge.catalog import Service
 from kiosk.tickets import TicketStore
+from mfc_edge.catalog import Service
 
 # Without the hub, tickets older than this are taken as served: the standard is a 15-minute wait.
 RECENT = timedelta(minutes=15)

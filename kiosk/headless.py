@@ -14,7 +14,7 @@ from kiosk.app import KioskApp
 class HeadlessKiosk(HeadlessDisplay):
     app: KioskApp
 
-    def __enter__(self) -> "HeadlessKiosk":
+    def __enter__(self) -> HeadlessKiosk:
         return super().__enter__()
 
     @property

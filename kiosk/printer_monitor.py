@@ -26,7 +26,7 @@ class PrinterMonitor:
             except Exception:  # a hung printer thread shows up in the tickets; keep watching
                 log.exception("printer check failed")
 
-    def start(self) -> "PrinterMonitor":
+    def start(self) -> PrinterMonitor:
         self._thread = threading.Thread(target=self._run, name="printer-monitor", daemon=True)
         self._thread.start()
         return self

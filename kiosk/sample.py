@@ -1,14 +1,13 @@
 """A sample ticket for technicians' test prints: laid out like a real one, never recorded."""
 from __future__ import annotations
 
+from hardware.clock import SystemClock
 from kiosk.estimate import Estimate
+from kiosk.numbering import CLOCK_FLOOR
 from kiosk.ticket_layout import ticket_job
+from kiosk.tickets import Ticket
 from mfc_edge.catalog import Catalog
 from mfc_edge.config import DeviceConfig
-from kiosk.numbering import CLOCK_FLOOR
-from kiosk.tickets import Ticket
-
-from hardware.clock import SystemClock
 
 
 def sample_ticket_job(device: DeviceConfig, catalog: Catalog) -> bytes:

@@ -13,8 +13,8 @@ from kivy.uix.screenmanager import Screen
 
 from kiosk.desk import IssuedTicket
 from kiosk.ticket_layout import estimate_text
-from mfc_edge.i18n import people_ahead_text
 from kiosk.widgets import TileButton, qr_texture
+from mfc_edge.i18n import people_ahead_text
 from mfc_edge.load_summary import hour_span, read_load
 
 
@@ -166,7 +166,8 @@ class ResultScreen(KioskScreen):
             self.print_state = t("Printing your ticket…")
         elif self.photograph:
             self.print_state = t(
-                "The printer is not working. Please photograph this screen: the number and the QR code are your ticket.")
+                "The printer is not working. Please photograph this screen: "
+                "the number and the QR code are your ticket.")
         else:
             self.print_state = t("Please take your ticket from the printer below.")
 

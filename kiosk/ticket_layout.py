@@ -5,10 +5,10 @@ from zoneinfo import ZoneInfo
 
 from hardware.receipt import Cut, Feed, QRCode, Receipt, Text, render_escpos
 from kiosk.estimate import Estimate
+from kiosk.tickets import Ticket
 from mfc_edge.catalog import Service
 from mfc_edge.config import DeviceConfig
 from mfc_edge.i18n import Translator, people_ahead_text, translator, wait_text
-from kiosk.tickets import Ticket
 
 
 def estimate_text(t: Translator, estimate: Estimate) -> str:

@@ -39,7 +39,7 @@ class Ticket:
     print_error: str
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> "Ticket":
+    def from_row(cls, row: dict[str, Any]) -> Ticket:
         return cls(
             id=row["id"], number=row["number"], letter=row["letter"], seq=row["seq"],
             service_id=row["service_id"], service_day=row["service_day"],
@@ -59,15 +59,15 @@ class TicketStore(DeviceStore):
 
     def _create_schema(self) -> None:
         super()._create_schema()
-        self.db["tickets"].create({
+        self.db.table("tickets").create({
             "id": str, "number": str, "letter": str, "seq": int, "lap": int,
             "service_id": str, "service_day": str, "priority": int, "lang": str,
             "issued_at": str, "device_clock": str, "clock_suspect": int,
             "status_token": str, "print_status": str, "print_error": str, "printed_at": str,
         }, pk="id", not_null={"number", "letter", "seq", "service_day", "issued_at"}, if_not_exists=True)
-        self.db["tickets"].create_index(["service_day", "letter", "seq", "lap"], unique=True, if_not_exists=True)
-        self.db["tickets"].create_index(["service_id", "issued_at"], if_not_exists=True)
-        self.db["counters"].create({"service_day": str, "letter": str, "last_seq": int, "lap": int},
+        self.db.table("tickets").create_index(["service_day", "letter", "seq", "lap"], unique=True, if_not_exists=True)
+        self.db.table("tickets").create_index(["service_id", "issued_at"], if_not_exists=True)
+        self.db.table("counters").create({"service_day": str, "letter": str, "last_seq": int, "lap": int},
                                    pk=("service_day", "letter"), if_not_exists=True)
 
     def now(self) -> datetime:
@@ -91,7 +91,7 @@ class TicketStore(DeviceStore):
                 "SELECT last_seq, lap FROM counters WHERE service_day = ? AND letter = ?", [day, letter]))
             seq, wrapped = next_number(counter[0]["last_seq"] if counter else None, first, final)
             lap = (counter[0]["lap"] if counter else 0) + (1 if wrapped else 0)
-            self.db["counters"].upsert({"service_day": day, "letter": letter, "last_seq": seq, "lap": lap},
+            self.db.table("counters").upsert({"service_day": day, "letter": letter, "last_seq": seq, "lap": lap},
                                        pk=("service_day", "letter"))
             row = {
                 "id": ids.ticket_id(), "number": format_number(letter, seq), "letter": letter,
@@ -101,7 +101,7 @@ class TicketStore(DeviceStore):
                 "status_token": ids.status_token(), "print_status": PRINT_PENDING,
                 "print_error": "", "printed_at": None,
             }
-            self.db["tickets"].insert(row)
+            self.db.table("tickets").insert(row)
             self._set_state("last_issued_at", iso(moment))
             self._add_event(protocol.TICKET_ISSUED, moment, {
                 "ticket": row["id"], "number": row["number"], "service": service_id,
@@ -122,7 +122,7 @@ class TicketStore(DeviceStore):
     def record_print(self, ticket_id: str, outcome: str, error: str = "") -> None:
         with self.transaction():
             moment = self.now()
-            self.db["tickets"].update(ticket_id, {"print_status": outcome, "print_error": error,
+            self.db.table("tickets").update(ticket_id, {"print_status": outcome, "print_error": error,
                                                   "printed_at": iso(moment)})
             self._add_event(protocol.TICKET_PRINTED, moment,
                             {"ticket": ticket_id, "outcome": outcome, "error": error})
@@ -131,21 +131,21 @@ class TicketStore(DeviceStore):
         """Prints that were pending when the device last stopped will never report back."""
         with self.transaction():
             for row in list(self.db.query("SELECT id FROM tickets WHERE print_status = ?", [PRINT_PENDING])):
-                self.db["tickets"].update(row["id"], {"print_status": PRINT_INTERRUPTED})
+                self.db.table("tickets").update(row["id"], {"print_status": PRINT_INTERRUPTED})
                 self._add_event(protocol.TICKET_PRINTED, self.now(),
                                 {"ticket": row["id"], "outcome": PRINT_INTERRUPTED, "error": ""})
 
     def ticket(self, ticket_id: str) -> Ticket:
         with self._lock:
-            return Ticket.from_row(self.db["tickets"].get(ticket_id))
+            return Ticket.from_row(self.db.table("tickets").get(ticket_id))
 
     def tickets(self, where: str | None = None, params: list[Any] | None = None) -> list[Ticket]:
         with self._lock:
-            return [Ticket.from_row(r) for r in self.db["tickets"].rows_where(where, params or [],
+            return [Ticket.from_row(r) for r in self.db.table("tickets").rows_where(where, params or [],
                                                                               order_by="issued_at")]
 
     def count_issued_since(self, service_id: str, since: datetime) -> int:
         with self._lock:
-            return self.db["tickets"].count_where("service_id = ? AND issued_at >= ?",
+            return self.db.table("tickets").count_where("service_id = ? AND issued_at >= ?",
                                                   [service_id, iso(since)])
 

@@ -180,7 +180,7 @@ def parse_manifest(data: bytes) -> Manifest:
     _require(isinstance(items, list) and len(items) <= MAX_ASSETS, f"assets must be a list of at most {MAX_ASSETS}")
     assets = tuple(_parse_asset(item, i) for i, item in enumerate(items))
     folded: set[str] = set()
-    for before, asset in zip((None, *assets), assets):
+    for before, asset in zip((None, *assets), assets, strict=False):
         _require(before is None or before.name < asset.name,
                  f"asset {asset.name!r}: assets must be sorted by name, each name once")
         _require(asset.name.casefold() not in folded,

@@ -6,8 +6,9 @@ turns that into an error naming the file, the key, the value and what is allowed
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import time
-from typing import Any, Callable
+from typing import Any
 
 _WINDOW = re.compile(r"^(\d\d):(\d\d)-(\d\d):(\d\d)$")
 

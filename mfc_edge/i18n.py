@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gettext
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 DOMAIN = "mfc_edge"
@@ -30,7 +30,7 @@ class Translator:
         return self.catalog.ngettext(singular, plural, count)
 
 
-@lru_cache(maxsize=None)
+@cache
 def translator(lang: str) -> Translator:
     if lang not in LANGUAGES:
         raise ValueError(f"no translation catalog for {lang!r}: expected one of {', '.join(LANGUAGES)}")

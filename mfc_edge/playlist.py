@@ -24,14 +24,14 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
 from mfc_edge.checks import boolean, one_of, time_windows, whole
-from mfc_edge.times import window_day
 from mfc_edge.config import ConfigError, TableReader, nonempty_text
 from mfc_edge.protocol import WEEKDAYS
+from mfc_edge.times import window_day
 
 ITEM_TYPES = ("image", "video", "text", "qr", "load-chart", "rules", "satisfaction")
 NEEDS_ASSET = ("image", "video")

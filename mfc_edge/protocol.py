@@ -128,7 +128,7 @@ def _slide_fields(**extra: Any) -> dict[str, Any]:
 _BUTTON_FIELDS = {"button": lambda v: isinstance(v, str) and 0 < len(v) <= 40,
                   "pin": lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 40}
 
-_BODY_FIELDS = {
+_BODY_FIELDS: dict[str, dict[str, Any]] = {
     TICKET_ISSUED: _TICKET_ISSUED_FIELDS,
     PRINTER_STATUS: {"status": lambda v: v in PRINTER_STATES, "previous": lambda v: v is None or v in PRINTER_STATES},
     RATING_GIVEN: {"window": _window, "ticket": lambda v: v is None or (isinstance(v, str) and _ID.match(v)),

@@ -5,17 +5,17 @@ center's local date, never the UTC one (a Moscow evening ticket after 21:00 is n
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 # No event can be older than this release of the software: a clock before it is wrong
 # (a Raspberry Pi without a real-time clock boots in 1970 until NTP answers).
-CLOCK_FLOOR = datetime(2026, 1, 1, tzinfo=timezone.utc)
+CLOCK_FLOOR = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def iso(moment: datetime) -> str:
     """One text form for every stored time, so stored times sort as text."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def service_day(moment: datetime, tz: ZoneInfo) -> date:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ class Every:
             self._wake.wait(self.interval)
             self._wake.clear()
 
-    def start(self) -> "Every":
+    def start(self) -> Every:
         self._thread.start()
         return self
 

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from offline_cache.background import Every
 from offline_cache.bundle_sync import APPLIED, BundleUpdater, UpdateResult
@@ -33,7 +34,7 @@ class BundleFollower:
                 self.on_applied()
             return self.last
 
-    def start(self) -> "BundleFollower":
+    def start(self) -> BundleFollower:
         self._every.start()
         return self
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import requests
 import urllib3
@@ -205,7 +206,7 @@ class BundleUpdater:
         raise Failure(f"the hub answered {reply.status_code} for asset {asset.sha256}")
 
     @staticmethod
-    def _stream(reply: requests.Response, part: os.PathLike, start: int, asset: Asset,
+    def _stream(reply: requests.Response, part: Path, start: int, asset: Asset,
                 version: int) -> tuple[int, Any]:
         """Write the reply's body at `start`, never past the asset's size, hashing as it goes."""
         digest = bundle.hash_file(part, start) if start else hashlib.sha256()

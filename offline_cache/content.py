@@ -17,13 +17,13 @@ import base64
 import binascii
 import logging
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from mfc_edge import bundle
-from mfc_edge.files import atomic_write, fsync_dir
 from mfc_edge.bundle import Asset, Manifest
+from mfc_edge.files import atomic_write, fsync_dir
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,9 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import requests
 
@@ -103,7 +104,7 @@ class HubPoller:
         with self._lock:
             return self._data
 
-    def start(self) -> "HubPoller":
+    def start(self) -> HubPoller:
         self._every = Every(self.interval, self.poll_once, self.name).start()
         return self
 

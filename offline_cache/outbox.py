@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import sqlite_utils
 
@@ -42,12 +43,12 @@ class DeviceStore:
             self.db.close()
 
     def _create_schema(self) -> None:
-        self.db["outbox"].create({"seq": int, "id": str, "type": str, "at": str, "event": str},
+        self.db.table("outbox").create({"seq": int, "id": str, "type": str, "at": str, "event": str},
                                  pk="seq", if_not_exists=True)
-        self.db["outbox"].create_index(["id"], unique=True, if_not_exists=True)
-        self.db["outbox_rejected"].create({"id": str, "event": str, "reason": str, "at": str},
+        self.db.table("outbox").create_index(["id"], unique=True, if_not_exists=True)
+        self.db.table("outbox_rejected").create({"id": str, "event": str, "reason": str, "at": str},
                                           pk="id", if_not_exists=True)
-        self.db["device_state"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+        self.db.table("device_state").create({"key": str, "value": str}, pk="key", if_not_exists=True)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite_utils.Database]:
@@ -71,11 +72,11 @@ class DeviceStore:
         return rows[0]["value"] if rows else None
 
     def _set_state(self, key: str, value: str) -> None:
-        self.db["device_state"].upsert({"key": key, "value": value}, pk="key")
+        self.db.table("device_state").upsert({"key": key, "value": value}, pk="key")
 
     def _add_event(self, event_type: str, at: datetime, body: dict[str, Any]) -> dict[str, Any]:
         event = protocol.make_event(event_type, self.center_id, self.device_id, at, body)
-        self.db["outbox"].insert({"id": event["id"], "type": event_type, "at": event["at"],
+        self.db.table("outbox").insert({"id": event["id"], "type": event_type, "at": event["at"],
                                   "event": json.dumps(event, ensure_ascii=False)})
         return event
 
@@ -109,12 +110,12 @@ class DeviceStore:
     def outbox(self, limit: int = 1000) -> list[dict[str, Any]]:
         """Events not yet acknowledged by the hub, oldest first."""
         with self._lock:
-            rows = list(self.db["outbox"].rows_where(order_by="seq", limit=limit))
+            rows = list(self.db.table("outbox").rows_where(order_by="seq", limit=limit))
         return [json.loads(r["event"]) for r in rows]
 
     def outbox_size(self) -> int:
         with self._lock:
-            return self.db["outbox"].count
+            return self.db.table("outbox").count
 
     def acknowledge(self, accepted: list[str], rejected: dict[str, str]) -> None:
         """The hub stored `accepted` (or had them already) and refused `rejected` (id -> reason).
@@ -126,11 +127,11 @@ class DeviceStore:
             for event_id, reason in rejected.items():
                 rows = list(self.db.query("SELECT event FROM outbox WHERE id = ?", [event_id]))
                 if rows:
-                    self.db["outbox_rejected"].upsert({"id": event_id, "event": rows[0]["event"],
+                    self.db.table("outbox_rejected").upsert({"id": event_id, "event": rows[0]["event"],
                                                        "reason": reason, "at": iso(self.now())}, pk="id")
             for event_id in [*accepted, *rejected]:
                 self.db.execute("DELETE FROM outbox WHERE id = ?", [event_id])
 
     def rejected_events(self) -> list[dict[str, Any]]:
         with self._lock:
-            return list(self.db["outbox_rejected"].rows_where(order_by="at"))
+            return list(self.db.table("outbox_rejected").rows_where(order_by="at"))

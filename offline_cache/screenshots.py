@@ -12,7 +12,8 @@ from __future__ import annotations
 import io
 import logging
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import requests
 
@@ -33,7 +34,7 @@ def shrink_png(png: bytes, max_bytes: int) -> bytes | None:
     from PIL import Image  # only for the rare oversized screenshot
 
     try:
-        image = Image.open(io.BytesIO(png))
+        image: Image.Image = Image.open(io.BytesIO(png))
         image.load()
     except Exception:  # Pillow raises many kinds for a damaged image
         return None
@@ -133,7 +134,7 @@ class ScreenshotUploader:
         if self._every:
             self._every.wake()
 
-    def start(self) -> "ScreenshotUploader":
+    def start(self) -> ScreenshotUploader:
         self._every = Every(self.check_every, self.run_once, "screenshot-uploader").start()
         return self
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from datetime import datetime, timezone
 
 import requests
 
@@ -37,12 +37,13 @@ def retry_after_seconds(value: str | None) -> float | None:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
 class SyncAgent:
-    def __init__(self, store: DeviceStore, hub: HubClient, *, batch_size: int = 200, timeout: float = 10.0, idle_poll: float = 5.0,
-                 backoff_base: float = 0.5, backoff_cap: float = 60.0, rng: random.Random | None = None):
+    def __init__(self, store: DeviceStore, hub: HubClient, *, batch_size: int = 200, timeout: float = 10.0,
+                 idle_poll: float = 5.0, backoff_base: float = 0.5, backoff_cap: float = 60.0,
+                 rng: random.Random | None = None):
         self.store, self.hub = store, hub
         self.batch_size = min(batch_size, protocol.MAX_BATCH_EVENTS)
         self.timeout, self.idle_poll = timeout, idle_poll
@@ -112,7 +113,7 @@ class SyncAgent:
             self._wake.wait(wait)
             self._wake.clear()
 
-    def start(self) -> "SyncAgent":
+    def start(self) -> SyncAgent:
         self._thread = threading.Thread(target=self._run, name="sync-agent", daemon=True)
         self._thread.start()
         return self

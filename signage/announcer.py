@@ -82,13 +82,13 @@ class Announcer:
         self._stopped = False
 
     @classmethod
-    def for_device(cls, device: Any, output: AudioOutput, speech: Speech, **kw: Any) -> "Announcer":
+    def for_device(cls, device: Any, output: AudioOutput, speech: Speech, **kw: Any) -> Announcer:
         """The announcer a screen's device file asks for (`[announcements]`, the center's time zone)."""
         if device.signage is None:
             raise ValueError(f"{device.path}: not a waiting-area screen (role = {device.role!r})")
         return cls(device.signage.announcements, output, speech, timezone=device.timezone, **kw)
 
-    def start(self) -> "Announcer":
+    def start(self) -> Announcer:
         with self._lock:  # two workers would talk over each other
             if self._thread is None and not self._stopped:
                 self._thread = threading.Thread(target=self._work, name="announcer", daemon=True)

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -16,8 +17,8 @@ from kivy.core.window import Window
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
-from mfc_edge.config import DeviceConfig
 from hardware.clock import Clock as WallClock
+from mfc_edge.config import DeviceConfig
 from mfc_edge.load_summary import read_load
 from signage.player import Player
 from signage.slides import SlideData

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from mfc_edge.checks import boolean, number, one_of, time_windows, whole
-from mfc_edge.times import in_time_window
 from mfc_edge.config import ConfigError, TableReader, nonempty_text
+from mfc_edge.times import in_time_window
 
 PROFILES = ("waiting-area", "kids", "info-panel")
 ORIENTATIONS = {"landscape": (1920, 1080), "portrait": (1080, 1920)}

@@ -6,8 +6,8 @@ import threading
 from pathlib import Path
 
 from mfc_edge.config import DeviceConfig
-from offline_cache.content import ActiveBundle, ContentStore, load_bundle_key
 from mfc_edge.playlist import Playlist, PlaylistError, load_playlists
+from offline_cache.content import ActiveBundle, ContentStore, load_bundle_key
 
 log = logging.getLogger(__name__)
 

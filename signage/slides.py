@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from kivy.clock import Clock
 from kivy.core.video import Video as CoreVideo
@@ -21,8 +22,8 @@ from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, Strin
 from kivy.uix.floatlayout import FloatLayout
 
 from mfc_edge.load_summary import LoadSummary, hour_span
-from signage.media import AssetError, Picture, decode_picture, qr_picture
 from mfc_edge.playlist import Item
+from signage.media import AssetError, Picture, decode_picture, qr_picture
 from signage.texts import tr
 
 log = logging.getLogger(__name__)

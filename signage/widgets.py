@@ -129,7 +129,7 @@ class LoadGrid(GridLayout):
             is_today = day.weekday == self.today
             name = tr(WEEKDAYS[day.weekday].capitalize())
             self.add_widget(_Cell(text=name, bold=is_today, fill=(0.2, 0.35, 0.55, 1) if is_today else None))
-            averages = dict(zip(day.hours, day.visitors))
+            averages = dict(zip(day.hours, day.visitors, strict=False))
             for hour in hours:
                 value = averages.get(hour)
                 cell = _Cell(text="" if value is None else f"{value:.0f}", bold=is_today,

@@ -7,8 +7,9 @@ screenshots.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from hardware.audio import AplayOutput, AudioOutput
 from hardware.clock import Clock

@@ -7,9 +7,10 @@ make each other's presses.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from mfc_edge.config import ConfigError, TableReader, nonempty_text
 from mfc_edge.protocol import WINDOW_PATTERN

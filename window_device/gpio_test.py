@@ -7,7 +7,8 @@ any part failed.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from gpiozero import LED, Buzzer
 

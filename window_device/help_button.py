@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from hardware.buttons import BLINK, OFF, ON, DebouncedButton, Indicator
 

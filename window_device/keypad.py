@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
-from typing import Callable, Mapping, Protocol
+from typing import Protocol
 
 from hardware.buttons import DebouncedButton
 

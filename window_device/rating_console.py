@@ -12,8 +12,9 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from hardware.buttons import Beeper, DebouncedButton, Indicator
 

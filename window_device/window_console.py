@@ -12,18 +12,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from gpiozero.pins import Factory
 
 from hardware.buttons import Beeper, DebouncedButton, Indicator
-from window_device.help_button import HelpButton
-from window_device.keypad import Keypad, KeypadError, TerminalDisplay, TextDisplay
-from window_device.rating_console import RatingConsole
 from mfc_edge import protocol
 from mfc_edge.config import DeviceConfig
 from mfc_edge.times import service_day
 from offline_cache.outbox import DeviceStore
+from window_device.help_button import HelpButton
+from window_device.keypad import Keypad, KeypadError, TerminalDisplay, TextDisplay
+from window_device.rating_console import RatingConsole
 from window_device.window_link import LinkError, WindowLink
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,8 @@ class WindowConsole:
             h = cfg.help_button
             self.help = HelpButton(
                 button(h.pin, "help"), led(h.led, "help"), point=h.point, open_request=store.remembered(HELP_REQUEST),
-                record=lambda body: self.record(protocol.HELP_REQUESTED, body, remember={HELP_REQUEST: body["request"]}),
+                record=lambda body: self.record(protocol.HELP_REQUESTED, body,
+                                                remember={HELP_REQUEST: body["request"]}),
                 on_closed=lambda: store.remember(HELP_REQUEST, None))
         if cfg.keypad:
             if display is None and cfg.keypad.display == "terminal":
@@ -134,7 +136,7 @@ class WindowConsole:
             except Exception:  # the console must outlive any one surprise
                 log.exception("%s failed", step.__name__)
 
-    def start(self) -> "WindowConsole":
+    def start(self) -> WindowConsole:
         for step, every in ((self.tick, TICK_S), (self.poll_hub, HUB_POLL_S)):
             thread = threading.Thread(target=self._loop, args=(step, every), name=step.__name__, daemon=True)
             thread.start()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from mfc_edge.catalog import CatalogError
 from mfc_edge.cli import device_commands, hub_commands

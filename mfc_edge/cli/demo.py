@@ -195,8 +195,8 @@ def _keys_press_buttons(center: CenterInABox) -> None:
 def _scripted(out: Path) -> int:
     from hardware.clock import ManualClock
     from kiosk.app import KioskApp
-    from mfc_edge.cli.demo_kiosk import VISIT_START, scripted_visit, show_closed
     from kiosk.headless import HeadlessKiosk
+    from mfc_edge.cli.demo_kiosk import VISIT_START, scripted_visit, show_closed
 
     for part in ("screens", "tickets", "data", "console-data", "hub", "kiosk-bundle", "kiosk.toml", "console.toml",
                  "screen-data", "screen.toml", "signage-bundle", "announcements"):
@@ -227,7 +227,8 @@ def _scripted(out: Path) -> int:
         center.close()
     tickets = sorted((out / "tickets").glob("job-*"))
     print(f"Demo finished. The kiosk took its service catalog from signed bundle {bundle_version}, "
-          f"published on the hub.\n{called}\n{shown}\nScreenshots: {shots}  Printed tickets (bytes and previews): {out / 'tickets'}")
+          f"published on the hub.\n{called}\n{shown}\nScreenshots: {shots}  "
+          f"Printed tickets (bytes and previews): {out / 'tickets'}")
     for path in sorted(shots.glob("*.png")) + tickets:
         print(f"  {path}")
     return 0

@@ -82,7 +82,8 @@ def seed_history(hub, center: str, today: datetime, weeks: int = 8, seed: int = 
         weekend = day.weekday() >= 5
         events = []
         for hour, visitors in WEEKDAY_CURVE.items():
-            for _ in range(rng.randint(int(visitors * (0.5 if weekend else 0.8)), int(visitors * (0.7 if weekend else 1.2)))):
+            low, high = (0.5, 0.7) if weekend else (0.8, 1.2)
+            for _ in range(rng.randint(int(visitors * low), int(visitors * high))):
                 at = datetime(day.year, day.month, day.day, hour, rng.randrange(60), tzinfo=today.tzinfo)
                 body = {"ticket": ids.ticket_id(), "number": f"П{len(events) % 999 + 1:03d}",
                         "service": rng.choice(SERVICES), "day": day.isoformat(), "priority": False,

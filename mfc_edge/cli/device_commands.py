@@ -6,8 +6,9 @@ import argparse
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from mfc_edge.catalog import BUNDLED_CATALOG, load_catalog
 from mfc_edge.config import ConfigError, DeviceConfig, load_config

@@ -11,11 +11,12 @@ import os
 import shutil
 import sqlite3
 import subprocess
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import requests
 
@@ -54,7 +55,7 @@ def timedatectl_synchronized() -> bool | None:
 class Doctor:
     def __init__(self, device: DeviceConfig, *, disk_usage: Callable[[Path], Any] = shutil.disk_usage,
                  ntp_synchronized: Callable[[], bool | None] = timedatectl_synchronized,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC),
                  env: dict[str, str] | None = None, pin_factory: Any = None, framebuffer: Path = Path("/dev/fb0"),
                  token: str | None = None):
         from offline_cache.hub_client import load_token

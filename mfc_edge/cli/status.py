@@ -6,6 +6,7 @@ up-to-date device gets a 304), so the answer is the one the device itself would 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import requests
 
 from mfc_edge import bundle, protocol
