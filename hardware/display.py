@@ -49,8 +49,8 @@ def prepare_kivy(size: tuple[int, int] = (1280, 800), *, headless: bool = False,
     Config.set("graphics", "resizable", "1")
     # No multisampled frame buffer (Kivy asks for one by default). Our screens draw pictures,
     # text and axis-aligned rectangles, which antialiasing does not change (only the rounded
-    # corners of the newest call's row lose some smoothness), and at 1920x1080 Mesa's
-    # llvmpipe gave it 4 samples: 77 MB of the 205 MB an empty window cost.
+    # corners of the newest call's row lose some smoothness), and with Mesa's llvmpipe the
+    # samples cost a large share of an empty window's memory (benchmarks/RESULTS.md).
     Config.set("graphics", "multisamples", "0")
     Config.set("kivy", "exit_on_escape", "0")
     if headless:

@@ -11,10 +11,6 @@ PIXELS_PER_PAPER_MM = {58: 384, 80: 576}
 CHARS_PER_PAPER_MM = {58: 32, 80: 48}
 
 
-def profile_names() -> list[str]:
-    return sorted(CAPABILITIES["profiles"])
-
-
 def cyrillic_code_page(profile_name: str) -> tuple[int, str]:
     """The (ESC t number, Python codec) to print Russian on this profile.
 

@@ -2,9 +2,8 @@
 
 Each starts with the time it was made, so that a database indexing them (the hub's, which
 holds every event and ticket of its centers) adds new keys at the end of its indexes. With
-purely random keys each new row lands on a different index page: a batch of 500 events then
-rewrote about 1,500 pages, and the hub's ingest slowed down as its database grew (from 20,000
-to 6,600 events a second between 20,000 and 60,000 stored events, measured in one process).
+purely random keys each new row lands on a different index page, and the hub's ingest slowed
+down as its database grew (figures in benchmarks/RESULTS.md, "Keys in time order").
 
 The time part is only for order; nothing reads a time back out of an identifier. Whatever
 must not be guessed (the phone page's token) keeps 128 random bits after it.
