@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import difflib
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from mfc_edge.files import read_toml
 
 BUNDLED_CATALOG = Path(__file__).parent / "data" / "catalog.toml"
 TICKET_LETTERS = "АБВГДЕЖИКЛМНПРСТУФХЦЧШЭЮЯ"
@@ -199,12 +200,4 @@ def _parse(path: Path, data: dict[str, Any]) -> Catalog:
 
 def load_catalog(path: str | Path = BUNDLED_CATALOG) -> Catalog:
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CatalogError(f"{path}: file not found") from None
-    except UnicodeDecodeError:
-        raise CatalogError(f"{path}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(f"{path}: not valid TOML: {exc}") from None
-    return _parse(path, data)
+    return _parse(path, read_toml(path, CatalogError))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import re
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time
@@ -19,6 +18,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mfc_edge.checks import number
+from mfc_edge.files import read_toml
 from mfc_edge.protocol import WEEKDAYS
 
 ROLES = ("kiosk", "signage", "console")
@@ -197,13 +197,7 @@ OVERRIDABLE = {"center": ("name", "name_en"), "kiosk": ("languages", "idle_timeo
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return read_toml(path, ConfigError)
 
 
 def _overlay(data: dict[str, Any], overrides: Path) -> dict[str, Any]:

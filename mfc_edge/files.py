@@ -1,13 +1,20 @@
-"""Writing a file so that a power cut leaves either the old contents or the new, whole.
+"""Files every device and the hub read and write the same way.
 
 Raspberry Pis lose power without warning; every device and the hub replace small files
-(tokens, keys, cached answers, screenshots, manifests) through `atomic_write`.
+(tokens, keys, cached answers, screenshots, manifests) through `atomic_write`. Device files,
+catalogs and playlists are read through `read_toml`, whose every failure is one line.
 """
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
+import tomllib
 from pathlib import Path
+from typing import Any
+
+# A TOML file bigger than this is not a device file, catalog or playlist of ours.
+MAX_TOML_BYTES = 4 * 1024 * 1024
 
 
 def fsync_dir(folder: Path) -> None:
@@ -41,3 +48,25 @@ def atomic_write(path: str | Path, data: bytes | str, *, mode: int = 0o644) -> P
         raise
     fsync_dir(path.parent)
     return path
+
+
+def read_toml(path: Path, error: type[Exception]) -> dict[str, Any]:
+    """The TOML file at `path`; any reason it cannot be read raises `error` with one line that
+    names the file (missing, a folder, unreadable, not UTF-8, too large or too deeply nested)."""
+    try:
+        if path.stat().st_size > MAX_TOML_BYTES:
+            raise error(f"{path}: larger than {MAX_TOML_BYTES // 2**20} MB: not a file of ours")
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a folder, not a file") from None
+    except UnicodeDecodeError:
+        raise error(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise error(f"{path}: nested too deeply to be a file of ours") from None
+    except OSError as exc:
+        reason = "a symbolic link that loops" if exc.errno == errno.ELOOP else exc.strerror or str(exc)
+        raise error(f"{path}: cannot be read: {reason}") from None

@@ -22,7 +22,6 @@ Saturday 02:00.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 
 from mfc_edge.checks import boolean, one_of, time_windows, whole
 from mfc_edge.config import ConfigError, TableReader, nonempty_text
+from mfc_edge.files import read_toml
 from mfc_edge.protocol import WEEKDAYS
 from mfc_edge.times import window_day
 
@@ -96,15 +96,7 @@ class Playlist:
 
 def load_playlists(path: str | Path) -> dict[str, Playlist]:
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PlaylistError(f"{path}: file not found") from None
-    except UnicodeDecodeError:
-        raise PlaylistError(f"{path}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PlaylistError(f"{path}: not valid TOML: {exc}") from None
-    return parse_playlists(path, data)
+    return parse_playlists(path, read_toml(path, PlaylistError))
 
 
 def parse_playlists(path: Path, data: dict[str, Any]) -> dict[str, Playlist]:

@@ -24,6 +24,7 @@ from pathlib import Path
 from mfc_edge import bundle
 from mfc_edge.bundle import Asset, Manifest
 from mfc_edge.files import atomic_write, fsync_dir
+from offline_cache.hub_client import CredentialError
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +43,14 @@ def save_bundle_key(data_dir: Path, public_key: bytes) -> Path:
 
 def load_bundle_key(data_dir: Path) -> bytes | None:
     path = data_dir / BUNDLE_KEY_FILE
-    if not path.exists():
-        return None
     try:
         key = base64.b64decode(path.read_bytes().strip(), validate=True)
-    except binascii.Error:
+    except FileNotFoundError:
+        return None
+    except (binascii.Error, ValueError, OSError):
         key = b""
     if len(key) != bundle.PUBLIC_KEY_BYTES:
-        raise ValueError(f"{path}: not a bundle key; enroll the device again")
+        raise CredentialError(f"{path}: not a bundle key: enroll the device again (mfc-edge enroll)")
     return key
 
 

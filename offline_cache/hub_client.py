@@ -10,6 +10,7 @@ transport: any requests adapter, mounted for both schemes.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,12 @@ from mfc_edge.files import atomic_write
 log = logging.getLogger(__name__)
 
 TOKEN_FILE = "device-token"
+_TOKEN = re.compile(r"[A-Za-z0-9_.~+/=-]{16,512}")
+
+
+class CredentialError(ValueError):
+    """A device-token or bundle-key file that cannot be used: the message names it and says
+    to enroll again (a corrupt SD card or a hand edit, never something to guess around)."""
 DEFAULT_TIMEOUT_S = 10.0
 
 
@@ -89,8 +96,20 @@ def save_token(data_dir: Path, token: str) -> Path:
 
 
 def load_token(data_dir: Path) -> str | None:
+    """The device's token, None before enrollment; CredentialError for a file that is not one."""
     path = data_dir / TOKEN_FILE
-    return path.read_text().strip() or None if path.exists() else None
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise CredentialError(f"{path}: cannot be read ({exc.strerror}): enroll the device again") from None
+    token = raw.decode("ascii", "replace").strip()
+    if not token:
+        return None
+    if not _TOKEN.fullmatch(token):
+        raise CredentialError(f"{path}: not a device token: enroll the device again (mfc-edge enroll)")
+    return token
 
 
 def connect(device: DeviceConfig, *, enabled: bool = True) -> HubClient | None:
@@ -98,7 +117,11 @@ def connect(device: DeviceConfig, *, enabled: bool = True) -> HubClient | None:
     file, not enrolled yet (said in the log), or `enabled` is false (tests, benchmarks)."""
     if not device.hub_url or not enabled:
         return None
-    token = load_token(device.data_dir)
+    try:
+        token = load_token(device.data_dir)
+    except CredentialError as exc:
+        log.error("%s; working alone", exc)
+        return None
     if not token:
         log.warning("not enrolled with the hub at %s: working alone (run `mfc-edge enroll`)", device.hub_url)
         return None

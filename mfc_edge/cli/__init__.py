@@ -14,6 +14,7 @@ from collections.abc import Callable
 from mfc_edge.catalog import CatalogError
 from mfc_edge.cli import device_commands, hub_commands
 from mfc_edge.config import ConfigError
+from offline_cache.hub_client import CredentialError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             handler.addFilter(_not_escpos_chatter)
     try:
         return args.func(args)
-    except (ConfigError, CatalogError) as exc:
+    except (ConfigError, CatalogError, CredentialError) as exc:
         print(f"mfc-edge: error: {exc}", file=sys.stderr)
         return 2
 

@@ -58,12 +58,16 @@ class Doctor:
                  now: Callable[[], datetime] = lambda: datetime.now(UTC),
                  env: dict[str, str] | None = None, pin_factory: Any = None, framebuffer: Path = Path("/dev/fb0"),
                  token: str | None = None):
-        from offline_cache.hub_client import load_token
+        from offline_cache.hub_client import CredentialError, load_token
 
         self.device, self.disk_usage, self.ntp_synchronized, self.now = device, disk_usage, ntp_synchronized, now
         self.env = os.environ if env is None else env
         self.pin_factory, self.framebuffer = pin_factory, framebuffer
-        self.token = token if token is not None else load_token(device.data_dir)
+        self.token_problem = ""
+        try:
+            self.token = token if token is not None else load_token(device.data_dir)
+        except CredentialError as exc:
+            self.token, self.token_problem = None, str(exc)
         self._hub_date: datetime | None = None
 
     def run(self) -> list[Check]:
@@ -129,6 +133,8 @@ class Doctor:
     def hub(self) -> Iterator[Check]:
         from offline_cache.hub_client import HubClient
 
+        if self.token_problem:  # said whether or not the hub answers: enrolling again is the fix
+            yield Check("token", False, self.token_problem, "run `mfc-edge enroll --code …` with a code from the hub")
         url = self.device.hub_url
         hub = HubClient(url, self.token, ca_file=self.device.hub_ca_file, timeout=5)
         try:
@@ -148,6 +154,8 @@ class Doctor:
             self._hub_date = parsedate_to_datetime(reply.headers["Date"])
         yield Check("hub", reply.status_code == 200, f"{url}: answered {reply.status_code}",
                     "the hub is up but unwell: see its log")
+        if self.token_problem:
+            return
         if not self.token:
             yield Check("token", False, "not enrolled", "run `mfc-edge enroll --code …` with a code from the hub")
             return

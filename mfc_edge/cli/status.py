@@ -12,7 +12,7 @@ import requests
 from mfc_edge import bundle, protocol
 from mfc_edge.config import DeviceConfig
 from offline_cache.content import ContentStore, load_bundle_key
-from offline_cache.hub_client import HubClient, load_token
+from offline_cache.hub_client import CredentialError, HubClient, load_token
 
 READ_ONLY_QUOTA = 1 << 40  # status only reads the content folder; the quota is the updater's business
 
@@ -30,8 +30,10 @@ class BundleStatus:
 
 
 def bundle_status(device: DeviceConfig, timeout: float = 10.0) -> BundleStatus:
-    key = load_bundle_key(device.data_dir)
-    token = load_token(device.data_dir)
+    try:
+        key, token = load_bundle_key(device.data_dir), load_token(device.data_dir)
+    except CredentialError as exc:
+        return BundleStatus(None, None, str(exc))
     if key is None or token is None or not device.hub_url:
         return BundleStatus(None, None, "not enrolled with a hub (mfc-edge enroll)")
     active = ContentStore(device.data_dir / "content", READ_ONLY_QUOTA, key).current()
