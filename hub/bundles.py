@@ -133,12 +133,6 @@ class Bundles:
         self.blobs = BlobStore(Path(data_dir) / "blobs")
         self._key: Ed25519PrivateKey | None = None
         self._key_lock = threading.Lock()
-        with db.transaction() as tx:
-            tx["bundles"].create({
-                "center": str, "role": str, "version": int, "manifest": str, "signature": str, "published_at": str,
-            }, pk=("center", "role", "version"), if_not_exists=True)
-            # Which blobs a center's devices may fetch: those of its own bundles only.
-            tx["bundle_assets"].create({"center": str, "sha256": str}, pk=("center", "sha256"), if_not_exists=True)
 
     @property
     def key(self) -> Ed25519PrivateKey:

@@ -32,9 +32,6 @@ def zone(name: str) -> ZoneInfo:
 class Centers:
     def __init__(self, db: HubDB):
         self.db = db
-        with db.transaction() as d:
-            d["centers"].create({"id": str, "timezone": str, "name": str, "updated_at": str}, pk="id",
-                                if_not_exists=True)
 
     def set(self, center: str, timezone: str, name: str | None = None) -> dict[str, Any]:
         """Set a center's time zone (and name, when given; a name set before is kept otherwise)."""

@@ -14,6 +14,8 @@ from typing import Any, Iterator
 
 import sqlite_utils
 
+from hub import schema
+
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
@@ -40,7 +42,7 @@ class HubDB:
         # polls with sleeps of up to 100 ms: a waiting batch starts as soon as the one before it
         # commits. Other processes (the command line) still meet the busy timeout.
         self._write_lock = threading.RLock()
-        self._create_schema()
+        self._migrate()
 
     def now(self) -> datetime:
         return self._clock.now() if self._clock is not None else utc_now()
@@ -83,33 +85,13 @@ class HubDB:
                 raise
             db.execute("COMMIT")
 
-    def _create_schema(self) -> None:
-        with self.transaction() as db:
-            db["enrollment_codes"].create({
-                "code_hash": str, "center": str, "role": str, "created_at": str, "expires_at": str,
-                "used_at": str, "device": str,
-            }, pk="code_hash", if_not_exists=True)
-            db["devices"].create({
-                "center": str, "id": str, "role": str, "token_hash": str, "enrolled_at": str,
-                "revoked_at": str, "last_seen": str,
-            }, pk=("center", "id"), if_not_exists=True)
-            db["devices"].create_index(["token_hash"], unique=True, if_not_exists=True)
-            db["events"].create({
-                "id": str, "center": str, "device": str, "type": str, "at": str, "body": str,
-                "received_at": str,
-            }, pk="id", if_not_exists=True)
-            db["tickets"].create({
-                "id": str, "center": str, "device": str, "number": str, "service": str, "day": str,
-                "priority": int, "issued_at": str, "status_token": str, "state": str,
-                "called_at": str, "window": str, "started_at": str, "finished_at": str, "received_at": str,
-            }, pk="id", if_not_exists=True)
-            if "received_at" not in db["tickets"].columns_dict:  # a hub data folder from before
-                db["tickets"].add_column("received_at", str)
-            db["tickets"].create_index(["center", "state", "service", "issued_at"], if_not_exists=True)
-            # The minute's end-of-day check finds a past day's waiting tickets here without a scan.
-            db["tickets"].create_index(["center", "state", "day"], if_not_exists=True)
-            db["tickets"].create_index(["status_token"], unique=True, if_not_exists=True)
-            db["feed_versions"].create({"center": str, "version": int}, pk="center", if_not_exists=True)
+    def _migrate(self) -> None:
+        """Bring the file's schema up to date (hub/schema.py). An up-to-date file is only read:
+        the command line opens the hub's file while the hub serves, and need not queue for its lock."""
+        if schema.version(self.db) == len(schema.MIGRATIONS):
+            return
+        with self.transaction() as db:  # another process may have migrated meanwhile: migrate looks again
+            schema.migrate(db)
 
     def bump_feed(self, db: sqlite_utils.Database, center: str) -> None:
         """Something screens show changed for this center: their cached feed is stale."""

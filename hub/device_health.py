@@ -23,9 +23,6 @@ class DeviceHealth:
                  latest_bundle: Callable[[str, str], int | None] = lambda center, role: None):
         """`latest_bundle(center, role)`: the newest bundle version published for such devices."""
         self.db, self.identity, self.latest_bundle = db, identity, latest_bundle
-        with db.transaction() as d:
-            d["device_health"].create({"center": str, "device": str, "part": str, "status": str, "since": str},
-                                      pk=("center", "device", "part"), if_not_exists=True)
 
     def project(self, d: Any, event: dict[str, Any]) -> None:
         """Ingest hook for printer and button events; a late event never overwrites a newer one."""

@@ -22,11 +22,6 @@ class HelpError(ValueError):
 class HelpDesk:
     def __init__(self, db: HubDB):
         self.db = db
-        with db.transaction() as d:
-            d["help_requests"].create({"id": str, "center": str, "device": str, "point": str, "requested_at": str,
-                                       "state": str, "acknowledged_at": str, "acknowledged_by": str,
-                                       "closed_at": str, "closed_by": str}, pk="id", if_not_exists=True)
-            d["help_requests"].create_index(["center", "state"], if_not_exists=True)
 
     def project(self, d: Any, event: dict[str, Any]) -> None:
         """Ingest hook for `help.requested`: runs inside the ingest transaction."""

@@ -52,10 +52,6 @@ def new_code() -> str:
 class Identity:
     def __init__(self, db: HubDB):
         self.db = db
-        with db.transaction() as d:
-            for table in ("enrollment_codes", "devices"):  # a hub data folder from before windows were bound
-                if "window" not in d[table].columns_dict:
-                    d[table].add_column("window", str)
 
     def create_code(self, center: str, role: str, ttl: timedelta = CODE_TTL, window: str | None = None) -> str:
         if role not in ROLES:

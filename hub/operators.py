@@ -43,11 +43,6 @@ def _hash_token(token: str) -> str:
 class Operators:
     def __init__(self, db: HubDB, session_ttl: timedelta = SESSION_TTL):
         self.db, self.session_ttl = db, session_ttl
-        with db.transaction() as d:
-            d["operators"].create({"center": str, "login": str, "name": str, "role": str, "password_hash": str},
-                                  pk=("center", "login"), if_not_exists=True)
-            d["sessions"].create({"token_hash": str, "center": str, "login": str, "expires_at": str},
-                                 pk="token_hash", if_not_exists=True)
 
     def add(self, center: str, login: str, name: str, password: str, role: str = "operator") -> Operator:
         if role not in ROLES:

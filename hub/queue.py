@@ -44,17 +44,6 @@ class Queue:
     def __init__(self, db: HubDB, centers: Centers, priority_streak: int = DEFAULT_PRIORITY_STREAK):
         self.db, self.centers = db, centers
         self.priority_streak = priority_streak
-        with db.transaction() as d:
-            d["ticket_history"].create({"id": int, "ticket": str, "center": str, "state": str, "at": str,
-                                        "window": str, "detail": str}, pk="id", if_not_exists=True)
-            d["ticket_history"].create_index(["ticket"], if_not_exists=True)
-            d["calls"].create({"id": int, "center": str, "ticket": str, "number": str, "window": str, "at": str,
-                               "recall": int}, pk="id", if_not_exists=True)
-            d["calls"].create_index(["center", "id"], if_not_exists=True)
-            d["windows"].create({"center": str, "window": str, "priority_streak": int, "services": str,
-                                 "open_since": str, "operator": str}, pk=("center", "window"), if_not_exists=True)
-            if "operator" not in d["windows"].columns_dict:  # a hub data folder from before windows had holders
-                d["windows"].add_column("operator", str)
 
     # --- reading --------------------------------------------------------------
 

@@ -34,12 +34,6 @@ def served_ticket(db: Any, center: str, window: str, at: datetime) -> dict | Non
 class Ratings:
     def __init__(self, db: HubDB):
         self.db = db
-        with db.transaction() as d:
-            d["ratings"].create({"event": str, "center": str, "device": str, "window": str, "ticket": str,
-                                 "score": int, "scale": int, "day": str, "at": str}, pk="event", if_not_exists=True)
-            # NULL tickets (no ticket at the window) may repeat; a real ticket is rated once.
-            d["ratings"].create_index(["center", "ticket"], unique=True, if_not_exists=True)
-            d["ratings"].create_index(["center", "day"], if_not_exists=True)
 
     def project(self, d: Any, event: dict[str, Any]) -> None:
         """Ingest hook for `rating.given`: runs inside the ingest transaction."""

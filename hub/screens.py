@@ -75,11 +75,6 @@ class Screens:
         self.folder = Path(data_dir) / "screenshots"
         # One upload at a time, so an image file and its row never come from two different uploads.
         self._storing = threading.Lock()
-        with db.transaction() as d:
-            d["screenshots"].create({
-                "center": str, "device": str, "taken_at": str, "bytes": int, "width": int, "height": int,
-                "sha256": str, "requested_at": str, "requested_by": str,
-            }, pk=("center", "device"), if_not_exists=True)
 
     def path(self, center: str, device: str) -> Path:
         # Center ids are free text from the command line: quoted, and prefixed so "." or ".."

@@ -1,0 +1,125 @@
+"""The hub's SQLite schema: every table and index, and how a data folder gets there.
+
+`MIGRATIONS` is an ordered list of steps, each a function of the sqlite-utils Database; the
+number of steps applied is kept in the file's `PRAGMA user_version`. `HubDB` applies the
+missing ones when it opens the file, all in one transaction: a step that fails leaves the
+file as it was, user_version included, and the hub does not start on a half-changed schema.
+
+Step 1 is the schema as it stood when the steps began. Data folders made before then have
+user_version 0 but already hold some or all of these tables, with columns added over time
+(`tickets.received_at`, `windows.operator`, the `window` of devices and codes), so step 1
+creates only what is missing and adds missing columns and indexes, changing nothing else.
+Later steps are ordinary changes (ALTER TABLE ..., CREATE INDEX ...) appended to the list;
+a step once released is never edited, because hubs in the field have already run it.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import sqlite_utils
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+
+class SchemaError(RuntimeError):
+    """A database this hub cannot use; the message says why, for the technician."""
+
+
+@dataclass(frozen=True)
+class Index:
+    columns: tuple[str, ...]
+    unique: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: dict[str, type]
+    pk: str | tuple[str, ...]
+    indexes: tuple[Index, ...] = ()
+
+
+# The schema of step 1, table by table, in the order the hub's parts created them before.
+SCHEMA_1 = (
+    Table("enrollment_codes", {"code_hash": str, "center": str, "role": str, "created_at": str, "expires_at": str,
+                               "used_at": str, "device": str, "window": str}, pk="code_hash"),
+    Table("devices", {"center": str, "id": str, "role": str, "token_hash": str, "enrolled_at": str,
+                      "revoked_at": str, "last_seen": str, "window": str}, pk=("center", "id"),
+          indexes=(Index(("token_hash",), unique=True),)),
+    Table("events", {"id": str, "center": str, "device": str, "type": str, "at": str, "body": str,
+                     "received_at": str}, pk="id"),
+    Table("tickets", {"id": str, "center": str, "device": str, "number": str, "service": str, "day": str,
+                      "priority": int, "issued_at": str, "status_token": str, "state": str, "called_at": str,
+                      "window": str, "started_at": str, "finished_at": str, "received_at": str}, pk="id",
+          indexes=(Index(("center", "state", "service", "issued_at")),
+                   # The minute's end-of-day check finds a past day's waiting tickets here without a scan.
+                   Index(("center", "state", "day")),
+                   Index(("status_token",), unique=True))),
+    Table("feed_versions", {"center": str, "version": int}, pk="center"),
+    Table("ratings", {"event": str, "center": str, "device": str, "window": str, "ticket": str, "score": int,
+                      "scale": int, "day": str, "at": str}, pk="event",
+          # NULL tickets (no ticket at the window) may repeat; a real ticket is rated once.
+          indexes=(Index(("center", "ticket"), unique=True), Index(("center", "day")))),
+    Table("help_requests", {"id": str, "center": str, "device": str, "point": str, "requested_at": str,
+                            "state": str, "acknowledged_at": str, "acknowledged_by": str, "closed_at": str,
+                            "closed_by": str}, pk="id", indexes=(Index(("center", "state")),)),
+    Table("bundles", {"center": str, "role": str, "version": int, "manifest": str, "signature": str,
+                      "published_at": str}, pk=("center", "role", "version")),
+    # Which blobs a center's devices may fetch: those of its own bundles only.
+    Table("bundle_assets", {"center": str, "sha256": str}, pk=("center", "sha256")),
+    Table("device_health", {"center": str, "device": str, "part": str, "status": str, "since": str},
+          pk=("center", "device", "part")),
+    Table("centers", {"id": str, "timezone": str, "name": str, "updated_at": str}, pk="id"),
+    Table("ticket_history", {"id": int, "ticket": str, "center": str, "state": str, "at": str, "window": str,
+                             "detail": str}, pk="id", indexes=(Index(("ticket",)),)),
+    Table("calls", {"id": int, "center": str, "ticket": str, "number": str, "window": str, "at": str,
+                    "recall": int}, pk="id", indexes=(Index(("center", "id")),)),
+    Table("windows", {"center": str, "window": str, "priority_streak": int, "services": str, "open_since": str,
+                      "operator": str}, pk=("center", "window")),
+    Table("operators", {"center": str, "login": str, "name": str, "role": str, "password_hash": str},
+          pk=("center", "login")),
+    Table("sessions", {"token_hash": str, "center": str, "login": str, "expires_at": str}, pk="token_hash"),
+    Table("screenshots", {"center": str, "device": str, "taken_at": str, "bytes": int, "width": int, "height": int,
+                          "sha256": str, "requested_at": str, "requested_by": str}, pk=("center", "device")),
+)
+
+
+def ensure_table(db: sqlite_utils.Database, table: Table) -> None:
+    """Create `table` if missing, else add the columns and indexes it lacks; no data changes."""
+    found = db.table(table.name)
+    found.create(table.columns, pk=table.pk, if_not_exists=True)
+    have = found.columns_dict
+    for column, kind in table.columns.items():
+        if column not in have:
+            found.add_column(column, kind)
+    for index in table.indexes:
+        found.create_index(list(index.columns), unique=index.unique, if_not_exists=True)
+
+
+def hub_schema_1(db: sqlite_utils.Database) -> None:
+    for table in SCHEMA_1:
+        ensure_table(db, table)
+
+
+MIGRATIONS: tuple[Migration, ...] = (hub_schema_1,)
+
+
+def version(db: sqlite_utils.Database) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: sqlite_utils.Database, steps: Sequence[Migration] | None = None) -> int:
+    """Apply the steps `db` has not had yet; its version afterwards. Run it inside a write
+    transaction (`HubDB.transaction`), which makes the steps one change or none."""
+    steps = MIGRATIONS if steps is None else steps
+    current = version(db)
+    if current > len(steps):
+        where = db.conn.execute("PRAGMA database_list").fetchone()[2]
+        raise SchemaError(f"{where}: its schema is version {current}, newer than this hub's {len(steps)}: "
+                          "run the mfc-edge that wrote it, or a newer one")
+    for number, step in enumerate(steps[current:], start=current + 1):
+        step(db)
+        # user_version is in the file's header, which SQLite writes in the same transaction.
+        db.execute(f"PRAGMA user_version = {number:d}")
+    return len(steps)
