@@ -96,13 +96,13 @@ class Hub:
         self.ratings, self.help = Ratings(self.db), HelpDesk(self.db)
         self.bundles = Bundles(self.db, data_dir)
         self.device_health = DeviceHealth(self.db, self.identity, self.bundles.latest_version)
-        self.events = EventLog(self.db, {protocol.RATING_GIVEN: self.ratings.project,
+        self.centers = Centers(self.db)
+        self.queue = Queue(self.db, self.centers, priority_streak)
+        self.events = EventLog(self.db, self.queue, {protocol.RATING_GIVEN: self.ratings.project,
                                          protocol.HELP_REQUESTED: self.help.project,
                                          **{kind: self.device_health.project for kind in (
                                              protocol.PRINTER_STATUS, protocol.BUTTON_STUCK, protocol.BUTTON_RELEASED,
                                              protocol.BUNDLE_APPLIED, protocol.BUNDLE_REFUSED)}})
-        self.centers = Centers(self.db)
-        self.queue = Queue(self.db, self.centers, priority_streak)
         self.operators = Operators(self.db)
         self.hall = Hall(self.db)
         self.catalog = load_catalog()

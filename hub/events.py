@@ -7,15 +7,14 @@ transaction, so a ticket is in the queue if and only if its event was stored.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Callable
 
 import orjson
 
 from hub.db import HubDB, iso
 from hub.identity import Device
+from hub.queue import Queue
 from mfc_edge import protocol
 
 STORED, DUPLICATE, REJECTED = "stored", "duplicate", "rejected"
@@ -52,29 +51,15 @@ def _body_json(event: Any) -> str | None:
     return None
 
 
-# A time as the hub stores it (`hub.db.iso`): UTC with microseconds, which kiosks send too.
-_STORED_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00")
-
-
-def _stored_time(text: str) -> str:
-    """`text` in the hub's own spelling, so that times sort and compare as text."""
-    return text if _STORED_TIME.fullmatch(text) else iso(datetime.fromisoformat(text))
-
-
-def _ticket_row(event: dict[str, Any], received: str) -> tuple:
-    body = event["body"]
-    return (body["ticket"], event["center"], event["device"], body["number"], body["service"], body["day"],
-            int(body["priority"]), _stored_time(body["issued_at"]), body["status_token"], received)
-
-
 # Called in the ingest transaction with each newly stored event of its type (never for a
 # duplicate), so a table built from events holds each event's effect exactly once.
 Projection = Callable[[Any, dict[str, Any]], None]
 
 
 class EventLog:
-    def __init__(self, db: HubDB, projections: dict[str, Projection] | None = None):
-        self.db = db
+    def __init__(self, db: HubDB, queue: Queue, projections: dict[str, Projection] | None = None):
+        """`queue` takes the tickets; `projections` the other event types that build a table."""
+        self.db, self.queue = db, queue
         self.projections = projections or {}
 
     def ingest(self, device: Device, events: list[Any]) -> list[Outcome]:
@@ -98,15 +83,10 @@ class EventLog:
                     stored.discard(event_id)  # the same event twice in one batch is stored once
                     outcomes.append(Outcome(event_id, STORED))
                     if event["type"] == protocol.TICKET_ISSUED:
-                        new_tickets.append(_ticket_row(event, received))
+                        new_tickets.append(event)
                     elif event["type"] in self.projections:
                         projected.append(event)
-            added = db.conn.executemany(
-                "INSERT OR IGNORE INTO tickets (id, center, device, number, service, day, priority, issued_at, "
-                "status_token, received_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting')",
-                new_tickets).rowcount
-            if added > 0:
-                self.db.bump_feed(db, device.center)
+            self.queue.add_issued(db, device.center, new_tickets, received)
             for event in projected:  # after the tickets: a rating may name a ticket of this same batch
                 self.projections[event["type"]](db, event)
             db.execute("UPDATE devices SET last_seen = ? WHERE center = ? AND id = ?",

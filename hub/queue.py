@@ -13,15 +13,21 @@ A day's line ends with the day: the first call of the morning is a ticket of tha
 never one left waiting the evening before. What ends is what the hub had before midnight: a
 ticket dated yesterday that arrives today is more likely from a kiosk whose clock is behind
 than from yesterday, and its visitor is waiting now.
+
+The queue owns the ticket rows: event ingest hands it each new `ticket.issued` event
+(`add_issued`), and only the queue changes a ticket afterwards.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
 
 from hub.centers import Centers
-from hub.db import HubDB, iso
+from hub.db import HubDB, iso, stored_time
 
 DEFAULT_PRIORITY_STREAK = 3
 DEFAULT_SERVICE_MINUTES = 10.0
@@ -40,10 +46,32 @@ class Call:
     recall: bool
 
 
+def _ticket_row(event: dict[str, Any], received: str) -> tuple[Any, ...]:
+    body = event["body"]
+    return (body["ticket"], event["center"], event["device"], body["number"], body["service"], body["day"],
+            int(body["priority"]), stored_time(body["issued_at"]), body["status_token"], received)
+
+
 class Queue:
     def __init__(self, db: HubDB, centers: Centers, priority_streak: int = DEFAULT_PRIORITY_STREAK):
         self.db, self.centers = db, centers
         self.priority_streak = priority_streak
+
+    # --- tickets arriving -------------------------------------------------------
+
+    def add_issued(self, d: Database, center: str, events: list[dict[str, Any]], received: str) -> int:
+        """Put the tickets of newly stored `ticket.issued` events in line, in the caller's
+        transaction (the ingest's, so a ticket is in line if and only if its event is stored);
+        how many were new. `received`: when the hub got them, which decides their end of day."""
+        if not events:
+            return 0
+        rows = [_ticket_row(event, received) for event in events]
+        added: int = d.conn.executemany(
+            "INSERT OR IGNORE INTO tickets (id, center, device, number, service, day, priority, issued_at, "
+            "status_token, received_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting')", rows).rowcount
+        if added > 0:
+            self.db.bump_feed(d, center)
+        return added
 
     # --- reading --------------------------------------------------------------
 
