@@ -18,10 +18,10 @@ import os
 import re
 import secrets
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -192,12 +192,12 @@ class Bundles:
             except bundle.ManifestError as exc:
                 raise PublishError(f"cannot publish this bundle: {exc}") from None
             envelope = bundle.sign(self.key, manifest)
-            tx["bundles"].insert({
+            tx.table("bundles").insert({
                 "center": center, "role": role, "version": manifest.version,
                 "manifest": base64.b64encode(envelope.manifest_bytes).decode(),
                 "signature": base64.b64encode(envelope.signature).decode(), "published_at": manifest.published_at,
             })
-            tx["bundle_assets"].insert_all(({"center": center, "sha256": a.sha256} for a in assets), ignore=True)
+            tx.table("bundle_assets").insert_all(({"center": center, "sha256": a.sha256} for a in assets), ignore=True)
         return Published(center, role, manifest.version, len(assets), manifest.total_size)
 
     def latest_version(self, center: str, role: str) -> int | None:

@@ -43,7 +43,7 @@ class Centers:
                       "ON CONFLICT(id) DO UPDATE SET timezone = excluded.timezone, "
                       "name = coalesce(excluded.name, centers.name), updated_at = excluded.updated_at",
                       [center, timezone, name, iso(self.db.now())])
-            return dict(d["centers"].get(center))
+            return dict(d.table("centers").get(center))
 
     def get(self, center: str) -> dict[str, Any] | None:
         rows = list(self.db.db.query("SELECT * FROM centers WHERE id = ?", [center]))

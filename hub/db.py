@@ -8,22 +8,32 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Protocol
 
 import sqlite_utils
 
 from hub import schema
 
+# A row as sqlite-utils gives it: column name -> value.
+Row = dict[str, Any]
+
+
+class Clock(Protocol):
+    """What the hub needs of a clock: hardware.clock's clocks fit, and the hub imports no device code."""
+
+    def now(self) -> datetime: ...
+
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 # A time as the hub stores it (`iso`): UTC with microseconds, which kiosks send too.
@@ -40,9 +50,8 @@ class HubDB:
     """Each thread gets its own connection: the API answers from a pool of threads, and WAL
     lets them read at once while `transaction()` makes writers take turns."""
 
-    def __init__(self, data_dir: str | Path, clock: Any = None):
-        """`clock` is anything with `now()` giving an aware datetime (see hardware.clock);
-        the real time by default. The demo shares one hand-set clock with its kiosk."""
+    def __init__(self, data_dir: str | Path, clock: Clock | None = None):
+        """`clock`: the real time by default. The demo shares one hand-set clock with its kiosk."""
         self.path = Path(data_dir) / "hub.sqlite"
         self._clock = clock
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -69,7 +78,8 @@ class HubDB:
             # even if the hub loses power the next moment. With WAL that is one fsync per commit.
             database.execute("PRAGMA synchronous=FULL")
             # Checkpoint (and fsync the database) every ~40 MB of WAL rather than every 4 MB:
-            # ingest writes whole index pages per batch, and frequent checkpoints halved its rate.
+            # ingest writes whole index pages per batch, and frequent checkpoints cut its rate
+            # (benchmarks/hub_bench.py; figures in benchmarks/RESULTS.md).
             database.execute("PRAGMA wal_autocheckpoint=10000")
             database.execute("PRAGMA journal_size_limit=67108864")
             self._local.db = database

@@ -7,13 +7,15 @@ bundle a device applied or refused last, to compare with the newest one publishe
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
+
+from sqlite_utils import Database
 
 from hub.db import HubDB, iso
 from hub.identity import Identity
 from mfc_edge import protocol
-
 
 BUNDLE, REFUSED_BUNDLE = "bundle", "refused bundle"
 
@@ -24,7 +26,7 @@ class DeviceHealth:
         """`latest_bundle(center, role)`: the newest bundle version published for such devices."""
         self.db, self.identity, self.latest_bundle = db, identity, latest_bundle
 
-    def project(self, d: Any, event: dict[str, Any]) -> None:
+    def project(self, d: Database, event: dict[str, Any]) -> None:
         """Ingest hook for printer and button events; a late event never overwrites a newer one."""
         body = event["body"]
         if event["type"] == protocol.PRINTER_STATUS:

@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from hub.db import HubDB
+from hub.db import HubDB, Row
 
 WAIT_STANDARD_MINUTES = 15
 
@@ -46,7 +46,7 @@ class Hall:
         day = self.service_day(center)
         rows = self.db.db.query("SELECT service, state, issued_at, called_at FROM tickets WHERE center = ? AND day = ?",
                                 [center, day]) if day else []
-        per_service: dict[str, dict[str, Any]] = {}
+        per_service: dict[str, _Tally] = {}
         total = _Tally()
         for r in rows:
             for tally in (per_service.setdefault(r["service"], _Tally()), total):
@@ -60,7 +60,7 @@ class _Tally:
         self.issued = self.served = self.no_show = self.waiting = 0
         self.waits: list[float] = []
 
-    def add(self, row: dict) -> None:
+    def add(self, row: Row) -> None:
         self.issued += 1
         self.served += row["state"] == "done"
         self.no_show += row["state"] == "no_show"

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.db import HubDB, iso
+from sqlite_utils import Database
+
+from hub.db import HubDB, Row, iso
 
 OPEN, ACKNOWLEDGED, CLOSED = "open", "acknowledged", "closed"
 
@@ -23,23 +25,23 @@ class HelpDesk:
     def __init__(self, db: HubDB):
         self.db = db
 
-    def project(self, d: Any, event: dict[str, Any]) -> None:
+    def project(self, d: Database, event: dict[str, Any]) -> None:
         """Ingest hook for `help.requested`: runs inside the ingest transaction."""
         d.execute("INSERT OR IGNORE INTO help_requests (id, center, device, point, requested_at, state) "
                   "VALUES (?, ?, ?, ?, ?, ?)", [event["body"]["request"], event["center"], event["device"],
                                                 event["body"]["point"], iso(self.db.now()), OPEN])
 
-    def get(self, center: str, request: str) -> dict | None:
+    def get(self, center: str, request: str) -> Row | None:
         rows = list(self.db.db.query("SELECT * FROM help_requests WHERE center = ? AND id = ?", [center, request]))
         return rows[0] if rows else None
 
-    def pending(self, center: str) -> list[dict]:
+    def pending(self, center: str) -> list[Row]:
         """Requests not yet closed, oldest first: what the consoles show."""
         return list(self.db.db.query(
             "SELECT id, point, requested_at, state, acknowledged_at, acknowledged_by FROM help_requests "
             "WHERE center = ? AND state != ? ORDER BY requested_at", [center, CLOSED]))
 
-    def _move(self, center: str, request: str, frm: tuple[str, ...], to: str, who: str) -> dict:
+    def _move(self, center: str, request: str, frm: tuple[str, ...], to: str, who: str) -> Row:
         stamp = "acknowledged" if to == ACKNOWLEDGED else "closed"
         with self.db.transaction() as d:
             found = self.get(center, request)
@@ -47,11 +49,12 @@ class HelpDesk:
                 raise HelpError("no such help request")
             if found["state"] not in frm:
                 raise HelpError(f"the request is already {found['state']}")
-            d["help_requests"].update(request, {"state": to, f"{stamp}_at": iso(self.db.now()), f"{stamp}_by": who})
-            return dict(d["help_requests"].get(request))
+            d.table("help_requests").update(request, {"state": to, f"{stamp}_at": iso(self.db.now()),
+                                                      f"{stamp}_by": who})
+            return dict(d.table("help_requests").get(request))
 
-    def acknowledge(self, center: str, request: str, who: str) -> dict:
+    def acknowledge(self, center: str, request: str, who: str) -> Row:
         return self._move(center, request, (OPEN,), ACKNOWLEDGED, who)
 
-    def close(self, center: str, request: str, who: str) -> dict:
+    def close(self, center: str, request: str, who: str) -> Row:
         return self._move(center, request, (OPEN, ACKNOWLEDGED), CLOSED, who)

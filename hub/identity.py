@@ -1,9 +1,9 @@
 """Device identity: one-time enrollment codes exchanged for device tokens.
 
 A technician makes a code on the hub for a center and a role (and, for a window's console, the
-window it stands at); the device trades it once, before it expires, for a token of its own. The hub keeps only SHA-256 hashes of codes and
-tokens (both are long random strings, so a plain hash is enough); revoking a device
-refuses its token at once.
+window it stands at); the device trades it once, before it expires, for a token of its own.
+The hub keeps only SHA-256 hashes of codes and tokens (both are long random strings, so a
+plain hash is enough); revoking a device refuses its token at once.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from hub.db import HubDB, iso
+from hub.db import HubDB, Row, iso
 
 ROLES = ("kiosk", "signage", "console")
 CODE_TTL = timedelta(hours=24)
@@ -63,7 +63,7 @@ class Identity:
         code = new_code()
         now = self.db.now()
         with self.db.transaction() as db:
-            db["enrollment_codes"].insert({
+            db.table("enrollment_codes").insert({
                 "code_hash": _hash(_normalise_code(code)), "center": center, "role": role, "window": window,
                 "created_at": iso(now), "expires_at": iso(now + ttl), "used_at": None, "device": None,
             })
@@ -83,8 +83,8 @@ class Identity:
             if row["expires_at"] <= iso(now):
                 raise EnrollmentError("this enrollment code has expired")
             token = secrets.token_urlsafe(32)
-            db["enrollment_codes"].update(row["code_hash"], {"used_at": iso(now), "device": device_id})
-            db["devices"].upsert({
+            db.table("enrollment_codes").update(row["code_hash"], {"used_at": iso(now), "device": device_id})
+            db.table("devices").upsert({
                 "center": row["center"], "id": device_id, "role": row["role"], "window": row["window"],
                 "token_hash": _hash(token), "enrolled_at": iso(now), "revoked_at": None, "last_seen": iso(now),
             }, pk=("center", "id"))
@@ -102,7 +102,8 @@ class Identity:
                                 [iso(self.db.now()), center, device_id])
             return cursor.rowcount == 1
 
-    def devices(self, center: str | None = None) -> list[dict]:
+    def devices(self, center: str | None = None) -> list[Row]:
         where, params = ("center = ?", [center]) if center else (None, [])
-        return list(self.db.db["devices"].rows_where(where, params, order_by="center, id",
-                                                      select="center, id, role, window, enrolled_at, revoked_at, last_seen"))
+        return list(self.db.db.table("devices").rows_where(
+            where, params, order_by="center, id",
+            select="center, id, role, window, enrolled_at, revoked_at, last_seen"))

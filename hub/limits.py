@@ -6,7 +6,8 @@ request a second pass through Starlette, a measurable share of the ingest rate.
 from __future__ import annotations
 
 import json
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 Scope = dict[str, Any]
 Message = dict[str, Any]

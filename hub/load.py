@@ -25,10 +25,13 @@ import json
 import threading
 import time
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from sqlite_utils import Database
 
 from hub.centers import Centers
 from hub.db import HubDB, iso
@@ -41,7 +44,8 @@ QUIETEST = 3
 MAX_AGE_SECONDS = 300.0
 
 
-def _local_hour_counts(db: Any, center: str, zone: ZoneInfo, since: date, until: date) -> dict[tuple[date, int], int]:
+def _local_hour_counts(db: Database, center: str, zone: ZoneInfo, since: date,
+                       until: date) -> dict[tuple[date, int], int]:
     """Tickets per (local date, local hour) for local days since <= day < until.
 
     SQLite counts per UTC quarter of an hour, which maps into exactly one local hour in
@@ -54,13 +58,13 @@ def _local_hour_counts(db: Any, center: str, zone: ZoneInfo, since: date, until:
         "WHERE center = ? AND issued_at >= ? AND issued_at < ? GROUP BY 1, 2", [center, start, end]).fetchall()
     counts: dict[tuple[date, int], int] = defaultdict(int)
     for utc_hour, quarter, n in rows:
-        moment = datetime.fromisoformat(utc_hour).replace(tzinfo=timezone.utc) + timedelta(minutes=15 * quarter)
+        moment = datetime.fromisoformat(utc_hour).replace(tzinfo=UTC) + timedelta(minutes=15 * quarter)
         local = moment.astimezone(zone)
         counts[(local.date(), local.hour)] += n
     return counts
 
 
-def load_figures(db: Any, center: str, zone: ZoneInfo, today: date, weeks: int = DEFAULT_WEEKS) -> dict[str, Any]:
+def load_figures(db: Database, center: str, zone: ZoneInfo, today: date, weeks: int = DEFAULT_WEEKS) -> dict[str, Any]:
     """The load chart of `center` over the `weeks` weeks of local days before `today`."""
     since = today - timedelta(weeks=weeks)
     counts = _local_hour_counts(db, center, zone, since, today)

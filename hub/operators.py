@@ -50,7 +50,7 @@ class Operators:
         if len(password) < MIN_PASSWORD:
             raise ValueError(f"the password needs at least {MIN_PASSWORD} characters")
         with self.db.transaction() as d:
-            d["operators"].upsert({"center": center, "login": login, "name": name, "role": role,
+            d.table("operators").upsert({"center": center, "login": login, "name": name, "role": role,
                                    "password_hash": _hasher.hash(password)}, pk=("center", "login"))
         return Operator(center, login, name, role)
 
@@ -65,7 +65,7 @@ class Operators:
             raise SignInError("wrong center, login or password") from None
         token = secrets.token_urlsafe(32)
         with self.db.transaction() as d:
-            d["sessions"].insert({"token_hash": _hash_token(token), "center": center, "login": login,
+            d.table("sessions").insert({"token_hash": _hash_token(token), "center": center, "login": login,
                                   "expires_at": iso(self.db.now() + self.session_ttl)})
             d.execute("DELETE FROM sessions WHERE expires_at < ?", [iso(self.db.now())])
         row = rows[0]

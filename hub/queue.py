@@ -27,7 +27,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from hub.centers import Centers
-from hub.db import HubDB, iso, stored_time
+from hub.db import HubDB, Row, iso, stored_time
 
 DEFAULT_PRIORITY_STREAK = 3
 DEFAULT_SERVICE_MINUTES = 10.0
@@ -75,13 +75,13 @@ class Queue:
 
     # --- reading --------------------------------------------------------------
 
-    def current(self, center: str, window: str) -> dict | None:
+    def current(self, center: str, window: str) -> Row | None:
         rows = list(self.db.db.query(
             "SELECT * FROM tickets WHERE center = ? AND window = ? AND state IN ('called', 'serving') "
             "ORDER BY called_at DESC LIMIT 1", [center, window]))
         return rows[0] if rows else None
 
-    def waiting(self, center: str, now: datetime | None = None) -> dict[str, dict]:
+    def waiting(self, center: str, now: datetime | None = None) -> dict[str, Row]:
         """Per service: how many wait, and the longest wait so far in seconds."""
         now_text = iso(now or self.db.now())
         rows = self.db.db.query(
@@ -96,11 +96,11 @@ class Queue:
                                 "LIMIT ?", [center, limit])
         return [Call(r["number"], r["window"], r["at"], bool(r["recall"])) for r in rows]
 
-    def ticket_by_token(self, status_token: str) -> dict | None:
+    def ticket_by_token(self, status_token: str) -> Row | None:
         rows = list(self.db.db.query("SELECT * FROM tickets WHERE status_token = ?", [status_token]))
         return rows[0] if rows else None
 
-    def people_ahead(self, ticket: dict) -> int:
+    def people_ahead(self, ticket: Row) -> int:
         return self.db.db.execute(
             "SELECT count(*) FROM tickets WHERE center = ? AND service = ? AND state = 'waiting' AND id != ? "
             "AND (priority > ? OR (priority = ? AND issued_at < ?))",
@@ -125,7 +125,7 @@ class Queue:
     def open_windows(self, center: str, service: str) -> int:
         return max(1, self.open_windows_by_service(center).get(service, 0))
 
-    def estimate_minutes(self, ticket: dict) -> int:
+    def estimate_minutes(self, ticket: Row) -> int:
         ahead = self.people_ahead(ticket)
         return round(ahead * self.mean_service_minutes(ticket["center"]) / self.open_windows(ticket["center"],
                                                                                                ticket["service"]))
@@ -140,7 +140,7 @@ class Queue:
                 counts[service] = counts.get(service, 0) + 1
         return counts
 
-    def window(self, center: str, window: str) -> dict | None:
+    def window(self, center: str, window: str) -> Row | None:
         """The window if it is open: its services and the login of the operator holding it."""
         rows = list(self.db.db.query("SELECT * FROM windows WHERE center = ? AND window = ? AND open_since IS NOT NULL",
                                      [center, window]))
@@ -154,7 +154,7 @@ class Queue:
             held = self.window(center, window)
             if held and held["operator"] not in (None, operator) and not take_over:
                 raise QueueError(f"window {window} is open by another operator; a supervisor can close it")
-            d["windows"].upsert({"center": center, "window": window, "services": json.dumps(services),
+            d.table("windows").upsert({"center": center, "window": window, "services": json.dumps(services),
                                  "open_since": held["open_since"] if held else iso(self.db.now()),
                                  "operator": operator}, pk=("center", "window"))
             self.db.bump_feed(d, center)
@@ -167,14 +167,16 @@ class Queue:
                       [center, window])
             self.db.bump_feed(d, center)
 
-    def _set_state(self, d, ticket: dict, state: str, at_window: str, **fields: str | None) -> None:
+    def _set_state(self, d: Database, ticket: Row, state: str, at_window: str,
+                   **fields: str | None) -> None:
         now = iso(self.db.now())
-        d["tickets"].update(ticket["id"], {"state": state, **{k: (now if v == "now" else v) for k, v in fields.items()}})
-        d["ticket_history"].insert({"ticket": ticket["id"], "center": ticket["center"], "state": state, "at": now,
+        d.table("tickets").update(ticket["id"], {"state": state,
+                                                 **{k: (now if v == "now" else v) for k, v in fields.items()}})
+        d.table("ticket_history").insert({"ticket": ticket["id"], "center": ticket["center"], "state": state, "at": now,
                                     "window": at_window, "detail": ""})
         self.db.bump_feed(d, ticket["center"])
 
-    def call_next(self, center: str, window: str, services: list[str]) -> dict | None:
+    def call_next(self, center: str, window: str, services: list[str]) -> Row | None:
         """Finish nothing, skip nobody: a window with a visitor still called must finish or mark no-show first."""
         if not services:
             raise QueueError("choose the services this window serves")
@@ -188,71 +190,71 @@ class Queue:
             # After `priority_streak` priority calls in a row, an ordinary ticket goes first.
             order = "priority, issued_at" if streak >= self.priority_streak else "priority DESC, issued_at"
             self._expire_past_days(d, center)  # the minute's check may not have run since midnight
-            found = list(d.query(f"SELECT * FROM tickets WHERE center = ? AND state = 'waiting' AND service IN ({marks}) "
-                                 f"ORDER BY {order} LIMIT 1", [center, *services]))
+            found = list(d.query(f"SELECT * FROM tickets WHERE center = ? AND state = 'waiting' "
+                                 f"AND service IN ({marks}) ORDER BY {order} LIMIT 1", [center, *services]))
             if not found:
                 return None
             ticket = found[0]
             self._set_state(d, ticket, "called", window, window=window, called_at="now")
-            d["calls"].insert({"center": center, "ticket": ticket["id"], "number": ticket["number"],
+            d.table("calls").insert({"center": center, "ticket": ticket["id"], "number": ticket["number"],
                                "window": window, "at": iso(self.db.now()), "recall": 0})
-            d["windows"].upsert({"center": center, "window": window,
+            d.table("windows").upsert({"center": center, "window": window,
                                  "priority_streak": streak + 1 if ticket["priority"] else 0},
                                 pk=("center", "window"))
-            return dict(d["tickets"].get(ticket["id"]))
+            return dict(d.table("tickets").get(ticket["id"]))
 
-    def _active(self, center: str, window: str) -> dict:
+    def _active(self, center: str, window: str) -> Row:
         ticket = self.current(center, window)
         if ticket is None:
             raise QueueError("no visitor is called to this window")
         return ticket
 
-    def recall(self, center: str, window: str) -> dict:
+    def recall(self, center: str, window: str) -> Row:
         with self.db.transaction() as d:
             ticket = self._active(center, window)
-            d["calls"].insert({"center": center, "ticket": ticket["id"], "number": ticket["number"],
+            d.table("calls").insert({"center": center, "ticket": ticket["id"], "number": ticket["number"],
                                "window": window, "at": iso(self.db.now()), "recall": 1})
-            d["ticket_history"].insert({"ticket": ticket["id"], "center": center, "state": "recalled",
+            d.table("ticket_history").insert({"ticket": ticket["id"], "center": center, "state": "recalled",
                                         "at": iso(self.db.now()), "window": window, "detail": ""})
             self.db.bump_feed(d, center)
             return ticket
 
-    def start(self, center: str, window: str) -> dict:
+    def start(self, center: str, window: str) -> Row:
         with self.db.transaction() as d:
             ticket = self._active(center, window)
             if ticket["state"] == "called":
                 self._set_state(d, ticket, "serving", window, started_at="now")
-            return dict(d["tickets"].get(ticket["id"]))
+            return dict(d.table("tickets").get(ticket["id"]))
 
-    def finish(self, center: str, window: str) -> dict:
+    def finish(self, center: str, window: str) -> Row:
         with self.db.transaction() as d:
             ticket = self._active(center, window)
             fields = {"finished_at": "now"}
             if not ticket["started_at"]:
                 fields["started_at"] = ticket["called_at"]  # served without a separate "arrived"
             self._set_state(d, ticket, "done", window, **fields)
-            return dict(d["tickets"].get(ticket["id"]))
+            return dict(d.table("tickets").get(ticket["id"]))
 
-    def no_show(self, center: str, window: str) -> dict:
+    def no_show(self, center: str, window: str) -> Row:
         with self.db.transaction() as d:
             ticket = self._active(center, window)
             self._set_state(d, ticket, "no_show", window, finished_at="now")
-            return dict(d["tickets"].get(ticket["id"]))
+            return dict(d.table("tickets").get(ticket["id"]))
 
-    def transfer(self, center: str, window: str, to_service: str) -> dict:
+    def transfer(self, center: str, window: str, to_service: str) -> Row:
         """The visitor needs another service too: back in line there, keeping the original time of issue."""
         with self.db.transaction() as d:
             ticket = self._active(center, window)
             if to_service == ticket["service"]:
                 raise QueueError("the ticket is already in that service's line")
-            d["ticket_history"].insert({"ticket": ticket["id"], "center": center, "state": "transferred",
+            d.table("ticket_history").insert({"ticket": ticket["id"], "center": center, "state": "transferred",
                                         "at": iso(self.db.now()), "window": window,
                                         "detail": f"{ticket['service']} -> {to_service}"})
             self._set_state(d, ticket, "waiting", window, service=to_service, window=None, called_at=None,
                             started_at=None)
-            return dict(d["tickets"].get(ticket["id"]))
+            return dict(d.table("tickets").get(ticket["id"]))
 
-    def history(self, ticket_id: str) -> list[dict]:
+    def history(self, ticket_id: str) -> list[Row]:
         return list(self.db.db["ticket_history"].rows_where("ticket = ?", [ticket_id], order_by="id"))
 
     def close_past_days(self, center: str) -> int:
@@ -263,7 +265,7 @@ class Queue:
         with self.db.transaction() as d:
             return self._expire_past_days(d, center)
 
-    def _expire_past_days(self, d, center: str) -> int:
+    def _expire_past_days(self, d: Database, center: str) -> int:
         today, began = self.centers.today(center)
         waiting = [r["id"] for r in d.query(
             "SELECT id FROM tickets WHERE center = ? AND state = 'waiting' AND day < ? "
@@ -271,7 +273,7 @@ class Queue:
         now = iso(self.db.now())
         for ticket in waiting:
             d.execute("UPDATE tickets SET state = 'expired' WHERE id = ?", [ticket])
-        d["ticket_history"].insert_all([{"ticket": t, "center": center, "state": "expired", "at": now,
+        d.table("ticket_history").insert_all([{"ticket": t, "center": center, "state": "expired", "at": now,
                                          "window": None, "detail": "end of day"} for t in waiting])
         if waiting:
             self.db.bump_feed(d, center)

@@ -11,7 +11,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from hub.db import HubDB, iso
+from sqlite_utils import Database
+
+from hub.db import HubDB, Row, iso
 
 # A rating this long after the visitor's service finished is not about that service.
 SERVED_RECENTLY = timedelta(minutes=15)
@@ -21,7 +23,7 @@ def is_happy(score: int, scale: int) -> bool:
     return score * 3 > scale * 2
 
 
-def served_ticket(db: Any, center: str, window: str, at: datetime) -> dict | None:
+def served_ticket(db: Database, center: str, window: str, at: datetime) -> Row | None:
     """The ticket at the window at `at`: the one called there last, unless finished long before."""
     rows = list(db.query(
         "SELECT id, number, state, finished_at FROM tickets WHERE center = ? AND window = ? AND called_at <= ? "
@@ -35,7 +37,7 @@ class Ratings:
     def __init__(self, db: HubDB):
         self.db = db
 
-    def project(self, d: Any, event: dict[str, Any]) -> None:
+    def project(self, d: Database, event: dict[str, Any]) -> None:
         """Ingest hook for `rating.given`: runs inside the ingest transaction."""
         body, at = event["body"], datetime.fromisoformat(event["at"])
         ticket = body["ticket"]
@@ -46,7 +48,7 @@ class Ratings:
                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [event["id"], event["center"], event["device"], body["window"],
                                                         ticket, body["score"], body["scale"], body["day"], iso(at)])
 
-    def for_ticket(self, center: str, ticket: str) -> dict | None:
+    def for_ticket(self, center: str, ticket: str) -> Row | None:
         rows = list(self.db.db.query("SELECT * FROM ratings WHERE center = ? AND ticket = ?", [center, ticket]))
         return rows[0] if rows else None
 

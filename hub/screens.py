@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from sqlite_utils import Database
+
 from hub.db import HubDB, iso
 from hub.identity import Identity
 from mfc_edge import protocol
@@ -103,7 +105,9 @@ class Screens:
                     [center, device, now, len(data), width, height, hashlib.sha256(data).hexdigest()])
                 d.execute("UPDATE screenshots SET requested_at = NULL, requested_by = NULL "
                           "WHERE center = ? AND device = ? AND requested_at <= ?", [center, device, now])
-                return self._row(d, center, device)
+                row = self._row(d, center, device)
+        assert row is not None, "the row was written in this same transaction"
+        return row
 
     def request(self, center: str, device: str, by: str) -> dict[str, Any] | None:
         """Ask the device for a new screenshot; None when the center has no such active device."""
@@ -146,6 +150,6 @@ class Screens:
         return result
 
     @staticmethod
-    def _row(db: Any, center: str, device: str) -> dict[str, Any] | None:
+    def _row(db: Database, center: str, device: str) -> dict[str, Any] | None:
         rows = list(db.query("SELECT * FROM screenshots WHERE center = ? AND device = ?", [center, device]))
         return rows[0] if rows else None

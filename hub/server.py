@@ -7,11 +7,13 @@ from pathlib import Path
 
 import uvicorn
 
-from hub.api import END_OF_DAY_CHECK_S, Hub, create_app
+from hub.api import END_OF_DAY_CHECK_S, create_app
+from hub.hub import Hub
+from hub.queue import DEFAULT_PRIORITY_STREAK
 
 
 def serve(data_dir: Path, host: str, port: int, certfile: Path | None = None, keyfile: Path | None = None,
-          priority_streak: int = 3) -> None:
+          priority_streak: int = DEFAULT_PRIORITY_STREAK) -> None:
     hub = Hub(data_dir, priority_streak)
     try:
         uvicorn.run(create_app(hub), host=host, port=port, log_level="info",
@@ -35,7 +37,7 @@ class HubThread:
         host, port = self.server.servers[0].sockets[0].getsockname()[:2]
         return f"http://{host}:{port}"
 
-    def start(self, timeout: float = 20) -> "HubThread":
+    def start(self, timeout: float = 20) -> HubThread:
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:
@@ -48,7 +50,7 @@ class HubThread:
         self.server.should_exit = True
         self._thread.join(timeout=10)
 
-    def __enter__(self) -> "HubThread":
+    def __enter__(self) -> HubThread:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -12,7 +12,7 @@ from hub.api import Hub
 from hub.server import HubThread
 from mfc_edge import protocol
 
-AT = datetime(2026, 11, 23, 7, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 
 
 def ticket_event(**envelope) -> dict:

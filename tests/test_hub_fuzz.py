@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 import requests
 import schemathesis.openapi
+from hubprocess import HubProcess
 from hypothesis import HealthCheck, given, settings
 
-from hubprocess import HubProcess
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):

@@ -35,7 +35,8 @@ def issue(hub: Hub, center: str, moments: list[datetime]) -> None:
                 "status_token": uuid.uuid4().hex}
         events.append(protocol.make_event(protocol.TICKET_ISSUED, center, "kiosk-1", at, body))
     for start in range(0, len(events), protocol.MAX_BATCH_EVENTS):
-        outcomes = hub.events.ingest(Device(center, "kiosk-1", "kiosk"), events[start:start + protocol.MAX_BATCH_EVENTS])
+        batch = events[start:start + protocol.MAX_BATCH_EVENTS]
+        outcomes = hub.events.ingest(Device(center, "kiosk-1", "kiosk"), batch)
         assert {o.status for o in outcomes} == {"stored"}, outcomes[:3]
 
 

@@ -1,7 +1,7 @@
 """The live queue's call order and state history, on the hub's storage directly."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,7 +10,7 @@ from hub.centers import Centers
 from hub.db import HubDB
 from hub.queue import Queue, QueueError
 
-MONDAY_10AM_MOSCOW = datetime(2026, 11, 23, 7, 0, tzinfo=timezone.utc)
+MONDAY_10AM_MOSCOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -148,9 +148,9 @@ def test_closing_past_days_expires_only_their_waiting_tickets(queue, clock):
     queue.open_window("strogino", "5", ["passport-rf"], "ivanova")
     called = queue.call_next("strogino", "5", ["passport-rf"])
     assert queue.close_past_days("strogino") == 0  # the day is not over yet
-    clock.set(datetime(2026, 11, 23, 20, 59, tzinfo=timezone.utc))  # 23:59 in Moscow
+    clock.set(datetime(2026, 11, 23, 20, 59, tzinfo=UTC))  # 23:59 in Moscow
     assert queue.close_past_days("strogino") == 0
-    clock.set(datetime(2026, 11, 23, 21, 1, tzinfo=timezone.utc))  # 00:01 on the 24th in Moscow
+    clock.set(datetime(2026, 11, 23, 21, 1, tzinfo=UTC))  # 00:01 on the 24th in Moscow
     assert queue.close_past_days("strogino") == 2
     states = {r["number"]: r["state"] for r in queue.db.db.query("SELECT number, state FROM tickets "
                                                                   "WHERE center = 'strogino'")}
@@ -164,7 +164,7 @@ def test_a_center_far_east_ends_its_day_by_its_own_clock(queue, clock):
     queue.centers.set("vladivostok", "Asia/Vladivostok")  # UTC+10
     add(queue, 1, center="vladivostok")
     add(queue, 2, center="strogino")
-    clock.set(datetime(2026, 11, 23, 14, 30, tzinfo=timezone.utc))  # 00:30 on the 24th there, 17:30 in Moscow
+    clock.set(datetime(2026, 11, 23, 14, 30, tzinfo=UTC))  # 00:30 on the 24th there, 17:30 in Moscow
     assert queue.close_past_days("vladivostok") == 1
     assert queue.close_past_days("strogino") == 0
 
@@ -196,7 +196,7 @@ def test_the_hub_closes_past_days_by_itself_and_goes_on_after_a_failure(tmp_path
                 time.sleep(0.02)
             assert len(calls) >= 3  # the failed first check did not stop the next ones
             assert hub.queue.waiting("strogino")["passport-rf"]["count"] == 1  # the day is not over
-            clock.set(datetime(2026, 11, 24, 6, 0, tzinfo=timezone.utc))
+            clock.set(datetime(2026, 11, 24, 6, 0, tzinfo=UTC))
             while hub.queue.waiting("strogino") and time.monotonic() < deadline:
                 time.sleep(0.02)
             assert hub.queue.waiting("strogino") == {}

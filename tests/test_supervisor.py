@@ -5,7 +5,7 @@ at any window: close one left open, finish or no-show a visitor left at it.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -14,7 +14,7 @@ from hardware.clock import ManualClock
 from hub.api import Hub
 from hub.server import HubThread
 
-START = datetime(2026, 11, 23, 7, 0, tzinfo=timezone.utc)  # 10:00 in Moscow
+START = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # 10:00 in Moscow
 PASSWORD = "correct horse 42"
 
 

@@ -1,0 +1,47 @@
+"""The hub's parts on one data folder, shared by the HTTP API (hub/api.py) and the command line."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from hub.bundles import Bundles
+from hub.centers import Centers
+from hub.db import Clock, HubDB
+from hub.device_health import DeviceHealth
+from hub.events import EventLog
+from hub.hall import Hall
+from hub.help import HelpDesk
+from hub.identity import Identity
+from hub.load import LoadCache
+from hub.operators import Operators
+from hub.queue import DEFAULT_PRIORITY_STREAK, Queue
+from hub.ratings import Ratings
+from hub.screens import Screens
+from mfc_edge import protocol
+from mfc_edge.catalog import load_catalog
+
+
+class Hub:
+    def __init__(self, data_dir: str | Path, priority_streak: int = DEFAULT_PRIORITY_STREAK,
+                 clock: Clock | None = None):
+        self.db = HubDB(data_dir, clock)
+        self.identity = Identity(self.db)
+        self.centers = Centers(self.db)
+        self.queue = Queue(self.db, self.centers, priority_streak)
+        self.ratings, self.help = Ratings(self.db), HelpDesk(self.db)
+        self.bundles = Bundles(self.db, data_dir)
+        self.device_health = DeviceHealth(self.db, self.identity, self.bundles.latest_version)
+        self.events = EventLog(self.db, self.queue, {
+            protocol.RATING_GIVEN: self.ratings.project,
+            protocol.HELP_REQUESTED: self.help.project,
+            **{kind: self.device_health.project for kind in (
+                protocol.PRINTER_STATUS, protocol.BUTTON_STUCK, protocol.BUTTON_RELEASED,
+                protocol.BUNDLE_APPLIED, protocol.BUNDLE_REFUSED)}})
+        self.operators = Operators(self.db)
+        self.hall = Hall(self.db)
+        self.load = LoadCache(self.db, self.centers)
+        self.screens = Screens(self.db, self.identity, data_dir)
+        self.catalog = load_catalog()
+        self.service_ids = {s.id for s in self.catalog.services}
+
+    def close(self) -> None:
+        self.db.close()

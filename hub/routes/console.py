@@ -1,0 +1,205 @@
+"""Routes the operator console calls (hub/pages/console.html), signed in with a session cookie:
+operators work the queue at the window they opened; supervisors also see the hall, the devices
+and the screens, and may act at any window of their center.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Cookie, HTTPException, Request, Response
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from hub.help import HelpError
+from hub.hub import Hub
+from hub.operators import SUPERVISOR, Operator, SignInError
+from hub.queue import QueueError
+from hub.routes.common import DEVICE, SESSION_COOKIE, WINDOW, HubDep, OperatorDep, SupervisorDep, queue_reply
+
+router = APIRouter(tags=["console"])
+
+
+class SignIn(BaseModel):
+    center: str = Field(min_length=1, max_length=40)
+    login: str = Field(min_length=1, max_length=60)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class WindowAction(BaseModel):
+    window: str = Field(pattern=WINDOW)
+
+
+class OpenWindow(WindowAction):
+    services: list[str] = Field(min_length=1, max_length=100)
+
+
+class Transfer(WindowAction):
+    to_service: str = Field(min_length=1, max_length=64)
+
+
+class HelpAction(BaseModel):
+    request: str = Field(min_length=16, max_length=64)
+
+
+def holding(hub: Hub, who: Operator, window: str) -> None:
+    """Operators act at the window they opened; supervisors at any window of their center."""
+    held = hub.queue.window(who.center, window)
+    if held and held["operator"] not in (None, who.login) and who.role != SUPERVISOR:
+        raise HTTPException(409, f"window {window} is open by another operator")
+
+
+def known_services(hub: Hub, center: str, services: list[str]) -> None:
+    unknown = [s for s in services if s not in hub.service_ids]
+    if unknown:
+        raise HTTPException(422, f"unknown service {unknown[0]!r}")
+
+
+# --- signing in ------------------------------------------------------------------
+
+@router.post("/console/api/sign-in")
+def sign_in(form: SignIn, request: Request, response: Response, hub: HubDep) -> dict[str, str]:
+    try:
+        who, token = hub.operators.sign_in(form.center, form.login, form.password)
+    except SignInError as exc:
+        raise HTTPException(401, str(exc)) from None
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", max_age=int(hub.operators.session_ttl.total_seconds()))
+    return {"name": who.name, "role": who.role, "center": who.center}
+
+
+@router.post("/console/api/sign-out")
+def sign_out(response: Response, hub: HubDep, mfc_session: str | None = Cookie(default=None)) -> dict[str, str]:
+    if mfc_session:
+        hub.operators.sign_out(mfc_session)
+    response.delete_cookie(SESSION_COOKIE)
+    return {"status": "signed out"}
+
+
+# --- the queue at a window ---------------------------------------------------------
+
+@router.get("/console/api/state")
+def state(hub: HubDep, who: OperatorDep, window: str = "") -> dict[str, Any]:
+    queue = hub.queue
+    current = queue.current(who.center, window) if window else None
+    held = queue.window(who.center, window) if window else None
+    return {
+        "operator": {"name": who.name, "role": who.role, "center": who.center},
+        "window": held and {"services": json.loads(held["services"] or "[]"), "mine": held["operator"] == who.login},
+        "services": [{"id": s.id, "name": s.name.ru} for s in hub.catalog.services],
+        "waiting": queue.waiting(who.center),
+        "current": current and {"number": current["number"], "service": current["service"],
+                                "state": current["state"], "priority": bool(current["priority"])},
+        "calls": [c.__dict__ for c in queue.recent_calls(who.center)],
+    }
+
+
+@router.post("/console/api/open-window")
+def open_window(body: OpenWindow, hub: HubDep, who: OperatorDep) -> dict[str, str]:
+    known_services(hub, who.center, body.services)
+    try:
+        hub.queue.open_window(who.center, body.window, body.services, who.login, take_over=who.role == SUPERVISOR)
+    except QueueError as exc:
+        raise HTTPException(409, str(exc)) from None
+    return {"status": "open"}
+
+
+@router.post("/console/api/close-window")
+def close_window(body: WindowAction, hub: HubDep, who: OperatorDep) -> dict[str, str]:
+    holding(hub, who, body.window)
+    try:
+        hub.queue.close_window(who.center, body.window)
+    except QueueError as exc:
+        raise HTTPException(409, str(exc)) from None
+    return {"status": "closed"}
+
+
+@router.post("/console/api/call-next")
+def call_next(body: WindowAction, hub: HubDep, who: OperatorDep) -> dict[str, Any]:
+    holding(hub, who, body.window)
+    services = hub.queue.window_services(who.center, body.window)
+    return queue_reply(lambda: hub.queue.call_next(who.center, body.window, services))
+
+
+def _visitor_action(method: str) -> Callable[..., dict[str, Any]]:
+    """The endpoint of one action on the visitor at a window, `method` of the queue."""
+
+    def endpoint(body: WindowAction, hub: HubDep, who: OperatorDep) -> dict[str, Any]:
+        holding(hub, who, body.window)
+        return queue_reply(lambda: getattr(hub.queue, method)(who.center, body.window))
+    return endpoint
+
+
+for _path, _method in (("recall", "recall"), ("start", "start"), ("finish", "finish"), ("no-show", "no_show")):
+    router.add_api_route(f"/console/api/{_path}", _visitor_action(_method), methods=["POST"],
+                         name=f"console_{_method}")
+
+
+@router.post("/console/api/transfer")
+def transfer(body: Transfer, hub: HubDep, who: OperatorDep) -> dict[str, Any]:
+    known_services(hub, who.center, [body.to_service])
+    holding(hub, who, body.window)
+    return queue_reply(lambda: hub.queue.transfer(who.center, body.window, body.to_service))
+
+
+# --- what supervisors see -------------------------------------------------------------
+
+@router.get("/console/api/hall", responses={403: {"description": "the signed-in operator is not a supervisor"}})
+def hall(hub: HubDep, who: SupervisorDep) -> dict[str, Any]:
+    """Every open window with its operator and visitor, and the day's figures per service."""
+    return {"windows": hub.hall.windows(who.center), "today": hub.hall.today(who.center)}
+
+
+@router.get("/console/api/devices", responses={403: {"description": "the signed-in operator is not a supervisor"}})
+def devices(hub: HubDep, who: OperatorDep) -> dict[str, Any]:
+    """For technicians: every device, when it was last heard from, its printer and buttons."""
+    if who.role != SUPERVISOR:
+        raise HTTPException(403, "only a supervisor can do this")
+    return {"devices": hub.device_health.devices(who.center)}
+
+
+@router.get("/console/api/screens", responses={403: {"description": "the signed-in operator is not a supervisor"}})
+def screens(hub: HubDep, who: SupervisorDep) -> dict[str, Any]:
+    """Every screen of the center with its latest screenshot (address, time, size) and any open request."""
+    return {"screens": hub.screens.screens(who.center)}
+
+
+@router.post("/console/api/screens/{device_id}/request",
+             responses={403: {"description": "the signed-in operator is not a supervisor"},
+                        404: {"description": "no such active device in the center"}})
+def request_screenshot(hub: HubDep, who: SupervisorDep, device_id: str = PathParam(pattern=DEVICE)) -> Any:
+    """Ask the screen for a new screenshot; it sends one when it next asks (within ~15 s)."""
+    row = hub.screens.request(who.center, device_id, who.login)
+    if row is None:
+        raise HTTPException(404, f"устройство {device_id} не найдено или отключено")
+    return JSONResponse({"device": device_id, "requested_at": row["requested_at"]})
+
+
+# --- help requests and ratings ------------------------------------------------------------
+
+@router.get("/console/api/help")
+def pending_help(hub: HubDep, who: OperatorDep) -> dict[str, Any]:
+    return {"requests": hub.help.pending(who.center)}
+
+
+def _help_action(method: str) -> Callable[..., dict[str, Any]]:
+    def endpoint(body: HelpAction, hub: HubDep, who: OperatorDep) -> dict[str, Any]:
+        try:
+            found = getattr(hub.help, method)(who.center, body.request, who.name)
+        except HelpError as exc:
+            raise HTTPException(409, str(exc)) from None
+        return {"request": found["id"], "state": found["state"]}
+    return endpoint
+
+
+for _path, _method in (("acknowledge", "acknowledge"), ("close", "close")):
+    router.add_api_route(f"/console/api/help/{_path}", _help_action(_method), methods=["POST"],
+                         name=f"help_{_method}")
+
+
+@router.get("/console/api/ratings")
+def ratings(hub: HubDep, who: OperatorDep) -> dict[str, Any]:
+    return hub.ratings.today(who.center)
+

@@ -1,0 +1,250 @@
+"""Routes the center's devices call with their token: enrollment, event sync, the queue feed,
+content bundles, the load chart and screenshots of screens, and the window hardware (rating
+consoles, help buttons, operator keypads).
+
+Everything is pulled by the devices, which sit behind NAT: a supervisor's request for a new
+screenshot, say, waits on the hub until the screen next asks.
+"""
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
+
+from hub.hub import Hub
+from hub.identity import Device, EnrollmentError
+from hub.load import DEFAULT_WEEKS, MAX_WEEKS
+from hub.ratings import served_ticket
+from hub.routes.common import API, WINDOW, DeviceDep, HubDep, etag_matches, hub_of, queue_reply
+from hub.routes.device_models import (
+    PNG_BODY,
+    BatchReply,
+    EnrollReply,
+    EnrollRequest,
+    EventBatch,
+    Feed,
+    FeedCall,
+    Load,
+    Screenshot,
+    ScreenshotRequest,
+)
+from hub.screens import ScreenshotError
+from mfc_edge import protocol
+
+SCREENSHOT_PATH = f"{API}/screenshot"
+SHA256 = Annotated[str, PathParam(pattern=r"^[0-9a-f]{64}$", description="the asset's SHA-256, lowercase hex")]
+# Keypad key -> the queue method the console's button of the same name calls.
+KEYPAD_ACTIONS = {"call-next": "call_next", "recall": "recall", "no-show": "no_show", "done": "finish"}
+
+router = APIRouter()
+
+
+# --- enrollment, events, the queue feed --------------------------------------
+
+@router.post(f"{API}/enroll", response_model=EnrollReply, tags=["devices"],
+             responses={403: {"description": "unknown, used or expired code"}})
+def enroll(request: EnrollRequest, hub: HubDep) -> EnrollReply:
+    try:
+        found, token = hub.identity.enroll(request.code, request.device_id)
+    except EnrollmentError as exc:
+        raise HTTPException(403, str(exc)) from None
+    return EnrollReply(center=found.center, device_id=found.id, role=found.role, window=found.window, token=token,
+                       bundle_key=base64.b64encode(hub.bundles.public_key()).decode())
+
+
+def _ingest(hub: Hub, who: Device, body: bytes) -> Response:
+    try:
+        batch = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise RequestValidationError([{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error",
+                                       "input": {}, "ctx": {"error": exc.msg}}]) from None
+    events = batch.get("events") if isinstance(batch, dict) else None
+    if not isinstance(events, list) or len(events) > protocol.MAX_BATCH_EVENTS:
+        raise RequestValidationError([{
+            "type": "batch", "loc": ("body", "events"), "input": None,
+            "msg": f"expected an object whose events are a list of at most {protocol.MAX_BATCH_EVENTS}"}])
+    outcomes = hub.events.ingest(who, events)
+    # Built by hand rather than through BatchReply: validating up to 500 results the hub
+    # itself just made is work on the ingest path for nothing. BatchReply documents the shape.
+    return Response(orjson.dumps({"results": [{"id": o.id, "status": o.status, "reason": o.reason}
+                                              for o in outcomes]}), media_type="application/json")
+
+
+# The body is read and parsed here rather than through EventBatch: orjson parses a batch in
+# about half the time FastAPI's json.loads takes, on the path benchmarks/hub_bench.py measures
+# (figures in benchmarks/RESULTS.md). EventBatch still documents the body.
+@router.post(f"{API}/events", response_model=BatchReply, tags=["devices"],
+             responses={401: {"description": "no valid device token"}, 413: {"description": "batch too large"}},
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": EventBatch.model_json_schema()}}}})
+async def events(request: Request, who: DeviceDep) -> Response:
+    return await run_in_threadpool(_ingest, hub_of(request), who, await request.body())
+
+
+@router.get(f"{API}/feed", response_model=Feed, tags=["queue"],
+            responses={304: {"description": "unchanged since the ETag given in If-None-Match"}})
+def feed(request: Request, response: Response, hub: HubDep, who: DeviceDep) -> Any:
+    # Everything below changes the version when it changes (hub/db.py bump_feed).
+    version = hub.db.feed_version(who.center)
+    etag = f'"{who.center}-{version}"'
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers={"ETag": etag})
+    queue = hub.queue
+    waiting = queue.waiting(who.center)
+    response.headers["ETag"] = etag
+    return Feed(center=who.center, version=version,
+                waiting={s: w["count"] for s, w in waiting.items()},
+                oldest_waiting_since={s: w["oldest"] for s, w in waiting.items()},
+                calls=[FeedCall(**c.__dict__) for c in queue.recent_calls(who.center)],
+                mean_service_minutes=queue.mean_service_minutes(who.center),
+                open_windows=queue.open_windows_by_service(who.center))
+
+
+# --- content bundles ------------------------------------------------------------
+
+class BlobResponse(FileResponse):
+    # Large reads for large bundles: benchmarks/bundle_bench.py measures the download
+    # (figures in benchmarks/RESULTS.md).
+    chunk_size = 1024 * 1024
+
+
+# Devices poll the bundle with If-None-Match, so an unchanged bundle costs one 304. Assets are
+# served by hash with Range support, so an interrupted download resumes where it stopped.
+@router.get(f"{API}/bundle", tags=["content"], responses={
+    200: {"description": 'the signed envelope {"manifest": base64, "signature": base64}',
+          "content": {"application/json": {}}},
+    304: {"description": "unchanged since the ETag given in If-None-Match"},
+    401: {"description": "no valid device token"},
+    404: {"description": "nothing published yet for this device's center and role"}})
+def latest_bundle(request: Request, hub: HubDep, who: DeviceDep) -> Any:
+    latest = hub.bundles.latest(who.center, who.role)
+    if latest is None:
+        raise HTTPException(404, f"no bundle has been published for {who.role} devices of center {who.center}")
+    etag = f'"{who.center}-{who.role}-{latest.version}"'
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers={"ETag": etag})
+    return Response(latest.envelope, media_type="application/json", headers={"ETag": etag})
+
+
+@router.get(f"{API}/assets/{{sha256}}", response_class=BlobResponse, tags=["content"], responses={
+    200: {"description": "the asset's bytes", "content": {"application/octet-stream": {}}},
+    206: {"description": "the requested range of the asset's bytes"},
+    401: {"description": "no valid device token"},
+    404: {"description": "no asset with this hash in a bundle of this device's center"},
+    416: {"description": "the range starts beyond the end of the asset"}})
+def asset(sha256: SHA256, hub: HubDep, who: DeviceDep) -> Any:
+    path = hub.bundles.blob_for(who.center, sha256)
+    if path is None:
+        raise HTTPException(404, f"no asset {sha256} in the bundles of center {who.center}")
+    return BlobResponse(path, media_type="application/octet-stream")
+
+
+# --- screens: the load chart, screenshots ----------------------------------------
+
+@router.get(f"{API}/load", response_model=Load, tags=["signage"],
+            responses={304: {"description": "unchanged since the ETag given in If-None-Match"}})
+def load(request: Request, response: Response, hub: HubDep, who: DeviceDep,
+         weeks: Annotated[int, Query(ge=1, le=MAX_WEEKS)] = DEFAULT_WEEKS) -> Any:
+    """Average visitors per weekday and hour over the last weeks, the busiest and the quietest
+    hours; recomputed at most every few minutes. See hub/load.py for how days are counted."""
+    etag, figures = hub.load.get(who.center, weeks)
+    if etag_matches(request.headers.get("if-none-match", ""), etag):
+        return Response(status_code=304, headers={"ETag": etag})
+    response.headers["ETag"] = etag
+    return figures
+
+
+@router.put(SCREENSHOT_PATH, response_model=Screenshot, tags=["signage"], openapi_extra=PNG_BODY,
+            responses={413: {"description": f"over {protocol.MAX_SCREENSHOT_BYTES} bytes"},
+                       415: {"description": "not sent as image/png"},
+                       422: {"description": "not a whole PNG image; the detail says why"}})
+async def upload_screenshot(request: Request, who: DeviceDep) -> Any:
+    """The device's screen as a PNG: kept as its latest screenshot, answering any request."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "image/png":
+        raise HTTPException(415, f"send the screenshot as image/png, not {kind or 'no content type'}")
+    data = await request.body()
+    try:
+        # In a worker thread: writing and syncing a few megabytes must not stall other requests.
+        row = await run_in_threadpool(hub_of(request).screens.store, who.center, who.id, data)
+    except ScreenshotError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return Screenshot(device=who.id, taken_at=row["taken_at"], bytes=row["bytes"], width=row["width"],
+                      height=row["height"])
+
+
+@router.get(f"{SCREENSHOT_PATH}/request", response_model=ScreenshotRequest, tags=["signage"])
+def screenshot_requested(hub: HubDep, who: DeviceDep) -> ScreenshotRequest:
+    """Whether a supervisor asked this device for a new screenshot; an upload answers it."""
+    at = hub.screens.requested(who.center, who.id)
+    return ScreenshotRequest(requested=at is not None, requested_at=at)
+
+
+# --- window hardware ------------------------------------------------------------------
+
+def console_device(who: DeviceDep) -> Device:
+    if who.role != "console":
+        raise HTTPException(403, f"a {who.role} cannot act at a window; only a console device can")
+    return who
+
+
+ConsoleDep = Annotated[Device, Depends(console_device)]
+WindowPath = Annotated[str, PathParam(pattern=WINDOW)]
+
+
+def own_window(window: str, who: Device) -> None:
+    """A keypad acts at the window the technician enrolled it for, and nowhere else."""
+    if who.window is None:
+        raise HTTPException(403, "this console is not assigned to a window: enroll it with a code made by "
+                                 "`mfc-edge hub enroll-code --role console --window N`")
+    if who.window != window:
+        raise HTTPException(403, f"this console belongs to window {who.window}, not {window}")
+
+
+@router.get(f"{API}/windows/{{window}}", tags=["window hardware"])
+def window_state(window: WindowPath, hub: HubDep, who: DeviceDep) -> dict[str, Any]:
+    """The visitor at the window now, and the ticket a rating made now would belong to."""
+    current = hub.queue.current(who.center, window)
+    served = served_ticket(hub.db.db, who.center, window, hub.db.now())
+    return {"window": window,
+            "current": current and {"number": current["number"], "state": current["state"]},
+            "served": served and {"ticket": served["id"], "number": served["number"]}}
+
+
+@router.post(f"{API}/windows/{{window}}/{{action}}", tags=["window hardware"],
+             responses={403: {"description": "not a console, or a console of another window"},
+                        409: {"description": "not possible now; the detail is for the operator's display"}})
+def keypad(action: str, window: WindowPath, hub: HubDep, who: ConsoleDep) -> dict[str, Any]:
+    """Act on the queue as the console's button of the same name does, for the operator
+    holding the window."""
+    if action not in KEYPAD_ACTIONS:
+        raise HTTPException(404, f"unknown action {action!r}: expected one of {', '.join(KEYPAD_ACTIONS)}")
+    own_window(window, who)
+    queue = hub.queue
+    if queue.window(who.center, window) is None:
+        raise HTTPException(409, f"window {window} is not open: open it on the console first")
+    if action == "call-next":
+        services = queue.window_services(who.center, window)
+        return queue_reply(lambda: queue.call_next(who.center, window, services))
+    return queue_reply(lambda: getattr(queue, KEYPAD_ACTIONS[action])(who.center, window))
+
+
+@router.get(f"{API}/help/{{request}}", tags=["window hardware"],
+            responses={404: {"description": "the hub has not received this request (yet)"}})
+def help_state(request: str, hub: HubDep, who: DeviceDep) -> dict[str, str]:
+    found = hub.help.get(who.center, request) if len(request) <= 64 else None
+    if found is None or found["device"] != who.id:
+        raise HTTPException(404, "no such help request from this device")
+    return {"request": request, "state": found["state"]}
+
+
+@router.get(f"{API}/ratings/today", tags=["window hardware"])
+def ratings_for_screens(hub: HubDep, who: DeviceDep) -> dict[str, Any]:
+    """The day's ratings, for the waiting-area screens' satisfaction slide."""
+    return hub.ratings.today(who.center)
