@@ -16,11 +16,11 @@ from starlette.concurrency import run_in_threadpool
 from hub.hub import Hub
 from hub.limits import BodyLimit
 from hub.routes import console, devices, pages
-from hub.routes.device_models import Feed, FeedCall
+from hub.routes.device_models import Feed, FeedCall, FeedEstimate
 from hub.routes.devices import SCREENSHOT_PATH
 from mfc_edge import protocol
 
-__all__ = ["END_OF_DAY_CHECK_S", "Feed", "FeedCall", "Hub", "close_past_days", "create_app"]
+__all__ = ["END_OF_DAY_CHECK_S", "Feed", "FeedCall", "FeedEstimate", "Hub", "close_past_days", "create_app"]
 
 END_OF_DAY_CHECK_S = 60.0
 

@@ -8,7 +8,7 @@ import pytest
 from hardware.clock import ManualClock
 from hub.centers import Centers
 from hub.db import HubDB
-from hub.queue import Queue, QueueError
+from hub.queue import Queue, QueueError, WaitEstimate
 
 MONDAY_10AM_MOSCOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 
@@ -116,7 +116,11 @@ def test_people_ahead_and_estimate(queue):
     assert queue.people_ahead(mine) == 4  # three earlier and one priority
     queue.open_window("strogino", "5", ["passport-rf"], "ivanova")
     queue.open_window("strogino", "6", ["passport-rf"], "petrov")
-    assert queue.estimate_minutes(mine) == round(4 * 10 / 2)  # no history yet: 10 minutes each, two windows
+    queue.open_window("strogino", "7", ["passport-rf", "adult-snils"], "smirnova")
+    # No history yet: 10 minutes each, over three windows: 13.3, rounded up.
+    assert queue.estimate(mine) == WaitEstimate(ahead=4, minutes=14)
+    assert queue.estimates_for_new_tickets("strogino", ["adult-snils"]) == {
+        "adult-snils": WaitEstimate(0, 0), "passport-rf": WaitEstimate(5, 17)}
 
 
 def test_a_past_days_tickets_are_never_called(queue):

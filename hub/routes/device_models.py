@@ -43,6 +43,12 @@ class FeedCall(BaseModel):
     recall: bool
 
 
+class FeedEstimate(BaseModel):
+    ahead: int = Field(description="people waiting for the service: all of them are ahead of a new ordinary ticket")
+    minutes: int = Field(description="the estimated wait in whole minutes, rounded up; the phone page of a ticket "
+                                     "uses the same formula")
+
+
 class Feed(BaseModel):
     center: str
     version: int
@@ -51,6 +57,9 @@ class Feed(BaseModel):
     calls: list[FeedCall]
     mean_service_minutes: float
     open_windows: dict[str, int]
+    estimates: dict[str, FeedEstimate] = Field(
+        description="per service of the catalog (and any other service someone waits for): what a kiosk "
+                    "tells the visitor taking a new ticket now")
 
 
 class Load(BaseModel):

@@ -30,6 +30,7 @@ from hub.routes.device_models import (
     EventBatch,
     Feed,
     FeedCall,
+    FeedEstimate,
     Load,
     Screenshot,
     ScreenshotRequest,
@@ -97,13 +98,16 @@ def feed(request: Request, response: Response, hub: HubDep, who: DeviceDep) -> A
         return Response(status_code=304, headers={"ETag": etag})
     queue = hub.queue
     waiting = queue.waiting(who.center)
+    counts = {s: w["count"] for s, w in waiting.items()}
+    estimates = queue.estimates_for_new_tickets(who.center, hub.service_ids, counts)
     response.headers["ETag"] = etag
     return Feed(center=who.center, version=version,
-                waiting={s: w["count"] for s, w in waiting.items()},
+                waiting=counts,
                 oldest_waiting_since={s: w["oldest"] for s, w in waiting.items()},
                 calls=[FeedCall(**c.__dict__) for c in queue.recent_calls(who.center)],
                 mean_service_minutes=queue.mean_service_minutes(who.center),
-                open_windows=queue.open_windows_by_service(who.center))
+                open_windows=queue.open_windows_by_service(who.center),
+                estimates={s: FeedEstimate(ahead=e.ahead, minutes=e.minutes) for s, e in estimates.items()})
 
 
 # --- content bundles ------------------------------------------------------------

@@ -44,8 +44,8 @@ def status_page(hub: Hub, status_token: str, lang: str) -> tuple[str, int]:
         if ticket["state"] in ("called", "serving"):
             lines = [t("Please go to window {window}").format(window=ticket["window"])]
         elif ticket["state"] == "waiting":
-            lines = [people_ahead_text(t, hub.queue.people_ahead(ticket)),
-                     wait_text(t, hub.queue.estimate_minutes(ticket))]
+            estimate = hub.queue.estimate(ticket)  # by the rule of the kiosks' figure for a new ticket
+            lines = [people_ahead_text(t, estimate.ahead), wait_text(t, estimate.minutes)]
         elif ticket["state"] == "done":
             lines = [t("You have been served. Thank you for your visit!")]
         else:
