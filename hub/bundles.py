@@ -32,6 +32,8 @@ from mfc_edge import bundle
 from mfc_edge.bundle import Asset, Envelope, Manifest
 
 KEY_FILE = "bundle-signing.key"
+# The role whose bundles carry the center's service catalog (hub/catalogs.py).
+CATALOG_ROLE = "kiosk"
 COPY_CHUNK = 1024 * 1024
 # The latest bundle and the one before it: a device still fetching the older one when the new
 # one is published can finish it, then moves on to the new one at its next check.
@@ -198,11 +200,18 @@ class Bundles:
                 "signature": base64.b64encode(envelope.signature).decode(), "published_at": manifest.published_at,
             })
             tx.table("bundle_assets").insert_all(({"center": center, "sha256": a.sha256} for a in assets), ignore=True)
+            if role == CATALOG_ROLE:  # the queue feed's estimates cover the catalog's services
+                self.db.bump_feed(tx, center)
         return Published(center, role, manifest.version, len(assets), manifest.total_size)
 
     def latest_version(self, center: str, role: str) -> int | None:
         return self.db.db.execute("SELECT MAX(version) FROM bundles WHERE center = ? AND role = ?",
                                   [center, role]).fetchone()[0]
+
+    def latest_manifest(self, center: str, role: str) -> Manifest | None:
+        rows = self.db.db.execute("SELECT manifest FROM bundles WHERE center = ? AND role = ? "
+                                  "ORDER BY version DESC LIMIT 1", [center, role]).fetchall()
+        return bundle.parse_manifest(base64.b64decode(rows[0][0])) if rows else None
 
     def latest(self, center: str, role: str) -> Latest | None:
         rows = list(self.db.db.query(

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hub.bundles import Bundles
+from hub.catalogs import Catalogs
 from hub.centers import Centers
 from hub.db import Clock, HubDB
 from hub.device_health import DeviceHealth
@@ -17,7 +18,6 @@ from hub.queue import DEFAULT_PRIORITY_STREAK, Queue
 from hub.ratings import Ratings
 from hub.screens import Screens
 from mfc_edge import protocol
-from mfc_edge.catalog import load_catalog
 
 
 class Hub:
@@ -29,6 +29,7 @@ class Hub:
         self.queue = Queue(self.db, self.centers, priority_streak)
         self.ratings, self.help = Ratings(self.db), HelpDesk(self.db)
         self.bundles = Bundles(self.db, data_dir)
+        self.catalogs = Catalogs(self.bundles)
         self.device_health = DeviceHealth(self.db, self.identity, self.bundles.latest_version)
         self.events = EventLog(self.db, self.queue, {
             protocol.RATING_GIVEN: self.ratings.project,
@@ -40,8 +41,6 @@ class Hub:
         self.hall = Hall(self.db)
         self.load = LoadCache(self.db, self.centers)
         self.screens = Screens(self.db, self.identity, data_dir)
-        self.catalog = load_catalog()
-        self.service_ids = {s.id for s in self.catalog.services}
 
     def close(self) -> None:
         self.db.close()

@@ -1,6 +1,9 @@
 """Routes the operator console calls (hub/pages/console.html), signed in with a session cookie:
 operators work the queue at the window they opened; supervisors also see the hall, the devices
 and the screens, and may act at any window of their center.
+
+Service ids are checked against the center's own catalog (hub/catalogs.py): a service a kiosk
+bundle added can be opened at a window and transferred to like a built-in one.
 """
 from __future__ import annotations
 
@@ -52,7 +55,8 @@ def holding(hub: Hub, who: Operator, window: str) -> None:
 
 
 def known_services(hub: Hub, center: str, services: list[str]) -> None:
-    unknown = [s for s in services if s not in hub.service_ids]
+    catalog = hub.catalogs.for_center(center)
+    unknown = [s for s in services if s not in catalog]
     if unknown:
         raise HTTPException(422, f"unknown service {unknown[0]!r}")
 
@@ -88,7 +92,7 @@ def state(hub: HubDep, who: OperatorDep, window: str = "") -> dict[str, Any]:
     return {
         "operator": {"name": who.name, "role": who.role, "center": who.center},
         "window": held and {"services": json.loads(held["services"] or "[]"), "mine": held["operator"] == who.login},
-        "services": [{"id": s.id, "name": s.name.ru} for s in hub.catalog.services],
+        "services": [{"id": s.id, "name": s.name.ru} for s in hub.catalogs.for_center(who.center).services],
         "waiting": queue.waiting(who.center),
         "current": current and {"number": current["number"], "service": current["service"],
                                 "state": current["state"], "priority": bool(current["priority"])},
@@ -148,8 +152,12 @@ def transfer(body: Transfer, hub: HubDep, who: OperatorDep) -> dict[str, Any]:
 
 @router.get("/console/api/hall", responses={403: {"description": "the signed-in operator is not a supervisor"}})
 def hall(hub: HubDep, who: SupervisorDep) -> dict[str, Any]:
-    """Every open window with its operator and visitor, and the day's figures per service."""
-    return {"windows": hub.hall.windows(who.center), "today": hub.hall.today(who.center)}
+    """Every open window with its operator and visitor, the day's figures per service, and
+    the services' names in the center's catalog."""
+    today = hub.hall.today(who.center)
+    catalog = hub.catalogs.for_center(who.center)
+    return {"windows": hub.hall.windows(who.center), "today": today,
+            "service_names": {s: catalog.name(s) for s in today["services"]}}
 
 
 @router.get("/console/api/devices", responses={403: {"description": "the signed-in operator is not a supervisor"}})

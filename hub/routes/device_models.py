@@ -58,7 +58,7 @@ class Feed(BaseModel):
     mean_service_minutes: float
     open_windows: dict[str, int]
     estimates: dict[str, FeedEstimate] = Field(
-        description="per service of the catalog (and any other service someone waits for): what a kiosk "
+        description="per service of the center's catalog (and any other service someone waits for): what a kiosk "
                     "tells the visitor taking a new ticket now")
 
 

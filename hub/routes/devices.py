@@ -91,7 +91,8 @@ async def events(request: Request, who: DeviceDep) -> Response:
 @router.get(f"{API}/feed", response_model=Feed, tags=["queue"],
             responses={304: {"description": "unchanged since the ETag given in If-None-Match"}})
 def feed(request: Request, response: Response, hub: HubDep, who: DeviceDep) -> Any:
-    # Everything below changes the version when it changes (hub/db.py bump_feed).
+    # Everything below changes the version when it changes (hub/db.py bump_feed), the
+    # estimates' catalog too: publishing a kiosk bundle bumps it.
     version = hub.db.feed_version(who.center)
     etag = f'"{who.center}-{version}"'
     if request.headers.get("if-none-match") == etag:
@@ -99,7 +100,8 @@ def feed(request: Request, response: Response, hub: HubDep, who: DeviceDep) -> A
     queue = hub.queue
     waiting = queue.waiting(who.center)
     counts = {s: w["count"] for s, w in waiting.items()}
-    estimates = queue.estimates_for_new_tickets(who.center, hub.service_ids, counts)
+    catalog = hub.catalogs.for_center(who.center)
+    estimates = queue.estimates_for_new_tickets(who.center, [s.id for s in catalog.services], counts)
     response.headers["ETag"] = etag
     return Feed(center=who.center, version=version,
                 waiting=counts,

@@ -50,8 +50,7 @@ def status_page(hub: Hub, status_token: str, lang: str) -> tuple[str, int]:
             lines = [t("You have been served. Thank you for your visit!")]
         else:
             lines = [t("This ticket is no longer in line. Please ask a consultant in the hall.")]
-        lines.insert(0, hub.catalog.service(ticket["service"]).name(lang) if ticket["service"] in hub.service_ids
-                     else ticket["service"])
+        lines.insert(0, hub.catalogs.for_center(ticket["center"]).name(ticket["service"], lang))
     other = "en" if lang == "ru" else "ru"
     page = Template((PAGES / "status.html").read_text(encoding="utf-8")).substitute(
         lang=lang, title=html.escape(title),
