@@ -5,6 +5,7 @@
 #                       window buttons and the hall's screen (no display: a scripted day writes
 #                       screenshots, tickets and spoken announcements)
 #   ./setup.sh test     the whole test suite, headless
+#   ./setup.sh test-fast  the quick part of it: not slow, browser or fuzz tests (about a third of the time)
 #   ./setup.sh install  only install
 #
 # Safe to run again: each step is skipped when already done.
@@ -85,6 +86,12 @@ case "${1:-}" in
     step "running the tests (headless)"
     SDL_VIDEODRIVER=offscreen exec "$VENV/bin/python" -m pytest "$@"
     ;;
+  test-fast)
+    install_all
+    shift
+    step "running the quick tests (headless): not slow, browser or fuzz"
+    SDL_VIDEODRIVER=offscreen exec "$VENV/bin/python" -m pytest -m "not slow and not browser and not fuzz" "$@"
+    ;;
   demo)
     install_all
     shift
@@ -95,7 +102,7 @@ case "${1:-}" in
     fi
     ;;
   *)
-    echo "usage: ./setup.sh demo | test | install" >&2
+    echo "usage: ./setup.sh demo | test | test-fast | install" >&2
     exit 2
     ;;
 esac

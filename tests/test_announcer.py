@@ -15,18 +15,25 @@ from hardware.audio import AudioError, SimulatedOutput
 from hardware.clock import ManualClock
 from hardware.speech import EspeakSpeech, SpeechError
 from mfc_edge.config import load_config
-from signage.config import AnnouncementConfig
 from signage.announcer import CHIME_ONLY, DISABLED, FAILED, QUIET, SPOKEN, Announcer, NewCalls
-from signage.phrases import (LETTER_NAMES_EN, LETTER_NAMES_RU, english_number, english_phrase, russian_number,
-                             russian_phrase)
-from test_audio import sox_stat
+from signage.config import AnnouncementConfig
+from signage.phrases import (
+    LETTER_NAMES_EN,
+    LETTER_NAMES_RU,
+    english_number,
+    english_phrase,
+    russian_number,
+    russian_phrase,
+)
+from tests.helpers.day import MONDAY_10AM, TEST_DAY, at
+from tests.helpers.sound import sox_stat
 
 MSK = ZoneInfo("Europe/Moscow")
 WAIT = 60.0  # generous: the tests assert on what happened, never on how fast
 
 
 def call(number: str, window: str = "5", minute: int = 0, recall: bool = False) -> dict:
-    return {"number": number, "window": window, "at": f"2026-11-23T07:{minute:02d}:00Z", "recall": recall}
+    return {"number": number, "window": window, "at": f"{TEST_DAY}T07:{minute:02d}:00Z", "recall": recall}
 
 
 class FakeSpeech:
@@ -58,7 +65,7 @@ class FakeSpeech:
 def make(tmp_path, config=AnnouncementConfig(), speech=None, clock=None, output=None):
     output = output or SimulatedOutput(sleep=True, speed=50, keep_dir=tmp_path / "heard")
     announcer = Announcer(config, output, speech or FakeSpeech(tmp_path / "speech"), timezone=MSK,
-                          clock=clock or ManualClock(datetime(2026, 11, 23, 10, 0, tzinfo=MSK)),
+                          clock=clock or ManualClock(MONDAY_10AM),
                           work_dir=tmp_path / "work")
     return announcer, output
 
@@ -183,7 +190,7 @@ def test_first_snapshot_is_remembered_even_when_empty():
     (time(7, 59), True), (time(8, 0), False), (time(12, 0), False),
 ])
 def test_quiet_hours_across_midnight_skip_the_sound_but_record_the_call(tmp_path, local, quiet):
-    clock = ManualClock(datetime.combine(datetime(2026, 11, 23), local, tzinfo=MSK))
+    clock = ManualClock(datetime.combine(TEST_DAY, local, tzinfo=MSK))
     config = AnnouncementConfig(quiet_hours=((time(21, 0), time(8, 0)),))
     announcer, output = make(tmp_path, config, clock=clock)
     announcer.announce(call("Д010"))
@@ -197,7 +204,7 @@ def test_quiet_hours_across_midnight_skip_the_sound_but_record_the_call(tmp_path
 
 def test_quiet_hours_follow_the_centers_time_zone_not_the_devices(tmp_path):
     # 18:30 UTC is 21:30 in Moscow.
-    clock = ManualClock(datetime(2026, 11, 23, 18, 30, tzinfo=ZoneInfo("UTC")))
+    clock = ManualClock(at(18, 30, tz=ZoneInfo("UTC")))
     announcer, output = make(tmp_path, AnnouncementConfig(quiet_hours=((time(21, 0), time(8, 0)),)), clock=clock)
     announcer.announce(call("Д011"))
     assert announcer.wait_idle(WAIT)
@@ -274,7 +281,7 @@ def test_stop_finishes_what_was_queued_and_refuses_more(tmp_path):
 def test_a_malformed_call_is_refused_with_a_clear_error(tmp_path):
     announcer, _ = make(tmp_path)
     with pytest.raises(ValueError, match="ticket number"):
-        announcer.announce({"number": "42", "window": "5", "at": "2026-11-23T07:00:00Z"})
+        announcer.announce({"number": "42", "window": "5", "at": f"{TEST_DAY}T07:00:00Z"})
     with pytest.raises(ValueError, match="'at'"):
         announcer.announce({"number": "П042", "window": "5"})
     announcer.stop()
@@ -299,7 +306,7 @@ quiet_hours = ["22:00-07:30"]
 """, encoding="utf-8")
     device = load_config(path)
     # 17:00 UTC is 22:00 in Yekaterinburg: quiet there, though not in Moscow.
-    clock = ManualClock(datetime(2026, 11, 23, 17, 0, tzinfo=ZoneInfo("UTC")))
+    clock = ManualClock(at(17, tz=ZoneInfo("UTC")))
     output = SimulatedOutput()
     announcer = Announcer.for_device(device, output, FakeSpeech(tmp_path / "speech"), clock=clock,
                                      work_dir=tmp_path / "work")

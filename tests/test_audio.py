@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import array
 import shutil
-import subprocess
 import threading
 import wave
 from pathlib import Path
@@ -12,19 +11,7 @@ import pytest
 
 from hardware.audio import AplayOutput, AudioError, SimulatedOutput, prepare_wav, wav_duration, write_chime
 from hardware.speech import EspeakSpeech, SpeechError
-
-
-def sox_stat(path: Path) -> dict[str, float]:
-    """sox's own measurement of a WAV file (it writes `stat` to stderr)."""
-    done = subprocess.run(["sox", str(path), "-n", "stat"], capture_output=True, text=True, check=True)
-    figures = {}
-    for line in done.stderr.splitlines():
-        name, _, value = line.partition(":")
-        try:
-            figures[name.strip()] = float(value)
-        except ValueError:
-            pass
-    return figures
+from tests.helpers.sound import sox_stat
 
 
 def peak(path: Path) -> int:

@@ -7,13 +7,13 @@ import sys
 
 import pytest
 
-from conftest import write_config
 from mfc_edge.catalog import CatalogError, load_catalog
 from mfc_edge.cli.doctor import Doctor
 from mfc_edge.config import ConfigError, load_config
 from mfc_edge.playlist import PlaylistError, load_playlists
 from offline_cache.content import load_bundle_key
 from offline_cache.hub_client import CredentialError, connect, load_token
+from tests.helpers.devices import write_config
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

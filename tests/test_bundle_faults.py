@@ -11,13 +11,24 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bundlehelpers import (CraftedHub, device, enroll_device, envelope_of, make_bundle, publish, random_files,
-                           record_requests, sha, tree, write_files)
-from faultproxy import FaultProxy
-from hubprocess import HubProcess
 from mfc_edge import bundle
 from mfc_edge.bundle import Asset, Manifest
 from offline_cache.content import ContentStore
+from tests.helpers.bundles import (
+    CraftedHub,
+    device,
+    enroll_device,
+    envelope_of,
+    make_bundle,
+    publish,
+    random_files,
+    record_requests,
+    sha,
+    tree,
+    write_files,
+)
+from tests.helpers.faultproxy import FaultProxy
+from tests.helpers.hubprocess import HubProcess
 
 KEY = Ed25519PrivateKey.generate()
 PUBLIC = bundle.public_key_bytes(KEY)
@@ -172,6 +183,7 @@ def test_a_server_sending_more_than_the_manifest_says_is_refused(crafted, tmp_pa
 
 # ---- real hub: cut connections, hub down, killed updaters ----
 
+@pytest.mark.slow
 def test_downloads_cut_at_random_offsets_resume_until_applied(tmp_path):
     media = random_files(8, 400_000)
     total = sum(map(len, media.values())) + len(b"[kiosk]\n")
@@ -213,6 +225,7 @@ print(updater.check().status, flush=True)
 """
 
 
+@pytest.mark.slow
 def test_updaters_killed_at_random_moments_leave_one_whole_bundle(tmp_path):
     rng = random.Random(42)
     media = random_files(30, 40_000)

@@ -14,16 +14,26 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bundlehelpers import (device, enroll_device, publish, random_files, record_requests, run_cli, sha, tree,
-                           write_files)
-from conftest import write_config
 from hub.bundle_folder import PublishError, collect_assets
 from hub.bundles import load_or_create_key
 from hub.db import HubDB
-from hubprocess import HubProcess
 from mfc_edge import bundle, protocol
 from mfc_edge.bundle import Asset, Manifest
 from offline_cache.content import load_bundle_key
+from tests.helpers.bundles import (
+    device,
+    enroll_device,
+    publish,
+    random_files,
+    record_requests,
+    run_cli,
+    sha,
+    tree,
+    write_files,
+)
+from tests.helpers.day import TEST_DAY
+from tests.helpers.devices import write_config
+from tests.helpers.hubprocess import HubProcess
 
 CATALOG = (Path(__file__).resolve().parent.parent / "mfc_edge" / "data" / "catalog.toml").read_bytes()
 
@@ -38,6 +48,7 @@ def kiosk_folder(tmp_path: Path, media: dict[str, bytes]) -> Path:
     return write_files(tmp_path / "publish", {"catalog.toml": CATALOG, "kiosk.toml": b"[kiosk]\n", **media})
 
 
+@pytest.mark.slow
 def test_publish_apply_unchanged_then_only_the_changed_asset_travels(hub, tmp_path):
     media = random_files(6, 150_000)
     folder = kiosk_folder(tmp_path, media)
@@ -81,6 +92,7 @@ def test_publish_apply_unchanged_then_only_the_changed_asset_travels(hub, tmp_pa
     assert [r["status"] for r in reply.json()["results"]] == ["stored", "stored"]
 
 
+@pytest.mark.slow
 def test_a_device_gets_the_bundle_of_its_own_center_and_role_only(hub, tmp_path):
     kiosk_token, key = enroll_device(hub)
     signage_token, _ = enroll_device(hub, "screen-1", role="signage")
@@ -107,6 +119,7 @@ def test_a_device_gets_the_bundle_of_its_own_center_and_role_only(hub, tmp_path)
             404, 422)
 
 
+@pytest.mark.slow
 def test_publishing_deletes_the_assets_no_recent_bundle_has(hub, tmp_path):
     token, key = enroll_device(hub)
     other_token, _ = enroll_device(hub, "kiosk-9", center="khimki")
@@ -145,6 +158,7 @@ def test_publishing_deletes_the_assets_no_recent_bundle_has(hub, tmp_path):
     assert updater.check().version == 3 and store.current().path_of("media/clip.bin").read_bytes() == newest
 
 
+@pytest.mark.slow
 def test_enroll_pins_the_hubs_bundle_key(hub, tmp_path):
     config = write_config(tmp_path)
     out = run_cli("enroll", "--config", str(config), "--hub", hub.url, "--code", hub.enroll_code())
@@ -155,6 +169,7 @@ def test_enroll_pins_the_hubs_bundle_key(hub, tmp_path):
     assert load_bundle_key(tmp_path / "data") == bundle.public_key_bytes(load_or_create_key(signing_key))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage, reason", [
     (lambda blob: blob.write_bytes(b"X" + blob.read_bytes()[1:]), "tampered"),
     (lambda blob: blob.write_bytes(blob.read_bytes()[:1000]), "truncated"),
@@ -179,6 +194,7 @@ def test_an_asset_damaged_on_the_hub_is_refused_and_the_last_good_bundle_stays(h
     assert updater.check().status == "refused" and len(events.of("bundle.refused")) == 1  # judged and told once
 
 
+@pytest.mark.slow
 def test_a_bundle_over_the_quota_is_refused_before_any_download(hub, tmp_path):
     folder = kiosk_folder(tmp_path, random_files(2, 10_000))
     token, key = enroll_device(hub)
@@ -266,7 +282,7 @@ ASSETS = st.lists(st.tuples(NAMES, st.binary(min_size=32, max_size=32).map(bytes
                             st.integers(0, bundle.MAX_ASSET_SIZE)),
                   max_size=20, unique_by=lambda a: a[0].casefold())
 MANIFESTS = st.builds(
-    lambda center, role, version, assets: Manifest(center, role, version, "2026-11-23T07:00:00.123456+00:00",
+    lambda center, role, version, assets: Manifest(center, role, version, f"{TEST_DAY}T07:00:00.123456+00:00",
                                                    tuple(sorted((Asset(*a) for a in assets), key=lambda a: a.name))),
     st.from_regex(r"[a-z0-9][a-z0-9-]{0,39}", fullmatch=True), st.sampled_from(bundle.ROLES),
     st.integers(1, bundle.MAX_VERSION), ASSETS)
@@ -283,6 +299,7 @@ def parses_or_refuses(data: bytes) -> Manifest | None:
         return None
 
 
+@pytest.mark.fuzz
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=600))
 def test_any_bytes_are_a_manifest_or_a_manifest_error(data):
@@ -293,6 +310,7 @@ def test_any_bytes_are_a_manifest_or_a_manifest_error(data):
         pass
 
 
+@pytest.mark.fuzz
 @settings(max_examples=100, deadline=None)
 @given(MANIFESTS)
 def test_valid_manifests_round_trip(manifest):
@@ -302,6 +320,7 @@ def test_valid_manifests_round_trip(manifest):
     assert bundle.verify_envelope(envelope, bundle.public_key_bytes(key))[1] == manifest
 
 
+@pytest.mark.fuzz
 @settings(max_examples=150, deadline=None)
 @given(MANIFESTS, st.sampled_from(sorted(bundle._MANIFEST_KEYS)), JSON, st.data())
 def test_any_field_replaced_by_any_json_is_still_judged_cleanly(manifest, field, value, data):
@@ -315,6 +334,7 @@ def test_any_field_replaced_by_any_json_is_still_judged_cleanly(manifest, field,
     assert parsed is None or parsed.encode() == encoded
 
 
+@pytest.mark.fuzz
 @settings(max_examples=150, deadline=None)
 @given(MANIFESTS.filter(lambda m: m.assets), st.data())
 def test_damaged_bytes_of_a_valid_manifest_are_judged_cleanly(manifest, data):
@@ -342,7 +362,7 @@ def test_damaged_bytes_of_a_valid_manifest_are_judged_cleanly(manifest, data):
     (lambda m: b"[" * 100_000, "nested too deeply"),
 ])
 def test_bad_manifests_are_refused_with_a_clear_message(change, message):
-    good = Manifest("strogino", "kiosk", 3, "2026-11-23T07:00:00+00:00",
+    good = Manifest("strogino", "kiosk", 3, f"{TEST_DAY}T07:00:00+00:00",
                     (Asset("a.png", "a" * 64, 1), Asset("b.png", "b" * 64, 2))).encode()
     assert bundle.parse_manifest(good).version == 3
     with pytest.raises(bundle.ManifestError, match=re.escape(message)):
@@ -352,6 +372,6 @@ def test_bad_manifests_are_refused_with_a_clear_message(change, message):
 def test_too_many_assets_are_refused():
     assets = tuple(Asset(f"a{i:05d}", "0" * 64, 0) for i in range(bundle.MAX_ASSETS + 1))
     with pytest.raises(bundle.ManifestError, match="assets must be a list of at most 5000"):
-        bundle.parse_manifest(Manifest("strogino", "kiosk", 1, "2026-11-23T07:00:00+00:00", assets).encode())
-    assert len(bundle.parse_manifest(Manifest("strogino", "kiosk", 1, "2026-11-23T07:00:00+00:00",
+        bundle.parse_manifest(Manifest("strogino", "kiosk", 1, f"{TEST_DAY}T07:00:00+00:00", assets).encode())
+    assert len(bundle.parse_manifest(Manifest("strogino", "kiosk", 1, f"{TEST_DAY}T07:00:00+00:00",
                                               assets[:-1]).encode()).assets) == bundle.MAX_ASSETS

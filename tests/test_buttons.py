@@ -6,7 +6,7 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from hardware.buttons import BLINK, OFF, ON, Beeper, DebouncedButton, Indicator
-from windowhelpers import Ticks
+from tests.helpers.window import Ticks
 
 
 @pytest.fixture

@@ -6,16 +6,19 @@ import random
 import threading
 import time
 
+import pytest
 import requests
 
-from conftest import MSK
-from faultproxy import FaultProxy
 from hardware.clock import ManualClock
 from hub.db import HubDB
-from hubprocess import HubProcess, hub_today
 from kiosk.tickets import TicketStore
 from offline_cache.hub_client import HubClient
 from offline_cache.sync import SyncAgent
+from tests.helpers.day import MSK
+from tests.helpers.faultproxy import FaultProxy
+from tests.helpers.hubprocess import HubProcess, hub_today
+
+pytestmark = pytest.mark.slow  # thousands of tickets through the fault proxy, the hub killed
 
 KIOSKS = 3
 TICKETS_PER_KIOSK = 1000

@@ -11,11 +11,11 @@ import time
 
 import pytest
 
-from conftest import write_config
-from hubprocess import free_port
 from hardware.printer import TicketPrinter
 from hardware.receipt import Cut, Text, render_escpos
 from hardware.virtual_printer import PrinterState, VirtualPrinter
+from tests.helpers.devices import write_config
+from tests.helpers.hubprocess import free_port
 
 
 def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -84,9 +84,11 @@ def test_virtual_printer_command_keeps_jobs_and_stops_on_sigterm(tmp_path):
         assert (tmp_path / "job-0001.png").stat().st_size > 0
     finally:
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
+        with proc:  # closes its pipes
+            assert proc.wait(timeout=10) == 0
 
 
+@pytest.mark.slow
 def test_headless_demo_is_a_center_in_a_box(tmp_path):
     """Kiosk, hub and console together: the first ticket taken at the kiosk is called from the console."""
     out = tmp_path / "demo"

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BASE_CONFIG, write_config
 from mfc_edge.config import ConfigError, load_config
+from tests.helpers.devices import BASE_CONFIG, write_config
 
 
 def good(tmp_path: Path) -> str:

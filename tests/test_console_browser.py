@@ -8,18 +8,16 @@ from datetime import datetime, timezone
 import pytest
 import requests
 
-from conftest import MSK
 from hardware.clock import ManualClock
-from hubprocess import HubProcess, hub_today
-from mfc_edge import protocol
 from kiosk.tickets import TicketStore
+from mfc_edge import protocol
 from offline_cache.hub_client import HubClient
 from offline_cache.sync import SyncAgent
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers.day import MSK
+from tests.helpers.hubprocess import HubProcess, hub_today
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
-
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # headless Chromium against a real hub process
 
 @pytest.fixture
 def hub_with_tickets(tmp_path):

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from mfc_edge.config import ConfigError, load_config
-from windowhelpers import write_console_config
+from tests.helpers.window import write_console_config
 
 EXAMPLE = Path(__file__).parent.parent / "mfc_edge" / "data" / "console.example.toml"
 

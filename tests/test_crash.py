@@ -6,17 +6,21 @@ import os
 import random
 import signal
 import time
-from datetime import datetime, timezone
+from datetime import timezone
 
-from conftest import MSK
+import pytest
+
 from hardware.clock import ManualClock
 from kiosk.tickets import PRINT_INTERRUPTED, TicketStore
+from tests.helpers.day import MSK, at
+
+pytestmark = pytest.mark.slow  # the issuing process SIGKILLed 300 times
 
 KILLS = 300
 
 
 def open_store(path):
-    clock = ManualClock(datetime(2026, 11, 23, 7, 0, tzinfo=timezone.utc))
+    clock = ManualClock(at(7, tz=timezone.utc))
     return TicketStore(path, center_id="strogino", device_id="kiosk-1", timezone=MSK,
                       ticket_range=(1, 999), clock=clock)
 

@@ -9,14 +9,14 @@ import pytest
 from gpiozero import DigitalInputDevice
 from gpiozero.pins.mock import MockFactory
 
-from conftest import write_config
 from hardware.clock import ManualClock
 from hub.api import Hub
 from hub.server import HubThread
-from mfc_edge.config import load_config
 from mfc_edge.cli.doctor import Doctor, run_doctor
+from mfc_edge.config import load_config
 from offline_cache.hub_client import save_token
-from windowhelpers import write_console_config
+from tests.helpers.devices import write_config
+from tests.helpers.window import write_console_config
 
 Usage = namedtuple("Usage", "total used free")
 PLENTY, NEARLY_FULL = Usage(32e9, 20e9, 12e9), Usage(32e9, 32e9 - 50e6, 50e6)
@@ -82,7 +82,6 @@ def test_the_clock_is_compared_with_the_hubs_without_timedatectl(tmp_path, hub):
 
 def test_a_pin_in_use_and_an_old_outbox_fail(tmp_path):
     from offline_cache.outbox import DeviceStore
-    from conftest import MSK
 
     device = load_config(write_console_config(tmp_path))
     factory = MockFactory()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC
 
 import pytest
 import requests
@@ -11,12 +11,13 @@ import requests
 from hub.api import Hub
 from hub.server import HubThread
 from mfc_edge import protocol
+from tests.helpers.day import TEST_DAY, at
 
-AT = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+AT = at(7, tz=UTC)
 
 
 def ticket_event(**envelope) -> dict:
-    body = {"ticket": uuid.uuid4().hex, "number": "П001", "service": "passport-rf", "day": "2026-11-23",
+    body = {"ticket": uuid.uuid4().hex, "number": "П001", "service": "passport-rf", "day": TEST_DAY.isoformat(),
             "priority": False, "issued_at": AT.isoformat(), "lang": "ru", "status_token": uuid.uuid4().hex}
     return {**protocol.make_event(protocol.TICKET_ISSUED, "strogino", "kiosk-1", AT, body), **envelope}
 
@@ -93,14 +94,14 @@ def test_a_batch_gets_a_result_per_event_and_stores_each_once(served):
 
 def test_issue_times_are_stored_in_one_spelling_whatever_the_device_sent(served):
     moscow = ticket_event()
-    moscow["body"]["issued_at"] = "2026-11-23T10:00:00+03:00"
+    moscow["body"]["issued_at"] = f"{TEST_DAY}T10:00:00+03:00"
     utc = ticket_event()
-    utc["body"]["issued_at"] = "2026-11-23T07:00:00.000001+00:00"
+    utc["body"]["issued_at"] = f"{TEST_DAY}T07:00:00.000001+00:00"
     assert post(served, json.dumps({"events": [moscow, utc]}).encode()).status_code == 200
     found = {r["id"]: r["issued_at"] for r in served[0].db.db.query(
         "SELECT id, issued_at FROM tickets WHERE id IN (?, ?)", [moscow["body"]["ticket"], utc["body"]["ticket"]])}
-    assert found == {moscow["body"]["ticket"]: "2026-11-23T07:00:00.000000+00:00",
-                     utc["body"]["ticket"]: "2026-11-23T07:00:00.000001+00:00"}
+    assert found == {moscow["body"]["ticket"]: f"{TEST_DAY}T07:00:00.000000+00:00",
+                     utc["body"]["ticket"]: f"{TEST_DAY}T07:00:00.000001+00:00"}
     received = {r["received_at"] for r in served[0].db.db.query(
         "SELECT received_at FROM tickets WHERE id = ?", [utc["body"]["ticket"]])}
     assert len(received) == 1 and None not in received  # when the hub had it: the end of day looks at it

@@ -12,7 +12,7 @@ import psutil
 import pytest
 import requests
 
-from faultproxy import FaultProxy
+from tests.helpers.faultproxy import FaultProxy
 
 BODY = b"hello through the proxy\n"
 REQUEST = b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"

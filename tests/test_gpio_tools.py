@@ -8,9 +8,9 @@ import sys
 
 from gpiozero.pins.mock import MockFactory
 
-from window_device.gpio_test import gpio_test
 from mfc_edge.config import load_config
-from windowhelpers import write_console_config
+from tests.helpers.window import write_console_config
+from window_device.gpio_test import gpio_test
 
 
 def test_gpio_test_walks_through_every_part(tmp_path):

@@ -15,10 +15,10 @@ import requests
 from requests.adapters import BaseAdapter
 from requests.models import PreparedRequest, Response
 
-from conftest import write_config
 from mfc_edge.config import load_config
 from offline_cache.enrollment import EnrollmentError, enroll
 from offline_cache.hub_client import HubClient, connect, load_token, save_token
+from tests.helpers.devices import write_config
 
 
 class CannedTransport(BaseAdapter):

@@ -8,15 +8,15 @@ import time
 import pytest
 import requests
 
-from hubprocess import HubProcess, free_port, make_test_ca
 from hub.api import Hub
 from hub.server import HubThread
-from offline_cache.hub_client import HubClient
-from offline_cache.feed import FeedPoller
 from mfc_edge.protocol import LOAD_PATH, RATINGS_PATH
+from offline_cache.feed import FeedPoller
+from offline_cache.hub_client import HubClient
 from offline_cache.hub_poller import HubPoller
 from offline_cache.screenshots import IDLE, NO_IMAGE, REFUSED, UNREACHABLE, UPLOADED, ScreenshotUploader
-from test_screenshots import PASSWORD, make_png
+from tests.helpers.hubprocess import HubProcess, free_port, make_test_ca
+from tests.helpers.screenshots import PASSWORD, make_png
 
 NOWHERE = f"http://127.0.0.1:{free_port()}"  # nothing listens there
 
@@ -199,6 +199,7 @@ def test_background_thread_uploads_and_stops(center):
     assert not uploader._every._thread.is_alive()
 
 
+@pytest.mark.slow
 def test_clients_verify_tls_with_the_ca_file(tmp_path):
     cert, key, ca = make_test_ca(tmp_path / "tls")
     with HubProcess(tmp_path / "hub", tls=(cert, key, ca)) as hub:

@@ -4,8 +4,11 @@ from __future__ import annotations
 import pytest
 import requests
 import schemathesis.openapi
-from hubprocess import HubProcess
 from hypothesis import HealthCheck, given, settings
+
+from tests.helpers.hubprocess import HubProcess
+
+pytestmark = [pytest.mark.slow, pytest.mark.fuzz]  # schemathesis against a real hub process
 
 
 @pytest.fixture(scope="module")

@@ -14,17 +14,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from conftest import MSK, write_config
 from hardware.clock import ManualClock
 from hub.db import HubDB
 from hub.identity import Identity
-from hubprocess import HubProcess, hub_today
 from kiosk.estimate import Estimate
-from mfc_edge import protocol
 from kiosk.tickets import TicketStore
-from offline_cache.hub_client import HubClient
-from offline_cache.hub_client import load_token
+from mfc_edge import protocol
+from offline_cache.hub_client import HubClient, load_token
 from offline_cache.sync import SyncAgent, SyncError, retry_after_seconds
+from tests.helpers.day import MSK
+from tests.helpers.devices import write_config
+from tests.helpers.hubprocess import HubProcess, hub_today
+
+pytestmark = pytest.mark.slow  # all but one start a real hub process
 
 
 @pytest.fixture
@@ -276,7 +278,7 @@ def test_an_enrolled_kiosk_syncs_by_itself_and_estimates_from_the_hub(tmp_path, 
 
 
 def test_tls_hub_is_verified_against_the_configured_ca(tmp_path):
-    from hubprocess import make_test_ca
+    from tests.helpers.hubprocess import make_test_ca
 
     cert, key, ca = make_test_ca(tmp_path / "tls")
     store = kiosk_store(tmp_path / "k1.sqlite")

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import timezone
 
 from mfc_edge import ids, protocol
+from tests.helpers.day import TEST_DAY, at
 
 
 def test_event_ids_are_version_7_uuids_in_their_usual_spelling():
@@ -16,7 +17,7 @@ def test_event_ids_are_version_7_uuids_in_their_usual_spelling():
 
 
 def test_the_time_in_a_uuid7_is_the_time_it_was_made(monkeypatch):
-    moment = datetime(2026, 11, 23, 12, 30, 15, 250_000, tzinfo=timezone.utc)
+    moment = at(12, 30, 15, 250_000, tz=timezone.utc)
     whole_seconds = int(moment.replace(microsecond=0).timestamp())
     monkeypatch.setattr(ids.time, "time_ns", lambda: whole_seconds * 10 ** 9 + 250_000_123)
     made = ids.uuid7()
@@ -55,8 +56,8 @@ def test_a_status_token_keeps_128_random_bits_after_its_time(monkeypatch):
 
 
 def test_a_kiosk_ticket_event_made_with_these_ids_is_accepted_by_the_protocol():
-    at = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
-    event = protocol.make_event(protocol.TICKET_ISSUED, "strogino", "kiosk-1", at, {
-        "ticket": ids.ticket_id(), "number": "П001", "service": "passport-rf", "day": "2026-11-23",
-        "priority": False, "issued_at": at.isoformat(), "status_token": ids.status_token()})
+    moment = at(9, tz=timezone.utc)
+    event = protocol.make_event(protocol.TICKET_ISSUED, "strogino", "kiosk-1", moment, {
+        "ticket": ids.ticket_id(), "number": "П001", "service": "passport-rf", "day": TEST_DAY.isoformat(),
+        "priority": False, "issued_at": moment.isoformat(), "status_token": ids.status_token()})
     assert protocol.event_problem(event) is None

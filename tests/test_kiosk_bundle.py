@@ -11,10 +11,8 @@ import shutil
 import pytest
 import requests
 
-from conftest import write_config
 from hub.api import Hub
 from hub.server import HubThread
-from hubprocess import free_port
 from kiosk.content import CatalogUpdates
 from kiosk.wiring import open_kiosk
 from mfc_edge.bundle import Asset
@@ -22,6 +20,8 @@ from mfc_edge.catalog import BUNDLED_CATALOG, load_catalog
 from mfc_edge.config import load_config
 from offline_cache.content import save_bundle_key
 from offline_cache.hub_client import save_token
+from tests.helpers.devices import write_config
+from tests.helpers.hubprocess import free_port
 
 RENAMED = ("Паспорт гражданина РФ", "Паспорт гражданина РФ — новое")
 

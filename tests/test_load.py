@@ -18,10 +18,11 @@ from hub.identity import Device
 from hub.load import load_figures
 from hub.server import HubThread
 from mfc_edge import protocol
+from tests.helpers.day import MONDAY_10AM, TEST_DAY
 
 MSK, YEKT, BERLIN = ZoneInfo("Europe/Moscow"), ZoneInfo("Asia/Yekaterinburg"), ZoneInfo("Europe/Berlin")
-TODAY = date(2026, 11, 23)  # a Monday; the window is the 8 weeks of days before it
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=MSK)
+TODAY = TEST_DAY  # a Monday; the window is the 8 weeks of days before it
+NOW = MONDAY_10AM
 MONDAYS = [TODAY - timedelta(weeks=w) for w in range(8, 0, -1)]  # 2026-09-28 .. 2026-11-16
 CLOSED = {date(2026, 10, 12), date(2026, 11, 2)}
 
@@ -159,7 +160,7 @@ def test_load_endpoint_with_etag_and_cache(hub):
         body, etag = first.json(), first.headers["ETag"]
         assert body["center"] == "strogino" and body["weeks"] == 8 and body["busiest"]["mon"] == 10
         assert body["quietest"]["mon"] == [9, 11, 14] and len(body["hours"]["sun"]) == 24
-        assert body["computed_at"].startswith("2026-11-23T07:00")
+        assert body["computed_at"].startswith(f"{TEST_DAY}T07:00")
         same = requests.get(f"{server.url}/api/v1/load", headers={**auth, "If-None-Match": etag}, timeout=10)
         assert same.status_code == 304 and same.content == b""
         # A ticket of last week arrives late. Within the cache's age the answer stands...

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import MSK
 from hardware.clock import ManualClock
 from kiosk.numbering import CLOCK_FLOOR, format_number, next_number, ticket_time
 from kiosk.tickets import TicketStore
+from tests.helpers.day import MSK, at
 
-START = datetime(2026, 11, 23, 7, 0, tzinfo=timezone.utc)  # 10:00 in Moscow
+START = at(7, tz=timezone.utc)  # 10:00 in Moscow
 
 
 def open_store(path, clock, ticket_range=(1, 499), device="kiosk-1"):
@@ -32,7 +33,7 @@ def test_kiosk_range_starts_the_day(tmp_path):
 
 
 def test_numbers_restart_at_local_midnight_once(tmp_path):
-    clock = ManualClock(datetime(2026, 11, 23, 20, 59, tzinfo=timezone.utc))  # 23:59 MSK
+    clock = ManualClock(at(20, 59, tz=timezone.utc))  # 23:59 MSK
     path = tmp_path / "c.sqlite"
     store = open_store(path, clock)
     assert store.issue_ticket(service_id="x", letter="А").number == "А001"
@@ -97,6 +98,7 @@ step = st.one_of(
 )
 
 
+@pytest.mark.fuzz
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     plans=st.lists(st.lists(st.tuples(step, st.sampled_from("АБП")), min_size=1, max_size=25),

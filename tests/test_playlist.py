@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from mfc_edge.playlist import PlaylistError, load_playlists
+from tests.helpers.day import at
 
 PLAYLIST = """
 [playlists.waiting-area]
@@ -57,8 +58,8 @@ def kinds(playlist, moment: datetime) -> list[str]:
 
 def test_time_windows_weekdays_and_date_ranges(playlists):
     main = playlists["waiting-area"]
-    assert kinds(main, datetime(2026, 11, 23, 9, 30)) == ["image", "text"]   # a Monday morning
-    assert kinds(main, datetime(2026, 11, 23, 12, 0)) == ["image"]           # the window ends at 12:00
+    assert kinds(main, at(9, 30, tz=None)) == ["image", "text"]              # a Monday morning
+    assert kinds(main, at(12, tz=None)) == ["image"]                         # the window ends at 12:00
     assert kinds(main, datetime(2026, 11, 28, 9, 30)) == ["image"]           # Saturday: no weekday text
     assert kinds(main, datetime(2026, 12, 20, 10, 0)) == ["video", "image"]  # in its date range; order -5 first
     assert kinds(main, datetime(2027, 1, 16, 10, 0)) == ["image"]            # a Saturday after it
@@ -74,7 +75,7 @@ def test_an_overnight_window_belongs_to_the_day_it_starts(playlists):
 
 
 def test_rotation_goes_round_in_order_and_skips_what_is_not_scheduled(playlists):
-    main, monday = playlists["waiting-area"], datetime(2026, 11, 23, 9, 30)
+    main, monday = playlists["waiting-area"], at(9, 30, tz=None)
     first = main.next_after(None, monday)
     second = main.next_after(first, monday)
     assert (first.type, second.type, main.next_after(second, monday).type) == ("image", "text", "image")
@@ -87,7 +88,7 @@ def test_an_empty_schedule_gives_nothing_to_show(tmp_path):
     path.write_text('[playlists.info-panel]\n[[playlists.info-panel.items]]\ntype = "rules"\n'
                     'weekdays = ["sun"]\n', encoding="utf-8")
     info = load_playlists(path)["info-panel"]
-    assert info.next_after(None, datetime(2026, 11, 23, 10)) is None
+    assert info.next_after(None, at(10, tz=None)) is None
     assert info.next_after(None, datetime(2026, 11, 29, 10)).type == "rules"
 
 

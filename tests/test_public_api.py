@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import write_config
+from tests.helpers.devices import write_config
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

@@ -1,7 +1,7 @@
 """The live queue's call order and state history, on the hub's storage directly."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, timedelta
 
 import pytest
 
@@ -9,8 +9,11 @@ from hardware.clock import ManualClock
 from hub.centers import Centers
 from hub.db import HubDB
 from hub.queue import Queue, QueueError, WaitEstimate
+from tests.helpers.day import TEST_DAY, at
 
-MONDAY_10AM_MOSCOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+MONDAY_10AM_MOSCOW = at(7, tz=UTC)
+
+TODAY, YESTERDAY = TEST_DAY.isoformat(), (TEST_DAY - timedelta(days=1)).isoformat()
 
 
 @pytest.fixture
@@ -26,11 +29,11 @@ def queue(tmp_path, clock):
 
 
 def add(queue: Queue, n: int, *, priority=False, service="passport-rf", second=None, center="strogino",
-        day="2026-11-23", received=None) -> str:
+        day=TODAY, received=None) -> str:
     with queue.db.transaction() as d:
         d["tickets"].insert({"id": f"{center}-{n}", "center": center, "device": "kiosk-1", "number": f"П{n:03d}",
                              "service": service, "day": day, "priority": int(priority),
-                             "issued_at": f"2026-11-23T07:00:{second if second is not None else n:02d}.000000+00:00",
+                             "issued_at": f"{TEST_DAY}T07:00:{second if second is not None else n:02d}.000000+00:00",
                              "status_token": f"token-{center}-{n:04d}-xxxxxxxx", "state": "waiting",
                              "received_at": received})
     return f"П{n:03d}"
@@ -124,10 +127,10 @@ def test_people_ahead_and_estimate(queue):
 
 
 def test_a_past_days_tickets_are_never_called(queue):
-    add(queue, 1, day="2026-11-22", second=1)  # left waiting yesterday evening
-    add(queue, 2, day="2026-11-22", second=2)
+    add(queue, 1, day=YESTERDAY, second=1)  # left waiting yesterday evening
+    add(queue, 2, day=YESTERDAY, second=2)
     add(queue, 3)                               # this morning's
-    add(queue, 4, day="2026-11-22", center="other")
+    add(queue, 4, day=YESTERDAY, center="other")
     queue.open_window("strogino", "5", ["passport-rf"], "ivanova")
     # Before the minute check has closed yesterday, "call next" already skips its line.
     assert queue.call_next("strogino", "5", ["passport-rf"])["number"] == "П003"
@@ -138,8 +141,8 @@ def test_a_past_days_tickets_are_never_called(queue):
 
 def test_a_ticket_dated_yesterday_that_arrives_today_is_called(queue):
     # A kiosk whose clock is behind dates its ticket 23:40 yesterday; the hub gets it at 09:55 today.
-    add(queue, 1, day="2026-11-22", second=1, received="2026-11-23T06:55:00.000000+00:00")
-    add(queue, 2, day="2026-11-22", second=2, received="2026-11-22T20:59:00.000000+00:00")  # 23:59 yesterday
+    add(queue, 1, day=YESTERDAY, second=1, received=f"{TEST_DAY}T06:55:00.000000+00:00")
+    add(queue, 2, day=YESTERDAY, second=2, received=f"{YESTERDAY}T20:59:00.000000+00:00")  # 23:59 yesterday
     queue.open_window("strogino", "5", ["passport-rf"], "ivanova")
     assert queue.close_past_days("strogino") == 1
     assert queue.call_next("strogino", "5", ["passport-rf"])["number"] == "П001"
@@ -152,9 +155,9 @@ def test_closing_past_days_expires_only_their_waiting_tickets(queue, clock):
     queue.open_window("strogino", "5", ["passport-rf"], "ivanova")
     called = queue.call_next("strogino", "5", ["passport-rf"])
     assert queue.close_past_days("strogino") == 0  # the day is not over yet
-    clock.set(datetime(2026, 11, 23, 20, 59, tzinfo=UTC))  # 23:59 in Moscow
+    clock.set(at(20, 59, tz=UTC))  # 23:59 in Moscow
     assert queue.close_past_days("strogino") == 0
-    clock.set(datetime(2026, 11, 23, 21, 1, tzinfo=UTC))  # 00:01 on the 24th in Moscow
+    clock.set(at(21, 1, tz=UTC))  # 00:01 on the 24th in Moscow
     assert queue.close_past_days("strogino") == 2
     states = {r["number"]: r["state"] for r in queue.db.db.query("SELECT number, state FROM tickets "
                                                                   "WHERE center = 'strogino'")}
@@ -168,7 +171,7 @@ def test_a_center_far_east_ends_its_day_by_its_own_clock(queue, clock):
     queue.centers.set("vladivostok", "Asia/Vladivostok")  # UTC+10
     add(queue, 1, center="vladivostok")
     add(queue, 2, center="strogino")
-    clock.set(datetime(2026, 11, 23, 14, 30, tzinfo=UTC))  # 00:30 on the 24th there, 17:30 in Moscow
+    clock.set(at(14, 30, tz=UTC))  # 00:30 on the 24th there, 17:30 in Moscow
     assert queue.close_past_days("vladivostok") == 1
     assert queue.close_past_days("strogino") == 0
 
@@ -200,7 +203,7 @@ def test_the_hub_closes_past_days_by_itself_and_goes_on_after_a_failure(tmp_path
                 time.sleep(0.02)
             assert len(calls) >= 3  # the failed first check did not stop the next ones
             assert hub.queue.waiting("strogino")["passport-rf"]["count"] == 1  # the day is not over
-            clock.set(datetime(2026, 11, 24, 6, 0, tzinfo=UTC))
+            clock.set(at(6, days=1, tz=UTC))
             while hub.queue.waiting("strogino") and time.monotonic() < deadline:
                 time.sleep(0.02)
             assert hub.queue.waiting("strogino") == {}

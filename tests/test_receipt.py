@@ -16,6 +16,7 @@ element = st.one_of(line, st.builds(QRCode, st.from_regex(r"https://hub\.example
                                     st.integers(3, 8)), st.builds(Feed, st.integers(1, 4)))
 
 
+@pytest.mark.fuzz
 @settings(max_examples=150, deadline=None)
 @given(st.lists(element, min_size=1, max_size=12), st.sampled_from([58, 80]))
 def test_round_trip(elements, paper_width):

@@ -2,27 +2,14 @@
 them on the console and ask for new ones."""
 from __future__ import annotations
 
-import io
-import os
-
 import pytest
 import requests
-from PIL import Image
 
 from hub.api import Hub
 from hub.screens import ScreenshotError, png_size
 from hub.server import HubThread
 from mfc_edge import protocol
-
-PASSWORD = "correct horse 42"
-
-
-def make_png(width: int, height: int, noise: bool = False) -> bytes:
-    image = (Image.frombytes("RGB", (width, height), os.urandom(width * height * 3)) if noise
-             else Image.new("RGB", (width, height), (10, 59, 133)))
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
+from tests.helpers.screenshots import PASSWORD, make_png
 
 
 class Center:
@@ -194,9 +181,11 @@ def test_center_ids_cannot_escape_the_screenshot_folder(center):
         center.hub.screens.path("strogino", "../hub")
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_supervisor_sees_thumbnails_and_asks_for_a_new_one_in_the_browser(center):
     playwright = pytest.importorskip("playwright.sync_api")
-    from test_console_browser import CHROMIUM, CHROMIUM_ARGS
+    from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
 
     screen = center.enroll("screen-1")
     center.enroll("kiosk-1", role="kiosk")

@@ -5,9 +5,9 @@ from datetime import time
 
 import pytest
 
-from conftest import write_config
 from mfc_edge.config import ConfigError, load_config
-from signagehelpers import screen_config
+from tests.helpers.devices import write_config
+from tests.helpers.signage import screen_config
 
 
 def test_defaults_and_sizes(tmp_path):

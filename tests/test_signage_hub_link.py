@@ -8,7 +8,6 @@ import uuid
 
 import pytest
 
-from conftest import MONDAY_10AM
 from hardware.audio import SimulatedOutput
 from hardware.clock import ManualClock
 from hardware.headless_display import HeadlessDisplay
@@ -20,7 +19,8 @@ from mfc_edge.cli import main as cli
 from mfc_edge.config import load_config
 from signage.app import SignageApp
 from signage.wiring import open_screen
-from signagehelpers import png, screen_config
+from tests.helpers.day import MONDAY_10AM
+from tests.helpers.signage import png, screen_config
 
 PLAYLIST = """\
 [playlists.waiting-area]
@@ -61,6 +61,7 @@ def center(tmp_path):
     hub.close()
 
 
+@pytest.mark.slow
 def test_enrolled_screen_follows_the_hub_and_reports_to_it(center, tmp_path):
     hub, server, clock = center
     folder = tmp_path / "screen"

@@ -8,7 +8,6 @@ from datetime import timedelta, timezone
 import pytest
 from kivy.core.window import Window
 
-from conftest import MONDAY_10AM
 from hardware.audio import SimulatedOutput
 from hardware.clock import ManualClock
 from hardware.headless_display import HeadlessDisplay, walk
@@ -17,7 +16,8 @@ from mfc_edge.config import load_config
 from signage.app import SignageApp, calls_to_show
 from signage.slides import FallbackSlide, Slide, TextureSlide
 from signage.wiring import open_screen
-from signagehelpers import LocalBundles, png, screen_config, video
+from tests.helpers.day import MONDAY_10AM, TEST_DAY
+from tests.helpers.signage import LocalBundles, png, screen_config, video
 
 RULES = '[[playlists.{p}.items]]\ntype = "rules"\nduration = {d}\n'
 IMAGE = '[[playlists.{p}.items]]\ntype = "image"\nasset = "{a}"\nduration = {d}\n'
@@ -141,9 +141,11 @@ def test_each_profile_lays_out_its_zones_on_screen(make_screen, tmp_path, profil
                 assert inside(label, main), label.text
         assert shot.stat().st_size > 10_000
     from PIL import Image
-    assert Image.open(shot).size == (width, height)
+    with Image.open(shot) as picture:
+        assert picture.size == (width, height)
 
 
+@pytest.mark.slow
 def test_slides_play_in_order_with_content_on_every_frame(make_screen):
     playlist = ("[playlists.waiting-area]\n" + IMAGE.format(p="waiting-area", a="media/red.png", d=0.4)
                 + RULES.format(p="waiting-area", d=0.4) + IMAGE.format(p="waiting-area", a="media/blue.png", d=0.4))
@@ -185,6 +187,7 @@ def test_a_picture_is_drawn_as_large_as_its_zone_allows(make_screen):
         assert drawn[0].pos[0] >= zone.x - 1 and drawn[0].pos[0] + width <= zone.right + 1
 
 
+@pytest.mark.slow
 def test_resident_memory_stays_flat_over_slide_changes(make_screen):
     import psutil
 
@@ -207,6 +210,7 @@ def test_resident_memory_stays_flat_over_slide_changes(make_screen):
     assert grown < 20 * 2**20, f"{grown / 2**20:.0f} MB more after 20 slide changes"
 
 
+@pytest.mark.slow
 def test_broken_and_missing_assets_are_skipped_and_reported_once(make_screen, tmp_path):
     p = "waiting-area"
     playlist = (f"[playlists.{p}]\n" + IMAGE.format(p=p, a="media/ok.png", d=0.3)
@@ -304,11 +308,11 @@ def test_newest_call_is_highlighted_and_a_lost_feed_is_said_not_shown_as_current
 
 
 def test_calls_to_show_takes_today_newest_first_each_ticket_once():
-    from conftest import MSK
+    from tests.helpers.day import MSK
     feed = {"calls": [call("П042", "5", 1), call("П041", "2", 2), {**call("П042", "4", 3), "recall": True},
                       {"number": "bad"}, call("А001", "1", 60 * 24)]}
-    assert calls_to_show(feed, "2026-11-23", MSK, 6) == [{"number": "П042", "window": "5"},
-                                                          {"number": "П041", "window": "2"}]
+    assert calls_to_show(feed, TEST_DAY.isoformat(), MSK, 6) == [{"number": "П042", "window": "5"},
+                                                                  {"number": "П041", "window": "2"}]
 
 
 LOAD = {"center": "strogino", "timezone": "Europe/Moscow", "weeks": 8,
@@ -347,8 +351,8 @@ def test_load_chart_and_satisfaction_without_data_are_skipped_not_shown_empty(ma
     with HeadlessDisplay(app, (1920, 1080)) as d:
         assert d.wait_until(lambda: getattr(app.player.current, "item", None) is not None)
         assert app.player.current.item.type == "rules"
-        screen.ratings = Figures({"day": "2026-11-23", "total": {"count": 40, "happy": 37, "happy_share": 0.925},
-                                  "windows": {}})
+        screen.ratings = Figures({"day": TEST_DAY.isoformat(),
+                                  "total": {"count": 40, "happy": 37, "happy_share": 0.925}, "windows": {}})
         assert d.wait_until(lambda: app.player.current.item.type == "satisfaction", 10)
         texts = {getattr(w, "tag", ""): w.text for w in walk(app.player.current) if getattr(w, "tag", "")}
         assert texts["happy-share"] == "92%" and "40" in texts["ratings-count"]

@@ -5,7 +5,7 @@ at any window: close one left open, finish or no-show a visitor left at it.
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 
 import pytest
 import requests
@@ -13,8 +13,9 @@ import requests
 from hardware.clock import ManualClock
 from hub.api import Hub
 from hub.server import HubThread
+from tests.helpers.day import TEST_DAY, at
 
-START = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # 10:00 in Moscow
+START = at(7, tz=UTC)  # 10:00 in Moscow
 PASSWORD = "correct horse 42"
 
 
@@ -28,8 +29,8 @@ def hall(tmp_path):
     with hub.db.transaction() as d:
         for n in range(1, 5):
             d["tickets"].insert({"id": f"t{n}", "center": "strogino", "device": "kiosk-1", "number": f"П{n:03d}",
-                                 "service": "passport-rf", "day": "2026-11-23", "priority": 0,
-                                 "issued_at": f"2026-11-23T07:00:0{n}.000000+00:00",
+                                 "service": "passport-rf", "day": TEST_DAY.isoformat(), "priority": 0,
+                                 "issued_at": f"{TEST_DAY}T07:00:0{n}.000000+00:00",
                                  "status_token": f"token-{n:04d}-abcdefghijklmnop", "state": "waiting"})
     with HubThread(hub) as server:
         yield server.url, clock
@@ -105,6 +106,6 @@ def test_the_days_figures(hall):
     ivanova.post_to("no-show", window="5")
 
     today = smirnova.get(f"{url}/console/api/hall", timeout=10).json()["today"]
-    assert today["day"] == "2026-11-23"
+    assert today["day"] == TEST_DAY.isoformat()
     assert today["services"]["passport-rf"] == today["total"] == {
         "issued": 4, "served": 1, "no_show": 1, "waiting": 2, "mean_wait_minutes": 15.0, "within_standard": 0.5}

@@ -7,9 +7,7 @@ import pytest
 import requests
 from gpiozero.pins.mock import MockFactory
 
-from conftest import MSK
 from hardware.buttons import BLINK, OFF, ON
-from window_device.window_console import WindowConsole
 from hub.api import Hub
 from hub.identity import EnrollmentError
 from mfc_edge import protocol
@@ -17,8 +15,10 @@ from mfc_edge.config import load_config
 from offline_cache.hub_client import HubClient
 from offline_cache.outbox import DeviceStore
 from offline_cache.sync import SyncAgent, SyncError
+from tests.helpers.day import TEST_DAY
+from tests.helpers.window import PASSWORD, START, Center, Ticks, write_console_config
+from window_device.window_console import WindowConsole
 from window_device.window_link import WindowLink
-from windowhelpers import PASSWORD, START, Center, Ticks, write_console_config
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def test_a_rating_belongs_to_the_ticket_just_served_and_counts_once(rig, center)
     rig.press("rating-5")
     rig.press("rating-1")  # the same visitor hammering: dropped
     assert rig.events("rating.given") == [{"window": "5", "ticket": "ticket-0001", "score": 5, "scale": 5,
-                                           "day": "2026-11-23"}]
+                                           "day": TEST_DAY.isoformat()}]
     assert rig.console.leds["rating-5"].is_lit and rig.console.buzzer.beeps == 1
     rig.ticks.advance(60)
     rig.console.poll_hub()
@@ -124,7 +124,8 @@ def test_ratings_made_offline_arrive_later_attached_by_time(tmp_path, center):
 
 
 def test_the_hub_refuses_a_rating_outside_its_scale(rig, center):
-    rig.store.record_event("rating.given", {"window": "5", "ticket": None, "score": 5, "scale": 3, "day": "2026-11-23"})
+    rig.store.record_event("rating.given", {"window": "5", "ticket": None, "score": 5, "scale": 3,
+                                            "day": TEST_DAY.isoformat()})
     rig.sync.drain()
     assert "score" in rig.store.rejected_events()[0]["reason"]
 
@@ -262,12 +263,13 @@ def test_a_console_acts_and_rates_only_at_the_window_it_was_enrolled_for(center)
                             headers={"Authorization": f"Bearer {loose}"})
     assert unbound.status_code == 403 and "--window N" in unbound.json()["detail"]
     loose_rating = protocol.make_event(protocol.RATING_GIVEN, "strogino", "console-x", START,
-                                       {"ticket": None, "score": 5, "scale": 5, "day": "2026-11-23", "window": "6"})
+                                       {"ticket": None, "score": 5, "scale": 5, "day": TEST_DAY.isoformat(),
+                                        "window": "6"})
     refused = requests.post(f"{center.url}/api/v1/events", json={"events": [loose_rating]}, timeout=10,
                             headers={"Authorization": f"Bearer {loose}"}).json()["results"][0]
     assert refused["status"] == "rejected" and "not assigned to a window" in refused["reason"]
     # Its ratings count at its own window only: one for another window is refused with the reason.
-    rating = {"ticket": None, "score": 5, "scale": 5, "day": "2026-11-23"}
+    rating = {"ticket": None, "score": 5, "scale": 5, "day": TEST_DAY.isoformat()}
     events = [protocol.make_event(protocol.RATING_GIVEN, "strogino", "console-5", START, {**rating, "window": w})
               for w in ("5", "6")]
     reply = requests.post(f"{center.url}/api/v1/events", json={"events": events}, headers=auth, timeout=10).json()

@@ -8,8 +8,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from PIL import Image
 
-from bundlehelpers import make_bundle
 from offline_cache.content import ContentStore, save_bundle_key
+from tests.helpers.bundles import make_bundle
 
 SCREEN_CONFIG = """\
 [center]

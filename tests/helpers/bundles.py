@@ -16,14 +16,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.bundles import Bundles
 from hub.db import HubDB
-from hubprocess import HubProcess
 from mfc_edge import bundle
 from mfc_edge.bundle import Asset, Manifest
-from offline_cache.hub_client import HubClient
 from offline_cache.bundle_sync import BundleUpdater
 from offline_cache.content import ContentStore
+from offline_cache.hub_client import HubClient
+from tests.helpers.day import TEST_DAY
+from tests.helpers.hubprocess import HubProcess
 
-PUBLISHED_AT = "2026-11-23T07:00:00+00:00"
+PUBLISHED_AT = f"{TEST_DAY}T07:00:00+00:00"
 
 
 def sha(data: bytes) -> str:

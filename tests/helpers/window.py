@@ -2,15 +2,16 @@
 and a hub on 127.0.0.1 with a window open and visitors waiting."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import timezone
 from pathlib import Path
 
 from hardware.clock import ManualClock
 from hub.api import Hub
 from hub.identity import Device
 from hub.server import HubThread
+from tests.helpers.day import TEST_DAY, at
 
-START = datetime(2026, 11, 23, 7, 0, tzinfo=timezone.utc)  # 10:00 in Moscow
+START = at(7, tz=timezone.utc)  # 10:00 in Moscow
 PASSWORD = "correct horse 42"
 
 CONSOLE_CONFIG = """\
@@ -73,8 +74,8 @@ class Center:
         with self.hub.db.transaction() as d:
             for n in range(1, 5):
                 d["tickets"].insert({"id": f"ticket-{n:04d}", "center": "strogino", "device": "kiosk-1",
-                                     "number": f"П{n:03d}", "service": "passport-rf", "day": "2026-11-23",
-                                     "priority": 0, "issued_at": f"2026-11-23T07:00:0{n}.000000+00:00",
+                                     "number": f"П{n:03d}", "service": "passport-rf", "day": TEST_DAY.isoformat(),
+                                     "priority": 0, "issued_at": f"{TEST_DAY}T07:00:0{n}.000000+00:00",
                                      "status_token": f"token-{n:04d}-abcdefghijklmnop", "state": "waiting"})
         _, self.token = self.hub.identity.enroll(self.hub.identity.create_code("strogino", "console", window="5"),
                                                 "console-5")

@@ -1,0 +1,1 @@
+"""The test suite; shared fixtures and helpers live in tests.helpers."""
