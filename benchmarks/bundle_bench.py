@@ -23,13 +23,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-sys.path.insert(0, str(ROOT / "tests"))
 
-from bundlehelpers import device, enroll_device, publish  # noqa: E402
-from hubprocess import HubProcess  # noqa: E402
 from results import percentile, write_section  # noqa: E402
 
 from mfc_edge import bundle  # noqa: E402
+from tests.helpers.bundles import device, enroll_device, publish  # noqa: E402
+from tests.helpers.hubprocess import HubProcess  # noqa: E402
 
 SECTION = "## Content bundles (issue: signed content bundles)"
 MB = 1024 * 1024

@@ -30,9 +30,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-sys.path.insert(0, str(ROOT / "tests"))
 
-from hubprocess import HubProcess, hub_today  # noqa: E402
 from results import percentile, write_section  # noqa: E402
 
 from hardware.clock import ManualClock  # noqa: E402
@@ -42,6 +40,7 @@ from mfc_edge.catalog import load_catalog  # noqa: E402
 from mfc_edge.protocol import make_event  # noqa: E402
 from offline_cache.hub_client import HubClient  # noqa: E402
 from offline_cache.sync import SyncAgent  # noqa: E402
+from tests.helpers.hubprocess import HubProcess, hub_today  # noqa: E402
 
 SECTION = "## Hub and sync (issue: center hub and sync)"
 

@@ -26,12 +26,11 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-sys.path.insert(0, str(ROOT / "tests"))
 
-from hubprocess import free_port  # noqa: E402
 from results import percentile, write_section  # noqa: E402
 
 from hardware.display import prepare_kivy  # noqa: E402
+from tests.helpers.hubprocess import free_port  # noqa: E402
 
 prepare_kivy((1280, 800), headless=True)
 

@@ -28,7 +28,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-sys.path.insert(0, str(ROOT / "tests"))
 
 from results import percentile, write_section  # noqa: E402
 from signage_content import SIZE, P, install_screen, item, memory_bundle, mixed_bundle, picture, video_bundle  # noqa: E402,I001

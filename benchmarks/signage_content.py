@@ -82,9 +82,8 @@ def video(path: Path, index: int, seconds: float, size: tuple[int, int] = SIZE) 
 
 def install_screen(folder: Path, files: dict[str, bytes]) -> Path:
     """A screen's configuration and data folder holding `files` as its active signed bundle."""
-    from signagehelpers import LocalBundles
-
     from mfc_edge.config import load_config
+    from tests.helpers.signage import LocalBundles
 
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "screen.toml"

@@ -22,17 +22,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-sys.path.insert(0, str(ROOT / "tests"))
 
 import requests  # noqa: E402
 from gpiozero.pins.mock import MockFactory  # noqa: E402
-from hubprocess import HubProcess  # noqa: E402
 from results import percentile, write_section  # noqa: E402
-from windowhelpers import PASSWORD, write_console_config  # noqa: E402
 
 from hardware.clock import SystemClock  # noqa: E402
 from mfc_edge.config import load_config  # noqa: E402
-from offline_cache.hub_client import save_token  # noqa: E402
+from offline_cache.enrollment import enroll  # noqa: E402
+from tests.helpers.hubprocess import HubProcess  # noqa: E402
+from tests.helpers.window import PASSWORD, write_console_config  # noqa: E402
 from window_device.wiring import open_window_device  # noqa: E402
 
 SECTION = "## Window hardware"
@@ -64,9 +63,10 @@ def main() -> None:
                         "--center", "strogino", "--login", "bench", "--name", "Bench"], input=PASSWORD + "\n",
                        text=True, check=True, capture_output=True)
         device = load_config(write_console_config(folder, hub.url))
-        token = requests.post(f"{hub.url}/api/v1/enroll", timeout=10, json={
-            "code": hub.enroll_code(role="console"), "device_id": device.device_id}).json()["token"]
-        save_token(device.data_dir, token)
+        code = subprocess.run([sys.executable, "-m", "mfc_edge.cli", "hub", "enroll-code", "--data", str(hub.data_dir),
+                               "--center", "strogino", "--role", "console", "--window", device.console.window],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        enroll(device, code)  # bound to its window, as a technician enrolls a console
         operator = requests.Session()
         operator.post(f"{hub.url}/console/api/sign-in", timeout=10,
                       json={"center": "strogino", "login": "bench", "password": PASSWORD}).raise_for_status()
