@@ -5,7 +5,7 @@
 #                       window buttons and the hall's screen (no display: a scripted day writes
 #                       screenshots, tickets and spoken announcements)
 #   ./setup.sh test     the whole test suite, headless
-#   ./setup.sh test-fast  the quick part of it: not slow, browser or fuzz tests (about a third of the time)
+#   ./setup.sh test-fast  the quick part of it: no slow, browser or fuzz tests (under half the time)
 #   ./setup.sh install  only install
 #
 # Safe to run again: each step is skipped when already done.
