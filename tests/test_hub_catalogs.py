@@ -4,7 +4,7 @@ the hall and named on the visitor's phone; a center without a bundle keeps the b
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,8 +17,9 @@ from hub.server import HubThread
 from mfc_edge import protocol
 from mfc_edge.bundle import Asset
 from mfc_edge.catalog import BUNDLED_CATALOG
+from tests.helpers.day import TEST_DAY, at
 
-NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # 10:00 in Moscow
+NOW = at(7, tz=UTC)  # 10:00 in Moscow
 PASSWORD = "correct horse 42"
 FISHING = "fishing-license"
 FISHING_RU, FISHING_EN = "Лицензия на любительское рыболовство", "Recreational fishing licence"
@@ -69,7 +70,7 @@ class Center:
         event; its status token."""
         token, at = uuid.uuid4().hex, NOW + timedelta(minutes=minute)
         event = protocol.make_event(protocol.TICKET_ISSUED, center, f"kiosk-{center}", at, {
-            "ticket": uuid.uuid4().hex, "number": number, "service": service, "day": "2026-11-23",
+            "ticket": uuid.uuid4().hex, "number": number, "service": service, "day": TEST_DAY.isoformat(),
             "priority": False, "issued_at": at.isoformat(), "lang": "ru", "status_token": token})
         reply = requests.post(f"{self.url}/api/v1/events", json={"events": [event]}, timeout=10,
                               headers={"Authorization": f"Bearer {self.kiosks[center]}"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 import pytest
 import requests
@@ -14,8 +14,9 @@ from hub.api import Hub
 from hub.queue import wait_minutes
 from hub.server import HubThread
 from mfc_edge import protocol
+from tests.helpers.day import TEST_DAY, at
 
-START = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # 10:00 in Moscow
+START = at(7, tz=UTC)  # 10:00 in Moscow
 PASSWORD = "correct horse 42"
 
 
@@ -44,8 +45,9 @@ class Center:
         self.issued += 1
         token, at = uuid.uuid4().hex, self.clock.now()
         event = protocol.make_event(protocol.TICKET_ISSUED, "strogino", "kiosk-1", at, {
-            "ticket": uuid.uuid4().hex, "number": f"П{self.issued:03d}", "service": service, "day": "2026-11-23",
-            "priority": priority, "issued_at": at.isoformat(), "lang": "ru", "status_token": token})
+            "ticket": uuid.uuid4().hex, "number": f"П{self.issued:03d}", "service": service,
+            "day": TEST_DAY.isoformat(), "priority": priority, "issued_at": at.isoformat(), "lang": "ru",
+            "status_token": token})
         reply = requests.post(f"{self.url}/api/v1/events", json={"events": [event]}, headers=self.kiosk, timeout=10)
         assert reply.json()["results"][0]["status"] == "stored"
         self.clock.advance(seconds=10)
