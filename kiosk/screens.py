@@ -166,8 +166,7 @@ class ResultScreen(KioskScreen):
             self.print_state = t("Printing your ticket…")
         elif self.photograph:
             self.print_state = t(
-                "The printer is not working. Please photograph this screen: "
-                "the number and the QR code are your ticket.")
+                "The printer is not working. Please photograph this screen: the number and the QR code are your ticket.")  # noqa: E501 (one literal for the message extractor)
         else:
             self.print_state = t("Please take your ticket from the printer below.")
 

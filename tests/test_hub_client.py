@@ -21,6 +21,9 @@ from offline_cache.hub_client import HubClient, connect, load_token, save_token
 from tests.helpers.devices import write_config
 
 
+FIRST, SECOND = "Zr8Qm1xk2Pq7Lw3vN9s0Tg-first_token", "Hx4Vb7Nq2Mw9Kt3Rp6Ls1Dz-second_token"
+
+
 class CannedTransport(BaseAdapter):
     """Answers every request with one canned reply and keeps what was sent."""
 
@@ -99,10 +102,10 @@ def test_each_thread_has_its_own_session_and_close_ends_them_all():
 
 
 def test_the_token_is_private_on_disk_and_replaced_whole(tmp_path):
-    path = save_token(tmp_path / "data", "first")
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and load_token(tmp_path / "data") == "first"
-    save_token(tmp_path / "data", "second")
-    assert load_token(tmp_path / "data") == "second"
+    path = save_token(tmp_path / "data", FIRST)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and load_token(tmp_path / "data") == FIRST
+    save_token(tmp_path / "data", SECOND)
+    assert load_token(tmp_path / "data") == SECOND
     assert [p.name for p in (tmp_path / "data").iterdir()] == ["device-token"]  # no temporary left behind
     (tmp_path / "data" / "device-token").write_text("\n")
     assert load_token(tmp_path / "data") is None
@@ -113,10 +116,10 @@ def test_connect_gives_a_client_only_to_an_enrolled_device(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         assert connect(device) is None
     assert "not enrolled with the hub at https://hub.example.org" in caplog.text
-    save_token(device.data_dir, "tok")
+    save_token(device.data_dir, FIRST)
     assert connect(device, enabled=False) is None
     hub = connect(device)
-    assert hub is not None and hub.url == "https://hub.example.org" and hub.token == "tok"
+    assert hub is not None and hub.url == "https://hub.example.org" and hub.token == FIRST
     alone = load_config(write_config(tmp_path, (tmp_path / "kiosk.toml").read_text().replace(
         '[hub]\nurl = "https://hub.example.org"\n', "")))
     assert alone.hub_url is None and connect(alone) is None
@@ -126,11 +129,11 @@ def test_enroll_keeps_the_token_and_pins_the_bundle_key(tmp_path):
     device = load_config(write_config(tmp_path))
     key = base64.b64encode(bytes(range(32))).decode()
     transport = CannedTransport(body={"center": "strogino", "device_id": "kiosk-1", "role": "kiosk",
-                                      "window": None, "token": "new-token", "bundle_key": key})
+                                      "window": None, "token": SECOND, "bundle_key": key})
     found = enroll(device, "K7QF-9M2X", transport=transport)
     assert json.loads(transport.sent[0].body) == {"code": "K7QF-9M2X", "device_id": "kiosk-1"}
     assert transport.sent[0].url == "https://hub.example.org/api/v1/enroll"
-    assert found.role == "kiosk" and load_token(device.data_dir) == "new-token"
+    assert found.role == "kiosk" and load_token(device.data_dir) == SECOND
     assert found.bundle_key_file is not None and found.bundle_key_file.read_text().strip() == key
 
 
