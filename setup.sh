@@ -83,6 +83,9 @@ case "${1:-}" in
   test)
     install_all
     shift
+    step "checking the code: ruff (lint, import order) and mypy (shared ground, offline cache, hub)"
+    "$VENV/bin/ruff" check . || fail "ruff found problems (see above; 'ruff check --fix' mends most)"
+    "$VENV/bin/mypy" || fail "mypy found type errors (see above)"
     step "running the tests (headless)"
     SDL_VIDEODRIVER=offscreen exec "$VENV/bin/python" -m pytest "$@"
     ;;

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 ops = APIRouter(tags=["ops"])
 
 
-@ops.get("/healthz")
+@ops.get(protocol.HEALTH_PATH)
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import sqlite_utils
 
 from hub import schema
+from mfc_edge.times import iso  # noqa: F401 (hub modules import it from here)
 
 # A row as sqlite-utils gives it: column name -> value.
 Row = dict[str, Any]
@@ -30,10 +31,6 @@ class Clock(Protocol):
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 # A time as the hub stores it (`iso`): UTC with microseconds, which kiosks send too.

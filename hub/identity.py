@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from hub.db import HubDB, Row, iso
+from mfc_edge.protocol import WINDOW_PATTERN
 
 ROLES = ("kiosk", "signage", "console")
 CODE_TTL = timedelta(hours=24)
-WINDOW = re.compile(r"[0-9A-Za-zА-Яа-я-]{1,8}")  # as the console's [console] window
+WINDOW = re.compile(WINDOW_PATTERN)
 
 
 class EnrollmentError(ValueError):

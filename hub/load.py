@@ -35,8 +35,8 @@ from sqlite_utils import Database
 
 from hub.centers import Centers
 from hub.db import HubDB, iso
+from mfc_edge.protocol import WEEKDAYS
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_WEEKS = 8
 MAX_WEEKS = 52
 QUIETEST = 3

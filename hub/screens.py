@@ -9,10 +9,8 @@ wrong, and "taken" means when the image reached the hub.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import struct
-import tempfile
 import threading
 import zlib
 from pathlib import Path
@@ -24,6 +22,7 @@ from sqlite_utils import Database
 from hub.db import HubDB, iso
 from hub.identity import Identity
 from mfc_edge import protocol
+from mfc_edge.files import atomic_write
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 IEND_CHUNK = b"\x00\x00\x00\x00IEND\xaeB`\x82"
@@ -56,21 +55,6 @@ def png_size(data: bytes) -> tuple[int, int]:
     return width, height
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Readers see the old image or the new one, whole, also after a power cut."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".new")
-    with open(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(temporary, path)
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class Screens:
     def __init__(self, db: HubDB, identity: Identity, data_dir: str | Path):
         self.db, self.identity = db, identity
@@ -94,7 +78,7 @@ class Screens:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._storing:
             # The file first, outside the transaction: its fsync must not hold up the hub's writers.
-            _write_atomically(path, data)
+            atomic_write(path, data)
             with self.db.transaction() as d:
                 now = iso(self.db.now())
                 d.execute(

@@ -62,7 +62,8 @@ class FakeSpeech:
         return path
 
 
-def make(tmp_path, config=AnnouncementConfig(), speech=None, clock=None, output=None):
+def make(tmp_path, config=None, speech=None, clock=None, output=None):
+    config = config or AnnouncementConfig()
     output = output or SimulatedOutput(sleep=True, speed=50, keep_dir=tmp_path / "heard")
     announcer = Announcer(config, output, speech or FakeSpeech(tmp_path / "speech"), timezone=MSK,
                           clock=clock or ManualClock(MONDAY_10AM),
@@ -130,7 +131,7 @@ def test_ten_calls_at_once_are_all_spoken_in_order_without_overlap(tmp_path):
 
     assert heard(output) == ["chime", "phrase", "phrase"] * 10
     assert output.overlaps == 0
-    for before, after in zip(output.played, output.played[1:]):
+    for before, after in zip(output.played, output.played[1:], strict=False):
         assert after.start >= before.end  # never cut off, never talked over
     records = announcer.announced
     assert [r.call["number"] for r in records] == [c["number"] for c in calls]

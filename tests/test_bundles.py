@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import stat
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -85,7 +85,7 @@ def test_publish_apply_unchanged_then_only_the_changed_asset_travels(hub, tmp_pa
     assert store._load(store.previous_file).version == 1  # the last good one stays as the fallback
     assert events[-1] == ("bundle.applied", {"version": 2})
     # The hub accepts what the device reports.
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     reply = requests.post(f"{hub.url}/api/v1/events", headers={"Authorization": f"Bearer {token}"}, timeout=10,
                           json={"events": [protocol.make_event(t, "strogino", "kiosk-1", now, body)
                                            for t, body in events]})

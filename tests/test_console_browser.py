@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -146,7 +146,7 @@ def test_a_supervisor_sees_the_hall_and_closes_a_window(hub_with_tickets):
                               timeout=10).json()["token"]
         button = {"button": "rating-3", "pin": 13}
         for kind in (protocol.BUTTON_STUCK, protocol.BUTTON_RELEASED):
-            event = protocol.make_event(kind, "strogino", "console-5", datetime.now(timezone.utc), button)
+            event = protocol.make_event(kind, "strogino", "console-5", datetime.now(UTC), button)
             assert requests.post(f"{hub.url}/api/v1/events", json={"events": [event]}, timeout=10,
                                  headers={"Authorization": f"Bearer {token}"}).json()["results"][0]["status"] == "stored"
             console_row = "#device-rows tr:has-text('console-5')"

@@ -6,7 +6,7 @@ import os
 import random
 import signal
 import time
-from datetime import timezone
+from datetime import UTC
 
 import pytest
 
@@ -20,7 +20,7 @@ KILLS = 300
 
 
 def open_store(path):
-    clock = ManualClock(at(7, tz=timezone.utc))
+    clock = ManualClock(at(7, tz=UTC))
     return TicketStore(path, center_id="strogino", device_id="kiosk-1", timezone=MSK,
                       ticket_range=(1, 999), clock=clock)
 

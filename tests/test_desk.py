@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 
-
 def test_ticket_and_event_are_recorded_before_printing(kiosk, printer):
     service = kiosk.catalog.services[0]
     issued = kiosk.desk.issue(service.id, lang="en")

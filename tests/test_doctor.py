@@ -3,7 +3,7 @@ clock are handed in, so a full disk or a wrong clock need not be real."""
 from __future__ import annotations
 
 from collections import namedtuple
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from gpiozero import DigitalInputDevice
@@ -69,7 +69,7 @@ def test_a_broken_kiosk_fails_each_check_with_a_hint(tmp_path):
 def test_the_clock_is_compared_with_the_hubs_without_timedatectl(tmp_path, hub):
     _, url = hub
     device = load_config(write_console_config(tmp_path, url))
-    wrong = lambda: datetime.now(timezone.utc) + timedelta(hours=1)  # noqa: E731
+    wrong = lambda: datetime.now(UTC) + timedelta(hours=1)  # noqa: E731
     code, lines = doctor_lines(device, ntp_synchronized=lambda: None, now=wrong, pin_factory=MockFactory(),
                                disk_usage=lambda _: PLENTY, token="not-a-token")
     assert code == 1 and lines["clock"].startswith("FAIL") and "+360" in lines["clock"]
@@ -87,7 +87,7 @@ def test_a_pin_in_use_and_an_old_outbox_fail(tmp_path):
     factory = MockFactory()
     busy = DigitalInputDevice(17, pin_factory=factory)
     store = DeviceStore(device.data_dir / "console.sqlite", center_id="strogino", device_id="console-5",
-                                clock=ManualClock(datetime.now(timezone.utc) - timedelta(hours=3)))
+                                clock=ManualClock(datetime.now(UTC) - timedelta(hours=3)))
     store.record_event("help.requested", {"request": "a" * 32, "point": "Вход"})
     store.close()
     checks = {c.name: c for c in Doctor(device, pin_factory=factory, ntp_synchronized=lambda: True,

@@ -20,7 +20,6 @@ from offline_cache.enrollment import EnrollmentError, enroll
 from offline_cache.hub_client import HubClient, connect, load_token, save_token
 from tests.helpers.devices import write_config
 
-
 FIRST, SECOND = "Zr8Qm1xk2Pq7Lw3vN9s0Tg-first_token", "Hx4Vb7Nq2Mw9Kt3Rp6Ls1Dz-second_token"
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timezone
+from datetime import UTC
 
 from mfc_edge import ids, protocol
 from tests.helpers.day import TEST_DAY, at
@@ -17,7 +17,7 @@ def test_event_ids_are_version_7_uuids_in_their_usual_spelling():
 
 
 def test_the_time_in_a_uuid7_is_the_time_it_was_made(monkeypatch):
-    moment = at(12, 30, 15, 250_000, tz=timezone.utc)
+    moment = at(12, 30, 15, 250_000, tz=UTC)
     whole_seconds = int(moment.replace(microsecond=0).timestamp())
     monkeypatch.setattr(ids.time, "time_ns", lambda: whole_seconds * 10 ** 9 + 250_000_123)
     made = ids.uuid7()
@@ -32,7 +32,7 @@ def test_identifiers_made_later_sort_after_earlier_ones(monkeypatch):
     for _ in range(50):
         made.append((ids.event_id(), ids.ticket_id(), ids.status_token()))
         clock["ns"] += 1_000_000_000  # a second later: the coarsest part, the token's, moves too
-    for column in zip(*made):
+    for column in zip(*made, strict=True):
         assert list(column) == sorted(column)
 
 
@@ -56,7 +56,7 @@ def test_a_status_token_keeps_128_random_bits_after_its_time(monkeypatch):
 
 
 def test_a_kiosk_ticket_event_made_with_these_ids_is_accepted_by_the_protocol():
-    moment = at(9, tz=timezone.utc)
+    moment = at(9, tz=UTC)
     event = protocol.make_event(protocol.TICKET_ISSUED, "strogino", "kiosk-1", moment, {
         "ticket": ids.ticket_id(), "number": "П001", "service": "passport-rf", "day": TEST_DAY.isoformat(),
         "priority": False, "issued_at": moment.isoformat(), "status_token": ids.status_token()})

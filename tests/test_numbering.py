@@ -1,7 +1,7 @@
 """Ticket numbers across kiosks, restarts, day changes and clock jumps (property-based)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,7 +12,7 @@ from kiosk.numbering import CLOCK_FLOOR, format_number, next_number, ticket_time
 from kiosk.tickets import TicketStore
 from tests.helpers.day import MSK, at
 
-START = at(7, tz=timezone.utc)  # 10:00 in Moscow
+START = at(7, tz=UTC)  # 10:00 in Moscow
 
 
 def open_store(path, clock, ticket_range=(1, 499), device="kiosk-1"):
@@ -33,7 +33,7 @@ def test_kiosk_range_starts_the_day(tmp_path):
 
 
 def test_numbers_restart_at_local_midnight_once(tmp_path):
-    clock = ManualClock(at(20, 59, tz=timezone.utc))  # 23:59 MSK
+    clock = ManualClock(at(20, 59, tz=UTC))  # 23:59 MSK
     path = tmp_path / "c.sqlite"
     store = open_store(path, clock)
     assert store.issue_ticket(service_id="x", letter="А").number == "А001"
@@ -52,7 +52,7 @@ def test_clock_far_behind_neither_resets_nor_dates_in_1970(tmp_path):
     store = open_store(path, clock)
     last = [store.issue_ticket(service_id="x", letter="А") for _ in range(5)][-1]
     store.close()
-    clock.set(datetime(1970, 1, 1, tzinfo=timezone.utc))  # a Pi booted without network
+    clock.set(datetime(1970, 1, 1, tzinfo=UTC))  # a Pi booted without network
     store = open_store(path, clock)
     ticket = store.issue_ticket(service_id="x", letter="А")
     assert ticket.number == "А006"
@@ -65,7 +65,7 @@ def test_clock_far_behind_neither_resets_nor_dates_in_1970(tmp_path):
 
 
 def test_fresh_kiosk_with_1970_clock_dates_at_the_floor(tmp_path):
-    store = open_store(tmp_path / "e.sqlite", ManualClock(datetime(1970, 1, 1, tzinfo=timezone.utc)))
+    store = open_store(tmp_path / "e.sqlite", ManualClock(datetime(1970, 1, 1, tzinfo=UTC)))
     ticket = store.issue_ticket(service_id="x", letter="А")
     assert ticket.issued_at >= CLOCK_FLOOR
     assert ticket.number == "А001"

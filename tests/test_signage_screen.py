@@ -3,7 +3,7 @@ fallback, calls and the stale-feed notice, the load chart and the day's ratings.
 from __future__ import annotations
 
 import json
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 
 import pytest
 from kivy.core.window import Window
@@ -54,7 +54,7 @@ class Figures:
 
 
 def call(number: str, window: str, minutes_ago: float = 0) -> dict:
-    at = MONDAY_10AM.astimezone(timezone.utc) - timedelta(minutes=minutes_ago)
+    at = MONDAY_10AM.astimezone(UTC) - timedelta(minutes=minutes_ago)
     return {"number": number, "window": window, "at": at.isoformat(), "recall": False}
 
 

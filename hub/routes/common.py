@@ -16,9 +16,10 @@ from hub.hub import Hub
 from hub.identity import Device
 from hub.operators import SUPERVISOR, Operator
 from hub.queue import QueueError
+from mfc_edge import protocol
 
-API = "/api/v1"
-WINDOW = r"^[0-9A-Za-zА-Яа-я-]{1,8}$"  # as the console's [console] window
+API = protocol.API
+WINDOW = protocol.WINDOW_PATTERN
 DEVICE = r"^[a-z0-9][a-z0-9-]{0,39}$"  # as at enrollment
 SESSION_COOKIE = "mfc_session"
 

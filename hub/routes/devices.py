@@ -38,7 +38,7 @@ from hub.routes.device_models import (
 from hub.screens import ScreenshotError
 from mfc_edge import protocol
 
-SCREENSHOT_PATH = f"{API}/screenshot"
+SCREENSHOT_PATH = protocol.SCREENSHOT_PATH
 SHA256 = Annotated[str, PathParam(pattern=r"^[0-9a-f]{64}$", description="the asset's SHA-256, lowercase hex")]
 # Keypad key -> the queue method the console's button of the same name calls.
 KEYPAD_ACTIONS = {"call-next": "call_next", "recall": "recall", "no-show": "no_show", "done": "finish"}
@@ -48,7 +48,7 @@ router = APIRouter()
 
 # --- enrollment, events, the queue feed --------------------------------------
 
-@router.post(f"{API}/enroll", response_model=EnrollReply, tags=["devices"],
+@router.post(protocol.ENROLL_PATH, response_model=EnrollReply, tags=["devices"],
              responses={403: {"description": "unknown, used or expired code"}})
 def enroll(request: EnrollRequest, hub: HubDep) -> EnrollReply:
     try:
@@ -80,7 +80,7 @@ def _ingest(hub: Hub, who: Device, body: bytes) -> Response:
 # The body is read and parsed here rather than through EventBatch: orjson parses a batch in
 # about half the time FastAPI's json.loads takes, on the path benchmarks/hub_bench.py measures
 # (figures in benchmarks/RESULTS.md). EventBatch still documents the body.
-@router.post(f"{API}/events", response_model=BatchReply, tags=["devices"],
+@router.post(protocol.EVENTS_PATH, response_model=BatchReply, tags=["devices"],
              responses={401: {"description": "no valid device token"}, 413: {"description": "batch too large"}},
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": EventBatch.model_json_schema()}}}})
@@ -88,7 +88,7 @@ async def events(request: Request, who: DeviceDep) -> Response:
     return await run_in_threadpool(_ingest, hub_of(request), who, await request.body())
 
 
-@router.get(f"{API}/feed", response_model=Feed, tags=["queue"],
+@router.get(protocol.FEED_PATH, response_model=Feed, tags=["queue"],
             responses={304: {"description": "unchanged since the ETag given in If-None-Match"}})
 def feed(request: Request, response: Response, hub: HubDep, who: DeviceDep) -> Any:
     # Everything below changes the version when it changes (hub/db.py bump_feed), the
@@ -122,7 +122,7 @@ class BlobResponse(FileResponse):
 
 # Devices poll the bundle with If-None-Match, so an unchanged bundle costs one 304. Assets are
 # served by hash with Range support, so an interrupted download resumes where it stopped.
-@router.get(f"{API}/bundle", tags=["content"], responses={
+@router.get(protocol.BUNDLE_PATH, tags=["content"], responses={
     200: {"description": 'the signed envelope {"manifest": base64, "signature": base64}',
           "content": {"application/json": {}}},
     304: {"description": "unchanged since the ETag given in If-None-Match"},
@@ -153,7 +153,7 @@ def asset(sha256: SHA256, hub: HubDep, who: DeviceDep) -> Any:
 
 # --- screens: the load chart, screenshots ----------------------------------------
 
-@router.get(f"{API}/load", response_model=Load, tags=["signage"],
+@router.get(protocol.LOAD_PATH, response_model=Load, tags=["signage"],
             responses={304: {"description": "unchanged since the ETag given in If-None-Match"}})
 def load(request: Request, response: Response, hub: HubDep, who: DeviceDep,
          weeks: Annotated[int, Query(ge=1, le=MAX_WEEKS)] = DEFAULT_WEEKS) -> Any:
@@ -185,7 +185,7 @@ async def upload_screenshot(request: Request, who: DeviceDep) -> Any:
                       height=row["height"])
 
 
-@router.get(f"{SCREENSHOT_PATH}/request", response_model=ScreenshotRequest, tags=["signage"])
+@router.get(protocol.SCREENSHOT_REQUEST_PATH, response_model=ScreenshotRequest, tags=["signage"])
 def screenshot_requested(hub: HubDep, who: DeviceDep) -> ScreenshotRequest:
     """Whether a supervisor asked this device for a new screenshot; an upload answers it."""
     at = hub.screens.requested(who.center, who.id)
@@ -250,7 +250,7 @@ def help_state(request: str, hub: HubDep, who: DeviceDep) -> dict[str, str]:
     return {"request": request, "state": found["state"]}
 
 
-@router.get(f"{API}/ratings/today", tags=["window hardware"])
+@router.get(protocol.RATINGS_PATH, tags=["window hardware"])
 def ratings_for_screens(hub: HubDep, who: DeviceDep) -> dict[str, Any]:
     """The day's ratings, for the waiting-area screens' satisfaction slide."""
     return hub.ratings.today(who.center)

@@ -183,7 +183,7 @@ class CraftedHub:
         self.envelope = envelope
         self.blobs.update(blobs)
 
-    def __enter__(self) -> "CraftedHub":
+    def __enter__(self) -> CraftedHub:
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 

@@ -33,7 +33,7 @@ class HubProcess:
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "HubProcess":
+    def start(self) -> HubProcess:
         tls_args = ["--cert", str(self.tls[0]), "--key", str(self.tls[1])] if self.tls else []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mfc_edge.cli", "hub", "--data", str(self.data_dir), "--port", str(self.port),
@@ -69,7 +69,7 @@ class HubProcess:
                               "--center", center, "--role", role], capture_output=True, text=True, check=True)
         return out.stdout.strip()
 
-    def __enter__(self) -> "HubProcess":
+    def __enter__(self) -> HubProcess:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -2,7 +2,7 @@
 and a hub on 127.0.0.1 with a window open and visitors waiting."""
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 
 from hardware.clock import ManualClock
@@ -11,7 +11,7 @@ from hub.identity import Device
 from hub.server import HubThread
 from tests.helpers.day import TEST_DAY, at
 
-START = at(7, tz=timezone.utc)  # 10:00 in Moscow
+START = at(7, tz=UTC)  # 10:00 in Moscow
 PASSWORD = "correct horse 42"
 
 CONSOLE_CONFIG = """\
