@@ -36,6 +36,9 @@ def _problem_for(event: Any, device: Device, body_json: str | None) -> str | Non
     if event["center"] != device.center or event["device"] != device.id:
         return (f"event of {event['center']}/{event['device']} sent with the token of "
                 f"{device.center}/{device.id}")
+    role_problem = protocol.role_problem(device.role, event["type"])
+    if role_problem:
+        return role_problem
     if event["type"] == protocol.RATING_GIVEN and event["body"]["window"] != device.window:
         if device.window is None:
             return "a rating from a device not assigned to a window (enroll it with --window)"

@@ -48,8 +48,25 @@ SLIDE_SKIPPED = "slide.skipped"
 EVENT_TYPES = frozenset({TICKET_ISSUED, TICKET_PRINTED, PRINTER_STATUS, CLOCK_SUSPECT, NUMBERING_WRAPPED,
                          BUNDLE_APPLIED, BUNDLE_REFUSED, RATING_GIVEN, HELP_REQUESTED, BUTTON_STUCK,
                          BUTTON_RELEASED, SLIDE_PLAYED, SLIDE_SKIPPED})
+# The events each role of device sends; the hub refuses any other from a device of that role.
+# Kiosks issue and print tickets; kiosks and screens follow content bundles; window devices
+# (consoles, also those at the entrance) have the rating, help and keypad buttons.
+EVENTS_BY_ROLE: dict[str, frozenset[str]] = {
+    "kiosk": frozenset({TICKET_ISSUED, TICKET_PRINTED, PRINTER_STATUS, CLOCK_SUSPECT, NUMBERING_WRAPPED,
+                        BUNDLE_APPLIED, BUNDLE_REFUSED}),
+    "signage": frozenset({SLIDE_PLAYED, SLIDE_SKIPPED, BUNDLE_APPLIED, BUNDLE_REFUSED}),
+    "console": frozenset({RATING_GIVEN, HELP_REQUESTED, BUTTON_STUCK, BUTTON_RELEASED}),
+}
 PRINTER_STATES = ("ok", "paper_near_end", "paper_out", "cover_open", "offline", "unreachable", "no_status")
 RATING_SCALES = (3, 5)
+
+
+def role_problem(role: str, event_type: str) -> str | None:
+    """Why a device of `role` may not send an event of `event_type`, or None when it may."""
+    if event_type in EVENTS_BY_ROLE.get(role, frozenset()):
+        return None
+    senders = [r for r, kinds in EVENTS_BY_ROLE.items() if event_type in kinds]
+    return f"a {role} device does not send {event_type} events (only {' and '.join(senders) or 'no'} devices do)"
 
 
 def make_event(event_type: str, center_id: str, device_id: str, at: datetime,

@@ -1,0 +1,113 @@
+"""Trust boundaries of the hub: what each kind of device may send, whose ticket a console may
+rate, who may take over a device id, operators' sign-in and sessions, the data folder's
+permissions and the headers of the pages."""
+from __future__ import annotations
+
+import ast
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from mfc_edge import protocol
+from tests.helpers.day import TEST_DAY
+from tests.helpers.window import START, Center
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def center(tmp_path):
+    running = Center(tmp_path / "hub")
+    yield running
+    running.close()
+
+
+def enrolled(center: Center, role: str, device_id: str, window: str | None = None) -> dict[str, str]:
+    _, token = center.hub.identity.enroll(center.hub.identity.create_code("strogino", role, window=window), device_id)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def send(center: Center, auth: dict[str, str], events: list[dict]) -> list[dict]:
+    reply = requests.post(f"{center.url}/api/v1/events", json={"events": events}, headers=auth, timeout=10)
+    assert reply.status_code == 200, reply.text
+    return reply.json()["results"]
+
+
+def ticket_issued(device: str) -> dict:
+    body = {"ticket": uuid.uuid4().hex, "number": "П777", "service": "passport-rf", "day": TEST_DAY.isoformat(),
+            "priority": True, "issued_at": START.isoformat(), "status_token": uuid.uuid4().hex}
+    return protocol.make_event(protocol.TICKET_ISSUED, "strogino", device, START, body)
+
+
+def help_requested(device: str) -> dict:
+    return protocol.make_event(protocol.HELP_REQUESTED, "strogino", device, START,
+                               {"request": uuid.uuid4().hex, "point": "Вход"})
+
+
+def button_stuck(device: str) -> dict:
+    return protocol.make_event(protocol.BUTTON_STUCK, "strogino", device, START, {"button": "rating-3", "pin": 13})
+
+
+def slide_played(device: str) -> dict:
+    return protocol.make_event(protocol.SLIDE_PLAYED, "strogino", device, START, {
+        "item": 0, "kind": "image", "asset": "a.png", "bundle": None, "started_at": START.isoformat(),
+        "duration_s": 8})
+
+
+# --- 4. each role sends only its own events -------------------------------------------------
+
+def test_each_role_may_send_only_its_own_events(center):
+    screen = enrolled(center, "signage", "screen-1")
+    desk = enrolled(center, "console", "console-7", window="7")
+    kiosk = enrolled(center, "kiosk", "kiosk-1")
+
+    # A screen's token cannot put a ticket into the live line, nor raise a help request; the rest
+    # of its batch is stored.
+    results = send(center, screen, [slide_played("screen-1"), ticket_issued("screen-1"), help_requested("screen-1")])
+    assert [r["status"] for r in results] == ["stored", "rejected", "rejected"]
+    assert results[1]["reason"] == ("a signage device does not send ticket.issued events "
+                                    "(only kiosk devices do)")
+    assert "help.requested" in results[2]["reason"] and "only console devices" in results[2]["reason"]
+    # Nor can a window's console issue a ticket.
+    [console_ticket] = send(center, desk, [ticket_issued("console-7")])
+    assert console_ticket["status"] == "rejected" and "console device does not send ticket.issued" in \
+        console_ticket["reason"]
+    # A kiosk reports no stuck buttons and no help requests; its tickets are taken.
+    results = send(center, kiosk, [button_stuck("kiosk-1"), help_requested("kiosk-1"), ticket_issued("kiosk-1")])
+    assert [r["status"] for r in results] == ["rejected", "rejected", "stored"]
+
+    issued = list(center.hub.db.db.query("SELECT device FROM tickets WHERE number = 'П777'"))
+    assert issued == [{"device": "kiosk-1"}]  # the kiosk's only
+    assert center.hub.help.pending("strogino") == []
+    assert all("button rating-3" not in d["parts"] for d in center.hub.device_health.devices("strogino"))
+    # A window device at the entrance (a console without a window) still calls for help.
+    entrance = enrolled(center, "console", "entrance-1")
+    assert send(center, entrance, [help_requested("entrance-1")])[0]["status"] == "stored"
+    assert len(center.hub.help.pending("strogino")) == 1
+
+
+def _event_constants(where: Path) -> set[str]:
+    """The event types the modules at `where` (a folder or a file) name as protocol.X."""
+    names = {name for name in dir(protocol) if isinstance(getattr(protocol, name), str)
+             and getattr(protocol, name) in protocol.EVENT_TYPES}
+    found = set()
+    for path in [where] if where.is_file() else where.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in names and \
+                    isinstance(node.value, ast.Name) and node.value.id == "protocol":
+                found.add(getattr(protocol, node.attr))
+    return found
+
+
+def test_the_role_table_is_what_each_device_sends():
+    bundles = _event_constants(REPO / "offline_cache" / "bundle_sync.py")  # on kiosks and screens
+    assert bundles == {protocol.BUNDLE_APPLIED, protocol.BUNDLE_REFUSED}
+    every_device = _event_constants(REPO / "offline_cache") - bundles
+    sent = {"kiosk": _event_constants(REPO / "kiosk") | bundles | every_device,
+            "signage": _event_constants(REPO / "signage") | bundles | every_device,
+            "console": _event_constants(REPO / "window_device") | every_device}
+    assert {role: set(kinds) for role, kinds in protocol.EVENTS_BY_ROLE.items()} == sent
+    assert set().union(*protocol.EVENTS_BY_ROLE.values()) == protocol.EVENT_TYPES
+
