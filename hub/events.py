@@ -60,6 +60,9 @@ def _body_json(event: Any) -> str | None:
 # Called in the ingest transaction with each newly stored event of its type (never for a
 # duplicate), so a table built from events holds each event's effect exactly once.
 Projection = Callable[[Database, dict[str, Any]], None]
+# Called in the ingest transaction, before anything is stored, with the batch's valid events of
+# its type: event id -> why that event is refused, for checks that read the hub's tables.
+BatchCheck = Callable[[Database, list[dict[str, Any]]], dict[str, str]]
 
 
 class EventLog:
@@ -67,6 +70,7 @@ class EventLog:
         """`queue` takes the tickets; `projections` the other event types that build a table."""
         self.db, self.queue = db, queue
         self.projections = projections or {}
+        self.checks: dict[str, BatchCheck] = {}
 
     def ingest(self, device: Device, events: list[Any]) -> list[Outcome]:
         received = iso(self.db.now())
@@ -76,6 +80,7 @@ class EventLog:
             checked.append((event, body_json, _problem_for(event, device, body_json)))
         outcomes: list[Outcome] = []
         with self.db.transaction() as db:
+            checked = self._check_with_tables(db, checked)
             stored = self._insert_new(db, [(e["id"], e["center"], e["device"], e["type"], e["at"], body_json, received)
                                            for e, body_json, problem in checked if problem is None])
             new_tickets: list[dict[str, Any]] = []
@@ -99,6 +104,16 @@ class EventLog:
             db.execute("UPDATE devices SET last_seen = ? WHERE center = ? AND id = ?",
                        [received, device.center, device.id])
         return outcomes
+
+    def _check_with_tables(self, db: Database, checked: list[tuple[Any, str | None, str | None]]
+                           ) -> list[tuple[Any, str | None, str | None]]:
+        for kind, check in self.checks.items():
+            valid = [e for e, _, problem in checked if problem is None and e["type"] == kind]
+            found = check(db, valid) if valid else {}
+            if found:
+                checked = [(e, body_json, problem or (found.get(e["id"]) if e["type"] == kind else None))
+                           for e, body_json, problem in checked]
+        return checked
 
     @staticmethod
     def _insert_new(db: Database, rows: list[tuple[Any, ...]]) -> set[str]:

@@ -37,6 +37,7 @@ class Hub:
             **{kind: self.device_health.project for kind in (
                 protocol.PRINTER_STATUS, protocol.BUTTON_STUCK, protocol.BUTTON_RELEASED,
                 protocol.BUNDLE_APPLIED, protocol.BUNDLE_REFUSED)}})
+        self.events.checks[protocol.RATING_GIVEN] = self.ratings.problems
         self.operators = Operators(self.db)
         self.hall = Hall(self.db)
         self.load = LoadCache(self.db, self.centers)

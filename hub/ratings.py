@@ -3,8 +3,11 @@
 A rating arrives as a `rating.given` event from the window's console. The console names the
 ticket the hub last told it was served at its window; a rating made while the hub was out of
 reach names none, and the hub attaches it to the ticket that was at that window at the
-rating's time. A second rating for a ticket already rated is dropped (its event is still
-kept in the log). "Happy" is the top of the scale: 4 or 5 of 5, 3 of 3.
+rating's time. A rating naming a ticket must come from a window that ticket was called to, and a
+ticket is rated once: the hub refuses another rating for it with the reason, so one console cannot
+rate the visitor of another window first. A rating made offline and attached by time to a ticket
+already rated is dropped (its event is still kept in the log). "Happy" is the top of the scale:
+4 or 5 of 5, 3 of 3.
 """
 from __future__ import annotations
 
@@ -36,6 +39,31 @@ def served_ticket(db: Database, center: str, window: str, at: datetime) -> Row |
 class Ratings:
     def __init__(self, db: HubDB):
         self.db = db
+
+    def problems(self, d: Database, events: list[dict[str, Any]]) -> dict[str, str]:
+        """Ingest check for valid `rating.given` events, in the ingest transaction: event id ->
+        why it cannot count. A named ticket must have been called to the rating's window and not
+        be rated by another event already (of this batch or before)."""
+        found: dict[str, str] = {}
+        claimed: dict[str, str] = {}  # ticket -> the event of this batch rating it
+        for event in events:
+            body, ticket = event["body"], event["body"]["ticket"]
+            if ticket is None:
+                continue
+            called = d.execute("SELECT 1 FROM ticket_history WHERE ticket = ? AND center = ? AND state = 'called' "
+                               "AND window = ? LIMIT 1", [ticket, event["center"], body["window"]]).fetchone()
+            if called is None:
+                found[event["id"]] = (f"ticket {ticket} was not called to window {body['window']}: a rating counts "
+                                      "only for a visitor served at the console's own window")
+                continue
+            rated = d.execute("SELECT event FROM ratings WHERE center = ? AND ticket = ?",
+                              [event["center"], ticket]).fetchone()
+            other = rated[0] if rated and rated[0] != event["id"] else claimed.get(ticket, event["id"])
+            if other != event["id"]:
+                found[event["id"]] = f"ticket {ticket} is already rated (event {other})"
+            else:
+                claimed[ticket] = event["id"]
+        return found
 
     def project(self, d: Database, event: dict[str, Any]) -> None:
         """Ingest hook for `rating.given`: runs inside the ingest transaction."""

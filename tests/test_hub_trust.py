@@ -111,3 +111,47 @@ def test_the_role_table_is_what_each_device_sends():
     assert {role: set(kinds) for role, kinds in protocol.EVENTS_BY_ROLE.items()} == sent
     assert set().union(*protocol.EVENTS_BY_ROLE.values()) == protocol.EVENT_TYPES
 
+
+# --- 5. a rating comes from the window that served the ticket --------------------------------
+
+def operator(center: Center) -> requests.Session:
+    from tests.helpers.window import PASSWORD
+
+    session = requests.Session()
+    assert session.post(f"{center.url}/console/api/sign-in", timeout=10, json={
+        "center": "strogino", "login": "ivanova", "password": PASSWORD}).status_code == 200
+    return session
+
+
+def rating(device: str, window: str, ticket: str | None, score: int) -> dict:
+    return protocol.make_event(protocol.RATING_GIVEN, "strogino", device, START, {
+        "window": window, "ticket": ticket, "score": score, "scale": 5, "day": TEST_DAY.isoformat()})
+
+
+def test_a_console_cannot_rate_the_visitor_of_another_window(center):
+    ivanova = operator(center)
+    assert ivanova.post(f"{center.url}/console/api/open-window", json={"window": "5", "services": ["passport-rf"]},
+                        timeout=10).status_code == 200
+    assert ivanova.post(f"{center.url}/console/api/call-next", json={"window": "5"}, timeout=10).status_code == 200
+    own = {"Authorization": f"Bearer {center.token}"}  # window 5's console
+    other = enrolled(center, "console", "console-3", window="3")
+    # Window 3's console may not read what window 5 served...
+    peek = requests.get(f"{center.url}/api/v1/windows/5", headers=other, timeout=10)
+    assert peek.status_code == 403 and "belongs to window 3, not 5" in peek.json()["detail"]
+    served = requests.get(f"{center.url}/api/v1/windows/5", headers=own, timeout=10).json()["served"]
+    assert served["ticket"] == "ticket-0001"
+    # ...and a rating of window 5's visitor from window 3 is refused with the reason,
+    [stolen] = send(center, other, [rating("console-3", "3", "ticket-0001", 1)])
+    assert stolen["status"] == "rejected"
+    assert stolen["reason"].startswith("ticket ticket-0001 was not called to window 3")
+    # so the visitor's own rating at window 5 counts, for window 5.
+    assert send(center, own, [rating("console-5", "5", "ticket-0001", 5)])[0]["status"] == "stored"
+    found = center.hub.ratings.for_ticket("strogino", "ticket-0001")
+    assert (found["window"], found["score"]) == ("5", 5)
+    assert center.hub.ratings.today("strogino")["windows"] == {"5": {"count": 1, "happy": 1, "happy_share": 1.0}}
+    # A second rating of the same ticket is refused with the reason too, not dropped in silence;
+    # the first one sent again is a duplicate, as before.
+    first = center.hub.db.db.execute("SELECT event FROM ratings").fetchone()[0]
+    again = send(center, own, [rating("console-5", "5", "ticket-0001", 2)])
+    assert again[0]["status"] == "rejected" and again[0]["reason"] == f"ticket ticket-0001 is already rated (event {first})"
+    assert center.hub.ratings.for_ticket("strogino", "ticket-0001")["score"] == 5

@@ -213,9 +213,12 @@ def own_window(window: str, who: Device) -> None:
         raise HTTPException(403, f"this console belongs to window {who.window}, not {window}")
 
 
-@router.get(f"{API}/windows/{{window}}", tags=["window hardware"])
-def window_state(window: WindowPath, hub: HubDep, who: DeviceDep) -> dict[str, Any]:
-    """The visitor at the window now, and the ticket a rating made now would belong to."""
+@router.get(f"{API}/windows/{{window}}", tags=["window hardware"],
+            responses={403: {"description": "not a console, or a console of another window"}})
+def window_state(window: WindowPath, hub: HubDep, who: ConsoleDep) -> dict[str, Any]:
+    """The visitor at the window now, and the ticket a rating made now would belong to; for the
+    window's own console only."""
+    own_window(window, who)
     current = hub.queue.current(who.center, window)
     served = served_ticket(hub.db.db, who.center, window, hub.db.now())
     return {"window": window,
