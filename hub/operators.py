@@ -3,11 +3,19 @@
 Passwords are hashed with Argon2id (argon2-cffi). A session is a random token in a
 cookie; the hub keeps its hash and an expiry, and every request past the expiry signs
 the operator out.
+
+Sign-in is throttled (`SignInThrottle`): failed attempts lock a login, and an address, out for
+a while, and at most `HASHING_SLOTS` passwords are hashed at once: each Argon2 hash takes 64 MiB
+for its moment, and sixteen sign-ins at once took a hub from 135 to 585 MiB.
 """
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -23,9 +31,110 @@ MIN_PASSWORD = 8
 
 _hasher = PasswordHasher()
 
+log = logging.getLogger(__name__)
+
+# A login is locked after this many failed sign-ins in a row, an address after this many
+# failures of any logins; the lockout starts at the first figure and doubles with each further
+# failure up to the second. Failures are forgotten after an hour without one.
+LOGIN_FAILURES, LOGIN_LOCKOUT = 5, (30.0, 15 * 60.0)
+ADDRESS_FAILURES, ADDRESS_LOCKOUT = 20, (60.0, 60 * 60.0)
+FORGET_FAILURES_S = 60 * 60.0
+# Passwords hashed at once (64 MiB each), and sign-ins that may wait for a turn; more are
+# refused at once as busy rather than hold the hub's request threads.
+HASHING_SLOTS, HASHING_QUEUE, HASHING_WAIT_S = 2, 8, 10.0
+
 
 class SignInError(ValueError):
     pass
+
+
+class SignInLocked(SignInError):
+    """Too many failed sign-ins: refused without looking at the password."""
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class SignInBusy(SignInError):
+    """Too many sign-ins at once: try again in a moment."""
+
+
+@dataclass
+class _Failures:
+    count: int = 0
+    last: float = 0.0
+    locked_until: float = 0.0
+
+
+class SignInThrottle:
+    """Failed sign-ins per login and per address, kept in the hub's memory (one process)."""
+
+    MAX_KEYS = 10_000  # logins and addresses remembered; the oldest are dropped beyond
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self.clock = clock
+        self._failures: dict[tuple[str, ...], _Failures] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _keys(center: str, login: str, address: str) -> list[tuple[tuple[str, ...], int, tuple[float, float]]]:
+        return [(("login", center, login), LOGIN_FAILURES, LOGIN_LOCKOUT),
+                (("address", address), ADDRESS_FAILURES, ADDRESS_LOCKOUT)]
+
+    def check(self, center: str, login: str, address: str) -> None:
+        """Raise SignInLocked while the login or the address is locked out."""
+        now = self.clock()
+        with self._lock:
+            for key, _, _ in self._keys(center, login, address):
+                found = self._failures.get(key)
+                if found and found.locked_until > now:
+                    wait = found.locked_until - now
+                    what = "this login" if key[0] == "login" else "this address"
+                    raise SignInLocked(f"too many failed sign-ins from {what}: try again in {wait:.0f} s", wait)
+
+    def failed(self, center: str, login: str, address: str) -> None:
+        now = self.clock()
+        with self._lock:
+            for key, limit, (first, longest) in self._keys(center, login, address):
+                found = self._failures.get(key)
+                if found is None or now - found.last > FORGET_FAILURES_S:
+                    found = self._failures[key] = _Failures()
+                found.count, found.last = found.count + 1, now
+                if found.count >= limit:
+                    lockout = min(first * 2 ** (found.count - limit), longest)
+                    found.locked_until = now + lockout
+                    log.warning("sign-in locked for %.0f s: %d failed attempts for %s (the last for %s/%s from %s)",
+                                lockout, found.count, "/".join(key[1:]) if key[0] == "login" else f"address {key[1]}",
+                                center, login, address)
+            if len(self._failures) > self.MAX_KEYS:
+                for key in sorted(self._failures, key=lambda k: self._failures[k].last)[:len(self._failures) // 10]:
+                    del self._failures[key]
+
+    def succeeded(self, center: str, login: str) -> None:
+        """A right password clears its login's failures (not its address's: one known account
+        must not let an address go on guessing others)."""
+        with self._lock:
+            self._failures.pop(("login", center, login), None)
+
+
+class HashingSlots:
+    """At most `slots` Argon2 computations at once, and at most `queue` callers waiting."""
+
+    def __init__(self, slots: int = HASHING_SLOTS, queue: int = HASHING_QUEUE, wait_s: float = HASHING_WAIT_S):
+        self._slots, self._wait_s = threading.BoundedSemaphore(slots), wait_s
+        self._room = threading.BoundedSemaphore(slots + queue)
+
+    def __enter__(self) -> None:
+        if not self._room.acquire(blocking=False):
+            raise SignInBusy("the hub is busy signing others in: try again in a moment")
+        if not self._slots.acquire(timeout=self._wait_s):
+            self._room.release()
+            raise SignInBusy("the hub is busy signing others in: try again in a moment")
+
+    def __exit__(self, *exc: object) -> None:
+        self._slots.release()
+        self._room.release()
 
 
 @dataclass(frozen=True)
@@ -43,6 +152,7 @@ def _hash_token(token: str) -> str:
 class Operators:
     def __init__(self, db: HubDB, session_ttl: timedelta = SESSION_TTL):
         self.db, self.session_ttl = db, session_ttl
+        self.throttle, self.hashing = SignInThrottle(), HashingSlots()
 
     def add(self, center: str, login: str, name: str, password: str, role: str = "operator") -> Operator:
         if role not in ROLES:
@@ -54,15 +164,21 @@ class Operators:
                                    "password_hash": _hasher.hash(password)}, pk=("center", "login"))
         return Operator(center, login, name, role)
 
-    def sign_in(self, center: str, login: str, password: str) -> tuple[Operator, str]:
+    def sign_in(self, center: str, login: str, password: str, address: str = "") -> tuple[Operator, str]:
+        """A new session for the operator; SignInLocked while the login or the `address` the
+        attempt comes from is locked out, SignInBusy while too many sign-ins are under way."""
+        self.throttle.check(center, login, address)
         rows = list(self.db.db.query("SELECT * FROM operators WHERE center = ? AND login = ?", [center, login]))
         try:
-            if not rows:
-                _hasher.hash(password)  # the same work as a wrong password: no hint which logins exist
-                raise VerifyMismatchError
-            _hasher.verify(rows[0]["password_hash"], password)
+            with self.hashing:
+                if not rows:
+                    _hasher.hash(password)  # the same work as a wrong password: no hint which logins exist
+                    raise VerifyMismatchError
+                _hasher.verify(rows[0]["password_hash"], password)
         except (VerifyMismatchError, InvalidHashError):
+            self.throttle.failed(center, login, address)
             raise SignInError("wrong center, login or password") from None
+        self.throttle.succeeded(center, login)
         token = secrets.token_urlsafe(32)
         with self.db.transaction() as d:
             d.table("sessions").insert({"token_hash": _hash_token(token), "center": center, "login": login,

@@ -155,3 +155,135 @@ def test_a_console_cannot_rate_the_visitor_of_another_window(center):
     again = send(center, own, [rating("console-5", "5", "ticket-0001", 2)])
     assert again[0]["status"] == "rejected" and again[0]["reason"] == f"ticket ticket-0001 is already rated (event {first})"
     assert center.hub.ratings.for_ticket("strogino", "ticket-0001")["score"] == 5
+
+
+# --- 7. sign-in is throttled, and hashing bounded ------------------------------------------------
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def sign_in(center: Center, password: str, login: str = "ivanova") -> requests.Response:
+    return requests.post(f"{center.url}/console/api/sign-in", timeout=30,
+                         json={"center": "strogino", "login": login, "password": password})
+
+
+def test_failed_sign_ins_lock_the_login_out_for_a_while(center, caplog):
+    from tests.helpers.window import PASSWORD
+
+    ticks = center.hub.operators.throttle.clock = FakeMonotonic()
+    with caplog.at_level("WARNING", logger="hub.operators"):
+        replies = [sign_in(center, f"guess {n:04d}") for n in range(20)]
+        assert [r.status_code for r in replies[:5]] == [401] * 5
+        assert {r.status_code for r in replies[5:]} == {429}
+        # Locked: even the right password is refused, without being looked at, until the lockout passes.
+        locked = sign_in(center, PASSWORD)
+        assert locked.status_code == 429 and locked.json()["detail"] == \
+            "too many failed sign-ins from this login: try again in 30 s"
+        assert locked.headers["Retry-After"] == "30"
+    assert [r.getMessage() for r in caplog.records] == [
+        "sign-in locked for 30 s: 5 failed attempts for strogino/ivanova (the last for strogino/ivanova from 127.0.0.1)"]
+    ticks.now += 31
+    assert sign_in(center, PASSWORD).status_code == 200
+    # The right password cleared the login's failures: one more slip is not a lockout.
+    assert sign_in(center, "one more slip").status_code == 401
+    assert sign_in(center, PASSWORD).status_code == 200
+    # Each failure after the lockout doubles it.
+    for _ in range(5):
+        sign_in(center, "wrong again")
+    ticks.now += 31
+    assert sign_in(center, "wrong once more").status_code == 401
+    assert sign_in(center, PASSWORD).json()["detail"] == "too many failed sign-ins from this login: try again in 60 s"
+
+
+def test_failed_sign_ins_lock_an_address_out_whatever_the_logins(center):
+    from tests.helpers.window import PASSWORD
+
+    center.hub.operators.throttle.clock = FakeMonotonic()
+    assert {sign_in(center, "guess", login=f"user-{n}").status_code for n in range(20)} == {401}
+    refused = sign_in(center, PASSWORD)
+    assert refused.status_code == 429 and "from this address" in refused.json()["detail"]
+
+
+class CountingHasher:
+    """Stands in for Argon2: slow, and counts how many hash at once."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.lock, self.running, self.most = threading.Lock(), 0, 0
+
+    def _work(self) -> None:
+        import time
+
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(0.3)
+        with self.lock:
+            self.running -= 1
+
+    def hash(self, password: str) -> str:
+        self._work()
+        return "hashed"
+
+    def verify(self, hashed: str, password: str) -> bool:
+        from argon2.exceptions import VerifyMismatchError
+
+        self._work()
+        raise VerifyMismatchError
+
+
+def test_at_most_two_passwords_are_hashed_at_once(center, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import hub.operators
+
+    hasher = CountingHasher()
+    monkeypatch.setattr(hub.operators, "_hasher", hasher)
+    with ThreadPoolExecutor(16) as pool:
+        codes = list(pool.map(lambda n: sign_in(center, "guess", login=f"user-{n}").status_code, range(16)))
+    assert hasher.most == hub.operators.HASHING_SLOTS == 2
+    # Two hash and up to eight wait their turn; the others are told at once to come back.
+    assert set(codes) <= {401, 503} and codes.count(503) <= 6
+
+
+@pytest.mark.slow
+def test_sixteen_sign_ins_at_once_keep_the_hubs_memory_bounded(tmp_path):
+    """Measured on a real hub process: each Argon2 hash takes 64 MiB while it runs."""
+    import subprocess
+    import sys
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import psutil
+
+    from tests.helpers.hubprocess import HubProcess
+
+    with HubProcess(tmp_path / "hub") as running:
+        subprocess.run([sys.executable, "-m", "mfc_edge.cli", "hub", "add-operator", "--data", str(running.data_dir),
+                        "--center", "strogino", "--login", "ivanova", "--name", "Иванова"],
+                       input="correct horse 42\n", text=True, check=True, capture_output=True)
+        process = psutil.Process(running.proc.pid)
+        requests.post(f"{running.url}/console/api/sign-in", timeout=30,
+                      json={"center": "strogino", "login": "ivanova", "password": "correct horse 42"})
+        before, peak, done = process.memory_info().rss, 0, threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, process.memory_info().rss)
+                done.wait(0.01)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda n: requests.post(f"{running.url}/console/api/sign-in", timeout=60, json={
+                "center": "strogino", "login": f"user-{n}", "password": "guess"}).status_code, range(16)))
+        done.set()
+        sampler.join()
+    assert peak - before < 200 * 2 ** 20, f"{(peak - before) / 2 ** 20:.0f} MiB more while signing in"

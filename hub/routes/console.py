@@ -8,6 +8,7 @@ bundle added can be opened at a window and transferred to like a built-in one.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from hub.help import HelpError
 from hub.hub import Hub
-from hub.operators import SUPERVISOR, Operator, SignInError
+from hub.operators import SUPERVISOR, Operator, SignInBusy, SignInError, SignInLocked
 from hub.queue import QueueError
 from hub.routes.common import DEVICE, SESSION_COOKIE, WINDOW, HubDep, OperatorDep, SupervisorDep, queue_reply
 
@@ -63,10 +64,18 @@ def known_services(hub: Hub, center: str, services: list[str]) -> None:
 
 # --- signing in ------------------------------------------------------------------
 
-@router.post("/console/api/sign-in")
+@router.post("/console/api/sign-in", responses={
+    401: {"description": "wrong center, login or password"},
+    429: {"description": "too many failed sign-ins for the login or from the address; see Retry-After"},
+    503: {"description": "too many sign-ins at once; see Retry-After"}})
 def sign_in(form: SignIn, request: Request, response: Response, hub: HubDep) -> dict[str, str]:
     try:
-        who, token = hub.operators.sign_in(form.center, form.login, form.password)
+        who, token = hub.operators.sign_in(form.center, form.login, form.password,
+                                           request.client.host if request.client else "")
+    except SignInLocked as exc:
+        raise HTTPException(429, str(exc), headers={"Retry-After": str(math.ceil(exc.retry_after))}) from None
+    except SignInBusy as exc:
+        raise HTTPException(503, str(exc), headers={"Retry-After": "2"}) from None
     except SignInError as exc:
         raise HTTPException(401, str(exc)) from None
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
