@@ -7,7 +7,7 @@ transaction, so a ticket is in the queue if and only if its event was stored.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +29,7 @@ class Outcome:
     reason: str = ""
 
 
-def _problem_for(event: Any, device: Device, body_json: str | None) -> str | None:
+def _problem_for(event: Any, device: Device, body_json: str | None, services: Container[str]) -> str | None:
     problem = protocol.event_problem(event, body_json)
     if problem:
         return problem
@@ -43,6 +43,8 @@ def _problem_for(event: Any, device: Device, body_json: str | None) -> str | Non
         if device.window is None:
             return "a rating from a device not assigned to a window (enroll it with --window)"
         return f"a rating for window {event['body']['window']} from the console of window {device.window}"
+    if event["type"] == protocol.TICKET_ISSUED and event["body"]["service"] not in services:
+        return f"body.service = {event['body']['service']!r} is not a service of center {device.center}'s catalog"
     return None
 
 
@@ -57,6 +59,11 @@ def _body_json(event: Any) -> str | None:
     return None
 
 
+class _AnyService:
+    def __contains__(self, service: object) -> bool:
+        return True
+
+
 # Called in the ingest transaction with each newly stored event of its type (never for a
 # duplicate), so a table built from events holds each event's effect exactly once.
 Projection = Callable[[Database, dict[str, Any]], None]
@@ -66,18 +73,22 @@ BatchCheck = Callable[[Database, list[dict[str, Any]]], dict[str, str]]
 
 
 class EventLog:
-    def __init__(self, db: HubDB, queue: Queue, projections: dict[str, Projection] | None = None):
-        """`queue` takes the tickets; `projections` the other event types that build a table."""
+    def __init__(self, db: HubDB, queue: Queue, projections: dict[str, Projection] | None = None,
+                 services: Callable[[str], Container[str]] | None = None):
+        """`queue` takes the tickets; `projections` the other event types that build a table;
+        `services(center)` the service ids a center's tickets may name (any, when not given)."""
         self.db, self.queue = db, queue
         self.projections = projections or {}
         self.checks: dict[str, BatchCheck] = {}
+        self.services = services
 
     def ingest(self, device: Device, events: list[Any]) -> list[Outcome]:
         received = iso(self.db.now())
         checked: list[tuple[Any, str | None, str | None]] = []
+        services = self._services(device.center, events)
         for event in events:
             body_json = _body_json(event)
-            checked.append((event, body_json, _problem_for(event, device, body_json)))
+            checked.append((event, body_json, _problem_for(event, device, body_json, services)))
         outcomes: list[Outcome] = []
         with self.db.transaction() as db:
             checked = self._check_with_tables(db, checked)
@@ -104,6 +115,13 @@ class EventLog:
             db.execute("UPDATE devices SET last_seen = ? WHERE center = ? AND id = ?",
                        [received, device.center, device.id])
         return outcomes
+
+    def _services(self, center: str, events: list[Any]) -> Container[str]:
+        """The services the batch's tickets may name: the catalog is looked up only for tickets."""
+        if self.services is None or not any(isinstance(e, dict) and e.get("type") == protocol.TICKET_ISSUED
+                                            for e in events):
+            return _AnyService()
+        return self.services(center)
 
     def _check_with_tables(self, db: Database, checked: list[tuple[Any, str | None, str | None]]
                            ) -> list[tuple[Any, str | None, str | None]]:

@@ -36,7 +36,8 @@ class Hub:
             protocol.HELP_REQUESTED: self.help.project,
             **{kind: self.device_health.project for kind in (
                 protocol.PRINTER_STATUS, protocol.BUTTON_STUCK, protocol.BUTTON_RELEASED,
-                protocol.BUNDLE_APPLIED, protocol.BUNDLE_REFUSED)}})
+                protocol.BUNDLE_APPLIED, protocol.BUNDLE_REFUSED)}},
+            services=self.catalogs.for_center)
         self.events.checks[protocol.RATING_GIVEN] = self.ratings.problems
         self.operators = Operators(self.db)
         self.hall = Hall(self.db)

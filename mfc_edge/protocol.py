@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from mfc_edge import ids
@@ -91,29 +91,60 @@ MAX_EVENT_BYTES = 16 * 1024
 # A screen's PNG: a 1920x1080 screenshot is 0.3-2 MB, more when a slide is a photograph.
 MAX_SCREENSHOT_BYTES = 4 * 1024 * 1024
 
-_TICKET_NUMBER = re.compile(r"^[А-Я]\d{3}$")
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Every check below matches the whole value (fullmatch: "П001\n" is not a ticket number) and
+# spells digits [0-9]: \d would take the digits of every script ("П٠٠١").
+_TICKET_NUMBER = re.compile(r"[А-Я][0-9]{3}")
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_CODE = re.compile(r"[a-z][a-z-]{0,39}")  # a short reason or kind, e.g. "tampered", "load-chart"
 # A window's name as operators, consoles and screens spell it: "5", "12А", "VIP-1".
 WINDOW_PATTERN = r"^[0-9A-Za-zА-Яа-яЁё-]{1,8}$"
 _WINDOW = re.compile(WINDOW_PATTERN)
 
+# The times an event may carry: far from the ends of Python's calendar, where moving a time to
+# UTC overflows (0001-01-01T00:00+05:00), and far from any clock this software could have.
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2100, 1, 1, tzinfo=UTC)
+_MAX_TIME_CHARS = 40
+
 
 def _is_time(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) > _MAX_TIME_CHARS:
+        return False
     try:
-        return isinstance(value, str) and datetime.fromisoformat(value).tzinfo is not None
+        moment = datetime.fromisoformat(value)
     except ValueError:
         return False
+    return moment.tzinfo is not None and EARLIEST_TIME <= moment < LATEST_TIME
+
+
+def _is_day(value: Any) -> bool:
+    """A real date such as 2026-11-23 (not 9999-99-99), within the years times may have."""
+    if not isinstance(value, str) or not _DAY.fullmatch(value):
+        return False
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return False
+    return EARLIEST_TIME.date() <= day < LATEST_TIME.date()
+
+
+def _is_id(value: Any, min_length: int = 1) -> bool:
+    return isinstance(value, str) and bool(_ID.fullmatch(value)) and len(value) >= min_length
+
+
+def _is_code(value: Any) -> bool:
+    return isinstance(value, str) and bool(_CODE.fullmatch(value))
 
 
 _TICKET_ISSUED_FIELDS = {
-    "ticket": lambda v: isinstance(v, str) and _ID.match(v),
-    "number": lambda v: isinstance(v, str) and _TICKET_NUMBER.match(v),
-    "service": lambda v: isinstance(v, str) and _ID.match(v),
-    "day": lambda v: isinstance(v, str) and _DAY.match(v),
+    "ticket": _is_id,
+    "number": lambda v: isinstance(v, str) and bool(_TICKET_NUMBER.fullmatch(v)),
+    "service": _is_id,
+    "day": _is_day,
     "priority": lambda v: isinstance(v, bool),
     "issued_at": _is_time,
-    "status_token": lambda v: isinstance(v, str) and _ID.match(v) and len(v) >= 16,
+    "status_token": lambda v: _is_id(v, 16),
 }
 
 
@@ -123,7 +154,7 @@ def _bundle_version(v: Any) -> bool:
 
 
 def _window(v: Any) -> bool:
-    return isinstance(v, str) and bool(_WINDOW.match(v))
+    return isinstance(v, str) and bool(_WINDOW.fullmatch(v))
 
 
 def _rating_scale_and_score(body: dict[str, Any]) -> str | None:
@@ -137,7 +168,7 @@ def _rating_scale_and_score(body: dict[str, Any]) -> str | None:
 
 def _slide_fields(**extra: Any) -> dict[str, Any]:
     return {"item": lambda v: isinstance(v, int) and not isinstance(v, bool) and -1 <= v < 10_000,
-            "kind": lambda v: isinstance(v, str) and re.match(r"^[a-z][a-z-]{0,19}$", v),
+            "kind": lambda v: _is_code(v) and len(v) <= 20,
             "asset": lambda v: v is None or (isinstance(v, str) and 0 < len(v) <= 200),
             "bundle": lambda v: v is None or _bundle_version(v), **extra}
 
@@ -148,20 +179,19 @@ _BUTTON_FIELDS = {"button": lambda v: isinstance(v, str) and 0 < len(v) <= 40,
 _BODY_FIELDS: dict[str, dict[str, Any]] = {
     TICKET_ISSUED: _TICKET_ISSUED_FIELDS,
     PRINTER_STATUS: {"status": lambda v: v in PRINTER_STATES, "previous": lambda v: v is None or v in PRINTER_STATES},
-    RATING_GIVEN: {"window": _window, "ticket": lambda v: v is None or (isinstance(v, str) and _ID.match(v)),
-                   "day": lambda v: isinstance(v, str) and _DAY.match(v)},
-    HELP_REQUESTED: {"request": lambda v: isinstance(v, str) and _ID.match(v) and len(v) >= 16,
+    RATING_GIVEN: {"window": _window, "ticket": lambda v: v is None or _is_id(v), "day": _is_day},
+    HELP_REQUESTED: {"request": lambda v: _is_id(v, 16),
                      "point": lambda v: isinstance(v, str) and 0 < len(v.strip()) <= 60},
     BUTTON_STUCK: _BUTTON_FIELDS,
     BUTTON_RELEASED: _BUTTON_FIELDS,
     BUNDLE_APPLIED: {"version": _bundle_version},
     SLIDE_PLAYED: _slide_fields(started_at=_is_time, duration_s=lambda v: isinstance(v, (int, float))
                                 and not isinstance(v, bool) and 0 <= v <= 86_400),
-    SLIDE_SKIPPED: _slide_fields(reason=lambda v: isinstance(v, str) and re.match(r"^[a-z][a-z-]{0,39}$", v),
+    SLIDE_SKIPPED: _slide_fields(reason=_is_code,
                                  detail=lambda v: isinstance(v, str) and len(v) <= 1000),
     BUNDLE_REFUSED: {
         "version": lambda v: v is None or _bundle_version(v),
-        "reason": lambda v: isinstance(v, str) and re.match(r"^[a-z][a-z-]{0,39}$", v),
+        "reason": _is_code,
         "detail": lambda v: v is None or (isinstance(v, str) and len(v) <= 1000),
     },
 }
@@ -218,7 +248,8 @@ def event_problem(event: Any, body_json: str | None = None) -> str | None:
     if event.get("type") not in EVENT_TYPES:
         return f"type = {event.get('type')!r} is not a known event type"
     if not _is_time(event.get("at")):
-        return f"at = {event.get('at')!r} is not a time with a time zone"
+        return (f"at = {event.get('at')!r} is not a time with a time zone between "
+                f"{EARLIEST_TIME.year} and {LATEST_TIME.year - 1}")
     if not isinstance(event.get("body"), dict):
         return "body must be a JSON object"
     if body_json is None:

@@ -164,11 +164,11 @@ def test_feed_is_cheap_to_poll_with_an_etag(hub, tmp_path):
     assert unchanged.status_code == 304 and unchanged.content == b""
     for _ in range(3):
         store.issue_ticket(service_id="passport-rf", letter="П")
-    store.issue_ticket(service_id="snils", letter="С")
+    store.issue_ticket(service_id="adult-snils", letter="С")
     agent.drain()
     changed = requests.get(f"{hub.url}/api/v1/feed", headers={**auth, "If-None-Match": etag}, timeout=5)
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
-    assert changed.json()["waiting"] == {"passport-rf": 3, "snils": 1}
+    assert changed.json()["waiting"] == {"passport-rf": 3, "adult-snils": 1}
 
 
 def test_tickets_that_arrive_late_take_their_place_by_time_of_issue(hub, tmp_path):

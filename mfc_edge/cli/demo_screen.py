@@ -67,7 +67,7 @@ duration = 30
 """
 # Visitors by hour on a weekday: a morning peak before lunch and another after work.
 WEEKDAY_CURVE = {8: 6, 9: 12, 10: 18, 11: 22, 12: 24, 13: 17, 14: 14, 15: 13, 16: 15, 17: 21, 18: 23, 19: 9}
-SERVICES = ("passport-rf", "snils", "registration")
+SERVICES = ("passport-rf", "adult-snils", "residence-registration")  # of the built-in catalog: others are refused
 
 
 def seed_history(hub, center: str, today: datetime, weeks: int = 8, seed: int = 2026) -> int:
