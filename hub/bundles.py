@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.bundle_folder import PublishError, collect_assets
-from hub.db import HubDB, iso
+from hub.db import PRIVATE_FILE, HubDB, iso, private_folder, tighten
 from mfc_edge import bundle
 from mfc_edge.bundle import Asset, Envelope, Manifest
 
@@ -79,6 +79,7 @@ def load_or_create_key(path: Path) -> Ed25519PrivateKey:
             pass
         finally:
             temporary.unlink()
+    tighten(path, PRIVATE_FILE)
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path}: not an Ed25519 private key")
@@ -90,8 +91,7 @@ class BlobStore:
     so a reader never sees half of one, and it is never changed afterwards."""
 
     def __init__(self, folder: Path):
-        self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = private_folder(folder)
 
     def path(self, sha256: str) -> Path:
         return self.folder / sha256

@@ -2,9 +2,15 @@
 
 Every table carries the center id, so one hub can serve several centers. All access goes
 through `HubDB`, the one place a PostgreSQL backend for a network of centers would replace.
+
+The data folder holds password hashes, session and phone-page tokens and the signing key: it
+is made (or tightened to) 0700, and the SQLite file 0600 before SQLite first opens it, so its
+-wal and -shm files, which SQLite creates with the database file's mode, are private too.
 """
 from __future__ import annotations
 
+import logging
+import os
 import re
 import sqlite3
 import threading
@@ -21,6 +27,31 @@ from mfc_edge.times import iso  # noqa: F401 (hub modules import it from here)
 
 # A row as sqlite-utils gives it: column name -> value.
 Row = dict[str, Any]
+
+log = logging.getLogger(__name__)
+
+PRIVATE_FOLDER, PRIVATE_FILE = 0o700, 0o600
+
+
+def private_folder(folder: Path) -> Path:
+    """`folder`, made if missing, readable by the hub's user only."""
+    folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
+    tighten(folder, PRIVATE_FOLDER)
+    return folder
+
+
+def private_file(path: Path) -> Path:
+    """`path`, made empty if missing, readable and writable by the hub's user only."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
+    tighten(path, PRIVATE_FILE)
+    return path
+
+
+def tighten(path: Path, mode: int) -> None:
+    found = path.stat().st_mode & 0o777
+    if found & ~mode:
+        os.chmod(path, mode)
+        log.warning("%s was open to others (mode %o): now %o", path, found, mode)
 
 
 class Clock(Protocol):
@@ -51,7 +82,11 @@ class HubDB:
         """`clock`: the real time by default. The demo shares one hand-set clock with its kiosk."""
         self.path = Path(data_dir) / "hub.sqlite"
         self._clock = clock
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(self.path.parent)
+        private_file(self.path)
+        for journal in ("-wal", "-shm", "-journal"):  # left by a hub made before the files were private
+            if (found := self.path.with_name(self.path.name + journal)).exists():
+                tighten(found, PRIVATE_FILE)
         self._local = threading.local()
         self._all: list[sqlite_utils.Database] = []
         self._all_lock = threading.Lock()

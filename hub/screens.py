@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from sqlite_utils import Database
 
-from hub.db import HubDB, iso
+from hub.db import PRIVATE_FILE, HubDB, iso, private_folder
 from hub.identity import Identity
 from mfc_edge import protocol
 from mfc_edge.files import atomic_write
@@ -75,10 +75,11 @@ class Screens:
             raise ScreenshotError(f"screenshot of {len(data)} bytes: at most {protocol.MAX_SCREENSHOT_BYTES}")
         width, height = png_size(data)
         path = self.path(center, device)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(self.folder)
+        private_folder(path.parent)
         with self._storing:
             # The file first, outside the transaction: its fsync must not hold up the hub's writers.
-            atomic_write(path, data)
+            atomic_write(path, data, mode=PRIVATE_FILE)
             with self.db.transaction() as d:
                 now = iso(self.db.now())
                 d.execute(

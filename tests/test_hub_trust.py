@@ -287,3 +287,54 @@ def test_sixteen_sign_ins_at_once_keep_the_hubs_memory_bounded(tmp_path):
         done.set()
         sampler.join()
     assert peak - before < 200 * 2 ** 20, f"{(peak - before) / 2 ** 20:.0f} MiB more while signing in"
+
+
+# --- 9. the data folder is private -------------------------------------------------------------------
+
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+@pytest.fixture
+def usual_umask():
+    import os
+
+    old = os.umask(0o022)  # what a service gets unless told otherwise: files 0644, folders 0755
+    yield
+    os.umask(old)
+
+
+def test_the_hubs_data_folder_and_files_are_private(tmp_path, usual_umask):
+    from hub.api import Hub
+    from tests.helpers.screenshots import make_png
+
+    folder = tmp_path / "var" / "hub"
+    hub = Hub(folder)
+    try:
+        hub.operators.add("strogino", "ivanova", "Иванова Мария", "correct horse 42")
+        hub.bundles.public_key()  # makes the signing key
+        hub.identity.enroll(hub.identity.create_code("strogino", "signage"), "screen-1")
+        hub.screens.store("strogino", "screen-1", make_png(32, 18))
+        files = {p.relative_to(folder).as_posix(): mode(p) for p in folder.rglob("*")}
+    finally:
+        hub.close()
+    assert mode(folder) == 0o700
+    assert {"hub.sqlite", "hub.sqlite-wal", "hub.sqlite-shm", "bundle-signing.key", "blobs", "screenshots",
+            "screenshots/center-strogino", "screenshots/center-strogino/screen-1.png"} <= set(files)
+    opened = {name: found for name, found in files.items() if found & 0o077}
+    assert opened == {}, "open to others: " + ", ".join(f"{n} {m:o}" for n, m in opened.items())
+
+
+def test_a_data_folder_made_open_is_made_private(tmp_path, usual_umask, caplog):
+    from hub.api import Hub
+
+    folder = tmp_path / "hub"
+    Hub(folder).close()
+    for path, opened in ((folder, 0o755), (folder / "hub.sqlite", 0o644)):
+        path.chmod(opened)
+    (folder / "hub.sqlite-wal").touch(mode=0o644)
+    with caplog.at_level("WARNING", logger="hub.db"):
+        Hub(folder).close()
+    assert (mode(folder), mode(folder / "hub.sqlite")) == (0o700, 0o600)
+    assert not (folder / "hub.sqlite-wal").exists() or mode(folder / "hub.sqlite-wal") == 0o600
+    assert f"{folder} was open to others (mode 755): now 700" in caplog.text
