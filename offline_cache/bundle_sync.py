@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,6 +32,11 @@ log = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
 UNCHANGED, APPLIED, REFUSED, FAILED = "unchanged", "applied", "refused", "failed"
+# A refused bundle is judged again after this long, then after twice as long each time it is
+# refused again, up to the cap: the hub's copy may be mended (an asset damaged on its disk),
+# and a device must not wait for a restart to notice, nor fetch a bad bundle every minute.
+RETRY_REFUSED_AFTER_S = 5 * 60.0
+RETRY_REFUSED_CAP_S = 6 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -53,15 +59,29 @@ class Failure(Exception):
     """Nothing wrong with the bundle, but the check could not finish: try again later."""
 
 
+@dataclass(frozen=True)
+class _Verdict:
+    result: UpdateResult
+    until: float  # monotonic time after which the bundle is judged again
+    wait: float  # how long this verdict stands; the next refusal of the same bundle stands twice as long
+
+
 class BundleUpdater:
     def __init__(self, store: ContentStore, hub: HubClient, *, center: str, role: str,
-                 report: Callable[[str, dict[str, Any]], Any] | None = None, timeout: float = 30.0):
-        """`report(event_type, body)` records an event for the hub, e.g. `DeviceStore.record_event`."""
+                 report: Callable[[str, dict[str, Any]], Any] | None = None, timeout: float = 30.0,
+                 retry_refused_after: float = RETRY_REFUSED_AFTER_S, retry_refused_cap: float = RETRY_REFUSED_CAP_S,
+                 monotonic: Callable[[], float] = time.monotonic):
+        """`report(event_type, body)` records an event for the hub, e.g. `DeviceStore.record_event`.
+        A refused bundle is judged again after `retry_refused_after` seconds, doubling up to the cap."""
         self.store, self.hub, self.center, self.role = store, hub, center, role
         self.timeout = timeout
         self.report = report if report is not None else (lambda event_type, body: None)
+        self.retry_refused_after, self.retry_refused_cap = retry_refused_after, retry_refused_cap
+        self.monotonic = monotonic
         self._etag: str | None = None
-        self._refused: dict[str, UpdateResult] = {}  # envelope hash -> verdict, so a bad bundle is judged once
+        # The last refused envelope's hash -> its verdict: that bundle is not fetched or reported
+        # again until the verdict expires (the hub serves one bundle, so one verdict is enough).
+        self._refused: dict[str, _Verdict] = {}
 
     def check(self) -> UpdateResult:
         try:
@@ -91,8 +111,9 @@ class BundleUpdater:
             data = self._read_envelope(reply)
             new_etag = reply.headers.get("ETag")
         fingerprint = hashlib.sha256(data).hexdigest()
-        if fingerprint in self._refused:
-            return self._refused[fingerprint]
+        earlier = self._refused.get(fingerprint)
+        if earlier is not None and self.monotonic() < earlier.until:
+            return earlier.result
         try:
             manifest = self._accept(data, active)
             if manifest is None:  # the active bundle itself, e.g. after a restart without an ETag
@@ -100,8 +121,12 @@ class BundleUpdater:
                 return UpdateResult(UNCHANGED, active.version if active else None)
             downloaded = self._apply(data, manifest)
         except Refusal as refusal:
-            self._refused[fingerprint] = UpdateResult(REFUSED, refusal.version, f"{refusal.reason}: {refusal}")
+            wait = self.retry_refused_after if earlier is None else min(earlier.wait * 2, self.retry_refused_cap)
+            self._refused = {fingerprint: _Verdict(UpdateResult(REFUSED, refusal.version,
+                                                                f"{refusal.reason}: {refusal}"),
+                                                   self.monotonic() + wait, wait)}
             raise
+        self._refused.clear()
         self._etag = new_etag
         log.info("bundle %d applied (%d bytes downloaded)", manifest.version, downloaded)
         self.report(protocol.BUNDLE_APPLIED, {"version": manifest.version})

@@ -181,6 +181,42 @@ def test_a_server_sending_more_than_the_manifest_says_is_refused(crafted, tmp_pa
     assert store.current().version == 5 and list(store.staging.iterdir()) == []
 
 
+def test_a_refused_bundle_is_judged_again_after_a_back_off_and_applies_once_the_hub_mends_it(crafted, tmp_path):
+    store, updater, events = applied(crafted, tmp_path / "content")
+    now = [1000.0]
+    updater.monotonic = lambda: now[0]
+    envelope, blobs = make_bundle(KEY, NEW_FILES, 6)
+    new = NEW_FILES["media/intro.png"]
+    crafted.serve(envelope, {**blobs, sha(new): b"X" + new[1:]})  # damaged on the hub's disk
+    assert updater.check().reason.startswith("tampered: ")
+    crafted.blobs[sha(new)] = new  # mended
+
+    def check_after(seconds: float) -> tuple[str, list[str]]:
+        now[0] += seconds
+        crafted.requests.clear()
+        return updater.check().status, [path for path, _ in crafted.requests if "/assets/" in path]
+
+    assert check_after(updater.retry_refused_after - 1) == ("refused", [])  # within the back-off: not fetched
+    assert check_after(1) == ("applied", [f"/api/v1/assets/{sha(new)}"])
+    assert store.current().version == 6
+    assert [t for t, _ in events] == ["bundle.refused", "bundle.applied"]
+
+
+def test_a_bundle_refused_again_waits_twice_as_long_each_time_up_to_the_cap(crafted, tmp_path):
+    store, updater, events = applied(crafted, tmp_path / "content")
+    now = [1000.0]
+    updater.monotonic = lambda: now[0]
+    updater.retry_refused_after, updater.retry_refused_cap = 60.0, 200.0
+    crafted.serve(_signed(_manifest(6, center="khimki")), {})
+    assert updater.check().status == "refused" and len(events) == 1
+    for reported, wait in enumerate([60.0, 120.0, 200.0, 200.0], start=2):
+        now[0] += wait - 1
+        assert updater.check().status == "refused" and len(events) == reported - 1  # the verdict stands
+        now[0] += 1
+        assert updater.check().status == "refused" and len(events) == reported  # judged and reported again
+    assert [body["reason"] for _, body in events] == ["wrong-device"] * 5
+
+
 # ---- real hub: cut connections, hub down, killed updaters ----
 
 @pytest.mark.slow
