@@ -66,8 +66,6 @@ def open_connection(uri: str, timeout: float) -> escpos_printer.Escpos:
     if parts.scheme == "serial":
         baud = int(parse_qs(parts.query).get("baud", ["9600"])[0])
         return escpos_printer.Serial(parts.path, baudrate=baud, timeout=timeout)
-    if parts.scheme == "cups":
-        return escpos_printer.CupsPrinter(parts.netloc)
     if parts.scheme == "file":
         return escpos_printer.File(parts.path)
     raise ValueError(f"unsupported printer uri {uri!r}")

@@ -12,10 +12,11 @@ from mfc_edge.checks import number
 from mfc_edge.config import ConfigError, TableReader, nonempty_text
 
 PAPER_WIDTHS_MM = (58, 80)
-PRINTER_URI_FORMS = (
-    "usb://VID:PID, serial:///dev/ttyUSB0?baud=115200, tcp://HOST:9100, "
-    "cups://NAME or file:///dev/usb/lp0"
-)
+PRINTER_URI_FORMS = "usb://VID:PID, serial:///dev/ttyUSB0?baud=115200, tcp://HOST:9100 or file:///dev/usb/lp0"
+# CUPS needs pycups, which has no wheels (nor a Raspberry Pi build) and would have to be compiled
+# against libcups on every device; a receipt printer is reached directly instead.
+NO_CUPS = ("CUPS queues are not supported: give the printer itself, e.g. file:///dev/usb/lp0 "
+           "or usb://VID:PID")
 
 
 @dataclass(frozen=True)
@@ -42,9 +43,6 @@ def _printer_uri(value: Any) -> str:
             raise ValueError
         if parts.scheme == "serial" and parts.query and not re.fullmatch(r"baud=\d+", parts.query):
             raise ValueError
-    elif parts.scheme == "cups":
-        if not parts.netloc:
-            raise ValueError
     else:
         raise ValueError
     return value
@@ -63,6 +61,9 @@ def load_section(path: Path, role: str, tables: dict[str, Any]) -> PrinterConfig
             raise ConfigError(f"{path}: [printer] is missing: a kiosk needs a printer uri ({PRINTER_URI_FORMS})")
         return None
     printer = TableReader(path, "printer", table)
+    uri = printer.table.get("uri")
+    if isinstance(uri, str) and urlsplit(uri).scheme.lower() == "cups":
+        raise printer.error("uri", uri, f"{PRINTER_URI_FORMS}; {NO_CUPS}")
     found = PrinterConfig(
         uri=printer.get("uri", _printer_uri, PRINTER_URI_FORMS),
         profile=printer.get("profile", _printer_profile,

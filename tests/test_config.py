@@ -43,8 +43,7 @@ def test_example_file_is_valid():
 
 
 @pytest.mark.parametrize("uri", [
-    "usb://04b8:0e15", "serial:///dev/ttyUSB0?baud=115200", "tcp://printer.local:9100",
-    "cups://Receipt", "file:///dev/usb/lp0",
+    "usb://04b8:0e15", "serial:///dev/ttyUSB0?baud=115200", "tcp://printer.local:9100", "file:///dev/usb/lp0",
 ])
 def test_every_printer_uri_form_is_accepted(tmp_path, uri):
     text = good(tmp_path).replace("tcp://127.0.0.1:9100", uri)
@@ -54,10 +53,14 @@ def test_every_printer_uri_form_is_accepted(tmp_path, uri):
 @pytest.mark.parametrize("change, message", [
     (('uri = "tcp://127.0.0.1:9100"', 'uri = "lpt1"'),
      "FILE: [printer] uri = 'lpt1': expected usb://VID:PID, serial:///dev/ttyUSB0?baud=115200, "
-     "tcp://HOST:9100, cups://NAME or file:///dev/usb/lp0"),
+     "tcp://HOST:9100 or file:///dev/usb/lp0"),
     (('uri = "tcp://127.0.0.1:9100"', 'uri = "usb://04b8"'),
      "FILE: [printer] uri = 'usb://04b8': expected usb://VID:PID, serial:///dev/ttyUSB0?baud=115200, "
-     "tcp://HOST:9100, cups://NAME or file:///dev/usb/lp0"),
+     "tcp://HOST:9100 or file:///dev/usb/lp0"),
+    (('uri = "tcp://127.0.0.1:9100"', 'uri = "cups://Receipt"'),
+     "FILE: [printer] uri = 'cups://Receipt': expected usb://VID:PID, serial:///dev/ttyUSB0?baud=115200, "
+     "tcp://HOST:9100 or file:///dev/usb/lp0; CUPS queues are not supported: give the printer itself, "
+     "e.g. file:///dev/usb/lp0 or usb://VID:PID"),
     (("ticket_range = [1, 499]", "ticket_range = [0, 499]"),
      "FILE: [kiosk] ticket_range = [0, 499]: expected [first, last] with 1 <= first < last <= 999"),
     (("ticket_range = [1, 499]", "ticket_range = [500, 1200]"),
@@ -102,7 +105,7 @@ def test_a_kiosk_without_printer_is_refused(tmp_path):
     text = text[:text.index("[printer]")] + text[text.index("[hub]"):]
     assert error_for(tmp_path, text) == (
         "FILE: [printer] is missing: a kiosk needs a printer uri (usb://VID:PID, "
-        "serial:///dev/ttyUSB0?baud=115200, tcp://HOST:9100, cups://NAME or file:///dev/usb/lp0)")
+        "serial:///dev/ttyUSB0?baud=115200, tcp://HOST:9100 or file:///dev/usb/lp0)")
 
 
 def test_broken_toml_and_missing_file(tmp_path):
