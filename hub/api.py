@@ -1,4 +1,5 @@
-"""The hub's HTTP API (FastAPI). OpenAPI is served at /docs and /openapi.json.
+"""The hub's HTTP API (FastAPI). The OpenAPI schema is served at /openapi.json; Swagger UI at
+/docs only when asked for (`mfc-edge hub --docs`), since it loads its scripts from a CDN.
 
 The routes live in hub/routes/, one router per kind of caller; `create_app` puts the `Hub`
 in the app's state, where the routes' dependencies find it, and runs the end-of-day check.
@@ -6,13 +7,19 @@ in the app's state, where the routes' dependencies find it, and runs the end-of-
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from hub.headers import SecurityHeaders
 from hub.hub import Hub
 from hub.limits import BodyLimit
 from hub.routes import console, devices, pages
@@ -47,18 +54,37 @@ async def close_past_days(hub: Hub, every: float) -> None:
         await asyncio.sleep(every)
 
 
-def create_app(hub: Hub, end_of_day_every: float = END_OF_DAY_CHECK_S) -> FastAPI:
+# Swagger UI comes from this CDN: for a development hub only (`--docs`), never a center's.
+DOCS_CDN = "https://cdn.jsdelivr.net"
+
+
+def docs_page() -> HTMLResponse:
+    """Swagger UI, with a Content-Security-Policy of its own: its CDN, and its one inline script by hash."""
+    page = get_swagger_ui_html(openapi_url="/openapi.json", title="mfc-edge hub: API",
+                               swagger_favicon_url="data:,")
+    scripts = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()}'"
+                       for text in re.findall(r"<script>(.*?)</script>", bytes(page.body).decode(), re.S))
+    page.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; script-src {DOCS_CDN} {scripts}; style-src {DOCS_CDN} 'unsafe-inline'; "
+        "img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'")
+    return page
+
+
+def create_app(hub: Hub, end_of_day_every: float = END_OF_DAY_CHECK_S, docs: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(close_past_days(hub, end_of_day_every))
         yield
         task.cancel()
 
-    app = FastAPI(title="mfc-edge hub", version="1", lifespan=lifespan,
+    app = FastAPI(title="mfc-edge hub", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="The center's hub: device enrollment, event sync, the live queue.")
     app.state.hub = hub
     app.add_middleware(BodyLimit, max_bytes=protocol.MAX_BATCH_BYTES,
                        per_path={SCREENSHOT_PATH: protocol.MAX_SCREENSHOT_BYTES})
+    app.add_middleware(SecurityHeaders)
     for router in (ops, devices.router, console.router, pages.router):
         app.include_router(router)
+    if docs:
+        app.add_api_route("/docs", docs_page, methods=["GET"], include_in_schema=False)
     return app

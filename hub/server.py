@@ -13,10 +13,11 @@ from hub.queue import DEFAULT_PRIORITY_STREAK
 
 
 def serve(data_dir: Path, host: str, port: int, certfile: Path | None = None, keyfile: Path | None = None,
-          priority_streak: int = DEFAULT_PRIORITY_STREAK) -> None:
+          priority_streak: int = DEFAULT_PRIORITY_STREAK, docs: bool = False) -> None:
+    """`docs`: also serve Swagger UI at /docs (its scripts come from a CDN: development only)."""
     hub = Hub(data_dir, priority_streak)
     try:
-        uvicorn.run(create_app(hub), host=host, port=port, log_level="info",
+        uvicorn.run(create_app(hub, docs=docs), host=host, port=port, log_level="info",
                     ssl_certfile=str(certfile) if certfile else None, ssl_keyfile=str(keyfile) if keyfile else None)
     finally:
         hub.close()
@@ -26,9 +27,10 @@ class HubThread:
     """A hub serving from a thread of this process: the demo's center in a box, where the
     hub shares the kiosk's hand-set clock. A real center runs `mfc-edge hub` instead."""
 
-    def __init__(self, hub: Hub, host: str = "127.0.0.1", port: int = 0, end_of_day_every: float = END_OF_DAY_CHECK_S):
+    def __init__(self, hub: Hub, host: str = "127.0.0.1", port: int = 0, end_of_day_every: float = END_OF_DAY_CHECK_S,
+                 docs: bool = False):
         self.hub = hub
-        self.server = uvicorn.Server(uvicorn.Config(create_app(hub, end_of_day_every), host=host, port=port,
+        self.server = uvicorn.Server(uvicorn.Config(create_app(hub, end_of_day_every, docs), host=host, port=port,
                                                     log_level="warning"))
         self._thread = threading.Thread(target=self.server.run, name="hub", daemon=True)
 

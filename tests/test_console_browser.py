@@ -53,7 +53,11 @@ def test_sign_in_call_no_show_call_transfer_finish(hub_with_tickets, tmp_path):
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1366, "height": 768})
+        refused = []  # what the hub's Content-Security-Policy stopped: nothing the pages need
+        page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text
+                else None)
         page.goto(f"{hub.url}/console")
+        assert page.evaluate("getComputedStyle(document.querySelector('header')).display") == "flex"  # console.css
         page.fill("#center", "strogino")
         page.fill("#login", "ivanova")
         page.fill("#password", "wrong password")
@@ -72,8 +76,11 @@ def test_sign_in_call_no_show_call_transfer_finish(hub_with_tickets, tmp_path):
         page.click("#call-next")
         page.wait_for_selector(f"#current:has-text('{first.number}')")
         phone = browser.new_page(viewport={"width": 390, "height": 844})
+        phone.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text
+                 else None)
         phone.goto(f"{hub.url}/t/{first.status_token}")
         assert "Пройдите к окну 5" in phone.content()
+        assert phone.evaluate("getComputedStyle(document.querySelector('header a')).color") == "rgb(255, 255, 255)"
 
         page.click("#no-show")
         page.wait_for_selector("#current:has-text('—')")
@@ -98,6 +105,7 @@ def test_sign_in_call_no_show_call_transfer_finish(hub_with_tickets, tmp_path):
         page.click("#call-next")
         page.wait_for_selector("#message:has-text('Никто не ждёт')")
         browser.close()
+    assert refused == []
 
     history = requests.get(f"{hub.url}/t/{first.status_token}", timeout=5)
     assert "больше не в очереди" in history.text

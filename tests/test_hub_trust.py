@@ -338,3 +338,50 @@ def test_a_data_folder_made_open_is_made_private(tmp_path, usual_umask, caplog):
     assert (mode(folder), mode(folder / "hub.sqlite")) == (0o700, 0o600)
     assert not (folder / "hub.sqlite-wal").exists() or mode(folder / "hub.sqlite-wal") == 0o600
     assert f"{folder} was open to others (mode 755): now 700" in caplog.text
+
+
+# --- 10. pages: Content-Security-Policy and friends, no scripts from elsewhere --------------------
+
+def test_pages_carry_a_strict_content_security_policy_and_run_only_the_hubs_own_files(center):
+    import re
+
+    console = requests.get(f"{center.url}/console", timeout=10)
+    phone = requests.get(f"{center.url}/t/token-0001-abcdefghijklmnop", timeout=10)
+    missing = requests.get(f"{center.url}/t/no-such-ticket", timeout=10)
+    api = requests.get(f"{center.url}/healthz", timeout=10)
+    for reply in (console, phone, missing, api):
+        policy = reply.headers["Content-Security-Policy"]
+        assert "script-src 'self';" in policy and "style-src 'self';" in policy and "default-src 'none'" in policy
+        assert "frame-ancestors 'none'" in policy and "unsafe-inline" not in policy
+        assert reply.headers["X-Frame-Options"] == "DENY"
+        assert reply.headers["X-Content-Type-Options"] == "nosniff"
+        assert reply.headers["Referrer-Policy"] == "no-referrer"  # a phone page's address holds its token
+    for page in (console, phone):
+        # Nothing inline for the policy to refuse: scripts and styles are files of the hub.
+        assert not re.search(r"<script(?![^>]*\bsrc=)", page.text) and "<style" not in page.text
+        assert not re.search(r"\sstyle=|\son[a-z]+=", page.text)
+        for linked in re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text):
+            reply = requests.get(f"{center.url}{linked}", timeout=10)
+            assert reply.status_code == 200 and reply.headers["content-type"].startswith(
+                "text/javascript" if linked.endswith(".js") else "text/css")
+    assert len(re.findall(r'="/static/', console.text)) == 2 and len(re.findall(r'="/static/', phone.text)) == 1
+    assert requests.get(f"{center.url}/static/..%2Fhub.py", timeout=10).status_code == 404
+
+
+def test_swagger_ui_is_off_unless_asked_for_and_the_schema_stays(center, tmp_path):
+    from hub.api import Hub
+    from hub.server import HubThread
+
+    assert requests.get(f"{center.url}/docs", timeout=10).status_code == 404
+    assert requests.get(f"{center.url}/redoc", timeout=10).status_code == 404
+    schema = requests.get(f"{center.url}/openapi.json", timeout=10)
+    assert schema.status_code == 200 and "/api/v1/events" in schema.json()["paths"]
+    hub = Hub(tmp_path / "docs-hub")
+    try:
+        with HubThread(hub, docs=True) as server:  # mfc-edge hub --docs, on a development machine
+            docs = requests.get(f"{server.url}/docs", timeout=10)
+    finally:
+        hub.close()
+    assert docs.status_code == 200 and "https://cdn.jsdelivr.net/" in docs.text
+    policy = docs.headers["Content-Security-Policy"]
+    assert "script-src https://cdn.jsdelivr.net 'sha256-" in policy and "'unsafe-inline'" not in policy.split(";")[1]

@@ -171,7 +171,8 @@ def test_only_signed_in_supervisors_of_the_center_see_screens(center):
 
 def test_the_console_page_has_the_screens_panel(center):
     page = requests.get(f"{center.url}/console", timeout=10).text
-    assert "Экраны" in page and "Обновить снимок" in page and "/console/api/screens" in page
+    script = requests.get(f"{center.url}/static/console.js", timeout=10).text
+    assert "Экраны" in page and "Обновить снимок" in script and "/console/api/screens" in script
 
 
 def test_center_ids_cannot_escape_the_screenshot_folder(center):

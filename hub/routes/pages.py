@@ -21,9 +21,22 @@ PAGES = Path(__file__).resolve().parent.parent / "pages"
 router = APIRouter()
 
 
+# The pages' scripts and styles, served from the hub itself: its Content-Security-Policy
+# (hub/headers.py) runs no inline script or style and nothing from elsewhere.
+STATIC = {"console.js": "text/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8",
+          "status.css": "text/css; charset=utf-8"}
+
+
 @router.get("/console", response_class=FileResponse, include_in_schema=False)
 def console_page() -> FileResponse:
     return FileResponse(PAGES / "console.html", media_type="text/html; charset=utf-8")
+
+
+@router.get("/static/{name}", response_class=FileResponse, include_in_schema=False)
+def static_file(name: str) -> FileResponse:
+    if name not in STATIC:
+        raise HTTPException(404, f"no file {name!r} here")
+    return FileResponse(PAGES / name, media_type=STATIC[name], headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/t/{status_token}", response_class=HTMLResponse, tags=["visitors"])

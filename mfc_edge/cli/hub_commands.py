@@ -37,7 +37,7 @@ def cmd_hub(args: argparse.Namespace) -> int:
         return 2
     from hub.server import serve
 
-    serve(args.data, args.host, args.port, args.cert, args.key, priority_streak=args.priority_streak)
+    serve(args.data, args.host, args.port, args.cert, args.key, priority_streak=args.priority_streak, docs=args.docs)
     return 0
 
 
@@ -127,7 +127,8 @@ def cmd_hub_set_center(args: argparse.Namespace) -> int:
 
 def register(add: AddCommand) -> None:
     """`hub` and its subcommands, with their flags."""
-    p = add("hub", cmd_hub, "Run the center's hub: enrollment, event sync and the live queue (OpenAPI at /docs).")
+    p = add("hub", cmd_hub, "Run the center's hub: enrollment, event sync and the live queue (OpenAPI schema at "
+                            "/openapi.json).")
     p.add_argument("--data", type=Path, default=Path("var/hub"), help="the hub's data folder (default var/hub)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
@@ -135,6 +136,9 @@ def register(add: AddCommand) -> None:
     p.add_argument("--key", type=Path, help="TLS private key (PEM)")
     p.add_argument("--priority-streak", type=int, default=3, choices=range(1, 21), metavar="N",
                    help="at most N priority tickets called in a row at a window while others wait (default 3)")
+    p.add_argument("--docs", action="store_true",
+                   help="also serve Swagger UI at /docs; it loads its scripts from a CDN: for development, not a "
+                        "center's hub")
     hub_sub = p.add_subparsers(dest="hub_command", metavar="HUB_COMMAND")
     q = hub_sub.add_parser("enroll-code", help="Make a one-time enrollment code for a device.",
                            description="Make a one-time enrollment code for a device; valid 24 hours.")

@@ -1,0 +1,237 @@
+// The operator console (console.html); a file of its own for the hub's Content-Security-Policy.
+"use strict";
+const $ = (id) => document.getElementById(id);
+let serviceNames = {};
+let windowOpen = false;
+
+async function api(path, body) {
+  const response = await fetch(path, body === undefined ? {credentials: "same-origin"} : {
+    method: "POST", credentials: "same-origin",
+    headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+  const data = await response.json().catch(() => ({}));
+  if (response.status === 401 && !path.endsWith("sign-in")) { showSignIn(); }
+  if (!response.ok) { throw new Error(typeof data.detail === "string" ? data.detail : "ошибка " + response.status); }
+  return data;
+}
+
+function showSignIn() {
+  $("console").classList.add("hidden"); $("sign-out").classList.add("hidden");
+  $("sign-in-form").classList.remove("hidden"); $("who").textContent = "";
+}
+
+function minutes(seconds) { return Math.floor(seconds / 60) + " мин"; }
+function clock(iso) { return iso ? new Date(iso).toLocaleTimeString("ru-RU", {hour: "2-digit", minute: "2-digit"}) : ""; }
+
+function row(cells) {
+  const tr = document.createElement("tr");
+  for (const [text, cls] of cells) {
+    const td = document.createElement("td"); td.textContent = text; if (cls) td.className = cls; tr.append(td);
+  }
+  return tr;
+}
+
+function render(state) {
+  $("who").textContent = state.operator.name + " · центр " + state.operator.center;
+  // The center's catalog changes when a kiosk bundle is published: the lists follow it, keeping ticks.
+  const listed = state.services.map((s) => s.id + "\n" + s.name).join("\n");
+  if (listed !== $("services").dataset.listed) {
+    const ticked = new Set([...$("services").querySelectorAll("input:checked")].map((box) => box.value));
+    const transferTo = $("transfer-to").value;
+    serviceNames = {};
+    $("services").replaceChildren();
+    $("transfer-to").replaceChildren();
+    for (const s of state.services) {
+      serviceNames[s.id] = s.name;
+      const row = document.createElement("label");
+      row.innerHTML = '<input type="checkbox">';
+      row.firstChild.value = s.id;
+      row.firstChild.checked = ticked.has(s.id);
+      row.append(s.name);
+      $("services").append(row);
+      $("transfer-to").append(new Option(s.name, s.id));
+    }
+    if (transferTo) { $("transfer-to").value = transferTo; }
+    $("services").dataset.listed = listed;
+  }
+  const supervisor = state.operator.role === "supervisor";
+  const othersWindow = !!state.window && !state.window.mine && !supervisor;
+  windowOpen = !!state.window && !othersWindow;
+  const boxes = [...$("services").querySelectorAll("input")];
+  if (state.window && !boxes.some((box) => box.checked)) {  // after a reload: show what the window serves
+    for (const box of boxes) { box.checked = state.window.services.includes(box.value); }
+  }
+  const current = state.current;
+  $("current").textContent = current ? current.number : "—";
+  $("current-info").textContent = current
+    ? (current.printed && current.printed !== current.number ? "на талоне " + current.printed + " · " : "") +
+      (serviceNames[current.service] || current.service) + (current.priority ? " · вне очереди" : "") +
+      (current.state === "serving" ? " · обслуживается" : " · вызван")
+    : othersWindow ? "Это окно открыто другим оператором"
+    : (windowOpen ? "Нажмите «Вызвать следующего»" : "Откройте окно: номер и услуги слева");
+  $("call-next").disabled = !windowOpen || !!current;
+  $("close-window").disabled = !windowOpen || !!current;
+  for (const id of ["recall", "start", "finish", "no-show", "transfer"]) { $(id).disabled = !current; }
+  const rows = Object.entries(state.waiting).sort((a, b) => b[1].longest_wait_s - a[1].longest_wait_s);
+  $("waiting").replaceChildren(...rows.map(([service, w]) => {
+    const tr = row([[serviceNames[service] || service, ""], [w.count, "num"], [minutes(w.longest_wait_s), "num"]]);
+    if (w.longest_wait_s > 15 * 60) { tr.className = "late"; }
+    return tr;
+  }));
+  $("calls").replaceChildren(...state.calls.map((c) => row([[c.number, ""], ["окно " + c.window, ""], [clock(c.at), "num"]])));
+  $("hall").classList.toggle("hidden", !supervisor);
+}
+
+function percent(share) { return share === null ? "—" : Math.round(share * 100) + " %"; }
+
+function renderHall(hall) {
+  $("hall-day").textContent = hall.today.day ? "· " + hall.today.day : "";
+  $("hall-windows").replaceChildren(...hall.windows.map((w) => {
+    const tr = row([[w.window, ""], [w.operator_name || "—", ""],
+                    [w.current ? w.current.number + (w.current.state === "serving" ? " · обслуживается" : " · вызван") : "—", ""],
+                    [clock(w.current ? w.current.since : w.open_since), "num"], ["", ""]]);
+    const close = document.createElement("button");
+    close.textContent = "Закрыть окно"; close.disabled = !!w.current;
+    close.onclick = () => act("close-window", {window: w.window});
+    tr.lastChild.append(close);
+    return tr;
+  }));
+  const line = (name, f) => row([[name, ""], [f.issued, "num"], [f.served, "num"], [f.no_show, "num"], [f.waiting, "num"],
+    [f.mean_wait_minutes === null ? "—" : f.mean_wait_minutes + " мин", "num"], [percent(f.within_standard), "num"]]);
+  const total = line("Всего", hall.today.total); total.style.fontWeight = "600";
+  $("hall-services").replaceChildren(...Object.entries(hall.today.services).map(([s, f]) => line((hall.service_names || {})[s] || serviceNames[s] || s, f)), total);
+}
+
+const PRINTER = {ok: "принтер в порядке", paper_near_end: "бумага заканчивается", paper_out: "нет бумаги",
+  cover_open: "открыта крышка", offline: "принтер в ошибке", unreachable: "принтер недоступен",
+  no_status: "принтер не сообщает состояние"};
+
+function renderHelp(requests) {
+  $("help").classList.toggle("hidden", !requests.length);
+  $("help-requests").replaceChildren(...requests.map((r) => {
+    const li = document.createElement("li"); li.className = r.state;
+    const text = document.createElement("span");
+    text.textContent = r.point + " · " + clock(r.requested_at) +
+      (r.state === "acknowledged" ? " · идёт " + r.acknowledged_by : " · ждёт помощи");
+    const go = document.createElement("button");
+    go.textContent = r.state === "open" ? "Иду" : "Помощь оказана";
+    go.onclick = () => helpAction(r.state === "open" ? "acknowledge" : "close", r.id);
+    li.append(text, go);
+    return li;
+  }));
+}
+
+function renderRatings(ratings) {
+  $("ratings-total").textContent = ratings.total.count ? "· довольны " + percent(ratings.total.happy_share) : "";
+  $("ratings").replaceChildren(...Object.entries(ratings.windows).map(([w, r]) =>
+    row([["окно " + w, ""], [r.count, "num"], [percent(r.happy_share), "num"]])));
+}
+
+function renderDevices(devices) {
+  $("device-rows").replaceChildren(...devices.map((d) => {
+    // A button that was stuck and works again ("ok") is no longer news.
+    const current = Object.entries(d.parts).filter(([part, p]) => !(part.startsWith("button ") && p.status === "ok"));
+    const parts = current.map(([part, p]) =>
+      part === "printer" ? PRINTER[p.status] || p.status
+      : part === "refused bundle" ? "отклонён пакет " + p.status : part + ": залипла");
+    const trouble = current.some(([part, p]) => part !== "printer" || !["ok", "paper_near_end"].includes(p.status));
+    const b = d.bundle;
+    const bundle = (b.running ? "№ " + b.running : "нет") +
+      (b.up_to_date === null ? "" : b.up_to_date ? " · актуален" : " · ждёт № " + b.latest);
+    return row([[d.id, ""], [d.window ? d.role + " · окно " + d.window : d.role, ""], [d.revoked ? "отключено" : clock(d.last_seen), ""],
+                [bundle, b.up_to_date === false ? "trouble" : ""], [parts.join(", ") || "—", trouble ? "trouble" : ""]]);
+  }));
+}
+
+let shownScreens = "";
+
+function renderScreens(screens) {
+  const text = JSON.stringify(screens);
+  if (text === shownScreens) { return; }  // unchanged: keep the images rather than load them again
+  shownScreens = text;
+  const when = (iso) => new Date(iso).toLocaleString("ru-RU", {day: "numeric", month: "short", hour: "2-digit", minute: "2-digit"});
+  $("screens").replaceChildren(...screens.map((s) => {
+    const figure = document.createElement("figure");
+    let picture;
+    if (s.image) {
+      picture = document.createElement("a"); picture.href = s.image; picture.target = "_blank";
+      const img = document.createElement("img"); img.src = s.image; img.alt = "Снимок экрана " + s.device;
+      img.loading = "lazy"; picture.append(img);
+    } else {
+      picture = document.createElement("div"); picture.className = "no-shot"; picture.textContent = "снимка ещё нет";
+    }
+    const caption = document.createElement("figcaption");
+    const name = document.createElement("strong"); name.textContent = s.device;
+    caption.append(name, " · " + (s.role === "kiosk" ? "киоск" : s.role === "signage" ? "экран зала" : s.role) +
+      (s.taken_at ? " · снимок " + when(s.taken_at) + " · " + s.width + "×" + s.height : "") +
+      (s.requested_at ? " · запрошен " + clock(s.requested_at) + ", ждём экран" : ""));
+    const again = document.createElement("button");
+    again.textContent = "Обновить снимок"; again.disabled = !!s.requested_at;
+    again.onclick = async () => {
+      try { await api("/console/api/screens/" + encodeURIComponent(s.device) + "/request", {}); }
+      catch (error) { $("message").textContent = error.message; }
+      await refresh();
+    };
+    figure.append(picture, caption, again);
+    return figure;
+  }));
+}
+
+async function helpAction(action, request) {
+  try { await api("/console/api/help/" + action, {request}); } catch (error) { $("message").textContent = error.message; }
+  await refresh();
+}
+
+async function refresh() {
+  try {
+    const state = await api("/console/api/state?window=" + encodeURIComponent($("window").value));
+    render(state);
+    renderHelp((await api("/console/api/help")).requests);
+    renderRatings(await api("/console/api/ratings"));
+    if (state.operator.role === "supervisor") {
+      renderHall(await api("/console/api/hall"));
+      renderDevices((await api("/console/api/devices")).devices);
+      renderScreens((await api("/console/api/screens")).screens);
+    }
+  } catch (error) { /* signed out or the hub is restarting: the next poll tries again */ }
+}
+
+async function act(action, extra) {
+  $("message").textContent = "";
+  try {
+    const reply = await api("/console/api/" + action, Object.assign({window: $("window").value}, extra || {}));
+    if (action === "call-next" && !reply.ticket) { $("message").textContent = "Никто не ждёт в очереди этих услуг"; }
+  } catch (error) { $("message").textContent = error.message; }
+  await refresh();
+}
+
+$("sign-in").onclick = async () => {
+  $("sign-in-message").textContent = "";
+  try {
+    await api("/console/api/sign-in", {center: $("center").value, login: $("login").value, password: $("password").value});
+    $("sign-in-form").classList.add("hidden"); $("console").classList.remove("hidden");
+    $("sign-out").classList.remove("hidden");
+    await refresh();
+  } catch (error) { $("sign-in-message").textContent = error.message; }
+};
+$("password").addEventListener("keydown", (e) => { if (e.key === "Enter") $("sign-in").click(); });
+$("sign-out").onclick = async () => { await api("/console/api/sign-out", {}).catch(() => {}); showSignIn(); };
+$("open-window").onclick = async () => {
+  const services = [...$("services").querySelectorAll("input:checked")].map((box) => box.value);
+  $("message").textContent = "";
+  try {
+    await api("/console/api/open-window", {window: $("window").value, services});
+    windowOpen = true;
+  } catch (error) { $("message").textContent = error.message; }
+  await refresh();
+};
+$("close-window").onclick = () => act("close-window");
+$("call-next").onclick = () => act("call-next");
+$("recall").onclick = () => act("recall");
+$("start").onclick = () => act("start");
+$("finish").onclick = () => act("finish");
+$("no-show").onclick = () => act("no-show");
+$("transfer").onclick = () => act("transfer", {to_service: $("transfer-to").value});
+
+refresh().then(() => { if ($("who").textContent) { $("sign-in-form").classList.add("hidden");
+  $("console").classList.remove("hidden"); $("sign-out").classList.remove("hidden"); } });
+setInterval(refresh, 1000);
