@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import sqlite_utils
 
 from hub import schema
+from mfc_edge.files import DataFolderError, make_folder
 from mfc_edge.times import iso  # noqa: F401 (hub modules import it from here)
 
 # A row as sqlite-utils gives it: column name -> value.
@@ -35,7 +36,7 @@ PRIVATE_FOLDER, PRIVATE_FILE = 0o700, 0o600
 
 def private_folder(folder: Path) -> Path:
     """`folder`, made if missing, readable by the hub's user only."""
-    folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
+    make_folder(folder, PRIVATE_FOLDER)
     tighten(folder, PRIVATE_FOLDER)
     return folder
 
@@ -83,10 +84,13 @@ class HubDB:
         self.path = Path(data_dir) / "hub.sqlite"
         self._clock = clock
         private_folder(self.path.parent)
-        private_file(self.path)
-        for journal in ("-wal", "-shm", "-journal"):  # left by a hub made before the files were private
-            if (found := self.path.with_name(self.path.name + journal)).exists():
-                tighten(found, PRIVATE_FILE)
+        try:
+            private_file(self.path)
+            for journal in ("-wal", "-shm", "-journal"):  # left by a hub made before the files were private
+                if (found := self.path.with_name(self.path.name + journal)).exists():
+                    tighten(found, PRIVATE_FILE)
+        except OSError as exc:
+            raise DataFolderError(f"{self.path}: cannot be opened: {exc.strerror or exc}") from None
         self._local = threading.local()
         self._all: list[sqlite_utils.Database] = []
         self._all_lock = threading.Lock()
@@ -94,7 +98,14 @@ class HubDB:
         # polls with sleeps of up to 100 ms: a waiting batch starts as soon as the one before it
         # commits. Other processes (the command line) still meet the busy timeout.
         self._write_lock = threading.RLock()
-        self._migrate()
+        try:
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError):  # locked, a disk error: not the file's own fault
+                raise
+            self.close()
+            raise DataFolderError(f"{self.path}: not a hub database ({exc}): restore it from a backup, or move "
+                                  "it away for the hub to start an empty one") from None
 
     def now(self) -> datetime:
         return self._clock.now() if self._clock is not None else utc_now()

@@ -23,7 +23,8 @@ from mfc_edge.protocol import WEEKDAYS
 
 ROLES = ("kiosk", "signage", "console")
 LANGUAGES = ("ru", "en")
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+ID_RULE = "lowercase latin letters, digits and hyphens, up to 40"  # of center and device ids
 _HOURS = re.compile(r"^(\d\d):(\d\d)-(\d\d):(\d\d)$")
 
 
@@ -121,8 +122,13 @@ def nonempty_text(value: Any) -> str:
     return value.strip()
 
 
+def is_ident(value: Any) -> bool:
+    """Whether `value` is a center or device id: never empty, never a path."""
+    return isinstance(value, str) and bool(_ID.fullmatch(value))
+
+
 def _ident(value: Any) -> str:
-    if not isinstance(value, str) or not _ID.match(value):
+    if not is_ident(value):
         raise ValueError
     return value
 
@@ -251,12 +257,12 @@ def _parse(path: Path, data: dict[str, Any]) -> DeviceConfig:
 
     cfg: dict[str, Any] = dict(
         path=path,
-        center_id=center.get("id", _ident, "lowercase latin letters, digits and hyphens, up to 40"),
+        center_id=center.get("id", _ident, ID_RULE),
         center_name=center.get("name", nonempty_text, "the center's name in Russian"),
         center_name_en=center.get("name_en", nonempty_text, "the center's name in English", ""),
         timezone=center.get("timezone", ZoneInfo, "an IANA time zone such as Europe/Moscow",
                             ZoneInfo("Europe/Moscow")),
-        device_id=device.get("id", _ident, "lowercase latin letters, digits and hyphens, up to 40"),
+        device_id=device.get("id", _ident, ID_RULE),
         role=device.get("role", lambda v: ROLES[ROLES.index(v)], "one of " + ", ".join(ROLES)),
         data_dir=path.parent / device.get("data_dir", nonempty_text, "a folder path", "data"),
     )

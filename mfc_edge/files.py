@@ -2,7 +2,8 @@
 
 Raspberry Pis lose power without warning; every device and the hub replace small files
 (tokens, keys, cached answers, screenshots, manifests) through `atomic_write`. Device files,
-catalogs and playlists are read through `read_toml`, whose every failure is one line.
+catalogs and playlists are read through `read_toml`, whose every failure is one line; data
+folders are made through `make_folder`, whose every failure is one line too.
 """
 from __future__ import annotations
 
@@ -15,6 +16,27 @@ from typing import Any
 
 # A TOML file bigger than this is not a device file, catalog or playlist of ours.
 MAX_TOML_BYTES = 4 * 1024 * 1024
+
+
+class DataFolderError(OSError):
+    """A data folder (a device's `data_dir`, the hub's `--data`), or a file in it, that cannot be
+    used: the message names it and says why, in one line."""
+
+
+def make_folder(folder: str | Path, mode: int = 0o777) -> Path:
+    """`folder` and any missing parents; DataFolderError when it cannot be made, e.g. when a
+    file stands where it or a parent should be, or the user may not write there."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=mode)
+    except OSError as exc:
+        blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+        if blocker == folder:
+            raise DataFolderError(f"{folder}: is a file, not a folder") from None
+        if blocker is not None:
+            raise DataFolderError(f"{folder}: cannot be made: {blocker} is a file, not a folder") from None
+        raise DataFolderError(f"{folder}: cannot be made: {exc.strerror or exc}") from None
+    return folder
 
 
 def fsync_dir(folder: Path) -> None:
@@ -33,7 +55,7 @@ def atomic_write(path: str | Path, data: bytes | str, *, mode: int = 0o644) -> P
     an instant); each writer has its own temporary file, so two writers never mix their bytes.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".new")
     try:

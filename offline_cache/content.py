@@ -23,7 +23,7 @@ from pathlib import Path
 
 from mfc_edge import bundle
 from mfc_edge.bundle import Asset, Manifest
-from mfc_edge.files import atomic_write, fsync_dir
+from mfc_edge.files import atomic_write, fsync_dir, make_folder
 from offline_cache.hub_client import CredentialError
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def save_bundle_key(data_dir: Path, public_key: bytes) -> Path:
     """Pin the hub's bundle-signing key (raw Ed25519, 32 bytes), kept as base64 text."""
     if len(public_key) != bundle.PUBLIC_KEY_BYTES:
         raise ValueError(f"a bundle key has {bundle.PUBLIC_KEY_BYTES} bytes, not {len(public_key)}")
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(data_dir)
     path = data_dir / BUNDLE_KEY_FILE
     atomic_write(path, base64.b64encode(public_key) + b"\n")
     return path
@@ -82,7 +82,7 @@ class ContentStore:
         self.assets, self.staging = self.root / "assets", self.root / "staging"
         self.current_file, self.previous_file = self.root / "current.json", self.root / "previous.json"
         for folder in (self.assets, self.staging):
-            folder.mkdir(parents=True, exist_ok=True)
+            make_folder(folder)
         self._in_progress: set[str] = set()  # hashes of an update under way: garbage collection spares them
 
     # ---- reading ----

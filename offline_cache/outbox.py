@@ -21,13 +21,14 @@ import sqlite_utils
 
 from hardware.clock import Clock
 from mfc_edge import protocol
+from mfc_edge.files import make_folder
 from mfc_edge.times import CLOCK_FLOOR, iso
 
 
 class DeviceStore:
     def __init__(self, path: str | Path, *, center_id: str, device_id: str, clock: Clock):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(self.path.parent)  # DataFolderError, one line, when it cannot be made
         self.center_id, self.device_id = center_id, device_id
         self.clock = clock
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)

@@ -13,7 +13,9 @@ from collections.abc import Callable
 
 from mfc_edge.catalog import CatalogError
 from mfc_edge.cli import device_commands, hub_commands
+from mfc_edge.cli.arguments import CommandError
 from mfc_edge.config import ConfigError
+from mfc_edge.files import DataFolderError
 from offline_cache.hub_client import CredentialError
 
 
@@ -49,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             handler.addFilter(_not_escpos_chatter)
     try:
         return args.func(args)
-    except (ConfigError, CatalogError, CredentialError) as exc:
+    except (ConfigError, CatalogError, CredentialError, CommandError, DataFolderError) as exc:
         print(f"mfc-edge: error: {exc}", file=sys.stderr)
         return 2
 

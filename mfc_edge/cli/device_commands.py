@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mfc_edge.catalog import BUNDLED_CATALOG, load_catalog
+from mfc_edge.cli.arguments import port
 from mfc_edge.config import ConfigError, DeviceConfig, load_config
 
 AddCommand = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
@@ -98,6 +99,7 @@ def cmd_test_print(args: argparse.Namespace) -> int:
 def cmd_virtual_printer(args: argparse.Namespace) -> int:
     from hardware.virtual_printer import PrinterState, VirtualPrinter
 
+    port(args.port, lowest=0)
     state = PrinterState(paper=args.paper, answers_status=not args.no_status)
     printer = VirtualPrinter(args.out, host=args.host, port=args.port, profile=args.profile,
                              paper_width=args.paper_width, state=state).start()
@@ -220,7 +222,7 @@ def register(add: AddCommand) -> None:
     p = add("virtual-printer", cmd_virtual_printer,
             "Run a network receipt printer on loopback that saves each job as bytes and a PNG preview.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=9100, help="TCP port (default 9100)")
+    p.add_argument("--port", type=int, default=9100, help="TCP port (default 9100; 0: any free port)")
     p.add_argument("--out", type=Path, default=Path("var/virtual-printer"), help="folder for the jobs")
     p.add_argument("--paper", choices=("ok", "near-end", "out"), default="ok", help="paper sensor state to report")
     p.add_argument("--no-status", action="store_true", help="answer no status queries, like a cheap printer")

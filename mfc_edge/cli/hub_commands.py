@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from mfc_edge.cli.arguments import ident, login, port, tls_files
 from mfc_edge.cli.device_commands import AddCommand
 
 
@@ -32,9 +34,8 @@ def _bundle_state(found: dict) -> str:
 
 
 def cmd_hub(args: argparse.Namespace) -> int:
-    if (args.cert is None) != (args.key is None):
-        print("mfc-edge: error: --cert and --key go together", file=sys.stderr)
-        return 2
+    port(args.port)
+    tls_files(args.cert, args.key)
     from hub.server import serve
 
     serve(args.data, args.host, args.port, args.cert, args.key, priority_streak=args.priority_streak, docs=args.docs)
@@ -189,3 +190,19 @@ def register(add: AddCommand) -> None:
                         "Europe/Moscow)")
     q.add_argument("--name", help="the center's name (kept as it was when not given)")
     q.set_defaults(func=cmd_hub_set_center)
+
+    for q in hub_sub.choices.values():
+        q.set_defaults(func=_ids_checked(q.get_default("func")))
+
+
+def _ids_checked(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """`command`, once its --center, --device and --login are checked: an empty or path-like one
+    is refused in one line before the hub's file is opened."""
+    def checked(args: argparse.Namespace) -> int:
+        for flag in ("center", "device"):
+            if getattr(args, flag, None) is not None:
+                ident(getattr(args, flag), f"--{flag}")
+        if getattr(args, "login", None) is not None:
+            login(args.login)
+        return command(args)
+    return checked
