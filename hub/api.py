@@ -14,10 +14,11 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from hub.headers import SecurityHeaders
 from hub.hub import Hub
@@ -70,6 +71,15 @@ def docs_page() -> HTMLResponse:
     return page
 
 
+async def client_gone(request: Request, exc: Exception) -> Response:
+    """A request whose body was cut off (a device losing its network mid-batch): one line in the
+    log rather than an ASGI traceback; nothing of it was stored, and the device sends it again."""
+    client = f"{request.client.host}:{request.client.port}" if request.client else "a client"
+    log.warning("%s %s from %s: the connection closed before the whole body arrived", request.method,
+                request.url.path, client)
+    return Response(status_code=400)
+
+
 def create_app(hub: Hub, end_of_day_every: float = END_OF_DAY_CHECK_S, docs: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -80,6 +90,7 @@ def create_app(hub: Hub, end_of_day_every: float = END_OF_DAY_CHECK_S, docs: boo
     app = FastAPI(title="mfc-edge hub", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="The center's hub: device enrollment, event sync, the live queue.")
     app.state.hub = hub
+    app.add_exception_handler(ClientDisconnect, client_gone)
     app.add_middleware(BodyLimit, max_bytes=protocol.MAX_BATCH_BYTES,
                        per_path={SCREENSHOT_PATH: protocol.MAX_SCREENSHOT_BYTES})
     app.add_middleware(SecurityHeaders)

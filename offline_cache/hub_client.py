@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ class HubClient:
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
+        self._listeners: list[Callable[[requests.Response], None]] = []
 
     @property
     def verify(self) -> str | bool:
@@ -61,6 +63,7 @@ class HubClient:
             if self.transport is not None:
                 session.mount("http://", self.transport)
                 session.mount("https://", self.transport)
+            session.hooks["response"].append(self._answered)
             self._local.session = session
             with self._lock:
                 self._sessions.append(session)
@@ -72,6 +75,24 @@ class HubClient:
         if not path.startswith("/"):
             raise ValueError(f"path {path!r} must start with /")
         return self.session().request(method, self.url + path, timeout=timeout or self.timeout, **kwargs)
+
+    def on_answer(self, listener: Callable[[requests.Response], None]) -> None:
+        """Call `listener(reply)` with every answer the hub gives any part of the device, on the
+        thread that asked: the sync agent hears from the pollers that the hub is back."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def off_answer(self, listener: Callable[[requests.Response], None]) -> None:
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def _answered(self, reply: requests.Response, *args: Any, **kwargs: Any) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(reply)
+            except Exception:  # a listener's trouble must not cost the caller its answer
+                log.exception("a listener of the hub's answers failed")
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("GET", path, **kwargs)

@@ -53,6 +53,7 @@ class SyncAgent:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.failures = 0
+        self._unreachable = False  # the last push could not reach the hub: an answer to anyone ends the wait
 
     def push_once(self) -> int:
         """Send one batch; return how many events the hub answered for. Raises SyncError."""
@@ -62,7 +63,9 @@ class SyncAgent:
         try:
             reply = self.hub.post(protocol.EVENTS_PATH, json={"events": batch}, timeout=self.timeout)
         except requests.RequestException as exc:
+            self._unreachable = True
             raise SyncError(f"hub unreachable: {exc.__class__.__name__}") from exc
+        self._unreachable = False
         if reply.status_code in (429, 503):
             raise SyncError(f"hub busy ({reply.status_code})", retry_after_seconds(reply.headers.get("Retry-After")))
         if reply.status_code != 200:
@@ -96,6 +99,16 @@ class SyncAgent:
         """New events are waiting: sync now rather than at the next poll."""
         self._wake.set()
 
+    def hub_answered(self, reply: requests.Response) -> None:
+        """Another part of the device (a poller, the bundle updater) heard from the hub. If this
+        agent is waiting out an outage, the hub is back: push now rather than at the end of a
+        back-off of up to a minute. A busy hub (429, 5xx) keeps the agent waiting."""
+        if (self._unreachable and reply.status_code < 500 and reply.status_code != 429
+                and threading.current_thread() is not self._thread):
+            self._unreachable = False
+            log.info("sync: the hub answers again; pushing now")
+            self._wake.set()
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
@@ -115,10 +128,12 @@ class SyncAgent:
 
     def start(self) -> SyncAgent:
         self._thread = threading.Thread(target=self._run, name="sync-agent", daemon=True)
+        self.hub.on_answer(self.hub_answered)
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        self.hub.off_answer(self.hub_answered)
         self._stop.set()
         self._wake.set()
         if self._thread:

@@ -2,6 +2,9 @@
 and the rest of its batch is stored."""
 from __future__ import annotations
 
+import logging
+import socket
+import time
 import uuid
 from datetime import UTC
 
@@ -155,3 +158,43 @@ def test_the_kiosks_own_events_pass():
         "item": -1, "kind": "load-chart", "asset": None, "bundle": None, "started_at": AT.isoformat(),
         "duration_s": 12.5})
     assert protocol.event_problem(played) is None
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.mark.parametrize("method, path, content_type", [("POST", protocol.EVENTS_PATH, "application/json"),
+                                                        ("PUT", protocol.SCREENSHOT_PATH, "image/png")])
+def test_a_request_cut_mid_body_is_one_line_in_the_hub_log(served, method, path, content_type):
+    """Once a full ASGI traceback for every device that lost its network mid-batch."""
+    hub, url, token = served
+    if path == protocol.SCREENSHOT_PATH:  # screens send screenshots
+        _, token = hub.identity.enroll(hub.identity.create_code("strogino", "signage"), "screen-cut")
+    records = _Records()
+    for name in ("uvicorn.error", "hub.api"):
+        logging.getLogger(name).addHandler(records)
+    try:
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as sock:
+            sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer {token}\r\n"
+                         f"Content-Type: {content_type}\r\nContent-Length: 100000\r\n\r\n".encode() + b"x" * 1000)
+            time.sleep(0.2)
+        for _ in range(200):
+            if records.records:
+                break
+            time.sleep(0.01)
+        time.sleep(0.2)  # anything else the hub would log about it
+    finally:
+        for name in ("uvicorn.error", "hub.api"):
+            logging.getLogger(name).removeHandler(records)
+    [record] = records.records
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert record.getMessage().startswith(f"{method} {path} from 127.0.0.1:")
+    assert record.getMessage().endswith("the connection closed before the whole body arrived")
+    assert send(served, [ticket_event()]).status_code == 200  # and the hub goes on

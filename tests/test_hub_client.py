@@ -6,8 +6,10 @@ import base64
 import json
 import logging
 import os
+import random
 import stat
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -155,3 +157,87 @@ def test_enroll_without_a_hub_says_so_in_one_line(tmp_path):
     device = load_config(write_config(tmp_path))
     with pytest.raises(EnrollmentError, match="cannot reach the hub at http://127.0.0.1:9"):
         enroll(device, "CODE", hub_url="http://127.0.0.1:9")
+
+
+def test_listeners_hear_every_answer_until_they_leave():
+    transport = CannedTransport(body={"ok": True})
+    hub = HubClient("https://hub.example.org", FIRST, transport=transport)
+    heard: list[int] = []
+    hub.on_answer(lambda reply: heard.append(reply.status_code))
+    hub.on_answer(lambda reply: 1 / 0)  # a failing listener costs nobody their answer
+    assert hub.get("/api/v1/feed").json() == {"ok": True}
+    threading.Thread(target=lambda: hub.get("/api/v1/load")).start()  # another thread's session too
+    for _ in range(100):
+        if len(heard) == 2:
+            break
+        time.sleep(0.01)
+    assert heard == [200, 200]
+
+
+class _AtMost(random.Random):
+    """Back-offs at their longest, so a test can tell waking from waiting."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+def test_the_sync_agent_pushes_as_soon_as_another_part_hears_the_hub_again(tmp_path):
+    """Once the agent slept up to a minute after an outage while the feed poller already had the hub."""
+    from hardware.clock import ManualClock
+    from hub.api import Hub
+    from hub.server import HubThread
+    from mfc_edge import protocol
+    from offline_cache.hub_poller import HubPoller
+    from offline_cache.outbox import DeviceStore
+    from offline_cache.sync import SyncAgent
+    from tests.helpers.day import MONDAY_10AM
+    from tests.helpers.hubprocess import free_port
+
+    hub = Hub(tmp_path / "hub")
+    _, token = hub.identity.enroll(hub.identity.create_code("strogino", "kiosk"), "kiosk-1")
+    port = free_port()
+    client = HubClient(f"http://127.0.0.1:{port}", token)
+    store = DeviceStore(tmp_path / "kiosk.sqlite", center_id="strogino", device_id="kiosk-1",
+                        clock=ManualClock(MONDAY_10AM))
+    store.record_event(protocol.PRINTER_STATUS, {"status": "paper_out", "previous": "ok"})
+    agent = SyncAgent(store, client, timeout=2, backoff_base=60, backoff_cap=60, rng=_AtMost()).start()
+    try:
+        for _ in range(500):
+            if agent.failures:
+                break
+            time.sleep(0.01)
+        assert agent.failures == 1 and store.outbox_size() == 1  # the hub is away: a minute's wait begins
+        with HubThread(hub, port=port):
+            assert HubPoller(client, protocol.FEED_PATH).poll_once()  # the feed poller reaches the hub
+            for _ in range(500):
+                if store.outbox_size() == 0:
+                    break
+                time.sleep(0.01)
+            assert store.outbox_size() == 0 and hub.events.count("strogino") == 1
+    finally:
+        agent.stop()
+        client.close()
+        store.close()
+        hub.close()
+
+
+@pytest.mark.parametrize("status, wakes", [(200, True), (304, True), (404, True), (429, False), (503, False)])
+def test_only_an_answer_of_a_hub_at_work_ends_an_outage_wait(tmp_path, status, wakes):
+    from hardware.clock import ManualClock
+    from offline_cache.outbox import DeviceStore
+    from offline_cache.sync import SyncAgent
+    from tests.helpers.day import MONDAY_10AM
+
+    store = DeviceStore(tmp_path / "kiosk.sqlite", center_id="strogino", device_id="kiosk-1",
+                        clock=ManualClock(MONDAY_10AM))
+    agent = SyncAgent(store, HubClient("http://127.0.0.1:9", FIRST, timeout=1))
+    try:
+        store.record_event("printer.status", {"status": "ok", "previous": None})
+        with pytest.raises(Exception, match="hub unreachable"):
+            agent.push_once()
+        reply = Response()
+        reply.status_code = status
+        agent.hub_answered(reply)
+        assert agent._wake.is_set() == wakes
+    finally:
+        store.close()
