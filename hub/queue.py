@@ -119,6 +119,13 @@ class Queue:
         rows = list(self.db.db.query("SELECT * FROM tickets WHERE status_token = ?", [status_token]))
         return rows[0] if rows else None
 
+    def tickets_of_day(self, center: str, day: str) -> list[Row]:
+        """A center's tickets of one service day in order of issue, with their state, window and
+        the device they came from; without their status tokens, which open the phone page."""
+        rows = self.db.db.query("SELECT * FROM tickets WHERE center = ? AND day = ? ORDER BY issued_at, id",
+                                [center, day])
+        return [{k: v for k, v in row.items() if k != "status_token"} for row in rows]
+
     def people_ahead(self, ticket: Row) -> int:
         return self.db.db.execute(
             "SELECT count(*) FROM tickets WHERE center = ? AND service = ? AND state = 'waiting' AND id != ? "

@@ -170,6 +170,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tickets(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from mfc_edge.cli.tickets import as_json, day_arg, device_lines, device_report
+
+    day = day_arg(args.day)
+    device = load_config(args.config)
+    report = device_report(device, day or datetime.now(device.timezone).date().isoformat())
+    print(as_json(report) if args.json else "\n".join(device_lines(report, device.timezone)))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from mfc_edge.cli.demo import run_demo
 
@@ -248,6 +260,12 @@ def register(add: AddCommand) -> None:
 
     p = add("status", cmd_status, "Say which content bundle this device runs and whether the hub has a newer one.")
     p.add_argument("--config", "-c", required=True, type=Path, help="the device's TOML file")
+
+    p = add("tickets", cmd_tickets, "List this device's tickets of a day with their print results, and the events "
+            "the hub has not acknowledged yet or refused.")
+    p.add_argument("--config", "-c", required=True, type=Path, help="the device's TOML file")
+    p.add_argument("--day", help="the service day, YYYY-MM-DD (default: today in the center's time zone)")
+    p.add_argument("--json", action="store_true", help="everything as JSON, every outbox event included")
 
     p = add("enroll", cmd_enroll, "Enroll this device with its hub using a one-time code from a technician.")
     p.add_argument("--config", "-c", required=True, type=Path, help="the device's TOML file")

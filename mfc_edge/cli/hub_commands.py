@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from mfc_edge.cli.arguments import ident, login, port, tls_files
+from mfc_edge.cli.arguments import CommandError, ident, login, port, tls_files
 from mfc_edge.cli.device_commands import AddCommand
 
 
@@ -109,6 +109,25 @@ def cmd_hub_publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hub_tickets(args: argparse.Namespace) -> int:
+    from hub.api import Hub
+    from mfc_edge.cli.tickets import as_json, day_arg, hub_lines
+
+    day = day_arg(args.day)
+    if not (args.data / "hub.sqlite").is_file():
+        raise CommandError(f"{args.data}: no hub.sqlite here: not the hub's data folder (--data)")
+    hub = Hub(args.data)
+    try:
+        day = day or hub.centers.today(args.center)[0]
+        tickets = hub.queue.tickets_of_day(args.center, day)
+        timezone = hub.centers.timezone(args.center)
+    finally:
+        hub.close()
+    print(as_json({"center": args.center, "day": day, "tickets": tickets}) if args.json
+          else "\n".join(hub_lines(args.center, day, tickets, timezone)))
+    return 0
+
+
 def cmd_hub_set_center(args: argparse.Namespace) -> int:
     from hub.api import Hub
     from hub.centers import CenterError
@@ -190,6 +209,16 @@ def register(add: AddCommand) -> None:
                         "Europe/Moscow)")
     q.add_argument("--name", help="the center's name (kept as it was when not given)")
     q.set_defaults(func=cmd_hub_set_center)
+
+    q = hub_sub.add_parser("tickets", help="List a center's tickets of a day: state, window, the device they "
+                                           "came from.",
+                           description="List a center's tickets of a day in order of issue, with their state, "
+                                       "window and the device that issued them.")
+    q.add_argument("--data", type=Path, default=Path("var/hub"), help="the hub's data folder")
+    q.add_argument("--center", required=True, help="center id")
+    q.add_argument("--day", help="the service day, YYYY-MM-DD (default: today in the center's time zone)")
+    q.add_argument("--json", action="store_true", help="everything as JSON")
+    q.set_defaults(func=cmd_hub_tickets)
 
     for q in hub_sub.choices.values():
         q.set_defaults(func=_ids_checked(q.get_default("func")))
