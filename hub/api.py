@@ -26,6 +26,7 @@ from hub.limits import BodyLimit
 from hub.routes import console, devices, pages
 from hub.routes.device_models import Feed, FeedCall, FeedEstimate
 from hub.routes.devices import SCREENSHOT_PATH
+from hub.time_header import HubTimeHeader
 from mfc_edge import protocol
 
 __all__ = ["END_OF_DAY_CHECK_S", "Feed", "FeedCall", "FeedEstimate", "Hub", "close_past_days", "create_app"]
@@ -94,6 +95,7 @@ def create_app(hub: Hub, end_of_day_every: float = END_OF_DAY_CHECK_S, docs: boo
     app.add_middleware(BodyLimit, max_bytes=protocol.MAX_BATCH_BYTES,
                        per_path={SCREENSHOT_PATH: protocol.MAX_SCREENSHOT_BYTES})
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(HubTimeHeader, now=hub.db.now)  # added last: outermost
     for router in (ops, devices.router, console.router, pages.router):
         app.include_router(router)
     if docs:

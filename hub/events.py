@@ -82,7 +82,9 @@ class EventLog:
         self.checks: dict[str, BatchCheck] = {}
         self.services = services
 
-    def ingest(self, device: Device, events: list[Any]) -> list[Outcome]:
+    def ingest(self, device: Device, events: list[Any], sender: tuple[str, float] | None = None) -> list[Outcome]:
+        """Store and project a device's batch. `sender`: the device's boot and monotonic clock when
+        it sent the batch (protocol.DEVICE_CLOCK_HEADER), from which its tickets are placed."""
         received = iso(self.db.now())
         checked: list[tuple[Any, str | None, str | None]] = []
         services = self._services(device.center, events)
@@ -109,7 +111,7 @@ class EventLog:
                         new_tickets.append(event)
                     elif event["type"] in self.projections:
                         projected.append(event)
-            self.queue.add_issued(db, device.center, new_tickets, received)
+            self.queue.add_issued(db, device.center, new_tickets, received, sender)
             for event in projected:  # after the tickets: a rating may name a ticket of this same batch
                 self.projections[event["type"]](db, event)
             db.execute("UPDATE devices SET last_seen = ? WHERE center = ? AND id = ?",

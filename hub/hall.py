@@ -1,7 +1,9 @@
 """The supervisor's view of the hall: who works at which window, and how the day is going.
 
-The day is the center's current service day: the newest `day` any kiosk has dated a ticket
-with (kiosks date tickets in the center's own time zone, which the hub does not keep).
+The day is the center's current service day: its local date by the hub's clock, in its time
+zone (hub/centers.py), never the newest day any kiosk has dated a ticket with: one kiosk with
+its clock a day ahead must not move the hall to tomorrow. A ticket's day is the hub's too
+(hub/placement.py).
 "Within standard" counts visitors called within 15 minutes of taking their ticket — the
 waiting-time standard of Moscow's centers.
 """
@@ -11,6 +13,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from hub.centers import Centers
 from hub.db import HubDB, Row
 
 WAIT_STANDARD_MINUTES = 15
@@ -21,8 +24,8 @@ def _minutes(start: str, end: str) -> float:
 
 
 class Hall:
-    def __init__(self, db: HubDB):
-        self.db = db
+    def __init__(self, db: HubDB, centers: Centers):
+        self.db, self.centers = db, centers
 
     def windows(self, center: str) -> list[dict[str, Any]]:
         """Every open window: its operator, services, and the visitor at it, if any."""
@@ -37,15 +40,15 @@ class Hall:
                  "current": r["number"] and {"number": r["number"], "state": r["state"], "since": r["since"]}}
                 for r in rows]
 
-    def service_day(self, center: str) -> str | None:
-        return self.db.db.execute("SELECT max(day) FROM tickets WHERE center = ?", [center]).fetchone()[0]
+    def service_day(self, center: str) -> str:
+        return self.centers.today(center)[0]
 
     def today(self, center: str) -> dict[str, Any]:
         """Per service and in total: issued, served, no-shows, still waiting, mean wait to be
         called, and the share called within the standard."""
         day = self.service_day(center)
         rows = self.db.db.query("SELECT service, state, issued_at, called_at FROM tickets WHERE center = ? AND day = ?",
-                                [center, day]) if day else []
+                                [center, day])
         per_service: dict[str, _Tally] = {}
         total = _Tally()
         for r in rows:

@@ -27,7 +27,7 @@ class Hub:
         self.identity = Identity(self.db)
         self.centers = Centers(self.db)
         self.queue = Queue(self.db, self.centers, priority_streak)
-        self.ratings, self.help = Ratings(self.db), HelpDesk(self.db)
+        self.ratings, self.help = Ratings(self.db, self.centers), HelpDesk(self.db)
         self.bundles = Bundles(self.db, data_dir)
         self.catalogs = Catalogs(self.bundles)
         self.device_health = DeviceHealth(self.db, self.identity, self.bundles.latest_version)
@@ -40,7 +40,7 @@ class Hub:
             services=self.catalogs.for_center)
         self.events.checks[protocol.RATING_GIVEN] = self.ratings.problems
         self.operators = Operators(self.db)
-        self.hall = Hall(self.db)
+        self.hall = Hall(self.db, self.centers)
         self.load = LoadCache(self.db, self.centers)
         self.screens = Screens(self.db, self.identity, data_dir)
 

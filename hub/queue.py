@@ -3,16 +3,18 @@
 Call order: priority tickets first, but never more than `priority_streak` of them in a
 row at one window while an ordinary ticket waits (so the ordinary line cannot stall);
 then by time of issue, so a ticket that reached the hub late after an outage takes its
-place by when it was issued. Every state change is kept with its time in
+place by when it was issued. That time, the ticket's service day and the number it is
+called by are the hub's, placed when the ticket arrives (hub/placement.py), whatever the
+kiosk's clock said. Every state change is kept with its time in
 `ticket_history`: the data for wait times, service times and the 15-minute standard.
 
     waiting → called → serving → done | no_show | transferred (→ waiting in another service)
     waiting → expired, when its service day is over in the center's time zone
 
 A day's line ends with the day: the first call of the morning is a ticket of that morning,
-never one left waiting the evening before. What ends is what the hub had before midnight: a
-ticket dated yesterday that arrives today is more likely from a kiosk whose clock is behind
-than from yesterday, and its visitor is waiting now.
+never one left waiting the evening before. What ends is what the hub had before midnight; a
+ticket that arrives today but is placed on a past day (its kiosk's monotonic clock says its
+visitor came yesterday) joins the line already expired.
 
 The queue owns the ticket rows: event ingest hands it each new `ticket.issued` event
 (`add_issued`), and only the queue changes a ticket afterwards. It also makes the one wait
@@ -31,6 +33,7 @@ from sqlite_utils import Database
 
 from hub.centers import Centers
 from hub.db import HubDB, Row, iso, stored_time
+from hub.placement import call_numbers, place
 
 DEFAULT_PRIORITY_STREAK = 3
 DEFAULT_SERVICE_MINUTES = 10.0
@@ -65,12 +68,6 @@ def wait_minutes(ahead: int, mean_service_minutes: float, open_windows: int) -> 
     return math.ceil(round(ahead * mean_service_minutes / max(1, open_windows), 6))
 
 
-def _ticket_row(event: dict[str, Any], received: str) -> tuple[Any, ...]:
-    body = event["body"]
-    return (body["ticket"], event["center"], event["device"], body["number"], body["service"], body["day"],
-            int(body["priority"]), stored_time(body["issued_at"]), body["status_token"], received)
-
-
 class Queue:
     def __init__(self, db: HubDB, centers: Centers, priority_streak: int = DEFAULT_PRIORITY_STREAK):
         self.db, self.centers = db, centers
@@ -78,19 +75,46 @@ class Queue:
 
     # --- tickets arriving -------------------------------------------------------
 
-    def add_issued(self, d: Database, center: str, events: list[dict[str, Any]], received: str) -> int:
+    def add_issued(self, d: Database, center: str, events: list[dict[str, Any]], received: str,
+                   sender: tuple[str, float] | None = None) -> int:
         """Put the tickets of newly stored `ticket.issued` events in line, in the caller's
         transaction (the ingest's, so a ticket is in line if and only if its event is stored);
-        how many were new. `received`: when the hub got them, which decides their end of day."""
-        if not events:
+        how many were new. `received`: when the hub got them; `sender`: the sending device's
+        boot and monotonic clock then. Both place each ticket: when its visitor came, its day
+        and its call number (hub/placement.py)."""
+        known = self._known_tickets(d, [e["body"]["ticket"] for e in events])
+        new: dict[str, dict[str, Any]] = {}
+        for event in events:
+            if event["body"]["ticket"] not in known:
+                new.setdefault(event["body"]["ticket"], event)  # a ticket sent twice is placed once
+        if not new:
             return 0
-        rows = [_ticket_row(event, received) for event in events]
+        zone, received_at = self.centers.timezone(center), datetime.fromisoformat(received)
+        placed = [(event, place(event["body"], received_at, sender, zone)) for event in new.values()]
+        numbers = call_numbers(d, center, [(event["body"]["number"], where.day) for event, where in placed])
         added: int = d.conn.executemany(
-            "INSERT OR IGNORE INTO tickets (id, center, device, number, service, day, priority, issued_at, "
-            "status_token, received_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting')", rows).rowcount
+            "INSERT OR IGNORE INTO tickets (id, center, device, number, printed_number, service, day, device_day, "
+            "priority, issued_at, device_issued_at, timing, status_token, received_at, state) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting')",
+            [(body["ticket"], center, event["device"], number, body["number"], body["service"], where.day,
+              body["day"], int(body["priority"]), iso(where.at), stored_time(body["issued_at"]),
+              where.timing, body["status_token"], received)
+             for (event, where), number in zip(placed, numbers, strict=True) for body in [event["body"]]]).rowcount
+        today = self.centers.today(center)[0]
+        self._expire(d, center, [event["body"]["ticket"] for event, where in placed if where.day < today],
+                     "issued on a past day")
         if added > 0:
             self.db.bump_feed(d, center)
         return added
+
+    @staticmethod
+    def _known_tickets(d: Database, ids: list[str]) -> set[str]:
+        known: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            known.update(r[0] for r in d.execute(
+                f"SELECT id FROM tickets WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        return known
 
     # --- reading --------------------------------------------------------------
 
@@ -313,14 +337,19 @@ class Queue:
         waiting = [r["id"] for r in d.query(
             "SELECT id FROM tickets WHERE center = ? AND state = 'waiting' AND day < ? "
             "AND (received_at IS NULL OR received_at < ?)", [center, today, began])]
+        return self._expire(d, center, waiting, "end of day")
+
+    def _expire(self, d: Database, center: str, tickets: list[str], detail: str) -> int:
+        """Take waiting `tickets` out of the line as expired, each change kept in the history."""
+        expired = [t for t in tickets
+                   if d.execute("UPDATE tickets SET state = 'expired' WHERE id = ? AND state = 'waiting'",
+                                [t]).rowcount]
         now = iso(self.db.now())
-        for ticket in waiting:
-            d.execute("UPDATE tickets SET state = 'expired' WHERE id = ?", [ticket])
         d.table("ticket_history").insert_all([{"ticket": t, "center": center, "state": "expired", "at": now,
-                                         "window": None, "detail": "end of day"} for t in waiting])
-        if waiting:
+                                               "window": None, "detail": detail} for t in expired])
+        if expired:
             self.db.bump_feed(d, center)
-        return len(waiting)
+        return len(expired)
 
     def close_past_days_everywhere(self) -> int:
         centers = [r[0] for r in self.db.db.execute("SELECT DISTINCT center FROM devices")]

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from hub.centers import Centers
 from hub.db import HubDB, Row, iso
 
 # A rating this long after the visitor's service finished is not about that service.
@@ -37,8 +38,8 @@ def served_ticket(db: Database, center: str, window: str, at: datetime) -> Row |
 
 
 class Ratings:
-    def __init__(self, db: HubDB):
-        self.db = db
+    def __init__(self, db: HubDB, centers: Centers):
+        self.db, self.centers = db, centers
 
     def problems(self, d: Database, events: list[dict[str, Any]]) -> dict[str, str]:
         """Ingest check for valid `rating.given` events, in the ingest transaction: event id ->
@@ -81,10 +82,12 @@ class Ratings:
         return rows[0] if rows else None
 
     def today(self, center: str) -> dict[str, Any]:
-        """The newest day's ratings: count, share of happy visitors, in total and per window."""
-        day = self.db.db.execute("SELECT max(day) FROM ratings WHERE center = ?", [center]).fetchone()[0]
+        """Today's ratings: count, share of happy visitors, in total and per window. Today is the
+        center's local date by the hub's clock, never the newest day a device sent: one console
+        with its clock a day ahead must not move every screen's "today" to tomorrow."""
+        day = self.centers.today(center)[0]
         rows = self.db.db.query("SELECT window, score, scale FROM ratings WHERE center = ? AND day = ?",
-                                [center, day]) if day else []
+                                [center, day])
         tallies: dict[str, list[int]] = {}
         total = [0, 0]
         for r in rows:

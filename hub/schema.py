@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from mfc_edge.protocol import call_number
+
 Migration = Callable[[sqlite_utils.Database], None]
 
 
@@ -102,7 +104,30 @@ def hub_schema_1(db: sqlite_utils.Database) -> None:
         ensure_table(db, table)
 
 
-MIGRATIONS: tuple[Migration, ...] = (hub_schema_1,)
+def hub_schema_2(db: sqlite_utils.Database) -> None:
+    """The time model (hub/placement.py). A ticket's `number`, `issued_at` and `day` become the
+    hub's: the number it is called by, when and on which service day its visitor came as the hub
+    places it. What the kiosk printed and stated is kept beside them (`printed_number`,
+    `device_issued_at`, `device_day`), and `timing` says how the hub placed it. No two tickets of
+    a center and day share a call number: where some already do, the first to reach the hub
+    keeps it and the others are called П505/2, П505/3 (protocol.call_number)."""
+    tickets = db.table("tickets")
+    for column in ("printed_number", "device_issued_at", "device_day", "timing"):
+        if column not in tickets.columns_dict:
+            tickets.add_column(column, str)
+    db.execute("UPDATE tickets SET printed_number = number, device_issued_at = issued_at, device_day = day, "
+               "timing = 'device' WHERE printed_number IS NULL")
+    seen: dict[tuple[str, str, str], int] = {}
+    for rowid, center, day, number in db.execute(
+            "SELECT rowid, center, day, number FROM tickets ORDER BY received_at, rowid").fetchall():
+        nth = seen[center, day, number] = seen.get((center, day, number), 0) + 1
+        if nth > 1:
+            db.execute("UPDATE tickets SET number = ? WHERE rowid = ?", [call_number(number, nth), rowid])
+    db.execute('CREATE UNIQUE INDEX IF NOT EXISTS "idx_tickets_center_day_number" '
+               'ON "tickets" ("center", "day", "number")')
+
+
+MIGRATIONS: tuple[Migration, ...] = (hub_schema_1, hub_schema_2)
 
 
 def version(db: sqlite_utils.Database) -> int:

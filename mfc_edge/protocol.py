@@ -6,6 +6,7 @@ often a device sends it. Devices and the hub import these names from here only.
 from __future__ import annotations
 
 import json
+import math
 import re
 import uuid
 from datetime import UTC, date, datetime
@@ -29,10 +30,20 @@ SCREENSHOT_PATH = f"{API}/screenshot"
 SCREENSHOT_REQUEST_PATH = f"{API}/screenshot/request"
 HEALTH_PATH = "/healthz"
 
+# Time on the wire (offline_cache/hub_time.py): every answer of the hub carries its own clock,
+# to the microsecond (`Date` has whole seconds and may be the web server's, not the hub's
+# clock); every request of a device its boot and monotonic clock, "<boot id> <seconds>", so
+# the hub can tell how long ago, in real seconds, a ticket of the same boot was issued.
+HUB_TIME_HEADER = "X-Hub-Time"
+DEVICE_CLOCK_HEADER = "X-Device-Clock"
+
 TICKET_ISSUED = "ticket.issued"
 TICKET_PRINTED = "ticket.printed"  # body: outcome, error; also for failed prints
 PRINTER_STATUS = "printer.status"  # body: status, previous; on every change
 CLOCK_SUSPECT = "clock.suspect"  # body: device_clock, used
+# body: device_clock, hub_clock, offset_s (hub - device, seconds); the device's clock is off the
+# hub's by more than times.SKEW_LIMIT; reported when it turns so, not while it stays so
+CLOCK_SKEWED = "clock.skewed"
 NUMBERING_WRAPPED = "numbering.wrapped"  # body: letter, day, range
 BUNDLE_APPLIED = "bundle.applied"  # body: version; the device now shows this content bundle
 BUNDLE_REFUSED = "bundle.refused"  # body: version (null if unreadable), reason (a short code), detail
@@ -45,17 +56,17 @@ BUTTON_RELEASED = "button.released"  # body: button, pin; a stuck button let go,
 SLIDE_PLAYED = "slide.played"
 # body: item, kind, asset, bundle, reason (a short code), detail; the slide was not shown
 SLIDE_SKIPPED = "slide.skipped"
-EVENT_TYPES = frozenset({TICKET_ISSUED, TICKET_PRINTED, PRINTER_STATUS, CLOCK_SUSPECT, NUMBERING_WRAPPED,
-                         BUNDLE_APPLIED, BUNDLE_REFUSED, RATING_GIVEN, HELP_REQUESTED, BUTTON_STUCK,
-                         BUTTON_RELEASED, SLIDE_PLAYED, SLIDE_SKIPPED})
+EVENT_TYPES = frozenset({TICKET_ISSUED, TICKET_PRINTED, PRINTER_STATUS, CLOCK_SUSPECT, CLOCK_SKEWED,
+                         NUMBERING_WRAPPED, BUNDLE_APPLIED, BUNDLE_REFUSED, RATING_GIVEN, HELP_REQUESTED,
+                         BUTTON_STUCK, BUTTON_RELEASED, SLIDE_PLAYED, SLIDE_SKIPPED})
 # The events each role of device sends; the hub refuses any other from a device of that role.
 # Kiosks issue and print tickets; kiosks and screens follow content bundles; window devices
 # (consoles, also those at the entrance) have the rating, help and keypad buttons.
 EVENTS_BY_ROLE: dict[str, frozenset[str]] = {
-    "kiosk": frozenset({TICKET_ISSUED, TICKET_PRINTED, PRINTER_STATUS, CLOCK_SUSPECT, NUMBERING_WRAPPED,
-                        BUNDLE_APPLIED, BUNDLE_REFUSED}),
-    "signage": frozenset({SLIDE_PLAYED, SLIDE_SKIPPED, BUNDLE_APPLIED, BUNDLE_REFUSED}),
-    "console": frozenset({RATING_GIVEN, HELP_REQUESTED, BUTTON_STUCK, BUTTON_RELEASED}),
+    "kiosk": frozenset({TICKET_ISSUED, TICKET_PRINTED, PRINTER_STATUS, CLOCK_SUSPECT, CLOCK_SKEWED,
+                        NUMBERING_WRAPPED, BUNDLE_APPLIED, BUNDLE_REFUSED}),
+    "signage": frozenset({SLIDE_PLAYED, SLIDE_SKIPPED, BUNDLE_APPLIED, BUNDLE_REFUSED, CLOCK_SKEWED}),
+    "console": frozenset({RATING_GIVEN, HELP_REQUESTED, BUTTON_STUCK, BUTTON_RELEASED, CLOCK_SKEWED}),
 }
 PRINTER_STATES = ("ok", "paper_near_end", "paper_out", "cover_open", "offline", "unreachable", "no_status")
 RATING_SCALES = (3, 5)
@@ -145,7 +156,54 @@ _TICKET_ISSUED_FIELDS = {
     "priority": lambda v: isinstance(v, bool),
     "issued_at": _is_time,
     "status_token": lambda v: _is_id(v, 16),
+    # Optional: the kiosk's boot and monotonic clock when it issued the ticket, and whether its
+    # time then came from the hub's (offline_cache/hub_time.py); kiosks before it send none.
+    "clock": lambda v: v is None or _ticket_clock(v),
 }
+
+
+def _seconds(v: Any, limit: float) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and abs(v) <= limit
+
+
+def _ticket_clock(v: Any) -> bool:
+    return (isinstance(v, dict) and set(v) == {"boot", "mono", "hub"} and _is_id(v["boot"])
+            and _seconds(v["mono"], 1e10) and v["mono"] >= 0 and isinstance(v["hub"], bool))
+
+
+_CLOCK_SKEWED_FIELDS = {
+    # The device's own reading may be anything (1970 until NTP answers): only its size is checked.
+    "device_clock": lambda v: isinstance(v, str) and 0 < len(v) <= 40,
+    "hub_clock": _is_time,
+    "offset_s": lambda v: _seconds(v, 200 * 366 * 86400),
+}
+
+# What the hub calls a ticket: its printed number, unless another ticket of the same center and
+# day came first with that number (a kiosk whose clock was off, a reboot): then the printed
+# number and how many came before with it, П505/2 (said «Пэ пятьсот пять дробь два»).
+CALL_NUMBER = re.compile(r"([А-ЯЁ])([0-9]{3})(?:/([2-9]|[1-9][0-9]{1,2}))?")
+
+
+def call_number(number: str, nth: int) -> str:
+    """The call number of the `nth` ticket printed as `number` in one center on one day."""
+    return number if nth <= 1 else f"{number}/{nth}"
+
+
+def device_clock_header(boot: str, mono: float) -> str:
+    """The value of DEVICE_CLOCK_HEADER: the device's boot id and monotonic seconds."""
+    return f"{boot} {mono:.6f}"
+
+
+def parse_device_clock(value: str | None) -> tuple[str, float] | None:
+    """The boot id and monotonic seconds in a DEVICE_CLOCK_HEADER; None when absent or spoiled."""
+    if not value or len(value) > 100:
+        return None
+    boot, _, mono = value.partition(" ")
+    try:
+        seconds = float(mono)
+    except ValueError:
+        return None
+    return (boot, seconds) if _is_id(boot) and _seconds(seconds, 1e10) and seconds >= 0 else None
 
 
 
@@ -178,6 +236,7 @@ _BUTTON_FIELDS = {"button": lambda v: isinstance(v, str) and 0 < len(v) <= 40,
 
 _BODY_FIELDS: dict[str, dict[str, Any]] = {
     TICKET_ISSUED: _TICKET_ISSUED_FIELDS,
+    CLOCK_SKEWED: _CLOCK_SKEWED_FIELDS,
     PRINTER_STATUS: {"status": lambda v: v in PRINTER_STATES, "previous": lambda v: v is None or v in PRINTER_STATES},
     RATING_GIVEN: {"window": _window, "ticket": lambda v: v is None or _is_id(v), "day": _is_day},
     HELP_REQUESTED: {"request": lambda v: _is_id(v, 16),

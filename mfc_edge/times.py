@@ -12,6 +12,12 @@ from zoneinfo import ZoneInfo
 # (a Raspberry Pi without a real-time clock boots in 1970 until NTP answers).
 CLOCK_FLOOR = datetime(2026, 1, 1, tzinfo=UTC)
 
+# A device clock further than this from the hub's is skewed: the device reports it once
+# (`clock.skewed`), and a kiosk's last ticket dated further than this ahead of the hub's time
+# no longer holds its clock back (kiosk/numbering.py). Two minutes is far above what a reply's
+# round trip and the one-second `Date` header can blur, and far below a day or an hour step.
+SKEW_LIMIT = timedelta(minutes=2)
+
 
 def iso(moment: datetime) -> str:
     """One text form for every stored time, so stored times sort as text."""

@@ -30,6 +30,10 @@ class Device:
     # Background parts the wiring started, stopped in reverse order before the sync agent.
     workers: list[Stoppable] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        if self.hub:  # every answer of the hub teaches the store the hub's time (offline_cache/hub_time.py)
+            self.hub.keep_time(self.store)
+
     def report(self, event_type: str, body: dict[str, Any]) -> None:
         """Put an event in the outbox and sync it soon."""
         self.store.record_event(event_type, body)

@@ -19,8 +19,10 @@ from typing import Any
 import requests
 from requests.adapters import BaseAdapter
 
+from mfc_edge import protocol
 from mfc_edge.config import DeviceConfig
 from mfc_edge.files import atomic_write
+from offline_cache.hub_time import TimeKeeper, hub_time_of
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ class HubClient:
         self.url = url.rstrip("/")
         self.token, self.ca_file, self.timeout = token, ca_file, timeout
         self.transport = transport
+        self.time_keeper: TimeKeeper | None = None
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
@@ -69,12 +72,30 @@ class HubClient:
                 self._sessions.append(session)
         return session
 
+    def keep_time(self, keeper: TimeKeeper) -> None:
+        """Tell `keeper` the hub's time in every answer, and the hub the device's clocks in every
+        request (offline_cache/hub_time.py): whichever part talks to the hub, the device learns."""
+        self.time_keeper = keeper
+
     def request(self, method: str, path: str, *, timeout: float | None = None, **kwargs: Any) -> requests.Response:
         """`path` starts with / (see mfc_edge.protocol). Raises requests.RequestException when
         the hub cannot be reached; any HTTP answer is returned for the caller to judge."""
         if not path.startswith("/"):
             raise ValueError(f"path {path!r} must start with /")
-        return self.session().request(method, self.url + path, timeout=timeout or self.timeout, **kwargs)
+        keeper = self.time_keeper
+        if keeper is None:
+            return self.session().request(method, self.url + path, timeout=timeout or self.timeout, **kwargs)
+        sent = keeper.read_clocks()
+        kwargs["headers"] = {**(kwargs.get("headers") or {}),
+                             protocol.DEVICE_CLOCK_HEADER: protocol.device_clock_header(sent.boot, sent.mono)}
+        reply = self.session().request(method, self.url + path, timeout=timeout or self.timeout, **kwargs)
+        hub_time = hub_time_of(reply.headers)
+        if hub_time is not None:
+            try:
+                keeper.learn_hub_time(sent, keeper.read_clocks(), hub_time)
+            except Exception:  # learning the time must never cost the caller its answer
+                log.exception("cannot keep the hub's time")
+        return reply
 
     def on_answer(self, listener: Callable[[requests.Response], None]) -> None:
         """Call `listener(reply)` with every answer the hub gives any part of the device, on the

@@ -9,11 +9,12 @@ own (the kiosk's tickets) extend the schema in `_create_schema`.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,14 @@ import sqlite_utils
 from hardware.clock import Clock
 from mfc_edge import protocol
 from mfc_edge.files import make_folder
-from mfc_edge.times import CLOCK_FLOOR, iso
+from mfc_edge.times import CLOCK_FLOOR, SKEW_LIMIT, iso
+from offline_cache.hub_time import Anchor, Reading, anchor_from, read_clocks
+
+log = logging.getLogger(__name__)
+
+# Every answer of the hub renews the device's anchor in memory (offline_cache/hub_time.py); it is
+# written down only when it moves the hub's time by more than this, not every few seconds to the SD card.
+ANCHOR_SAVE_DRIFT = timedelta(seconds=1)
 
 
 class DeviceStore:
@@ -38,6 +46,8 @@ class DeviceStore:
         self._lock = threading.RLock()
         with self.transaction():
             self._create_schema()
+            self._anchor = Anchor.from_text(self._state("hub_anchor"))
+            self._skewed = self._state("clock_skewed") == "1"
 
     def close(self) -> None:
         with self._lock:
@@ -64,9 +74,54 @@ class DeviceStore:
             self.db.execute("COMMIT")
 
     def now(self) -> datetime:
-        """The clock's time, but never before the floor: events of a Pi that booted in 1970
-        are dated as early as they can honestly be."""
-        return max(self.clock.now(), CLOCK_FLOOR)
+        """The hub's time when the device has heard it in this boot, else its own clock, but
+        never before the floor: events of a Pi that booted in 1970 are dated as early as they
+        can honestly be."""
+        reading = self.read_clocks()
+        return max(self.hub_time(reading) or reading.wall, CLOCK_FLOOR)
+
+    # --- the hub's time (offline_cache/hub_time.py) -----------------------------
+
+    def read_clocks(self) -> Reading:
+        return read_clocks(self.clock)
+
+    def hub_time(self, reading: Reading) -> datetime | None:
+        """The hub's time at `reading`, if an answer of the hub in this boot told it."""
+        anchor = self._anchor
+        return anchor.hub_now(reading) if anchor else None
+
+    def hub_offset(self) -> timedelta | None:
+        """The hub's clock minus this device's, as last learned in this boot."""
+        anchor = self._anchor
+        return anchor.offset if anchor and anchor.boot == self.read_clocks().boot else None
+
+    def learn_hub_time(self, sent: Reading, received: Reading, hub: datetime) -> None:
+        """An answer of the hub, sent at `sent` and received at `received`, gave its time `hub`.
+        Kept in memory every time; written down when it moves the hub's time by more than
+        ANCHOR_SAVE_DRIFT or starts a boot, with a `clock.skewed` event when the device's
+        clock turns more than SKEW_LIMIT off the hub's (once, not while it stays so)."""
+        anchor = anchor_from(sent, received, hub)
+        if anchor is None:
+            return
+        now = anchor.hub + timedelta(seconds=received.mono - anchor.mono)  # the hub's time at `received`
+        with self._lock:
+            previous, self._anchor = self._anchor, anchor
+            before = previous.hub_now(received) if previous else None
+            skewed = abs(anchor.offset) > SKEW_LIMIT
+            if before is not None and abs(now - before) <= ANCHOR_SAVE_DRIFT and skewed == self._skewed:
+                return
+            with self.transaction():
+                self._set_state("hub_anchor", anchor.to_text())
+                if skewed != self._skewed:
+                    self._set_state("clock_skewed", "1" if skewed else "0")
+                    if skewed:
+                        self._add_event(protocol.CLOCK_SKEWED, now, {
+                            "device_clock": iso(received.wall), "hub_clock": iso(now),
+                            "offset_s": round(anchor.offset.total_seconds(), 3)})
+            if skewed != self._skewed or before is None:
+                log.log(logging.WARNING if skewed else logging.INFO, "the hub's clock is %+.1f s from this "
+                        "device's: dating by the hub's", anchor.offset.total_seconds())
+            self._skewed = skewed
 
     def _state(self, key: str) -> str | None:
         rows = list(self.db.query("SELECT value FROM device_state WHERE key = ?", [key]))

@@ -3,15 +3,17 @@
 Everything is written out in words before espeak-ng sees it. Left to itself the synthesizer
 reads "П042" as a letter it may swallow and "ноль сорок два"; a letter's Russian name
 («Пэ», «Эль») and the number in words are what an announcer in a hall would say. Ticket
-numbers drop their leading zeros (П007 is «семь»), and the window is always named.
+numbers drop their leading zeros (П007 is «семь»), and the window is always named. A call
+number the hub gave a second ticket printed with the same number (П505/2, hub/placement.py) is
+said as Russians say such numbers, «Пэ пятьсот пять дробь два».
 """
 from __future__ import annotations
 
 import re
 
-from mfc_edge.protocol import WINDOW_PATTERN
+from mfc_edge.protocol import CALL_NUMBER, WINDOW_PATTERN
 
-TICKET = re.compile(r"^([А-ЯЁ])(\d{3})$")
+TICKET = CALL_NUMBER
 WINDOW = re.compile(WINDOW_PATTERN)
 
 LETTER_NAMES_RU = {
@@ -75,11 +77,12 @@ def english_number(n: int) -> str:
     return f"{_EN_UNITS[hundreds]} hundred" + (f" and {tail}" if tail else "")
 
 
-def _ticket(number: str) -> tuple[str, int]:
-    match = TICKET.match(number) if isinstance(number, str) else None
+def _ticket(number: str) -> tuple[str, int, int | None]:
+    match = TICKET.fullmatch(number) if isinstance(number, str) else None
     if not match:
-        raise ValueError(f"ticket number {number!r}: expected a Cyrillic capital letter and 3 digits, like П042")
-    return match.group(1), int(match.group(2))
+        raise ValueError(f"ticket number {number!r}: expected a Cyrillic capital letter and 3 digits, like П042 "
+                         "(or П042/2)")
+    return match.group(1), int(match.group(2)), int(match.group(3)) if match.group(3) else None
 
 
 def _window(window: str, number_words) -> str:
@@ -91,13 +94,16 @@ def _window(window: str, number_words) -> str:
 
 
 def russian_phrase(number: str, window: str) -> str:
-    letter, n = _ticket(number)
-    return f"Талон {LETTER_NAMES_RU[letter]} {russian_number(n)}, окно {_window(window, russian_number)}"
+    letter, n, nth = _ticket(number)
+    nth_words = f" дробь {russian_number(nth)}" if nth else ""
+    return f"Талон {LETTER_NAMES_RU[letter]} {russian_number(n)}{nth_words}, окно {_window(window, russian_number)}"
 
 
 def english_phrase(number: str, window: str) -> str:
-    letter, n = _ticket(number)
-    return f"Ticket {LETTER_NAMES_EN[letter]} {english_number(n)}, window {_window(window, english_number)}"
+    letter, n, nth = _ticket(number)
+    nth_words = f" slash {english_number(nth)}" if nth else ""
+    return (f"Ticket {LETTER_NAMES_EN[letter]} {english_number(n)}{nth_words}, "
+            f"window {_window(window, english_number)}")
 
 
 def check_call(call: dict) -> dict:

@@ -7,6 +7,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from hub import schema
 from hub.db import HubDB
@@ -243,26 +244,42 @@ def open_and_close(folder: Path) -> None:
     HubDB(folder).close()
 
 
+def today_s_schema(folder: Path) -> Path:
+    """The schema the hub made before versions with every step after the first applied."""
+    folder = folder_with(folder, BEFORE_VERSIONS)
+    with closing(sqlite3.connect(folder / "hub.sqlite")) as conn:
+        db = sqlite_utils.Database(conn)
+        for step in schema.MIGRATIONS[1:]:
+            step(db)
+        conn.commit()
+    return folder
+
+
 def test_a_fresh_hub_gets_every_table_and_index_of_the_schema(tmp_path):
     open_and_close(tmp_path / "fresh")
-    reference = folder_with(tmp_path / "before", BEFORE_VERSIONS)
+    reference = today_s_schema(tmp_path / "before")
     assert shape(tmp_path / "fresh" / "hub.sqlite") == shape(reference / "hub.sqlite")
     assert user_version(tmp_path / "fresh" / "hub.sqlite") == len(schema.MIGRATIONS)
     assert set(shape(tmp_path / "fresh" / "hub.sqlite")) == {t.name for t in schema.SCHEMA_1}
 
 
-def test_a_folder_made_before_versions_is_adopted_as_it_is(tmp_path):
+def test_a_folder_made_before_versions_is_adopted_as_it_is(tmp_path, monkeypatch):
     folder = folder_with(tmp_path / "hub", BEFORE_VERSIONS)
     before = shape(folder / "hub.sqlite")
+    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:1])
     open_and_close(folder)
     assert shape(folder / "hub.sqlite") == before
     assert user_version(folder / "hub.sqlite") == 1
+    monkeypatch.undo()
+    open_and_close(folder)  # and then brought up to date by the later steps
+    assert shape(folder / "hub.sqlite") == shape(today_s_schema(tmp_path / "today") / "hub.sqlite")
+    assert user_version(folder / "hub.sqlite") == len(schema.MIGRATIONS)
 
 
 def test_an_older_folder_gets_its_missing_columns_and_indexes_and_keeps_its_rows(tmp_path):
     folder = folder_with(tmp_path / "hub", OLDER)
     open_and_close(folder)
-    reference = folder_with(tmp_path / "before", BEFORE_VERSIONS)
+    reference = today_s_schema(tmp_path / "before")
     assert shape(folder / "hub.sqlite") == shape(reference / "hub.sqlite")
     with closing(sqlite3.connect(folder / "hub.sqlite")) as db:
         assert db.execute("SELECT id, state, received_at FROM tickets").fetchall() == [("t1", "waiting", None)]
@@ -280,7 +297,7 @@ def test_opening_an_up_to_date_hub_changes_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(schema, "migrate", must_not_run)
     open_and_close(tmp_path)
-    assert shape(tmp_path / "hub.sqlite") == before and user_version(tmp_path / "hub.sqlite") == 1
+    assert shape(tmp_path / "hub.sqlite") == before and user_version(tmp_path / "hub.sqlite") == len(schema.MIGRATIONS)
 
 
 def test_a_step_that_fails_changes_nothing(tmp_path, monkeypatch):
@@ -295,14 +312,15 @@ def test_a_step_that_fails_changes_nothing(tmp_path, monkeypatch):
         db.execute("CREATE INDEX idx_notes ON queue_notes (text)")
         raise sqlite3.OperationalError("disk I/O error")
 
+    released = len(schema.MIGRATIONS)
     monkeypatch.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS, step_2, step_3))
     with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
         HubDB(tmp_path)
-    assert shape(tmp_path / "hub.sqlite") == before and user_version(tmp_path / "hub.sqlite") == 1
+    assert shape(tmp_path / "hub.sqlite") == before and user_version(tmp_path / "hub.sqlite") == released
 
-    monkeypatch.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS[:2],))  # the failing step fixed: left out
+    monkeypatch.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS[:released + 1],))  # the failing step fixed: left out
     open_and_close(tmp_path)
-    assert user_version(tmp_path / "hub.sqlite") == 2
+    assert user_version(tmp_path / "hub.sqlite") == released + 1
     after = shape(tmp_path / "hub.sqlite")
     assert "queue_notes" in after and "note" in after["tickets"][0]
 
@@ -313,3 +331,30 @@ def test_a_file_from_a_newer_hub_is_refused(tmp_path):
         db.execute(f"PRAGMA user_version = {len(schema.MIGRATIONS) + 1}")
     with pytest.raises(schema.SchemaError, match="newer than this hub"):
         HubDB(tmp_path)
+
+
+def test_step_2_keeps_what_kiosks_stated_and_gives_tickets_sharing_a_number_on_a_day_their_own(tmp_path,
+                                                                                                 monkeypatch):
+    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:1])
+    open_and_close(tmp_path)
+    with closing(sqlite3.connect(tmp_path / "hub.sqlite")) as db:
+        for n, (number, day, received) in enumerate([("С505", "2026-11-23", "07:10"), ("С505", "2026-11-22", "07:00"),
+                                                     ("С505", "2026-11-23", "07:05"), ("С505", "2026-11-23", "07:20"),
+                                                     ("П001", "2026-11-23", "07:00")]):
+            db.execute("INSERT INTO tickets (id, center, number, day, issued_at, status_token, state, received_at) "
+                       "VALUES (?, 'strogino', ?, ?, ?, ?, 'waiting', ?)",
+                       [f"t{n}", number, day, f"{day}T06:00:00.000000+00:00", f"token-{n}",
+                        f"2026-11-23T{received}:00.000000+00:00"])
+        db.commit()
+    monkeypatch.undo()
+    open_and_close(tmp_path)
+    with closing(sqlite3.connect(tmp_path / "hub.sqlite")) as db:
+        rows = db.execute("SELECT id, number, printed_number, day, device_day, device_issued_at = issued_at, timing "
+                          "FROM tickets ORDER BY id").fetchall()
+        assert rows == [("t0", "С505/2", "С505", "2026-11-23", "2026-11-23", 1, "device"),
+                        ("t1", "С505", "С505", "2026-11-22", "2026-11-22", 1, "device"),
+                        ("t2", "С505", "С505", "2026-11-23", "2026-11-23", 1, "device"),
+                        ("t3", "С505/3", "С505", "2026-11-23", "2026-11-23", 1, "device"),
+                        ("t4", "П001", "П001", "2026-11-23", "2026-11-23", 1, "device")]
+        with pytest.raises(sqlite3.IntegrityError):
+            db.execute("UPDATE tickets SET number = 'С505' WHERE id = 't0'")

@@ -104,7 +104,9 @@ def state(hub: HubDep, who: OperatorDep, window: str = "") -> dict[str, Any]:
         "services": [{"id": s.id, "name": s.name.ru} for s in hub.catalogs.for_center(who.center).services],
         "waiting": queue.waiting(who.center),
         "current": current and {"number": current["number"], "service": current["service"],
-                                "state": current["state"], "priority": bool(current["priority"])},
+                                "state": current["state"], "priority": bool(current["priority"]),
+                                # what the visitor's paper says, when the hub calls it otherwise
+                                "printed": current["printed_number"] or current["number"]},
         "calls": [c.__dict__ for c in queue.recent_calls(who.center)],
     }
 

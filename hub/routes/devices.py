@@ -59,7 +59,7 @@ def enroll(request: EnrollRequest, hub: HubDep) -> EnrollReply:
                        bundle_key=base64.b64encode(hub.bundles.public_key()).decode())
 
 
-def _ingest(hub: Hub, who: Device, body: bytes) -> Response:
+def _ingest(hub: Hub, who: Device, body: bytes, sender: tuple[str, float] | None = None) -> Response:
     try:
         batch = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -70,7 +70,7 @@ def _ingest(hub: Hub, who: Device, body: bytes) -> Response:
         raise RequestValidationError([{
             "type": "batch", "loc": ("body", "events"), "input": None,
             "msg": f"expected an object whose events are a list of at most {protocol.MAX_BATCH_EVENTS}"}])
-    outcomes = hub.events.ingest(who, events)
+    outcomes = hub.events.ingest(who, events, sender)
     # Built by hand rather than through BatchReply: validating up to 500 results the hub
     # itself just made is work on the ingest path for nothing. BatchReply documents the shape.
     return Response(orjson.dumps({"results": [{"id": o.id, "status": o.status, "reason": o.reason}
@@ -85,7 +85,8 @@ def _ingest(hub: Hub, who: Device, body: bytes) -> Response:
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": EventBatch.model_json_schema()}}}})
 async def events(request: Request, who: DeviceDep) -> Response:
-    return await run_in_threadpool(_ingest, hub_of(request), who, await request.body())
+    return await run_in_threadpool(_ingest, hub_of(request), who, await request.body(),
+                                   protocol.parse_device_clock(request.headers.get(protocol.DEVICE_CLOCK_HEADER)))
 
 
 @router.get(protocol.FEED_PATH, response_model=Feed, tags=["queue"],

@@ -53,7 +53,9 @@ def status_page(hub: Hub, status_token: str, lang: str) -> tuple[str, int]:
         title, lines, status = t("Ticket not found"), [t("Check the link in the QR code on your ticket.")], 404
     else:
         status = 200
-        title = t("Ticket {number}").format(number=ticket["number"])
+        # The number on the visitor's paper; the hub may call it by another (hub/placement.py).
+        printed = ticket["printed_number"] or ticket["number"]
+        title = t("Ticket {number}").format(number=printed)
         if ticket["state"] in ("called", "serving"):
             lines = [t("Please go to window {window}").format(window=ticket["window"])]
         elif ticket["state"] == "waiting":
@@ -63,6 +65,9 @@ def status_page(hub: Hub, status_token: str, lang: str) -> tuple[str, int]:
             lines = [t("You have been served. Thank you for your visit!")]
         else:
             lines = [t("This ticket is no longer in line. Please ask a consultant in the hall.")]
+        if printed != ticket["number"] and ticket["state"] in ("waiting", "called", "serving"):
+            lines.insert(0, t("Your ticket {printed} will be called as {number}").format(
+                printed=printed, number=ticket["number"]))
         lines.insert(0, hub.catalogs.for_center(ticket["center"]).name(ticket["service"], lang))
     other = "en" if lang == "ru" else "ru"
     page = Template((PAGES / "status.html").read_text(encoding="utf-8")).substitute(
