@@ -289,3 +289,18 @@ def test_a_device_data_folder_that_cannot_be_made_is_one_line(tmp_path, capsys):
         hub.close()
     done = run("kiosk", "--config", str(config))
     assert one_line(done) == expected
+
+
+def test_a_hub_file_from_a_newer_mfc_edge_is_one_line(tmp_path, capsys):
+    import sqlite3
+    from contextlib import closing
+
+    from hub.db import HubDB
+    from hub.schema import MIGRATIONS
+
+    HubDB(tmp_path / "hub").close()
+    with closing(sqlite3.connect(tmp_path / "hub" / "hub.sqlite")) as db:
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    for args in (["hub", "devices", "--center", "strogino"], ["hub", "--port", "9"]):
+        message = one_line(main_in_process(capsys, *args, "--data", str(tmp_path / "hub")))
+        assert message.startswith(f"{tmp_path}/hub/hub.sqlite: its schema is version {len(MIGRATIONS) + 1}, newer")

@@ -220,18 +220,24 @@ def register(add: AddCommand) -> None:
     q.add_argument("--json", action="store_true", help="everything as JSON")
     q.set_defaults(func=cmd_hub_tickets)
 
-    for q in hub_sub.choices.values():
+    for q in (p, *hub_sub.choices.values()):
         q.set_defaults(func=_ids_checked(q.get_default("func")))
 
 
 def _ids_checked(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """`command`, once its --center, --device and --login are checked: an empty or path-like one
-    is refused in one line before the hub's file is opened."""
+    is refused in one line before the hub's file is opened. A hub file from a newer mfc-edge is one
+    line too."""
     def checked(args: argparse.Namespace) -> int:
         for flag in ("center", "device"):
             if getattr(args, flag, None) is not None:
                 ident(getattr(args, flag), f"--{flag}")
         if getattr(args, "login", None) is not None:
             login(args.login)
-        return command(args)
+        from hub.schema import SchemaError
+
+        try:
+            return command(args)
+        except SchemaError as exc:
+            raise CommandError(str(exc)) from None
     return checked
