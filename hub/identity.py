@@ -4,11 +4,16 @@ A technician makes a code on the hub for a center and a role (and, for a window'
 window it stands at); the device trades it once, before it expires, for a token of its own.
 The hub keeps only SHA-256 hashes of codes and tokens (both are long random strings, so a
 plain hash is enough); revoking a device refuses its token at once.
+
+A device id already enrolled is taken over only by a code made to replace it (`--replace ID`,
+kept with the code): any other code is refused for it, so a code leaked or left over cannot
+end a working device's token by enrolling under its name.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -16,6 +21,8 @@ from datetime import timedelta
 
 from hub.db import HubDB, Row, iso
 from mfc_edge.protocol import WINDOW_PATTERN
+
+log = logging.getLogger(__name__)
 
 ROLES = ("kiosk", "signage", "console")
 CODE_TTL = timedelta(hours=24)
@@ -54,7 +61,10 @@ class Identity:
     def __init__(self, db: HubDB):
         self.db = db
 
-    def create_code(self, center: str, role: str, ttl: timedelta = CODE_TTL, window: str | None = None) -> str:
+    def create_code(self, center: str, role: str, ttl: timedelta = CODE_TTL, window: str | None = None,
+                    replace: str | None = None) -> str:
+        """A one-time code for a new device, or with `replace` for the enrolled device of that id
+        (of the same role), whose token stops working once the code is used."""
         if role not in ROLES:
             raise EnrollmentError(f"role {role!r}: expected one of {', '.join(ROLES)}")
         if window is not None and role != "console":
@@ -64,14 +74,22 @@ class Identity:
         code = new_code()
         now = self.db.now()
         with self.db.transaction() as db:
+            if replace is not None:
+                found = db.execute("SELECT role FROM devices WHERE center = ? AND id = ?", [center, replace]).fetchone()
+                if found is None:
+                    raise EnrollmentError(f"center {center} has no device {replace} to replace")
+                if found[0] != role:
+                    raise EnrollmentError(f"device {replace} is a {found[0]}: a code to replace it is for a {found[0]}")
             db.table("enrollment_codes").insert({
                 "code_hash": _hash(_normalise_code(code)), "center": center, "role": role, "window": window,
                 "created_at": iso(now), "expires_at": iso(now + ttl), "used_at": None, "device": None,
+                "replaces": replace,
             })
         return code
 
     def enroll(self, code: str, device_id: str) -> tuple[Device, str]:
-        """Trade a code for a token. A device enrolled again gets a new token; the old one dies."""
+        """Trade a code for a token. An enrolled device id needs a code made to replace it: it gets a
+        new token, and the old one dies."""
         now = self.db.now()
         with self.db.transaction() as db:
             rows = list(db.query("SELECT * FROM enrollment_codes WHERE code_hash = ?",
@@ -83,12 +101,25 @@ class Identity:
                 raise EnrollmentError("this enrollment code was already used")
             if row["expires_at"] <= iso(now):
                 raise EnrollmentError("this enrollment code has expired")
+            if row["replaces"] is not None and row["replaces"] != device_id:
+                raise EnrollmentError(f"this code was made to replace device {row['replaces']}, not {device_id}")
+            enrolled = db.execute("SELECT 1 FROM devices WHERE center = ? AND id = ?",
+                                  [row["center"], device_id]).fetchone()
+            if enrolled and row["replaces"] is None:
+                window = f" --window {row['window']}" if row["window"] else ""
+                raise EnrollmentError(
+                    f"device {device_id} is already enrolled in center {row['center']}: give a new device an id of "
+                    f"its own, or to replace that one make a code with `mfc-edge hub enroll-code --center "
+                    f"{row['center']} --role {row['role']}{window} --replace {device_id}`")
             token = secrets.token_urlsafe(32)
             db.table("enrollment_codes").update(row["code_hash"], {"used_at": iso(now), "device": device_id})
             db.table("devices").upsert({
                 "center": row["center"], "id": device_id, "role": row["role"], "window": row["window"],
                 "token_hash": _hash(token), "enrolled_at": iso(now), "revoked_at": None, "last_seen": iso(now),
             }, pk=("center", "id"))
+        if enrolled:
+            log.warning("device %s/%s enrolled again with a code made to replace it: its old token no longer works",
+                        row["center"], device_id)
         return Device(row["center"], device_id, row["role"], row["window"]), token
 
     def authenticate(self, token: str) -> Device | None:

@@ -2,7 +2,8 @@
 
 Passwords are hashed with Argon2id (argon2-cffi). A session is a random token in a
 cookie; the hub keeps its hash and an expiry, and every request past the expiry signs
-the operator out.
+the operator out. A new password ends the operator's sessions, and so does disabling the
+account (`disable`), which also refuses its sign-in until `add` enables it again.
 
 Sign-in is throttled (`SignInThrottle`): failed attempts lock a login, and an address, out for
 a while, and at most `HASHING_SLOTS` passwords are hashed at once: each Argon2 hash takes 64 MiB
@@ -149,6 +150,13 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _same_password(hashed: str, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(hashed, password))
+    except (VerifyMismatchError, InvalidHashError):
+        return False
+
+
 class Operators:
     def __init__(self, db: HubDB, session_ttl: timedelta = SESSION_TTL):
         self.db, self.session_ttl = db, session_ttl
@@ -159,10 +167,34 @@ class Operators:
             raise ValueError(f"role {role!r}: expected one of {', '.join(ROLES)}")
         if len(password) < MIN_PASSWORD:
             raise ValueError(f"the password needs at least {MIN_PASSWORD} characters")
+        hashed = _hasher.hash(password)
+        found = self.db.db.execute("SELECT password_hash FROM operators WHERE center = ? AND login = ?",
+                                   [center, login]).fetchone()
+        # An Argon2 verify takes a moment: made before the write lock, not under it.
+        changed = found is not None and not _same_password(found[0], password)
         with self.db.transaction() as d:
             d.table("operators").upsert({"center": center, "login": login, "name": name, "role": role,
-                                   "password_hash": _hasher.hash(password)}, pk=("center", "login"))
+                                         "password_hash": hashed, "disabled_at": None}, pk=("center", "login"))
+            if changed:
+                ended = d.execute("DELETE FROM sessions WHERE center = ? AND login = ?", [center, login]).rowcount
+                if ended:
+                    log.info("%s/%s has a new password: %d session(s) ended", center, login, ended)
         return Operator(center, login, name, role)
+
+    def disable(self, center: str, login: str) -> int | None:
+        """Refuse the operator's sign-in from now on and end their sessions: how many ended,
+        None when the center has no such operator."""
+        with self.db.transaction() as d:
+            found = d.execute("SELECT disabled_at FROM operators WHERE center = ? AND login = ?",
+                              [center, login]).fetchone()
+            if found is None:
+                return None
+            if found[0] is None:
+                d.execute("UPDATE operators SET disabled_at = ? WHERE center = ? AND login = ?",
+                          [iso(self.db.now()), center, login])
+            ended: int = d.execute("DELETE FROM sessions WHERE center = ? AND login = ?", [center, login]).rowcount
+        log.warning("operator %s/%s disabled: %d session(s) ended", center, login, ended)
+        return ended
 
     def sign_in(self, center: str, login: str, password: str, address: str = "") -> tuple[Operator, str]:
         """A new session for the operator; SignInLocked while the login or the `address` the
@@ -179,6 +211,8 @@ class Operators:
             self.throttle.failed(center, login, address)
             raise SignInError("wrong center, login or password") from None
         self.throttle.succeeded(center, login)
+        if rows[0]["disabled_at"]:  # said only to whoever knows the password
+            raise SignInError("this operator account is disabled: ask the center's administrator")
         token = secrets.token_urlsafe(32)
         with self.db.transaction() as d:
             d.table("sessions").insert({"token_hash": _hash_token(token), "center": center, "login": login,
@@ -192,7 +226,8 @@ class Operators:
             return None
         rows = list(self.db.db.query(
             "SELECT o.center, o.login, o.name, o.role FROM sessions s JOIN operators o "
-            "ON o.center = s.center AND o.login = s.login WHERE s.token_hash = ? AND s.expires_at > ?",
+            "ON o.center = s.center AND o.login = s.login WHERE s.token_hash = ? AND s.expires_at > ? "
+            "AND o.disabled_at IS NULL",
             [_hash_token(token), iso(self.db.now())]))
         return Operator(**rows[0]) if rows else None
 

@@ -127,7 +127,15 @@ def hub_schema_2(db: sqlite_utils.Database) -> None:
                'ON "tickets" ("center", "day", "number")')
 
 
-MIGRATIONS: tuple[Migration, ...] = (hub_schema_1, hub_schema_2)
+def hub_schema_3(db: sqlite_utils.Database) -> None:
+    """Enrollment codes may be made to replace an enrolled device (`replaces`, its id: the code
+    is the record of who allowed the takeover); an operator may be disabled (`disabled_at`)."""
+    for table, column in (("enrollment_codes", "replaces"), ("operators", "disabled_at")):
+        if column not in db.table(table).columns_dict:
+            db.table(table).add_column(column, str)
+
+
+MIGRATIONS: tuple[Migration, ...] = (hub_schema_1, hub_schema_2, hub_schema_3)
 
 
 def version(db: sqlite_utils.Database) -> int:

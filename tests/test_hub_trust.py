@@ -157,6 +157,96 @@ def test_a_console_cannot_rate_the_visitor_of_another_window(center):
     assert center.hub.ratings.for_ticket("strogino", "ticket-0001")["score"] == 5
 
 
+# --- 6. an enrolled device id is taken over only by a code made to replace it ------------------
+
+def enroll_with(center: Center, code: str, device_id: str) -> requests.Response:
+    return requests.post(f"{center.url}/api/v1/enroll", json={"code": code, "device_id": device_id}, timeout=10)
+
+
+def test_a_code_takes_over_an_enrolled_device_only_when_made_to_replace_it(center, capsys, caplog):
+    from mfc_edge.cli import main as cli
+
+    real = {"Authorization": f"Bearer {center.token}"}  # console-5's
+    window = f"{center.url}/api/v1/windows/5"
+    for role, extra in (("console", {"window": "5"}), ("kiosk", {})):
+        code = center.hub.identity.create_code("strogino", role, **extra)
+        refused = enroll_with(center, code, "console-5")
+        assert refused.status_code == 403
+        assert refused.json()["detail"] == (
+            f"device console-5 is already enrolled in center strogino: give a new device an id of its own, or to "
+            f"replace that one make a code with `mfc-edge hub enroll-code --center strogino --role {role}"
+            f"{' --window 5' if role == 'console' else ''} --replace console-5`")
+        assert requests.get(window, headers=real, timeout=10).status_code == 200  # the real device works on
+    assert enroll_with(center, code, "kiosk-2").status_code == 200  # the refused code was not used up
+
+    data = str(center.hub.db.path.parent)
+    assert cli(["hub", "enroll-code", "--data", data, "--center", "strogino", "--role", "console", "--window", "5",
+                "--replace", "console-9"]) == 2
+    assert "center strogino has no device console-9 to replace" in capsys.readouterr().err
+    assert cli(["hub", "enroll-code", "--data", data, "--center", "strogino", "--role", "console",
+                "--replace", "../console-5"]) == 2
+    assert "--replace '../console-5': expected" in capsys.readouterr().err
+    assert cli(["hub", "enroll-code", "--data", data, "--center", "strogino", "--role", "kiosk",
+                "--replace", "console-5"]) == 2
+    assert "device console-5 is a console: a code to replace it is for a console" in capsys.readouterr().err
+    assert cli(["hub", "enroll-code", "--data", data, "--center", "strogino", "--role", "console", "--window", "5",
+                "--replace", "console-5"]) == 0
+    out = capsys.readouterr()
+    replacing = out.out.strip()
+    assert "to replace device console-5 (its token stops working when the code is used)" in out.err
+    wrong_id = enroll_with(center, replacing, "console-6")
+    assert wrong_id.status_code == 403
+    assert wrong_id.json()["detail"] == "this code was made to replace device console-5, not console-6"
+    with caplog.at_level("WARNING", logger="hub.identity"):
+        taken = enroll_with(center, replacing, "console-5")
+    assert taken.status_code == 200
+    assert "device strogino/console-5 enrolled again with a code made to replace it" in caplog.text
+    assert requests.get(window, headers=real, timeout=10).status_code == 401
+    assert requests.get(window, headers={"Authorization": f"Bearer {taken.json()['token']}"}, timeout=10).ok
+    recorded = list(center.hub.db.db.query("SELECT replaces, device, used_at FROM enrollment_codes "
+                                           "WHERE replaces IS NOT NULL"))
+    assert [(r["replaces"], r["device"], bool(r["used_at"])) for r in recorded] == [("console-5", "console-5", True)]
+
+
+# --- 8. a new password ends the sessions; operators can be disabled ------------------------------
+
+def test_a_new_password_ends_the_sessions_and_a_disabled_operator_is_out(center, capsys):
+    from mfc_edge.cli import main as cli
+    from tests.helpers.window import PASSWORD
+
+    def add_operator(password: str, monkeypatch_stdin) -> int:
+        import io
+
+        monkeypatch_stdin.setattr("sys.stdin", io.StringIO(password + "\n"))
+        return cli(["hub", "add-operator", "--data", data, "--center", "strogino", "--login", "ivanova",
+                    "--name", "Иванова Мария"])
+
+    data = str(center.hub.db.path.parent)
+    state = f"{center.url}/console/api/state"
+    with pytest.MonkeyPatch.context() as mp:
+        first = operator(center)
+        assert add_operator(PASSWORD, mp) == 0  # the same password again: nobody is signed out
+        assert first.get(state, timeout=10).status_code == 200
+        assert add_operator("a new password 7", mp) == 0
+        assert first.get(state, timeout=10).status_code == 401
+        second = requests.Session()
+        assert second.post(f"{center.url}/console/api/sign-in", timeout=10, json={
+            "center": "strogino", "login": "ivanova", "password": "a new password 7"}).status_code == 200
+        assert second.get(state, timeout=10).status_code == 200
+
+        assert cli(["hub", "disable-operator", "--data", data, "--center", "strogino", "--login", "ivanova"]) == 0
+        assert "ivanova of center strogino is disabled and signed out of 1 session(s)" in capsys.readouterr().out
+        assert second.get(state, timeout=10).status_code == 401
+        refused = sign_in(center, "a new password 7")
+        assert refused.status_code == 401 and "disabled" in refused.json()["detail"]
+        assert sign_in(center, "a wrong password").json()["detail"] == "wrong center, login or password"
+        assert cli(["hub", "disable-operator", "--data", data, "--center", "strogino", "--login", "petrov"]) == 1
+        assert "center strogino has no operator petrov" in capsys.readouterr().err
+
+        assert add_operator("another password 9", mp) == 0  # enabled again, with a new password
+        assert sign_in(center, "another password 9").status_code == 200
+
+
 # --- 7. sign-in is throttled, and hashing bounded ------------------------------------------------
 
 class FakeMonotonic:

@@ -290,9 +290,9 @@ def test_enrolling_a_console_with_a_code_for_another_window_is_refused_on_the_sp
     config = write_console_config(tmp_path, center.url)  # [console] window = "5"
     data_dir = load_config(config).data_dir
     assert cli(["enroll", "--config", str(config), "--code", center.hub.identity.create_code(
-        "strogino", "console", window="6")]) == 1
+        "strogino", "console", window="6", replace="console-5")]) == 1  # the center's console-5 is enrolled
     assert "made for window 6, this console is at window 5" in capsys.readouterr().err
     assert load_token(data_dir) is None
     assert cli(["enroll", "--config", str(config), "--code", center.hub.identity.create_code(
-        "strogino", "console", window="5")]) == 0
+        "strogino", "console", window="5", replace="console-5")]) == 0
     assert load_token(data_dir)

@@ -46,9 +46,11 @@ def cmd_hub_enroll_code(args: argparse.Namespace) -> int:
     from hub.api import Hub
     from hub.identity import EnrollmentError
 
+    if args.replace is not None:
+        ident(args.replace, "--replace")
     hub = Hub(args.data)
     try:
-        code = hub.identity.create_code(args.center, args.role, window=args.window)
+        code = hub.identity.create_code(args.center, args.role, window=args.window, replace=args.replace)
     except EnrollmentError as exc:
         print(f"mfc-edge: error: {exc}", file=sys.stderr)
         return 2
@@ -56,7 +58,9 @@ def cmd_hub_enroll_code(args: argparse.Namespace) -> int:
         hub.close()
     print(code)
     at = f" at window {args.window}" if args.window else ""
-    print(f"one-time code for a {args.role}{at} of center {args.center}; valid 24 hours", file=sys.stderr)
+    replacing = (f", to replace device {args.replace} (its token stops working when the code is used)"
+                 if args.replace else "")
+    print(f"one-time code for a {args.role}{at} of center {args.center}{replacing}; valid 24 hours", file=sys.stderr)
     return 0
 
 
@@ -87,6 +91,22 @@ def cmd_hub_add_operator(args: argparse.Namespace) -> int:
     finally:
         hub.close()
     print(f"{args.role} {args.login} of center {args.center} can sign in at /console")
+    return 0
+
+
+def cmd_hub_disable_operator(args: argparse.Namespace) -> int:
+    from hub.api import Hub
+
+    hub = Hub(args.data)
+    try:
+        disabled = hub.operators.disable(args.center, args.login)
+    finally:
+        hub.close()
+    if disabled is None:
+        print(f"mfc-edge: error: center {args.center} has no operator {args.login}", file=sys.stderr)
+        return 1
+    print(f"{args.login} of center {args.center} is disabled and signed out of {disabled} session(s); "
+          "add-operator with a new password enables the account again")
     return 0
 
 
@@ -167,6 +187,9 @@ def register(add: AddCommand) -> None:
     q.add_argument("--role", required=True, choices=("kiosk", "signage", "console"), help="the device's role")
     q.add_argument("--window", help="for a console: the window it stands at; its keypad acts and its ratings "
                                     "count only there")
+    q.add_argument("--replace", metavar="DEVICE_ID",
+                   help="the code is for this enrolled device id, to take its place (a new device for a broken "
+                        "one): its token stops working once the code is used. Without it, an enrolled id is refused")
     q.set_defaults(func=cmd_hub_enroll_code)
     q = hub_sub.add_parser("revoke", help="Refuse a device's token from now on.",
                            description="Refuse a device's token from now on.")
@@ -176,13 +199,21 @@ def register(add: AddCommand) -> None:
     q.set_defaults(func=cmd_hub_revoke)
     q = hub_sub.add_parser("add-operator", help="Add or update an operator account (password from stdin).",
                            description="Add or update an operator account; the password is asked for, or read "
-                                       "from standard input when it is not a terminal.")
+                                       "from standard input when it is not a terminal. A new password ends the "
+                                       "account's sessions; a disabled account is enabled again.")
     q.add_argument("--data", type=Path, default=Path("var/hub"), help="the hub's data folder")
     q.add_argument("--center", required=True, help="center id")
     q.add_argument("--login", required=True, help="sign-in name")
     q.add_argument("--name", required=True, help="the name shown on the console")
     q.add_argument("--role", choices=("operator", "supervisor"), default="operator")
     q.set_defaults(func=cmd_hub_add_operator)
+    q = hub_sub.add_parser("disable-operator", help="Disable an operator account and end its sessions.",
+                           description="Disable an operator account: its sessions end at once and it can no "
+                                       "longer sign in; add-operator with a new password enables it again.")
+    q.add_argument("--data", type=Path, default=Path("var/hub"), help="the hub's data folder")
+    q.add_argument("--center", required=True, help="center id")
+    q.add_argument("--login", required=True, help="sign-in name")
+    q.set_defaults(func=cmd_hub_disable_operator)
     q = hub_sub.add_parser("publish", help="Publish a folder as the next signed content bundle for a role.",
                            description="Publish every file of a folder (hidden ones skipped) as the next signed "
                                        "content bundle for the devices of a center with the given role. A kiosk "
