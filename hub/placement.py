@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -55,23 +55,37 @@ class Placement:
     timing: str  # which rule placed it: ELAPSED, RECEIVED, HUB or DEVICE
 
 
-def place(body: dict[str, Any], received: datetime, sender: tuple[str, float] | None, zone: ZoneInfo) -> Placement:
-    """Where a `ticket.issued` body goes, received at `received` from a device whose clocks read
-    `sender` (boot id, monotonic seconds: protocol.DEVICE_CLOCK_HEADER) when it sent the batch."""
-    stated = datetime.fromisoformat(body["issued_at"])
-    clock = body.get("clock")
-    if clock is not None and sender is not None and clock["boot"] == sender[0] and sender[1] >= clock["mono"]:
-        at, timing = received - timedelta(seconds=sender[1] - clock["mono"]), ELAPSED
-    elif stated > received or body.get("clock_suspect"):
-        at, timing = received, RECEIVED
-    elif clock is not None and clock["hub"]:
-        at, timing = stated, HUB
-    else:
-        at, timing = stated, DEVICE
-    day = at.astimezone(zone).date()
-    if timing == DEVICE:
-        day = max(day, received.astimezone(zone).date())
-    return Placement(at, day.isoformat(), timing)
+class Arrival:
+    """One batch of tickets as it reaches the hub: at `received`, from a device whose clocks read
+    `sender` (boot id, monotonic seconds: protocol.DEVICE_CLOCK_HEADER) when it sent the batch,
+    for a center in `zone`. Made once per batch: what every ticket of it shares is worked out once."""
+
+    def __init__(self, received: datetime, sender: tuple[str, float] | None, zone: ZoneInfo):
+        self.received, self.sender, self.zone = received, sender, zone
+        local = received.astimezone(zone)
+        self.today = local.date()
+        # The hub's today as UTC instants, for the usual ticket placed on it.
+        self._began = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+        self._ends = (local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)).astimezone(UTC)
+
+    def day_of(self, at: datetime) -> date:
+        return self.today if self._began <= at < self._ends else at.astimezone(self.zone).date()
+
+    def place(self, body: dict[str, Any]) -> Placement:
+        """Where a `ticket.issued` body goes (the rules in this module's text)."""
+        clock, sender, received = body.get("clock"), self.sender, self.received
+        if clock is not None and sender is not None and clock["boot"] == sender[0] and sender[1] >= clock["mono"]:
+            at, timing = received - timedelta(seconds=sender[1] - clock["mono"]), ELAPSED
+        elif (stated := datetime.fromisoformat(body["issued_at"])) > received or body.get("clock_suspect"):
+            at, timing = received, RECEIVED
+        elif clock is not None and clock["hub"]:
+            at, timing = stated, HUB
+        else:
+            at, timing = stated, DEVICE
+        day = self.day_of(at)
+        if timing == DEVICE:
+            day = max(day, self.today)
+        return Placement(at, day.isoformat(), timing)
 
 
 def call_numbers(db: Database, center: str, tickets: Iterable[tuple[str, str]]) -> list[str]:
@@ -81,10 +95,16 @@ def call_numbers(db: Database, center: str, tickets: Iterable[tuple[str, str]]) 
     if not tickets:
         return []
     days, printed = sorted({day for _, day in tickets}), sorted({number for number, _ in tickets})
+    # One look-up down the unique index for the printed numbers themselves; only a number already
+    # taken (rare: a kiosk's clock was wrong) has its call numbers П505/2, ... looked up too, all
+    # of which sort between "П505/" and "П5050".
     taken = {(r[0], r[1]) for r in db.execute(
         f"SELECT day, number FROM tickets WHERE center = ? AND day IN ({','.join('?' * len(days))}) "
-        f"AND (printed_number IN ({','.join('?' * len(printed))}) OR number IN ({','.join('?' * len(printed))}))",
-        [center, *days, *printed, *printed])}
+        f"AND number IN ({','.join('?' * len(printed))})", [center, *days, *printed])}
+    for day, number in list(taken):
+        taken.update((day, r[0]) for r in db.execute(
+            "SELECT number FROM tickets WHERE center = ? AND day = ? AND number > ? AND number < ?",
+            [center, day, f"{number}/", f"{number}0"]))
     found = []
     for number, day in tickets:
         nth = 1

@@ -33,7 +33,7 @@ from sqlite_utils import Database
 
 from hub.centers import Centers
 from hub.db import HubDB, Row, iso, stored_time
-from hub.placement import call_numbers, place
+from hub.placement import Arrival, call_numbers
 
 DEFAULT_PRIORITY_STREAK = 3
 DEFAULT_SERVICE_MINUTES = 10.0
@@ -89,8 +89,8 @@ class Queue:
                 new.setdefault(event["body"]["ticket"], event)  # a ticket sent twice is placed once
         if not new:
             return 0
-        zone, received_at = self.centers.timezone(center), datetime.fromisoformat(received)
-        placed = [(event, place(event["body"], received_at, sender, zone)) for event in new.values()]
+        arrival = Arrival(datetime.fromisoformat(received), sender, self.centers.timezone(center))
+        placed = [(event, arrival.place(event["body"])) for event in new.values()]
         numbers = call_numbers(d, center, [(event["body"]["number"], where.day) for event, where in placed])
         added: int = d.conn.executemany(
             "INSERT OR IGNORE INTO tickets (id, center, device, number, printed_number, service, day, device_day, "
@@ -100,7 +100,7 @@ class Queue:
               body["day"], int(body["priority"]), iso(where.at), stored_time(body["issued_at"]),
               where.timing, body["status_token"], received)
              for (event, where), number in zip(placed, numbers, strict=True) for body in [event["body"]]]).rowcount
-        today = self.centers.today(center)[0]
+        today = arrival.today.isoformat()
         self._expire(d, center, [event["body"]["ticket"] for event, where in placed if where.day < today],
                      "issued on a past day")
         if added > 0:

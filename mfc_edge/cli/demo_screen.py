@@ -85,9 +85,11 @@ def seed_history(hub, center: str, today: datetime, weeks: int = 8, seed: int = 
             low, high = (0.5, 0.7) if weekend else (0.8, 1.2)
             for _ in range(rng.randint(int(visitors * low), int(visitors * high))):
                 at = datetime(day.year, day.month, day.day, hour, rng.randrange(60), tzinfo=today.tzinfo)
+                # Dated by the hub's time (hub/placement.py): the hub places each on its own day.
                 body = {"ticket": ids.ticket_id(), "number": f"П{len(events) % 999 + 1:03d}",
                         "service": rng.choice(SERVICES), "day": day.isoformat(), "priority": False,
-                        "issued_at": at.isoformat(), "status_token": ids.status_token()}
+                        "issued_at": at.isoformat(), "status_token": ids.status_token(),
+                        "clock": {"boot": "history", "mono": 0, "hub": True}}
                 events.append(protocol.make_event(protocol.TICKET_ISSUED, center, device.id, at, body))
         for start in range(0, len(events), protocol.MAX_BATCH_EVENTS):
             hub.events.ingest(device, events[start:start + protocol.MAX_BATCH_EVENTS])

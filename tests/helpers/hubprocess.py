@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -15,9 +15,13 @@ import requests
 
 
 def hub_today(hour: int = 10) -> datetime:
-    """`hour` o'clock today in Moscow, a center's default zone. A hub process runs on the real
-    clock and closes past service days, so kiosks in tests with one date their tickets today."""
-    return datetime.now(ZoneInfo("Europe/Moscow")).replace(hour=hour, minute=0, second=0, microsecond=0)
+    """`hour` o'clock today in Moscow, a center's default zone, or an hour ago if that is earlier
+    (but today). A hub process runs on the real clock: it closes past service days, and takes a
+    ticket stated after it arrived for one from a clock that ran ahead, placed when it arrived
+    (hub/placement.py). Kiosks in tests with one date their tickets today, before now."""
+    now = datetime.now(ZoneInfo("Europe/Moscow"))
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(midnight, min(now.replace(hour=hour, minute=0, second=0, microsecond=0), now - timedelta(hours=1)))
 
 
 def free_port() -> int:
