@@ -51,7 +51,7 @@ ELAPSED, RECEIVED, HUB, DEVICE = "elapsed", "received", "hub", "device"
 @dataclass(frozen=True)
 class Placement:
     at: datetime  # when the visitor came, as the hub places the ticket
-    day: str  # the center's local date of `at`
+    day: str  # the service day whose line it waits in: the local date of `at`, but see above
     timing: str  # which rule placed it: ELAPSED, RECEIVED, HUB or DEVICE
 
 
