@@ -70,7 +70,8 @@ def open_screen(device: DeviceConfig, clock: Clock, *, connect: bool = True,
     screen = Screen(device=device, store=store, hub=hub, content=ScreenContent(content_store, settings.profile))
     if settings.shows_calls and settings.announcements.enabled:
         speech = EspeakSpeech(device.data_dir / "speech")
-        screen.announcer = Announcer.for_device(device, audio or AplayOutput(), speech, clock=clock).start()
+        # Quiet hours by the hub's time once heard, as everything the screen records.
+        screen.announcer = Announcer.for_device(device, audio or AplayOutput(), speech, clock=store).start()
     if not hub:
         return screen
     screen.start_sync()

@@ -50,7 +50,8 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
 
     kiosk = open_kiosk(device, SystemClock(), catalog)
     try:
-        KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, SystemClock(), kiosk.catalog_updates,
+        # The screens read the store's clock: the hub's time once heard, as tickets are dated.
+        KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, kiosk.store, kiosk.catalog_updates,
                  load_figures=kiosk.load_figures).run()
     finally:
         kiosk.close()
@@ -70,7 +71,8 @@ def cmd_signage(args: argparse.Namespace) -> int:
     from signage.wiring import open_screen
 
     screen = open_screen(device, SystemClock(), audio=SimulatedOutput() if args.silent else None)
-    app = SignageApp(device, screen, SystemClock(), new_calls=screen.calls_to_announce)
+    # The screen shows, and filters today's calls by, the hub's time once heard.
+    app = SignageApp(device, screen, screen.store, new_calls=screen.calls_to_announce)
     screen.start_screenshots(app.capture_png)
     try:
         app.run()
