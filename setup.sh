@@ -22,7 +22,7 @@ DEBIAN_PACKAGES=(
   libusb-1.0-0                            # USB receipt printers
   chromium                                # the browser the operator console is tested in
   espeak-ng sox alsa-utils                # offline speech for announced calls, measuring it, aplay
-  mmdebstrap systemd-container           # the boot test: a Debian userland booted with a real systemd
+  mmdebstrap systemd-container            # the boot test: a Debian userland booted with a real systemd
 )
 
 fail() { echo "setup.sh: $*" >&2; exit 1; }
