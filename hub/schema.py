@@ -135,7 +135,32 @@ def hub_schema_3(db: sqlite_utils.Database) -> None:
             db.table(table).add_column(column, str)
 
 
-MIGRATIONS: tuple[Migration, ...] = (hub_schema_1, hub_schema_2, hub_schema_3)
+# Step 4's tables: the latest heartbeat of each device, and the alerts it and device health raise.
+SCHEMA_4 = (
+    # The whole beat as the device sent it (JSON), and when the hub received it by its own clock.
+    Table("heartbeats", {"center": str, "device": str, "received_at": str, "beat": str}, pk=("center", "device")),
+    # The state the alert sweep last saw of each watched subject ("online", "printer", "button 1"):
+    # a change against it is an alert; kept so that a hub restart does not announce it again.
+    Table("alert_states", {"center": str, "device": str, "subject": str, "state": str, "since": str},
+          pk=("center", "device", "subject")),
+    # Each change to announce, until the center's webhook has taken it (sent_at).
+    Table("alerts", {"id": int, "center": str, "device": str, "subject": str, "state": str, "since": str,
+                     "noticed_at": str, "payload": str, "attempts": int, "next_try_at": str, "last_error": str,
+                     "sent_at": str}, pk="id", indexes=(Index(("sent_at", "next_try_at")),)),
+    Table("webhooks", {"center": str, "url": str, "set_at": str}, pk="center"),
+)
+
+
+def hub_schema_4(db: sqlite_utils.Database) -> None:
+    """Heartbeats and alerts (hub/heartbeats.py, hub/alerts.py): `devices.last_beat`, the hub's
+    time of a device's latest beat, and the tables of SCHEMA_4."""
+    if "last_beat" not in db.table("devices").columns_dict:
+        db.table("devices").add_column("last_beat", str)
+    for table in SCHEMA_4:
+        ensure_table(db, table)
+
+
+MIGRATIONS: tuple[Migration, ...] = (hub_schema_1, hub_schema_2, hub_schema_3, hub_schema_4)
 
 
 def version(db: sqlite_utils.Database) -> int:
