@@ -28,6 +28,7 @@ RATINGS_PATH = f"{API}/ratings/today"
 BUNDLE_PATH = f"{API}/bundle"
 SCREENSHOT_PATH = f"{API}/screenshot"
 SCREENSHOT_REQUEST_PATH = f"{API}/screenshot/request"
+HEARTBEAT_PATH = f"{API}/heartbeat"
 HEALTH_PATH = "/healthz"
 
 # Time on the wire (offline_cache/hub_time.py): every answer of the hub carries its own clock,
@@ -101,6 +102,13 @@ MAX_BATCH_BYTES = 2 * 1024 * 1024
 MAX_EVENT_BYTES = 16 * 1024
 # A screen's PNG: a 1920x1080 screenshot is 0.3-2 MB, more when a slide is a photograph.
 MAX_SCREENSHOT_BYTES = 4 * 1024 * 1024
+# A heartbeat is a few hundred bytes of figures; anything much larger is not one.
+MAX_HEARTBEAT_BYTES = 8 * 1024
+
+# Devices beat every HEARTBEAT_EVERY_S seconds (each beat says its own interval); the hub calls
+# a device offline when it has heard nothing from it for OFFLINE_AFTER_BEATS intervals.
+HEARTBEAT_EVERY_S = 60.0
+OFFLINE_AFTER_BEATS = 3
 
 # Every check below matches the whole value (fullmatch: "П001\n" is not a ticket number) and
 # spells digits [0-9]: \d would take the digits of every script ("П٠٠١").
