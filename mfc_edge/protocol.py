@@ -29,6 +29,8 @@ BUNDLE_PATH = f"{API}/bundle"
 SCREENSHOT_PATH = f"{API}/screenshot"
 SCREENSHOT_REQUEST_PATH = f"{API}/screenshot/request"
 HEARTBEAT_PATH = f"{API}/heartbeat"
+# A device's commands from its supervisor (hub/remote.py); it reports each at COMMANDS_PATH/<id>.
+COMMANDS_PATH = f"{API}/commands"
 HEALTH_PATH = "/healthz"
 
 # Time on the wire (offline_cache/hub_time.py): every answer of the hub carries its own clock,
@@ -104,6 +106,11 @@ MAX_EVENT_BYTES = 16 * 1024
 MAX_SCREENSHOT_BYTES = 4 * 1024 * 1024
 # A heartbeat is a few hundred bytes of figures; anything much larger is not one.
 MAX_HEARTBEAT_BYTES = 8 * 1024
+MAX_COMMAND_RESULT = 200  # characters of a command's result, said to a supervisor in one line
+
+# What a supervisor can ask of a device: restart its app, reboot the machine, send a screenshot.
+RESTART, REBOOT, SCREENSHOT = "restart", "reboot", "screenshot"
+COMMAND_KINDS = (RESTART, REBOOT, SCREENSHOT)
 
 # Devices beat every HEARTBEAT_EVERY_S seconds (each beat says its own interval); the hub calls
 # a device offline when it has heard nothing from it for OFFLINE_AFTER_BEATS intervals.
