@@ -66,9 +66,9 @@ install_python_project() {
   if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
     return
   fi
-  step "installing mfc-edge, its hub and its test tools into $VENV"
+  step "installing mfc-edge with every role (kiosk, signage, console, hub) and its test tools into $VENV"
   "$VENV/bin/python" -m pip install -q --upgrade pip || fail "could not upgrade pip"
-  "$VENV/bin/python" -m pip install -q -e ".[hub,test]" || fail "pip could not install the project (see above)"
+  "$VENV/bin/python" -m pip install -q -e ".[kiosk,signage,console,hub,test]" || fail "pip could not install the project (see above)"
   echo "$want" > "$STAMP"
 }
 
