@@ -160,7 +160,21 @@ def hub_schema_4(db: sqlite_utils.Database) -> None:
         ensure_table(db, table)
 
 
-MIGRATIONS: tuple[Migration, ...] = (hub_schema_1, hub_schema_2, hub_schema_3, hub_schema_4)
+# Remote hands (hub/remote.py): what supervisors asked of devices and what became of it.
+SCHEMA_5 = (
+    Table("device_commands", {"id": str, "center": str, "device": str, "kind": str, "requested_by": str,
+                              "requested_at": str, "delivered_at": str, "done_at": str, "result": str},
+          pk="id", indexes=(Index(("center", "device", "done_at")),)),
+)
+
+
+def hub_schema_5(db: sqlite_utils.Database) -> None:
+    """The tables of SCHEMA_5."""
+    for table in SCHEMA_5:
+        ensure_table(db, table)
+
+
+MIGRATIONS: tuple[Migration, ...] = (hub_schema_1, hub_schema_2, hub_schema_3, hub_schema_4, hub_schema_5)
 
 
 def version(db: sqlite_utils.Database) -> int:
