@@ -1,0 +1,274 @@
+"""Bytes a kiosk writes to its SD card per ticket, through the real ticket path.
+
+    .venv/bin/python benchmarks/disk_writes_bench.py [--tickets 500] [--runs 5] [--write]
+
+Each run starts a kiosk in a fresh process (`open_kiosk`, as `mfc-edge kiosk` does), enrolled
+with a real hub process on 127.0.0.1 and printing to `mfc-edge virtual-printer` in a process of
+its own, so the hub's and the printer's writes are not counted. For every ticket it issues
+through `TicketDesk.issue`, waits for the print result and for the hub's acknowledgement, as
+at a center where visitors come minutes apart; then it closes the kiosk (the last
+checkpoint). The kiosk process reads `write_bytes` from /proc/self/io before and after:
+bytes it dirtied in the page cache, which is what the kernel later sends to the card.
+
+Two paces: back to back, and with `sync` after each ticket. The kernel counts a page once
+while it stays dirty, so back-to-back tickets share the pages of SQLite's shared-memory index
+and of half-written WAL pages; at a real center the kernel writes them back between visitors
+(within 30 s), and each ticket dirties them again. The synced pace is the honest figure.
+
+A third pass parses the WAL (autocheckpoint off) to say which tables and indexes the frames
+of each ticket belong to. The data folder is on a real disk (ext4 under a temporary folder
+beside the repository by default, `--folder` to choose): tmpfs counts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from results import write_section  # noqa: E402
+
+from tests.helpers.hubprocess import HubProcess, free_port  # noqa: E402
+
+SECTION = "## Bytes written per ticket (issue 14: the SD card lives for years)"
+CONFIG = """\
+[center]
+id = "strogino"
+name = "Центр госуслуг района Строгино"
+timezone = "Europe/Moscow"
+
+[device]
+id = "{device}"
+role = "kiosk"
+data_dir = "data"
+
+[kiosk]
+ticket_range = [1, 999]
+
+[printer]
+uri = "tcp://127.0.0.1:{port}"
+
+[hub]
+url = "{hub}"
+"""
+WAL_HEADER, FRAME_HEADER = 32, 24
+
+
+def io_counters() -> dict[str, int]:
+    with open("/proc/self/io") as f:
+        return {k: int(v) for k, v in (line.split(": ") for line in f)}
+
+
+# ---- the kiosk process -------------------------------------------------------
+
+def kiosk_run(config: Path, tickets: int, pace: str) -> dict:
+    """Runs in its own process: tickets through the real path, this process's writes counted."""
+    from hardware.clock import SystemClock
+    from kiosk.wiring import open_kiosk
+    from mfc_edge.config import load_config
+
+    kiosk = open_kiosk(load_config(config), SystemClock())
+    services = [s.id for s in kiosk.catalog.services]
+    assert kiosk.sync, "the kiosk is not enrolled"
+
+    def one(i: int) -> None:
+        kiosk.desk.next_visitor()
+        issued = kiosk.desk.issue(services[i % len(services)])
+        assert issued.printed.result(timeout=10).ok
+        deadline = time.monotonic() + 10
+        while kiosk.store.outbox_size():  # the hub's acknowledgement
+            assert time.monotonic() < deadline, "the hub did not acknowledge"
+            time.sleep(0.002)
+        if pace == "synced":
+            os.sync()
+
+    for i in range(3):  # warm up: the schema, the hub's time, the first pages
+        one(i)
+    os.sync()
+    before = io_counters()
+    for i in range(tickets):
+        one(i)
+    kiosk.close()
+    after = io_counters()
+    return {k: after[k] - before[k] for k in before}
+
+
+# ---- the WAL, frame by frame -------------------------------------------------
+
+def wal_frames(wal: Path) -> list[tuple[int, bool]]:
+    """(page number, ends a transaction) of each frame of a WAL file, in order."""
+    data = wal.read_bytes()
+    page_size = struct.unpack(">I", data[8:12])[0]
+    salt = data[16:24]
+    frames, offset = [], WAL_HEADER
+    while offset + FRAME_HEADER + page_size <= len(data):
+        page, size_after = struct.unpack(">II", data[offset:offset + 8])
+        if data[offset + 8:offset + 16] != salt:
+            break  # left over from before the last checkpoint
+        frames.append((page, size_after != 0))
+        offset += FRAME_HEADER + page_size
+    return frames
+
+
+def breakdown_run(config: Path, tickets: int) -> dict:
+    """Runs in its own process: the same tickets, autocheckpoint off; the WAL's frames by table."""
+    from hardware.clock import SystemClock
+    from kiosk.wiring import open_kiosk
+    from mfc_edge.config import load_config
+
+    device = load_config(config)
+    kiosk = open_kiosk(device, SystemClock())
+    store = kiosk.store
+    services = [s.id for s in kiosk.catalog.services]
+    with store.transaction():
+        pass
+    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.db.execute("PRAGMA wal_autocheckpoint=0")
+    page_size = store.db.execute("PRAGMA page_size").fetchone()[0]
+    for i in range(tickets):
+        kiosk.desk.next_visitor()
+        assert kiosk.desk.issue(services[i % len(services)]).printed.result(timeout=10).ok
+        deadline = time.monotonic() + 10
+        while store.outbox_size():
+            assert time.monotonic() < deadline, "the hub did not acknowledge"
+            time.sleep(0.002)
+    kiosk.close_parts()
+    for worker in [*kiosk.workers, kiosk.sync]:
+        if worker:
+            worker.stop()
+    store.flush() if hasattr(store, "flush") else None
+    frames = wal_frames(store.path.with_name(store.path.name + "-wal"))
+    owners = {page: name for name, page in store.db.execute("SELECT name, pageno FROM dbstat")}
+    by_table = Counter(owners.get(page, "free list / header" if page == 1 or page not in owners else "?")
+                       for page, _ in frames)
+    distinct = len({page for page, _ in frames})
+    store.close()
+    return {"page_size": page_size, "frames": len(frames), "commits": sum(end for _, end in frames),
+            "by_table": dict(by_table), "distinct_pages": distinct}
+
+
+# ---- the parent --------------------------------------------------------------
+
+def child(mode: str, config: Path, tickets: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", mode, "--config", str(config),
+                          "--tickets", str(tickets)], capture_output=True, text=True, check=False)
+    if out.returncode:
+        raise SystemExit(f"the kiosk process failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def prepared_kiosk(work: Path, hub: HubProcess, printer_port: int) -> Path:
+    from mfc_edge.config import load_config
+    from offline_cache.enrollment import enroll
+
+    work.mkdir(parents=True)
+    config = work / "kiosk.toml"
+    config.write_text(CONFIG.format(port=printer_port, hub=hub.url, device=work.name), encoding="utf-8")
+    enroll(load_config(config), hub.enroll_code())
+    return config
+
+
+def measure(folder: Path, tickets: int, runs: int) -> dict:
+    results: dict = {"back to back": [], "synced": [], "wchar": []}
+    port = free_port()
+    printer = subprocess.Popen([sys.executable, "-m", "mfc_edge.cli", "virtual-printer", "--port", str(port),
+                                "--out", str(folder / "printer")], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
+    assert printer.stdout
+    printer.stdout.readline()  # "listening on …"
+    try:
+        with HubProcess(folder / "hub") as hub:
+            n = 0
+            for _ in range(runs):
+                for pace in ("back to back", "synced"):
+                    n += 1
+                    counted = child("synced" if pace == "synced" else "fast",
+                                    prepared_kiosk(folder / f"kiosk-{n}", hub, port), tickets)
+                    results[pace].append(counted["write_bytes"] / tickets)
+                    if pace == "synced":
+                        results["wchar"].append(counted["wchar"] / tickets)
+                    print(f"{pace}: {counted['write_bytes'] / tickets / 1024:.1f} KB per ticket "
+                          f"(wchar {counted['wchar'] / tickets / 1024:.1f} KB, cancelled "
+                          f"{counted['cancelled_write_bytes'] / tickets / 1024:.1f} KB)", flush=True)
+            n += 1
+            results["breakdown"] = child("breakdown", prepared_kiosk(folder / f"kiosk-{n}", hub, port), tickets)
+    finally:
+        printer.terminate()
+        printer.wait()
+    return results
+
+
+def kb(values: list[float]) -> str:
+    return (f"median {statistics.median(values) / 1024:.1f} KB "
+            f"(range {min(values) / 1024:.1f}–{max(values) / 1024:.1f})")
+
+
+def report(results: dict, args: argparse.Namespace, folder: Path) -> str:
+    b = results["breakdown"]
+    frame = b["page_size"] + FRAME_HEADER
+    tickets = args.tickets
+    tables = ", ".join(f"{name} {count / tickets:.2f}" for name, count in
+                       sorted(b["by_table"].items(), key=lambda kv: -kv[1]))
+    fs = subprocess.run(["df", "--output=fstype", str(folder)], capture_output=True, text=True).stdout.split()[-1]
+    return "\n".join([
+        SECTION, "",
+        f"Command: `.venv/bin/python benchmarks/disk_writes_bench.py --tickets {tickets} --runs {args.runs}`  ",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, SQLite "
+        f"{sqlite3.sqlite_version}, {platform.platform()}; data folder on {fs}; measured "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC.", "",
+        "| pace | write_bytes per ticket (goal ≤ 10 KB) |", "| --- | --- |",
+        f"| each ticket followed by `sync` (a center where visitors come minutes apart) | "
+        f"{kb(results['synced'])} |",
+        f"| back to back | {kb(results['back to back'])} |",
+        f"| wchar (bytes handed to write(), any file), synced pace | {kb(results['wchar'])} |", "",
+        f"WAL, autocheckpoint off, {tickets} tickets: {b['commits'] / tickets:.2f} transactions and "
+        f"{b['frames'] / tickets:.2f} frames of {frame} bytes per ticket ({b['frames'] * frame / tickets / 1024:.1f} KB); "
+        f"frames per ticket by table or index: {tables}; a checkpoint then writes "
+        f"{b['distinct_pages']} distinct pages ({b['distinct_pages'] * b['page_size'] / tickets / 1024:.2f} KB "
+        "per ticket) into the database file.", ""])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tickets", type=int, default=500)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--folder", type=Path, help="where the data folders go (a real disk, not tmpfs)")
+    parser.add_argument("--write", action="store_true", help="write the section into benchmarks/RESULTS.md")
+    parser.add_argument("--child", choices=("fast", "synced", "breakdown"), help=argparse.SUPPRESS)
+    parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child == "breakdown":
+        print(json.dumps(breakdown_run(args.config, args.tickets)))
+        return 0
+    if args.child:
+        print(json.dumps(kiosk_run(args.config, args.tickets, args.child)))
+        return 0
+    (ROOT / "var").mkdir(exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="disk-writes-", dir=args.folder or ROOT / "var"))
+    try:
+        section = report(measure(folder, args.tickets, args.runs), args, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(section)
+    if args.write:
+        write_section(SECTION, section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
