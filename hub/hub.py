@@ -16,6 +16,7 @@ from hub.load import LoadCache
 from hub.operators import Operators
 from hub.queue import DEFAULT_PRIORITY_STREAK, Queue
 from hub.ratings import Ratings
+from hub.remote import RemoteCommands
 from hub.screens import Screens
 from mfc_edge import protocol
 
@@ -43,6 +44,7 @@ class Hub:
         self.hall = Hall(self.db, self.centers)
         self.load = LoadCache(self.db, self.centers)
         self.screens = Screens(self.db, self.identity, data_dir)
+        self.remote = RemoteCommands(self.db, self.identity)
 
     def close(self) -> None:
         self.db.close()

@@ -62,9 +62,11 @@ class Identity:
         self.db = db
 
     def create_code(self, center: str, role: str, ttl: timedelta = CODE_TTL, window: str | None = None,
-                    replace: str | None = None) -> str:
+                    replace: str | None = None, device: str | None = None) -> str:
         """A one-time code for a new device, or with `replace` for the enrolled device of that id
-        (of the same role), whose token stops working once the code is used."""
+        (of the same role), whose token stops working once the code is used. `device` is the id
+        the code is meant for (a first-boot file names it): kept with the code, so that id counts
+        as taken (`taken_ids`) until the code is used or expires."""
         if role not in ROLES:
             raise EnrollmentError(f"role {role!r}: expected one of {', '.join(ROLES)}")
         if window is not None and role != "console":
@@ -82,7 +84,7 @@ class Identity:
                     raise EnrollmentError(f"device {replace} is a {found[0]}: a code to replace it is for a {found[0]}")
             db.table("enrollment_codes").insert({
                 "code_hash": _hash(_normalise_code(code)), "center": center, "role": role, "window": window,
-                "created_at": iso(now), "expires_at": iso(now + ttl), "used_at": None, "device": None,
+                "created_at": iso(now), "expires_at": iso(now + ttl), "used_at": None, "device": device,
                 "replaces": replace,
             })
         return code
@@ -121,6 +123,13 @@ class Identity:
             log.warning("device %s/%s enrolled again with a code made to replace it: its old token no longer works",
                         row["center"], device_id)
         return Device(row["center"], device_id, row["role"], row["window"]), token
+
+    def taken_ids(self, center: str) -> set[str]:
+        """The center's device ids enrolled (revoked ones too) or meant for an outstanding code."""
+        return {row[0] for row in self.db.db.execute(
+            "SELECT id FROM devices WHERE center = ? UNION SELECT device FROM enrollment_codes WHERE center = ? "
+            "AND device IS NOT NULL AND used_at IS NULL AND expires_at > ?",
+            [center, center, iso(self.db.now())]).fetchall()}
 
     def authenticate(self, token: str) -> Device | None:
         rows = list(self.db.db.query(

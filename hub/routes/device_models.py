@@ -89,5 +89,26 @@ class ScreenshotRequest(BaseModel):
     requested_at: str | None = None
 
 
+class Command(BaseModel):
+    id: str
+    kind: str = Field(description=" or ".join(protocol.COMMAND_KINDS))
+    requested_at: str = Field(description="the hub's time")
+
+
+class Commands(BaseModel):
+    commands: list[Command] = Field(description="the supervisor's commands this device has not reported, oldest first")
+
+
+class CommandReport(BaseModel):
+    result: str = Field(min_length=1, max_length=protocol.MAX_COMMAND_RESULT, description="how it went, in one line")
+
+
+class CommandDone(BaseModel):
+    id: str
+    kind: str
+    done_at: str = Field(description="the hub's time of the first report")
+    result: str
+
+
 PNG_BODY = {"requestBody": {"required": True, "content": {"image/png": {"schema": {"type": "string",
                                                                                    "format": "binary"}}}}}

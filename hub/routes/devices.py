@@ -25,6 +25,9 @@ from hub.routes.common import API, WINDOW, DeviceDep, HubDep, etag_matches, hub_
 from hub.routes.device_models import (
     PNG_BODY,
     BatchReply,
+    CommandDone,
+    CommandReport,
+    Commands,
     EnrollReply,
     EnrollRequest,
     EventBatch,
@@ -191,6 +194,26 @@ def screenshot_requested(hub: HubDep, who: DeviceDep) -> ScreenshotRequest:
     """Whether a supervisor asked this device for a new screenshot; an upload answers it."""
     at = hub.screens.requested(who.center, who.id)
     return ScreenshotRequest(requested=at is not None, requested_at=at)
+
+
+# --- remote hands: what the center's supervisor asks of the device ----------------------
+
+@router.get(protocol.COMMANDS_PATH, response_model=Commands, tags=["devices"])
+def commands(hub: HubDep, who: DeviceDep) -> Any:
+    """The supervisor's commands to this device not done yet (hub/remote.py): restart its app,
+    reboot, send a screenshot. The device does each once and reports it."""
+    return {"commands": hub.remote.deliver(who.center, who.id)}
+
+
+@router.post(f"{protocol.COMMANDS_PATH}/{{command_id}}", response_model=CommandDone, tags=["devices"],
+             responses={404: {"description": "no such command for this device"}})
+def command_done(body: CommandReport, hub: HubDep, who: DeviceDep,
+                 command_id: str = PathParam(max_length=64)) -> Any:
+    """How the command went; a report repeated (the first answer was lost) keeps the first."""
+    row = hub.remote.report(who.center, who.id, command_id, body.result)
+    if row is None:
+        raise HTTPException(404, f"no command {command_id} for device {who.id}")
+    return row
 
 
 # --- window hardware ------------------------------------------------------------------

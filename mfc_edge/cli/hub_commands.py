@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from mfc_edge.cli import center_commands
 from mfc_edge.cli.arguments import CommandError, ident, login, port, tls_files
 from mfc_edge.cli.device_commands import AddCommand
 
@@ -251,6 +252,7 @@ def register(add: AddCommand) -> None:
     q.add_argument("--json", action="store_true", help="everything as JSON")
     q.set_defaults(func=cmd_hub_tickets)
 
+    center_commands.register(hub_sub)
     for q in (p, *hub_sub.choices.values()):
         q.set_defaults(func=_ids_checked(q.get_default("func")))
 
