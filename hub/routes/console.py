@@ -21,7 +21,9 @@ from hub.help import HelpError
 from hub.hub import Hub
 from hub.operators import SUPERVISOR, Operator, SignInBusy, SignInError, SignInLocked
 from hub.queue import QueueError
+from hub.remote import CommandRefused
 from hub.routes.common import DEVICE, SESSION_COOKIE, WINDOW, HubDep, OperatorDep, SupervisorDep, queue_reply
+from mfc_edge import protocol
 
 router = APIRouter(tags=["console"])
 
@@ -194,6 +196,29 @@ def request_screenshot(hub: HubDep, who: SupervisorDep, device_id: str = PathPar
     if row is None:
         raise HTTPException(404, f"устройство {device_id} не найдено или отключено")
     return JSONResponse({"device": device_id, "requested_at": row["requested_at"]})
+
+
+@router.post("/console/api/devices/{device_id}/{kind}",
+             responses={403: {"description": "the signed-in operator is not a supervisor"},
+                        404: {"description": "no such active device in the center"},
+                        409: {"description": "one of the kind is pending, or a screenshot of a screenless device"}})
+def remote_command(hub: HubDep, who: SupervisorDep, device_id: str = PathParam(pattern=DEVICE),
+                   kind: str = PathParam(pattern=f"^({'|'.join(protocol.COMMAND_KINDS)})$")) -> Any:
+    """Ask a device to restart its app, reboot or send a screenshot; it does so when it next
+    asks for its commands (within ~15 s), and reports how it went."""
+    try:
+        row = hub.remote.request(who.center, device_id, kind, who.login)
+    except CommandRefused as exc:
+        raise HTTPException(409, str(exc)) from None
+    if row is None:
+        raise HTTPException(404, f"устройство {device_id} не найдено или отключено")
+    return row
+
+
+@router.get("/console/api/commands", responses={403: {"description": "the signed-in operator is not a supervisor"}})
+def remote_commands(hub: HubDep, who: SupervisorDep) -> dict[str, Any]:
+    """The latest command of each kind for each device of the center: who asked, when, and the result."""
+    return {"commands": hub.remote.latest(who.center)}
 
 
 # --- help requests and ratings ------------------------------------------------------------
