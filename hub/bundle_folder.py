@@ -7,8 +7,11 @@ folder, so publishing never picks up files from elsewhere on the hub by accident
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from hub.video_check import SCREENS, UnplayableVideo, check_videos
 from mfc_edge import bundle
 from mfc_edge.catalog import CatalogError, load_catalog
 from mfc_edge.config import ConfigError, check_overrides
@@ -20,6 +23,12 @@ REQUIRED = {"kiosk": ("catalog.toml", "kiosk.toml"), "signage": ("playlist.toml"
 
 class PublishError(ValueError):
     """A folder that cannot be published; the message says why, for the technician."""
+
+
+@dataclass(frozen=True)
+class Contents:
+    files: list[tuple[str, Path]]  # (asset name, file) for each file to publish
+    warnings: list[str]  # what the technician should know: videos some target screens cannot play
 
 
 def _walk(folder: Path) -> list[tuple[str, Path]]:
@@ -50,23 +59,28 @@ def _walk(folder: Path) -> list[tuple[str, Path]]:
     return found
 
 
-def _check_role_files(folder: Path, names: set[str], role: str) -> None:
+def _check_role_files(folder: Path, names: set[str], role: str, screens: Sequence[str]) -> list[str]:
+    """Raises PublishError for what devices would refuse; returns warnings for what some may not play."""
     required = REQUIRED[role]
     if not names & set(required):
         raise PublishError(f"{folder}: a {role} bundle needs " + " or ".join(required) + " at the top of the folder")
-    # What devices would refuse to use, the hub does not publish.
-    checks = {"kiosk": (("catalog.toml", load_catalog), ("kiosk.toml", check_overrides)),
-              "signage": (("playlist.toml", load_playlists),)}[role]
-    for name, check in checks:
-        if name in names:
-            try:
-                check(folder / name)
-            except (CatalogError, ConfigError) as exc:
-                raise PublishError(str(exc)) from None
+    try:
+        if role == "kiosk":
+            for name, check in (("catalog.toml", load_catalog), ("kiosk.toml", check_overrides)):
+                if name in names:
+                    check(folder / name)
+            return []
+        playlists = load_playlists(folder / "playlist.toml")
+        videos = {item.asset for playlist in playlists.values() for item in playlist.items
+                  if item.type == "video" and item.asset}
+        return check_videos(folder, videos & names, screens)
+    except (CatalogError, ConfigError, UnplayableVideo) as exc:
+        raise PublishError(str(exc)) from None
 
 
-def collect_assets(folder: Path, role: str) -> list[tuple[str, Path]]:
-    """(asset name, file) for each file to publish, or PublishError saying what is wrong."""
+def collect_assets(folder: Path, role: str, screens: Sequence[str] = tuple(SCREENS)) -> Contents:
+    """The files to publish and warnings, or PublishError saying what is wrong. `screens` are the
+    Pi models of the center's waiting-area screens (hub/video_check.py)."""
     if role not in REQUIRED:
         raise PublishError(f"role {role!r}: bundles are for " + " and ".join(REQUIRED))
     if not folder.is_dir():
@@ -85,5 +99,5 @@ def collect_assets(folder: Path, role: str) -> list[tuple[str, Path]]:
             raise PublishError(f"{path}: differs from {folded[name.casefold()]!r} only in letter case; "
                                "devices cannot tell them apart")
         folded[name.casefold()] = name
-    _check_role_files(folder, {name for name, _ in files}, role)
-    return files
+    warnings = _check_role_files(folder, {name for name, _ in files}, role, screens)
+    return Contents(files, warnings)

@@ -18,7 +18,7 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.bundle_folder import PublishError, collect_assets
 from hub.db import PRIVATE_FILE, HubDB, iso, private_folder, tighten
+from hub.video_check import SCREENS
 from mfc_edge import bundle
 from mfc_edge.bundle import Asset, Envelope, Manifest
 
@@ -50,6 +51,7 @@ class Published:
     total_size: int
     removed_blobs: int = 0  # blobs no recent bundle has, deleted after this publish
     freed_bytes: int = 0
+    warnings: tuple[str, ...] = ()  # videos some of the target screens cannot play smoothly
 
 
 @dataclass(frozen=True)
@@ -147,15 +149,17 @@ class Bundles:
         """The raw 32-byte public key devices pin when they enroll."""
         return bundle.public_key_bytes(self.key)
 
-    def publish_folder(self, folder: Path, center: str, role: str) -> Published:
+    def publish_folder(self, folder: Path, center: str, role: str,
+                       screens: Sequence[str] = tuple(SCREENS)) -> Published:
         """Publish every file of `folder` as the next bundle for (center, role), then delete the
-        blobs no recent bundle has. Raises PublishError."""
+        blobs no recent bundle has. Raises PublishError, before storing anything, for a folder
+        devices would refuse or videos none of the `screens` models plays smoothly."""
         with self._one_publisher():
-            files = collect_assets(folder, role)
-            stored = [(name, self.blobs.put(path)) for name, path in files]
+            contents = collect_assets(folder, role, screens)
+            stored = [(name, self.blobs.put(path)) for name, path in contents.files]
             published = self.publish([Asset(name, a.sha256, a.size) for name, a in stored], center, role)
             removed, freed = self.collect_garbage()
-        return replace(published, removed_blobs=removed, freed_bytes=freed)
+        return replace(published, removed_blobs=removed, freed_bytes=freed, warnings=tuple(contents.warnings))
 
     @contextmanager
     def _one_publisher(self) -> Iterator[None]:

@@ -114,15 +114,23 @@ def cmd_hub_disable_operator(args: argparse.Namespace) -> int:
 def cmd_hub_publish(args: argparse.Namespace) -> int:
     from hub.api import Hub
     from hub.bundle_folder import PublishError
+    from hub.video_check import parse_screens
 
+    try:
+        screens = parse_screens(args.screens)
+    except ValueError as exc:
+        print(f"mfc-edge: error: --{exc}", file=sys.stderr)
+        return 2
     hub = Hub(args.data)
     try:
-        published = hub.bundles.publish_folder(args.folder, args.center, args.role)
+        published = hub.bundles.publish_folder(args.folder, args.center, args.role, screens)
     except PublishError as exc:
         print(f"mfc-edge: error: {exc}", file=sys.stderr)
         return 2
     finally:
         hub.close()
+    for warning in published.warnings:
+        print(f"mfc-edge: warning: {warning}", file=sys.stderr)
     print(f"published version {published.version} for {args.role} devices of center {args.center}: "
           f"{published.assets} assets, {published.total_size} bytes")
     if published.removed_blobs:
@@ -223,6 +231,9 @@ def register(add: AddCommand) -> None:
     q.add_argument("--data", type=Path, default=Path("var/hub"), help="the hub's data folder")
     q.add_argument("--center", required=True, help="center id")
     q.add_argument("--role", required=True, choices=("kiosk", "signage"), help="the devices it is for")
+    q.add_argument("--screens", default="pi4,pi5", metavar="MODELS",
+                   help="the Pi models of the center's screens, e.g. pi4 or pi4,pi5 (the default): a video none "
+                        "of them plays smoothly is refused, one only some play is published with a warning")
     q.set_defaults(func=cmd_hub_publish)
 
     q = hub_sub.add_parser("devices", help="List a center's devices with their printer and button status.",
