@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from hub.alerts import SWEEP_EVERY_S, watch_devices
 from hub.headers import SecurityHeaders
 from hub.hub import Hub
 from hub.limits import BodyLimit
@@ -81,19 +82,23 @@ async def client_gone(request: Request, exc: Exception) -> Response:
     return Response(status_code=400)
 
 
-def create_app(hub: Hub, end_of_day_every: float = END_OF_DAY_CHECK_S, docs: bool = False) -> FastAPI:
+def create_app(hub: Hub, end_of_day_every: float = END_OF_DAY_CHECK_S, docs: bool = False,
+               alerts_every: float = SWEEP_EVERY_S) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(close_past_days(hub, end_of_day_every))
+        tasks = [asyncio.create_task(close_past_days(hub, end_of_day_every)),
+                 asyncio.create_task(watch_devices(hub.alerts, alerts_every))]
         yield
-        task.cancel()
+        for task in tasks:
+            task.cancel()
 
     app = FastAPI(title="mfc-edge hub", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="The center's hub: device enrollment, event sync, the live queue.")
     app.state.hub = hub
     app.add_exception_handler(ClientDisconnect, client_gone)
     app.add_middleware(BodyLimit, max_bytes=protocol.MAX_BATCH_BYTES,
-                       per_path={SCREENSHOT_PATH: protocol.MAX_SCREENSHOT_BYTES})
+                       per_path={SCREENSHOT_PATH: protocol.MAX_SCREENSHOT_BYTES,
+                                 protocol.HEARTBEAT_PATH: protocol.MAX_HEARTBEAT_BYTES})
     app.add_middleware(SecurityHeaders)
     app.add_middleware(HubTimeHeader, now=hub.db.now)  # added last: outermost
     for router in (ops, devices.router, console.router, pages.router):

@@ -1,4 +1,4 @@
-"""What technicians need to know about each device: its last contact and its parts' trouble.
+"""What technicians need to know about each device: online or not, its latest heartbeat, and its parts' trouble.
 
 Projected from device events as they arrive: `printer.status` (the latest per device, kept
 even when it is "ok", so a technician sees the printer answered), `button.stuck` and
@@ -14,6 +14,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from hub.db import HubDB, iso
+from hub.heartbeats import Heartbeats
 from hub.identity import Identity
 from mfc_edge import protocol
 
@@ -21,10 +22,10 @@ BUNDLE, REFUSED_BUNDLE = "bundle", "refused bundle"
 
 
 class DeviceHealth:
-    def __init__(self, db: HubDB, identity: Identity,
+    def __init__(self, db: HubDB, identity: Identity, heartbeats: Heartbeats,
                  latest_bundle: Callable[[str, str], int | None] = lambda center, role: None):
         """`latest_bundle(center, role)`: the newest bundle version published for such devices."""
-        self.db, self.identity, self.latest_bundle = db, identity, latest_bundle
+        self.db, self.identity, self.heartbeats, self.latest_bundle = db, identity, heartbeats, latest_bundle
 
     def project(self, d: Database, event: dict[str, Any]) -> None:
         """Ingest hook for printer and button events; a late event never overwrites a newer one."""
@@ -43,7 +44,10 @@ class DeviceHealth:
                   [event["center"], event["device"], part, status, iso(datetime.fromisoformat(event["at"]))])
 
     def devices(self, center: str) -> list[dict[str, Any]]:
-        """Every enrolled device of the center with its parts' latest status."""
+        """Every enrolled device of the center: online or not (`heard_at`: when the hub last heard
+        from it), its latest heartbeat as sent (`beat`, None before the first), `last_beat` by the
+        hub's clock, and its parts' latest status."""
+        now, beats = self.db.now(), self.heartbeats.latest(center)
         parts: dict[str, dict[str, dict[str, str]]] = {}
         for r in self.db.db.query("SELECT * FROM device_health WHERE center = ? ORDER BY part", [center]):
             parts.setdefault(r["device"], {})[r["part"]] = {"status": r["status"], "since": r["since"]}
@@ -54,8 +58,12 @@ class DeviceHealth:
                 del own[REFUSED_BUNDLE]  # a newer bundle has been applied since
             running = int(own.pop(BUNDLE)["status"]) if BUNDLE in own else None
             latest = self.latest_bundle(center, d["role"])
+            beat = beats.get(d["id"])
+            presence = self.heartbeats.presence(d, beat, now)
             result.append({"id": d["id"], "role": d["role"], "window": d["window"], "last_seen": d["last_seen"],
-                           "revoked": bool(d["revoked_at"]), "parts": own,
+                           "revoked": bool(d["revoked_at"]), "online": presence.online and not d["revoked_at"],
+                           "heard_at": presence.heard_at, "last_beat": beat and beat.received_at,
+                           "beat": beat and beat.body, "parts": own,
                            "bundle": {"running": running, "latest": latest,
                                       "up_to_date": None if latest is None else running == latest}})
         return result

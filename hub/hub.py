@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hub.alerts import Alerts
 from hub.bundles import Bundles
 from hub.catalogs import Catalogs
 from hub.centers import Centers
@@ -10,6 +11,7 @@ from hub.db import Clock, HubDB
 from hub.device_health import DeviceHealth
 from hub.events import EventLog
 from hub.hall import Hall
+from hub.heartbeats import Heartbeats
 from hub.help import HelpDesk
 from hub.identity import Identity
 from hub.load import LoadCache
@@ -31,7 +33,8 @@ class Hub:
         self.ratings, self.help = Ratings(self.db, self.centers), HelpDesk(self.db)
         self.bundles = Bundles(self.db, data_dir)
         self.catalogs = Catalogs(self.bundles)
-        self.device_health = DeviceHealth(self.db, self.identity, self.bundles.latest_version)
+        self.heartbeats = Heartbeats(self.db)
+        self.device_health = DeviceHealth(self.db, self.identity, self.heartbeats, self.bundles.latest_version)
         self.events = EventLog(self.db, self.queue, {
             protocol.RATING_GIVEN: self.ratings.project,
             protocol.HELP_REQUESTED: self.help.project,
@@ -45,6 +48,7 @@ class Hub:
         self.load = LoadCache(self.db, self.centers)
         self.screens = Screens(self.db, self.identity, data_dir)
         self.remote = RemoteCommands(self.db, self.identity)
+        self.alerts = Alerts(self.db, self.device_health, self.centers)
 
     def close(self) -> None:
         self.db.close()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import uvicorn
 
+from hub.alerts import SWEEP_EVERY_S
 from hub.api import END_OF_DAY_CHECK_S, create_app
 from hub.hub import Hub
 from hub.queue import DEFAULT_PRIORITY_STREAK
@@ -28,10 +29,10 @@ class HubThread:
     hub shares the kiosk's hand-set clock. A real center runs `mfc-edge hub` instead."""
 
     def __init__(self, hub: Hub, host: str = "127.0.0.1", port: int = 0, end_of_day_every: float = END_OF_DAY_CHECK_S,
-                 docs: bool = False):
+                 docs: bool = False, alerts_every: float = SWEEP_EVERY_S):
         self.hub = hub
-        self.server = uvicorn.Server(uvicorn.Config(create_app(hub, end_of_day_every, docs), host=host, port=port,
-                                                    log_level="warning"))
+        self.server = uvicorn.Server(uvicorn.Config(create_app(hub, end_of_day_every, docs, alerts_every), host=host,
+                                                    port=port, log_level="warning"))
         self._thread = threading.Thread(target=self.server.run, name="hub", daemon=True)
 
     @property

@@ -68,6 +68,7 @@ def open_kiosk(device: DeviceConfig, clock: Clock, catalog: Catalog | None = Non
     if printer:
         kiosk.monitor = PrinterMonitor(desk).start()
         kiosk.workers.append(kiosk.monitor)
+    kiosk.start_heartbeat(printer=lambda: desk.printer_status.value if printer else None)
     if hub and content:
         kiosk.bundles = follow_bundles(device, hub, content, store, kiosk.catalog_updates).start()
     return kiosk

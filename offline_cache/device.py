@@ -1,8 +1,9 @@
 """What every device's wiring gives back: the same shape for a kiosk, a screen and a window device.
 
 `open_kiosk`, `open_screen` and `open_window_device` each return a `Device` subclass: the
-device's file, its store, its client for the hub and sync agent when it is enrolled, the
-bundle follower where it has content, and `close()`, which stops every part it started.
+device's file, its store, its client for the hub, sync agent and heartbeat when it is
+enrolled, the bundle follower where it has content, and `close()`, which stops every part
+it started.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any, Protocol
 
 from mfc_edge.config import DeviceConfig
 from offline_cache.bundle_follower import BundleFollower
+from offline_cache.heartbeat import Heartbeat
 from offline_cache.hub_client import HubClient
 from offline_cache.outbox import DeviceStore
 from offline_cache.sync import SyncAgent
@@ -44,6 +46,11 @@ class Device:
         """With a hub, push the outbox to it in the background."""
         if self.hub:
             self.sync = SyncAgent(self.store, self.hub, **options).start()
+
+    def start_heartbeat(self, **options: Any) -> None:
+        """With a hub, tell it once a minute how this device is (offline_cache/heartbeat.py)."""
+        if self.hub:
+            self.workers.append(Heartbeat(self.store, self.hub, self.device.data_dir, **options).start())
 
     def close(self) -> None:
         for worker in reversed([*([self.bundles] if self.bundles else []), *self.workers]):

@@ -75,6 +75,7 @@ def open_screen(device: DeviceConfig, clock: Clock, *, connect: bool = True,
     if not hub:
         return screen
     screen.start_sync()
+    screen.start_heartbeat()
     if settings.shows_calls:
         screen.feed = FeedPoller(hub, stale_after=settings.feed_stale_after).start()
     screen.load = HubPoller(hub, LOAD_PATH, interval=LOAD_EVERY_S, stale_after=float("inf"),

@@ -36,6 +36,7 @@ def open_window_device(device: DeviceConfig, clock: Clock, *, pin_factory: Facto
     console = WindowConsole(device, store, link, pin_factory=pin_factory, display=display)
     window_device = WindowDevice(device=device, store=store, hub=hub, console=console)
     window_device.start_sync(idle_poll=SYNC_IDLE_POLL_S)
+    window_device.start_heartbeat(display=lambda: None)  # its display is the keypad's, not a screen
     if window_device.sync:
         console.on_event = window_device.sync.wake
     console.start()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from mfc_edge import protocol
 
@@ -87,6 +87,54 @@ class Screenshot(BaseModel):
 class ScreenshotRequest(BaseModel):
     requested: bool = Field(description="true: a supervisor asked for a new screenshot; send one")
     requested_at: str | None = None
+
+
+# Short words a device reports about itself ("ok", "paper_out", "HDMI-A-1", "0.4.0+g1a2b"): they
+# end up in the console, the command line and messenger texts, so nothing but plain characters.
+WORD = Field(None, max_length=40, pattern=r"^[A-Za-z0-9 ._:+-]*$")
+
+
+class Disk(BaseModel):
+    free_bytes: int = Field(ge=0)
+    total_bytes: int = Field(ge=0)
+
+
+class Throttling(BaseModel):
+    raw: str = Field(max_length=12, pattern=r"^0x[0-9a-f]+$")
+    now: list[str] = Field(max_length=8)
+    since_boot: list[str] = Field(max_length=8)
+
+
+class Display(BaseModel):
+    status: str = Field(max_length=16, pattern=r"^[a-z]+$")
+    connector: str | None = WORD
+    power: str | None = WORD
+
+
+class Heartbeat(BaseModel):
+    """How a device is, once a minute (offline_cache/heartbeat.py). Null: the device cannot tell
+    (no thermal sensor on a PC, no printer on a screen). Fields a newer device adds are ignored."""
+    model_config = ConfigDict(extra="ignore")
+    center: str = Field(max_length=64, description="must be the token's")
+    device: str = Field(max_length=64, description="must be the token's")
+    version: str | None = WORD
+    every_s: float = Field(protocol.HEARTBEAT_EVERY_S, ge=1, le=3600,
+                           description="seconds to the next beat; offline after "
+                                       f"{protocol.OFFLINE_AFTER_BEATS} of them without a word")
+    sent_at: str | None = Field(None, max_length=40, description="the device's time (the hub's once heard)")
+    uptime_s: float | None = Field(None, ge=0, description="of the device's program")
+    system_uptime_s: float | None = Field(None, ge=0)
+    outbox: int = Field(ge=0, description="events waiting for the hub")
+    disk: Disk | None = Field(None, description="of the device's data folder")
+    cpu_temp_c: float | None = Field(None, ge=-100, le=200)
+    throttling: Throttling | None = Field(None, description="the Pi firmware's flags (vcgencmd get_throttled)")
+    clock_offset_s: float | None = Field(None, description="the hub's clock minus the device's")
+    printer: str | None = WORD
+    display: Display | None = None
+
+
+class HeartbeatReply(BaseModel):
+    received_at: str = Field(description="the hub's time")
 
 
 class Command(BaseModel):

@@ -34,6 +34,8 @@ from hub.routes.device_models import (
     Feed,
     FeedCall,
     FeedEstimate,
+    Heartbeat,
+    HeartbeatReply,
     Load,
     Screenshot,
     ScreenshotRequest,
@@ -114,6 +116,19 @@ def feed(request: Request, response: Response, hub: HubDep, who: DeviceDep) -> A
                 mean_service_minutes=queue.mean_service_minutes(who.center),
                 open_windows=queue.open_windows_by_service(who.center),
                 estimates={s: FeedEstimate(ahead=e.ahead, minutes=e.minutes) for s, e in estimates.items()})
+
+
+@router.post(protocol.HEARTBEAT_PATH, response_model=HeartbeatReply, tags=["devices"],
+             responses={401: {"description": "no valid device token"},
+                        403: {"description": "the beat names another center or device than the token's"},
+                        413: {"description": f"over {protocol.MAX_HEARTBEAT_BYTES} bytes"}})
+def heartbeat(beat: Heartbeat, hub: HubDep, who: DeviceDep) -> HeartbeatReply:
+    """The device's state now; the hub keeps the latest, judges it online by the hub's clock
+    (hub/heartbeats.py) and alerts on changes (hub/alerts.py)."""
+    if (beat.center, beat.device) != (who.center, who.id):
+        raise HTTPException(403, f"this token is device {who.id} of center {who.center}, "
+                                 f"not {beat.device} of {beat.center}")
+    return HeartbeatReply(received_at=hub.heartbeats.record(who, beat.model_dump()))
 
 
 # --- content bundles ------------------------------------------------------------
