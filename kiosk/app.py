@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from kivy.app import App
@@ -17,6 +17,8 @@ from kivy.properties import BooleanProperty, ListProperty, NumericProperty, Obje
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from hardware.clock import Clock as WallClock
+from hardware.display import supervise_screen
+from hardware.panel_power import PanelPower, PanelSchedule
 from hardware.printer import PrinterStatus, PrintResult
 from kiosk.content import CatalogUpdates
 from kiosk.desk import IssuedTicket, TicketDesk
@@ -34,10 +36,12 @@ from kiosk.screens import (
 from mfc_edge.catalog import Catalog
 from mfc_edge.config import DeviceConfig
 from mfc_edge.i18n import translator
+from mfc_edge.service_notify import ServiceNotifier
 
 log = logging.getLogger(__name__)
 
 KV_FILES = ("theme.kv", "screens.kv")
+PANEL_WAKES_BEFORE_OPENING = timedelta(minutes=15)  # time for the panel to come up before the first visitor
 _kv_loaded = False
 
 STAFF_MESSAGES = {
@@ -71,15 +75,22 @@ class KioskApp(App):
 
     def __init__(self, device: DeviceConfig, catalog: Catalog, desk: TicketDesk, clock: WallClock,
                  catalog_updates: CatalogUpdates | None = None,
-                 load_figures: Callable[[], dict | None] = lambda: None, **kwargs):
-        """`load_figures` gives the hub's load figures (`GET /api/v1/load`), if any."""
+                 load_figures: Callable[[], dict | None] = lambda: None,
+                 notifier: ServiceNotifier | None = None, panel: PanelPower | None = None, **kwargs):
+        """`load_figures` gives the hub's load figures (`GET /api/v1/load`), if any; `notifier`
+        tells systemd the kiosk is up and alive (by default through $NOTIFY_SOCKET, if set);
+        `panel`, when given, sleeps outside opening hours."""
         super().__init__(**kwargs)
         self.device, self.catalog, self.desk, self.clock = device, catalog, desk, clock
         self.catalog_updates, self.load_figures = catalog_updates, load_figures
+        self.notifier = notifier or ServiceNotifier()
+        self.panel_schedule = PanelSchedule(panel, clock, device.hours, device.timezone,
+                                            PANEL_WAKES_BEFORE_OPENING) if panel else None
         self.languages = list(device.languages)
         self.lang = device.languages[0]
         self.tr = translator(self.lang)
         self.history: list[str] = []
+        self._end_supervision: Callable[[], None] = lambda: None
         self.last_touch = clock.now()
         self.title = "mfc-edge kiosk"
         desk.on_print_result(lambda issued, result: Clock.schedule_once(
@@ -102,19 +113,16 @@ class KioskApp(App):
                        ResultScreen(name="result"), ClosedScreen(name="closed")):
             self.manager.add_widget(screen)
         Window.bind(size=self._resize, on_touch_down=self._touched)
-        Window.bind(on_flip=self._first_frame)
+        self._end_supervision = supervise_screen(self.notifier, "kiosk")
         self._resize(Window, Window.size)
         self.on_lang(self, self.lang)
         self.tick()
         self._ticker = Clock.schedule_interval(self.tick, 1.0)
         return self.manager
 
-    def _first_frame(self, window) -> None:
-        window.unbind(on_flip=self._first_frame)
-        log.info("kiosk ready: first frame drawn")
-
     def on_stop(self) -> None:
         self._ticker.cancel()
+        self._end_supervision()
         Window.unbind(size=self._resize, on_touch_down=self._touched)
 
     def _resize(self, _window, size) -> None:
@@ -219,3 +227,7 @@ class KioskApp(App):
             if self.manager.current != "home" or self.lang != self.device.languages[0] or self.large:
                 log.info("idle for %ss: back to the start", self.device.idle_timeout)
                 self.go_home(reset=True)
+        asleep = self.panel_schedule.update() if self.panel_schedule else False
+        self.notifier.status(", ".join((
+            "open" if is_open else "closed", *(["panel asleep"] if asleep else []),
+            "printer " + self.desk.printer_status.value.replace("_", " "))))

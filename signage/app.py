@@ -5,9 +5,8 @@ Import only after `hardware.display.prepare_kivy()`.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,12 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
 from hardware.clock import Clock as WallClock
+from hardware.display import supervise_screen
+from hardware.panel_power import PanelPower, PanelSchedule
+from hardware.screen_capture import capture_png
 from mfc_edge.config import DeviceConfig
 from mfc_edge.load_summary import read_load
+from mfc_edge.service_notify import ServiceNotifier
 from signage.player import Player
 from signage.slides import SlideData
 from signage.texts import tr
@@ -70,18 +73,25 @@ class SignageApp(App):
     weekday = NumericProperty(0)
 
     def __init__(self, device: DeviceConfig, screen: Any, clock: WallClock, *,
-                 new_calls: Callable[[dict[str, Any]], list[dict[str, Any]]] = lambda feed: [], **kwargs):
+                 new_calls: Callable[[dict[str, Any]], list[dict[str, Any]]] = lambda feed: [],
+                 notifier: ServiceNotifier | None = None, panel: PanelPower | None = None, **kwargs):
         """`screen` holds the parts (see signage.wiring.Screen): content, feed, load, ratings, report.
-        `new_calls(feed)` gives the calls in a feed snapshot not seen before (they are announced)."""
+        `new_calls(feed)` gives the calls in a feed snapshot not seen before (they are announced).
+        `notifier` tells systemd the screen is up and alive (by default through $NOTIFY_SOCKET, if
+        set); `panel`, when given, sleeps outside opening hours as [signage] panel and wake_before say."""
         super().__init__(**kwargs)
         self.device, self.screen, self.clock, self.new_calls = device, screen, clock, new_calls
         self.settings = device.signage
+        self.notifier = notifier or ServiceNotifier()
+        self.panel_schedule = PanelSchedule(panel, clock, device.hours, device.timezone,
+                                            timedelta(minutes=self.settings.wake_before)) if panel else None
         self.title = "mfc-edge signage"
         self.shows_calls = self.settings.profile == "waiting-area"
         self.shows_bottom_line = self.settings.profile != "kids"
         self.player: Player | None = None
         self.takeover: Takeover | None = None
         self._events: list[Any] = []
+        self._end_supervision: Callable[[], None] = lambda: None
 
     # --- texts ------------------------------------------------------------------
 
@@ -110,6 +120,10 @@ class SignageApp(App):
         self._events = [Clock.schedule_interval(self.player.tick, 0.1),
                         Clock.schedule_interval(lambda _dt: self._tick_clock(), 1.0),
                         Clock.schedule_interval(lambda _dt: self._follow_calls(), 0.5)]
+        if self.panel_schedule:
+            self._events.append(Clock.schedule_interval(lambda _dt: self.panel_schedule.update(), 10.0))
+            self.panel_schedule.update()
+        self._end_supervision = supervise_screen(self.notifier, "signage")
         Clock.schedule_once(lambda _dt: self.player.tick())
         return root
 
@@ -119,6 +133,7 @@ class SignageApp(App):
     def on_stop(self) -> None:
         for event in self._events:
             event.cancel()
+        self._end_supervision()
         if self.player:
             self.player.stop()
         if self.root:
@@ -158,7 +173,9 @@ class SignageApp(App):
                 tr("No connection to the queue: watch the displays above the windows") + "\n"
                 + tr("No connection to the queue: watch the displays above the windows", "en"))
             self.calls_panel.show([])
+            self.notifier.status("waiting for the hub's queue" if never else "no connection to the hub's queue")
             return
+        self.notifier.status("showing calls")
         self.calls_notice = ""
         today = self.local_now().date().isoformat()
         self.calls_panel.show(calls_to_show(feed, today, self.device.timezone, self.settings.calls_shown))
@@ -183,29 +200,5 @@ class SignageApp(App):
     # --- screenshots ----------------------------------------------------------------
 
     def capture_png(self, timeout: float = 5.0) -> bytes | None:
-        """A PNG of what the screen shows, taken on the screen's thread; callable from any thread."""
-        done, result = threading.Event(), {}
-
-        def take(_dt: float) -> None:
-            try:
-                result["png"] = screenshot_png(self.root_window or Window)
-            finally:
-                done.set()
-
-        if threading.current_thread() is threading.main_thread():
-            take(0)
-        else:
-            Clock.schedule_once(take)
-            done.wait(timeout)
-        return result.get("png")
-
-
-def screenshot_png(window: Any) -> bytes:
-    """The window's pixels as PNG bytes (Kivy writes files only, so go through a temporary one).
-    The topmost widget is what people see: the screen's root, or a call's takeover over it."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "screen.png"
-        window.children[0].export_to_png(str(path))
-        return path.read_bytes()
+        """A PNG of what the screen shows, a call's takeover included; callable from any thread."""
+        return capture_png(self.root_window or Window, timeout)

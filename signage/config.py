@@ -8,6 +8,8 @@
     feed_stale_after = 60        # seconds without the hub's queue feed before calls are marked stale
     takeover = false             # a new call fills the whole screen for a few seconds
     screenshot_every = 10        # minutes between screenshots sent to the hub (0: only on request)
+    panel = "auto"               # auto | cec | backlight | none: how the panel sleeps outside [hours]
+    wake_before = 15             # minutes before opening that the panel wakes
 
     [announcements]
     enabled = true
@@ -23,6 +25,7 @@ from datetime import time
 from pathlib import Path
 from typing import Any
 
+from hardware.panel_power import PANEL_CHOICES
 from mfc_edge.checks import boolean, number, one_of, time_windows, whole
 from mfc_edge.config import ConfigError, TableReader, nonempty_text
 from mfc_edge.times import in_time_window
@@ -54,6 +57,8 @@ class SignageConfig:
     feed_stale_after: float = 60.0
     takeover: bool = False
     screenshot_every: float = 10.0  # minutes; 0 means only when the hub asks
+    panel: str = "auto"  # see hardware/panel_power.py find_panel
+    wake_before: float = 15.0  # minutes
     announcements: AnnouncementConfig = field(default_factory=AnnouncementConfig)
 
     @property
@@ -98,6 +103,9 @@ def load_section(path: Path, role: str, tables: dict[str, Any]) -> SignageConfig
         takeover=s.get("takeover", boolean, "true or false", False),
         screenshot_every=s.get("screenshot_every", number(0, 1440), "minutes from 0 (only on request) to 1440",
                                10.0),
+        panel=s.get("panel", one_of(PANEL_CHOICES), "one of " + ", ".join(PANEL_CHOICES) + " (none: never sleeps)",
+                    "auto"),
+        wake_before=s.get("wake_before", number(0, 240), "minutes from 0 to 240", 15.0),
         announcements=announcements)
     s.finish()
     a.finish()

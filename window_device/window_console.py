@@ -5,7 +5,9 @@ a Raspberry Pi, gpiozero's MockFactory in tests and `--simulate`). Ratings, help
 and stuck buttons become outbox events in the device's own store, which the sync agent
 pushes to the hub whenever it can. A ticker thread polls the buttons (debounce catch-up,
 stuck detection); a second thread asks the hub who is at the window and what became of a
-help request, so a slow network never delays a press.
+help request, so a slow network never delays a press. The ticker is also what tells systemd
+the console is up (after its first read of the pins) and alive (watchdog pings): a hung
+ticker is a console whose buttons do nothing, and systemd restarts it.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from gpiozero.pins import Factory
 from hardware.buttons import Beeper, DebouncedButton, Indicator
 from mfc_edge import protocol
 from mfc_edge.config import DeviceConfig
+from mfc_edge.service_notify import ServiceNotifier
 from mfc_edge.times import service_day
 from offline_cache.outbox import DeviceStore
 from window_device.help_button import HelpButton
@@ -38,12 +41,15 @@ HELP_REQUEST = "help_request"  # the store's key for the help request under way
 class WindowConsole:
     def __init__(self, device: DeviceConfig, store: DeviceStore, link: WindowLink | None = None, *,
                  pin_factory: Factory | None = None, clock: Callable[[], float] = time.monotonic,
-                 display: TextDisplay | None = None, on_event: Callable[[], None] = lambda: None):
+                 display: TextDisplay | None = None, on_event: Callable[[], None] = lambda: None,
+                 notifier: ServiceNotifier | None = None):
         cfg = device.console
         if cfg is None:
             raise ValueError(f"{device.path}: no [rating], [help_button] or [keypad]: nothing to run")
         self.device, self.store, self.link, self.clock = device, store, link, clock
         self.window, self.on_event = cfg.window, on_event
+        self.notifier = notifier or ServiceNotifier()
+        self._ready = False
         self.buttons: dict[str, DebouncedButton] = {}
         self.leds: dict[str, Indicator] = {}
         self._served: tuple[float, str | None] | None = None
@@ -113,6 +119,10 @@ class WindowConsole:
     def tick(self) -> None:
         for b in self.buttons.values():
             b.poll()
+        if not self._ready:
+            self._ready = True
+            self.notifier.ready(f"{len(self.buttons)} buttons read")
+        self.notifier.ping_if_due()
 
     def poll_hub(self) -> None:
         """Ask the hub once about the window and the help request; quiet when it is away."""
@@ -128,6 +138,9 @@ class WindowConsole:
                 self.help.update(self.link.help_state(self.help.request))
         except (LinkError, KeyError, TypeError) as exc:
             log.debug("hub poll: %s", exc)
+            self.notifier.status("the hub does not answer: buttons are recorded and sent later")
+        else:
+            self.notifier.status("running, the hub answers")
 
     def _loop(self, step: Callable[[], None], every: float) -> None:
         while not self._stop.wait(every):
@@ -144,6 +157,7 @@ class WindowConsole:
         return self
 
     def close(self) -> None:
+        self.notifier.stopping()
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=5)

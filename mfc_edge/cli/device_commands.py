@@ -27,6 +27,20 @@ def _size(text: str) -> tuple[int, int]:
     return width, height
 
 
+def _stop_kivy_app() -> None:
+    """End the running Kivy app's loop, from any thread (App.stop belongs to Kivy's): a remote
+    restart (offline_cache/remote_commands.py), after which systemd starts the app again."""
+    from kivy.app import App
+    from kivy.clock import Clock
+
+    def stop(_dt: float) -> None:
+        app = App.get_running_app()
+        if app:
+            app.stop()
+
+    Clock.schedule_once(stop)
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     device = load_config(args.config)
     catalog = load_catalog(args.catalog)
@@ -45,17 +59,22 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
 
     prepare_kivy(args.size, fullscreen=not args.windowed)
     from hardware.clock import SystemClock
+    from hardware.panel_power import find_panel
+    from hardware.screen_capture import capture_png
     from kiosk.app import KioskApp
     from kiosk.wiring import open_kiosk
+    from offline_cache.remote_commands import start_remote_hands
 
     kiosk = open_kiosk(device, SystemClock(), catalog)
+    hands = start_remote_hands(kiosk, _stop_kivy_app, capture_png)
     try:
         # The screens read the store's clock: the hub's time once heard, as tickets are dated.
+        # A window on a desktop is development: its monitor is left alone outside opening hours.
         KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, kiosk.store, kiosk.catalog_updates,
-                 load_figures=kiosk.load_figures).run()
+                 load_figures=kiosk.load_figures, panel=None if args.windowed else find_panel()).run()
     finally:
         kiosk.close()
-    return 0
+    return hands.exit_code if hands else 0
 
 
 def cmd_signage(args: argparse.Namespace) -> int:
@@ -67,18 +86,22 @@ def cmd_signage(args: argparse.Namespace) -> int:
     prepare_kivy(args.size or device.signage.size, fullscreen=not args.windowed)
     from hardware.audio import SimulatedOutput
     from hardware.clock import SystemClock
+    from hardware.panel_power import find_panel
+    from offline_cache.remote_commands import start_remote_hands
     from signage.app import SignageApp
     from signage.wiring import open_screen
 
     screen = open_screen(device, SystemClock(), audio=SimulatedOutput() if args.silent else None)
     # The screen shows, and filters today's calls by, the hub's time once heard.
-    app = SignageApp(device, screen, screen.store, new_calls=screen.calls_to_announce)
+    app = SignageApp(device, screen, screen.store, new_calls=screen.calls_to_announce,
+                     panel=None if args.windowed else find_panel(device.signage.panel))
     screen.start_screenshots(app.capture_png)
+    hands = start_remote_hands(screen, _stop_kivy_app, app.capture_png)
     try:
         app.run()
     finally:
         screen.close()
-    return 0
+    return hands.exit_code if hands else 0
 
 
 def cmd_test_print(args: argparse.Namespace) -> int:
@@ -133,12 +156,14 @@ def cmd_console(args: argparse.Namespace) -> int:
     device = _console_config(args.config)
     from hardware.clock import SystemClock
     from hardware.simulated_keys import drive, help_text, read_keys
+    from offline_cache.remote_commands import start_remote_hands
     from window_device.wiring import open_window_device
 
     factory = _pin_factory(args.simulate)
     window_device = open_window_device(device, SystemClock(), pin_factory=factory)
     buttons = window_device.console.buttons
     stop = threading.Event()
+    hands = start_remote_hands(window_device, stop.set)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     try:
@@ -149,7 +174,7 @@ def cmd_console(args: argparse.Namespace) -> int:
         stop.wait()
     finally:
         window_device.close()
-    return 0
+    return hands.exit_code if hands else 0
 
 
 def cmd_gpio_test(args: argparse.Namespace) -> int:
