@@ -1,0 +1,81 @@
+// Remote hands on the supervisor's «Устройства» panel (hub/remote.py): restart a device's app,
+// reboot it, ask it for a screenshot, and what became of the latest of each. A file of its own
+// beside console.js, which redraws the rows every second: each new row gets a cell of buttons
+// here, from the commands last fetched. A row's first cell is the device id, its second the role.
+"use strict";
+(() => {
+  const KINDS = [["restart", "Перезапустить"], ["reboot", "Перезагрузить"], ["screenshot", "Снимок экрана"]];
+  const SCREEN_ROLES = ["kiosk", "signage"];
+  // What devices report, said in Russian; anything else is shown as the device said it.
+  const RESULTS = [["restarting", "перезапускается"], ["reboot requested", "перезагружается"],
+                   ["screenshot sent", "снимок получен — см. «Экраны»"], ["expired", "устройство не ответило"],
+                   ["reboot is not available here", "перезагрузка здесь недоступна"]];
+  let commands = {};  // device -> kind -> its latest command
+  let notes = {};  // device -> a refusal to show until the next answer
+
+  function said(command) {
+    if (!command.result) { return command.delivered_at ? "выполняется" : "ждёт устройство"; }
+    const known = RESULTS.find(([start]) => command.result.startsWith(start));
+    return known ? known[1] : command.result;
+  }
+
+  function describe(device) {
+    const lines = KINDS.filter(([kind]) => commands[device] && commands[device][kind]).map(([kind, name]) => {
+      const c = commands[device][kind];
+      return name + " (" + c.requested_by + ", " + clock(c.requested_at) + "): " + said(c);
+    });
+    return [...lines, ...(notes[device] ? [notes[device]] : [])].join("\n");
+  }
+
+  async function ask(device, kind, name) {
+    if (kind === "reboot" && !confirm("Перезагрузить устройство " + device + "? Оно не будет работать около минуты.")) {
+      return;
+    }
+    delete notes[device];
+    try { await api("/console/api/devices/" + encodeURIComponent(device) + "/" + kind, {}); }
+    catch (error) { notes[device] = name + ": " + error.message; }
+    await fetchCommands();
+  }
+
+  function cell(tr) {
+    const device = tr.cells[0].textContent, role = tr.cells[1].textContent.split(" ")[0];
+    const td = document.createElement("td"); td.className = "remote";
+    for (const [kind, name] of KINDS) {
+      if (kind === "screenshot" && !SCREEN_ROLES.includes(role)) { continue; }
+      const pending = commands[device] && commands[device][kind] && !commands[device][kind].result;
+      const button = document.createElement("button");
+      button.textContent = name; button.dataset.kind = kind; button.disabled = !!pending;
+      button.onclick = () => ask(device, kind, name);
+      td.append(button);
+    }
+    const state = document.createElement("div"); state.className = "remote-state"; state.textContent = describe(device);
+    td.append(state);
+    return td;
+  }
+
+  function attach() {
+    for (const tr of $("device-rows").rows) {
+      const revoked = tr.cells.length > 2 && tr.cells[2].textContent === "отключено";
+      const old = tr.querySelector("td.remote");
+      if (old) { old.replaceWith(cell(tr)); } else if (!revoked) { tr.append(cell(tr)); }
+    }
+  }
+
+  async function fetchCommands() {
+    if ($("hall").classList.contains("hidden")) { return; }  // not a supervisor, or signed out
+    try {
+      const found = {};
+      for (const c of (await api("/console/api/commands")).commands) { (found[c.device] ||= {})[c.kind] = c; }
+      commands = found;
+    } catch (error) { return; }  // the hub is restarting: the next round tries again
+    attach();
+  }
+
+  const header = $("devices").tHead.rows[0];
+  const th = document.createElement("th"); th.textContent = "Удалённо"; header.append(th);
+  // Only rows console.js has just drawn: changing the rows inside this observer must not call it again.
+  new MutationObserver((changes) => {
+    if (changes.some((c) => c.target === $("device-rows"))) { attach(); }
+  }).observe($("device-rows"), {childList: true});
+  setInterval(fetchCommands, 2000);
+})();
