@@ -8,7 +8,8 @@ OpenSSL on Raspberry Pi OS and every browser accept (Ed25519 is refused by brows
 `ensure_center_tls` is idempotent: files that are there and good are kept; a hub certificate
 near its end, not signed by the center's CA or missing a requested name is issued again by the
 same CA, so enrolled devices keep trusting the hub. A CA given without its key (an
-organisation's own CA, with hub.pem and hub.key it issued) is checked and kept, never replaced.
+organisation's own CA, with hub.pem and hub.key it issued) is checked and kept, never replaced:
+what is wrong with it is said, as an error when the hub cannot use it, else as a warning.
 """
 from __future__ import annotations
 
@@ -176,9 +177,22 @@ def _check_given(files: TlsFiles, wanted: list[x509.GeneralName], now: datetime)
         if not path.exists():
             raise TlsError(f"{path} is missing: with a CA given without its key ({files.ca_key}), put the hub's "
                            "certificate and key it issued beside it")
-    reason = _why_renew(files, _read_cert(files.ca_cert), wanted, now)
-    if reason:
-        raise TlsError(f"{files.cert}: cannot be used and cannot be renewed here without {files.ca_key}: {reason}")
+    cert, key, ca_cert = _read_cert(files.cert), _read_key(files.key), _read_cert(files.ca_cert)
+    if key.public_key() != cert.public_key():
+        raise TlsError(f"{files.key}: not the key of the hub's certificate {files.cert}")
+    if not _issued_by(cert, ca_cert):
+        raise TlsError(f"{files.cert}: not issued by the CA in {files.ca_cert}")
+    if cert.not_valid_after_utc <= now:
+        raise TlsError(f"{files.cert}: ended on {cert.not_valid_after_utc:%Y-%m-%d}: have the CA that issued it "
+                       "issue a new one")
+    # Usable for now: what will soon stop working is said, for whoever looks after that CA.
+    if cert.not_valid_after_utc - now < RENEW_BEFORE:
+        files.changes.append(f"warning: {files.cert} ends on {cert.not_valid_after_utc:%Y-%m-%d}: have the CA "
+                             "that issued it issue a new one")
+    missing = [str(n.value) for n in wanted if n not in _alt_names(cert)]
+    if missing:
+        files.changes.append(f"warning: {files.cert} is not for " + ", ".join(missing) + ": devices using that "
+                             "address will refuse the hub")
 
 
 def _builder(subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey, now: datetime,

@@ -150,7 +150,7 @@ def _parse(path: Path, data: dict[str, Any]) -> BootFile:
         hub_url=hub.get("url", _https_url, "the hub's https:// address"),
         code=hub.get("enrollment_code", nonempty_text, "the code from `mfc-edge hub device-file`", None),
         ca_pem=hub.get("ca", _pem_certificate, "the center CA's certificate in PEM (-----BEGIN CERTIFICATE-----)"),
-        wifi_ssid=wifi.get("ssid", _ssid, "a network name of 1 to 32 bytes", None),
+        wifi_ssid=wifi.get("ssid", _ssid, "a network name of 1 to 32 bytes, printable", None),
         wifi_psk=wifi.get("psk", _psk, "a password of 8 to 63 characters", None),
     )
     for reader in (device, center, hub, wifi):
@@ -206,7 +206,7 @@ def _pem_certificate(value: Any) -> str:
 
 
 def _ssid(value: Any) -> str:
-    if not isinstance(value, str) or not 1 <= len(value.encode()) <= 32:
+    if not isinstance(value, str) or not 1 <= len(value.encode()) <= 32 or not value.isprintable():
         raise ValueError
     return value
 

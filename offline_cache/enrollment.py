@@ -45,8 +45,12 @@ def enroll(device: DeviceConfig, code: str, *, hub_url: str | None = None,
     client = HubClient(url, ca_file=device.hub_ca_file, timeout=ENROLL_TIMEOUT_S, transport=transport)
     try:
         reply = client.post(ENROLL_PATH, json={"code": code, "device_id": device.device_id})
+    except requests.exceptions.SSLError:
+        trusted = f"the CA in {device.hub_ca_file}" if device.hub_ca_file else "a CA this system trusts"
+        raise EnrollmentError(f"the hub at {url} is not trusted: its certificate is not signed by {trusted} "
+                              "or is not for that address") from None
     except requests.RequestException as exc:
-        raise EnrollmentError(f"cannot reach the hub at {url}: {exc}") from None
+        raise EnrollmentError(f"cannot reach the hub at {url}: {_reason(exc)}") from None
     finally:
         client.close()
     answer = _json(reply)
@@ -66,6 +70,15 @@ def enroll(device: DeviceConfig, code: str, *, hub_url: str | None = None,
     token_file = save_token(device.data_dir, answer["token"])
     return Enrollment(answer["center"], device.device_id, answer["role"], answer.get("window"), token_file,
                       _pin_bundle_key(device.data_dir, answer.get("bundle_key")))
+
+
+def _reason(exc: requests.RequestException) -> str:
+    """Why a request failed, in a few words (requests' own message runs to several hundred characters)."""
+    if isinstance(exc, requests.exceptions.Timeout):
+        return f"no answer within {ENROLL_TIMEOUT_S:.0f} s"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return "no connection (wrong address, the hub not running, or no network)"
+    return type(exc).__name__
 
 
 def _json(reply: requests.Response) -> dict | None:
