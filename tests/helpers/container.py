@@ -1,0 +1,273 @@
+"""Real systemd, booted in containers, for the boot test.
+
+A machine is a minimal Debian bookworm userland made by mmdebstrap in a temporary folder and
+booted by systemd-nspawn. Each boot runs a "probe": a oneshot unit ordered after
+multi-user.target that runs a shell script (the test's steps), writes what it sees into the
+shared folder /probe and powers the machine off, whether its script succeeds or fails.
+
+Machines booted together share one network namespace of their own, made for the run: the
+loopback they talk over is theirs alone, nothing reaches or leaves the host's network, and pip
+inside finds the project's dependencies only in the wheelhouse bind-mounted at /wheels.
+
+Every step is bounded in time, and a machine still running at its deadline is stopped
+(SIGTERM, then SIGKILL): nothing is left behind on the host but the temporary folders.
+Needs root, mmdebstrap and systemd-nspawn (Debian's mmdebstrap and systemd-container).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SUITE = "bookworm"  # what Raspberry Pi OS Lite (64-bit) is built on
+BOOT_PACKAGES = ("systemd", "systemd-sysv", "dbus", "ca-certificates")
+TOOLS = {"mmdebstrap": "mmdebstrap", "systemd-nspawn": "systemd-container", "unshare": "util-linux"}
+SOURCE_IN_MACHINE = "/usr/local/src/mfc-edge"
+# Not copied into a machine: environments, caches and the run's own files.
+_NOT_SOURCE = (".venv", "var", ".git", "__pycache__", "*.egg-info", ".mypy_cache", ".ruff_cache",
+               ".pytest_cache")
+PROBE_UNIT = "boot-probe.service"
+PROBE_SCRIPT = "usr/local/sbin/boot-probe"
+
+# Ordered after multi-user.target, so the roles' units have started (a Type=notify unit counts
+# as started when it reported READY=1) or failed before the probe looks; the machine powers off
+# when the probe ends either way.
+_PROBE_UNIT_TEXT = f"""\
+[Unit]
+Description=boot test probe
+After=multi-user.target
+SuccessAction=poweroff
+FailureAction=poweroff
+
+[Service]
+Type=oneshot
+ExecStart=/{PROBE_SCRIPT}
+TimeoutStartSec=infinity
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+# Shell functions every probe script may use. Records are files in /probe named
+# MACHINE-LABEL-UNIT.show (systemctl show) and .journal; `stage` logs when each step began.
+PROBE_PRELUDE = """\
+#!/bin/sh
+set -u
+machine=$(cat /etc/hostname)
+exec >>"/probe/$machine.log" 2>&1
+stage() { echo "$machine $1 $(date +%s.%N)" >> /probe/stages; echo "== $1"; }
+fail() { echo "$*" > "/probe/$machine.failed"; echo "FAILED: $*"; exit 1; }
+# wait_for SECONDS COMMAND...: run COMMAND each second until it succeeds; false after SECONDS.
+wait_for() {
+  left=$1; shift
+  until "$@"; do
+    left=$((left - 1)); [ "$left" -gt 0 ] || return 1; sleep 1
+  done
+}
+active() { [ "$(systemctl is-active "$1")" = active ]; }
+show() { systemctl show -p "$2" --value "$1"; }
+record() {  # record LABEL UNIT
+  systemctl show -p ActiveState,SubState,Result,NRestarts,StatusText,MainPID,ExecMainStatus "$2" \\
+    > "/probe/$machine-$1-$2.show"
+  journalctl -b --no-pager -o short-monotonic -u "$2" > "/probe/$machine-$1-$2.journal"
+}
+"""
+
+
+class ContainerError(RuntimeError):
+    """A machine could not be built or booted; the message says which step and why."""
+
+
+def missing_tools() -> list[str]:
+    """Debian packages to install before machines can be built and booted here."""
+    return sorted({package for tool, package in TOOLS.items() if shutil.which(tool) is None})
+
+
+def _run(command: list[str], step: str, timeout: float, cwd: Path | None = None) -> None:
+    try:
+        done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise ContainerError(f"{step}: not done within {timeout:.0f} s") from None
+    if done.returncode != 0:
+        raise ContainerError(f"{step} failed ({done.returncode}):\n{(done.stdout + done.stderr)[-3000:]}")
+
+
+def build_userlands(roots: dict[Path, Iterable[str]], timeout: float = 600) -> None:
+    """A minimal bookworm in each root with systemd and the given packages, built side by side
+    (the time goes to downloading and unpacking; one machine's packages may conflict with
+    another's, as chrony and systemd-timesyncd do)."""
+    builds = {root: subprocess.Popen(
+        ["mmdebstrap", "--quiet", "--variant=minbase", f"--include={','.join((*BOOT_PACKAGES, *packages))}",
+         SUITE, str(root)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for root, packages in roots.items()}
+    deadline = time.monotonic() + timeout
+    failures = []
+    for root, build in builds.items():
+        try:
+            output, _ = build.communicate(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            build.kill()
+            build.communicate()
+            failures.append(f"mmdebstrap {root}: not done within {timeout:.0f} s")
+            continue
+        if build.returncode != 0:
+            failures.append(f"mmdebstrap {root} failed ({build.returncode}):\n{output[-3000:]}")
+    if failures:
+        raise ContainerError("\n".join(failures))
+
+
+def wheelhouse(repo: Path, extras: str, timeout: float = 900) -> Path:
+    """Wheels of the project's dependencies (`extras` included) and of its build backend, kept
+    under var/ by pyproject.toml's digest: a rerun reuses them, a changed dependency list makes
+    new ones. The project itself is left out: machines install it from its source."""
+    pyproject = (repo / "pyproject.toml").read_bytes()
+    key = hashlib.sha256(pyproject + extras.encode()).hexdigest()[:16]
+    folder = repo / "var" / "boot-wheels" / key
+    if folder.is_dir():
+        return folder
+    building = folder.with_name(key + ".partial")
+    shutil.rmtree(building, ignore_errors=True)
+    build_backend = tomllib.loads(pyproject.decode())["build-system"]["requires"]
+    _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check",
+          "--wheel-dir", str(building), f".[{extras}]", *build_backend], "building the wheelhouse", timeout, cwd=repo)
+    for project_wheel in building.glob("mfc_edge-*.whl"):
+        project_wheel.unlink()
+    building.rename(folder)  # only a complete wheelhouse gets the name a rerun looks for
+    return folder
+
+
+def copy_source(repo: Path, root: Path) -> None:
+    """The working tree as it is (what the tests around this one test), without environments."""
+    target = root / SOURCE_IN_MACHINE.lstrip("/")
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(repo, target, ignore=shutil.ignore_patterns(*_NOT_SOURCE), symlinks=True)
+
+
+@dataclass(eq=False)  # a machine is itself, whatever its fields: it keys the boot's dicts
+class Machine:
+    name: str  # also its host name
+    root: Path
+    hosts: dict[str, str] = field(default_factory=dict)  # extra /etc/hosts lines: name -> address
+
+    def prepare(self, probe_script: str) -> None:
+        """Install this boot's probe and the machine's name; the rest of the root is as the last
+        boot left it."""
+        (self.root / "etc/hostname").write_text(self.name + "\n")
+        hosts = ["127.0.0.1 localhost", f"127.0.1.1 {self.name}",
+                 *(f"{address} {name}" for name, address in self.hosts.items())]
+        (self.root / "etc/hosts").write_text("\n".join(hosts) + "\n")
+        script = self.root / PROBE_SCRIPT
+        script.parent.mkdir(parents=True, exist_ok=True)
+        script.write_text(PROBE_PRELUDE + probe_script)
+        script.chmod(0o755)
+        units = self.root / "etc/systemd/system"
+        (units / PROBE_UNIT).write_text(_PROBE_UNIT_TEXT)
+        wants = units / "multi-user.target.wants"
+        wants.mkdir(parents=True, exist_ok=True)
+        (wants / PROBE_UNIT).unlink(missing_ok=True)
+        (wants / PROBE_UNIT).symlink_to(f"../{PROBE_UNIT}")
+
+    def nspawn_command(self, network: Path, probe: Path, wheels: Path) -> list[str]:
+        # --register=no and --keep-unit: the host's PID 1 is not systemd, so there is no
+        # machined to register with and no scope to move into.
+        return ["systemd-nspawn", "--quiet", "--boot", f"--directory={self.root}", f"--machine={self.name}",
+                "--register=no", "--keep-unit", f"--network-namespace-path={network}",
+                f"--bind={probe}:/probe", f"--bind-ro={wheels}:/wheels", "--console=read-only"]
+
+
+class PrivateNetwork:
+    """A network namespace of the run's own, held by a sleeping process, for machines to share."""
+
+    def __init__(self) -> None:
+        self.holder = subprocess.Popen(["unshare", "--net", "sleep", "infinity"])
+        self.path = Path(f"/proc/{self.holder.pid}/ns/net")
+        deadline = time.monotonic() + 5
+        while os.readlink(self.path) == os.readlink("/proc/self/ns/net"):
+            if time.monotonic() > deadline:  # unshare has not moved into a namespace of its own
+                self.close()
+                raise ContainerError("unshare --net: no network namespace within 5 s")
+            time.sleep(0.01)
+
+    def close(self) -> None:
+        self.holder.kill()
+        self.holder.wait()
+
+    def __enter__(self) -> PrivateNetwork:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class BootResult:
+    exit_codes: dict[str, int]
+    seconds: float
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    # SIGTERM asks nspawn to shut the machine down in order; SIGKILL ends nspawn, and with it
+    # (as its parent's death signal) the machine's init and everything in its PID namespace.
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def boot_together(machines: dict[Machine, str], probe: Path, wheels: Path, timeout: float) -> BootResult:
+    """Boot each machine with its probe script at once, in one private network, until every one
+    has powered off; ContainerError (with the tail of each console) past `timeout` seconds."""
+    started = time.monotonic()
+    with PrivateNetwork() as network:
+        running: dict[Machine, tuple[subprocess.Popen[bytes], Path]] = {}
+        try:
+            for machine, script in machines.items():
+                machine.prepare(script)
+                console = probe / f"{machine.name}.console"
+                with console.open("ab") as out:
+                    running[machine] = (subprocess.Popen(machine.nspawn_command(network.path, probe, wheels),
+                                                         stdin=subprocess.DEVNULL, stdout=out,
+                                                         stderr=subprocess.STDOUT), console)
+            late = []
+            for machine, (process, _) in running.items():
+                try:
+                    process.wait(timeout=max(1.0, started + timeout - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    late.append(machine.name)
+        finally:
+            for process, _ in running.values():
+                _stop(process)
+    if late:
+        consoles = "\n".join(f"--- {m.name}:\n{c.read_text(errors='replace')[-2000:]}"
+                             for m, (_, c) in running.items())
+        raise ContainerError(f"still running after {timeout:.0f} s: {', '.join(late)}\n{consoles}")
+    return BootResult({m.name: p.returncode for m, (p, _) in running.items()}, time.monotonic() - started)
+
+
+def read_show(path: Path) -> dict[str, str]:
+    """A `systemctl show` record as a dict; empty when the probe never wrote it."""
+    if not path.exists():
+        return {}
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+
+
+def stage_times(probe: Path) -> dict[str, list[tuple[str, float]]]:
+    """Per machine, its probes' stages with when each began (seconds since the epoch)."""
+    stages: dict[str, list[tuple[str, float]]] = {}
+    stages_file = probe / "stages"
+    if stages_file.exists():
+        for line in stages_file.read_text().splitlines():
+            machine, stage, when = line.split()
+            stages.setdefault(machine, []).append((stage, float(when)))
+    return stages
