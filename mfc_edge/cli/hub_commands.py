@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from mfc_edge.cli import center_commands
+from mfc_edge.cli import center_commands, fleet
 from mfc_edge.cli.arguments import CommandError, ident, login, port, tls_files
 from mfc_edge.cli.device_commands import AddCommand
 
@@ -20,18 +20,8 @@ def cmd_hub_devices(args: argparse.Namespace) -> int:
     finally:
         hub.close()
     for d in devices:
-        parts = ", ".join(f"{part} {p['status']} since {p['since'][:16]}" for part, p in d["parts"].items())
-        role = f"{d['role']} {d['window']}" if d["window"] else d["role"]
-        print(f"{d['id']:<16}{role:<12}{'revoked' if d['revoked'] else 'last seen ' + (d['last_seen'] or '-')[:19]}"
-              f"  {_bundle_state(d['bundle'])}" + (f"  {parts}" if parts else ""))
+        print(fleet.device_line(d))
     return 0
-
-
-def _bundle_state(found: dict) -> str:
-    running = f"bundle {found['running']}" if found["running"] else "no bundle"
-    if found["up_to_date"] is None:
-        return running
-    return running + (" (up to date)" if found["up_to_date"] else f" (hub has {found['latest']})")
 
 
 def cmd_hub(args: argparse.Namespace) -> int:
@@ -236,8 +226,10 @@ def register(add: AddCommand) -> None:
                         "of them plays smoothly is refused, one only some play is published with a warning")
     q.set_defaults(func=cmd_hub_publish)
 
-    q = hub_sub.add_parser("devices", help="List a center's devices with their printer and button status.",
-                           description="List a center's devices: last contact, printer status, stuck buttons.")
+    q = hub_sub.add_parser("devices", help="List a center's devices: online or OFFLINE, heartbeat, printer and "
+                                           "buttons.",
+                           description="List a center's devices: online or OFFLINE (no heartbeat for three "
+                                       "minutes) with the last beat's figures, bundle, printer status, stuck buttons.")
     q.add_argument("--data", type=Path, default=Path("var/hub"), help="the hub's data folder")
     q.add_argument("--center", required=True, help="center id")
     q.set_defaults(func=cmd_hub_devices)
@@ -264,6 +256,7 @@ def register(add: AddCommand) -> None:
     q.set_defaults(func=cmd_hub_tickets)
 
     center_commands.register(hub_sub)
+    fleet.register(hub_sub)
     for q in (p, *hub_sub.choices.values()):
         q.set_defaults(func=_ids_checked(q.get_default("func")))
 
