@@ -128,5 +128,6 @@ def supervise_screen(notifier: ServiceNotifier, name: str) -> Callable[[], None]
         if pings is not None:
             pings.cancel()
         notifier.stopping()
+        notifier.close()
 
     return stop

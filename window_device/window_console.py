@@ -165,3 +165,4 @@ class WindowConsole:
             self.keypad.close()
         for part in [*self.buttons.values(), *self.leds.values(), *([self.buzzer] if self.buzzer else [])]:
             part.close()
+        self.notifier.close()
