@@ -281,8 +281,8 @@ def register(add: AddCommand) -> None:
     p = add("gpio-test", cmd_gpio_test, "Walk through every configured button, LED and buzzer (exit 1 if one fails).")
     p.add_argument("--config", "-c", required=True, type=Path, help="the device's TOML file")
     p.add_argument("--simulate", action="store_true", help="simulated pins (to try the walk-through)")
-    p = add("doctor", cmd_doctor, "Check printer, GPIO, display, hub and token, clock, disk and outbox; "
-            "one line each, exit 1 if any fails.")
+    p = add("doctor", cmd_doctor, "Check printer, GPIO, display, hub and token, clock, disk and outbox, and on a "
+            "Raspberry Pi its pin backend, CPU temperature and power; one line each, exit 1 if any fails.")
     p.add_argument("--config", "-c", required=True, type=Path, help="the device's TOML file")
 
     p = add("status", cmd_status, "Say which content bundle this device runs and whether the hub has a newer one.")

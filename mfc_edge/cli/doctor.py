@@ -1,18 +1,22 @@
 """`mfc-edge doctor`: a technician's check of one device, one line per check.
 
-Each check says "ok" or "FAIL" with what it found and, for a failure, a hint at the fix;
-the command exits 1 when anything failed. Everything a check looks at (the disk, the
-clock, the environment, the pins, the printer) can be swapped for tests, so a full disk
-or an unsynchronised clock need not be real to be tested.
+Each check says "ok", "WARN" or "FAIL" with what it found and, for a warning or a failure,
+a hint at the fix; the command exits 1 when anything failed. Everything a check looks at
+(the disk, the clock, the environment, the pins, the printer, the Raspberry Pi's sysfs and
+firmware) can be swapped for tests, so a full disk, an unsynchronised clock or an
+under-voltage need not be real to be tested.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
+import platform
 import shutil
 import sqlite3
 import subprocess
+import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -27,6 +31,9 @@ MIN_FREE_BYTES = 200 * 1024 * 1024
 MAX_CLOCK_SKEW_S = 10.0
 OUTBOX_MAX_EVENTS = 1000
 OUTBOX_MAX_AGE = timedelta(hours=1)
+HOT_CPU_C = 80.0  # the Pi's firmware starts capping the clock at 80 C and throttles hard at 85 C
+PI_MODEL = Path("proc/device-tree/model")  # under the board's root
+THERMAL_ZONE = Path("sys/class/thermal/thermal_zone0/temp")
 
 
 @dataclass(frozen=True)
@@ -35,10 +42,47 @@ class Check:
     ok: bool
     detail: str
     hint: str = ""
+    warn: bool = False  # works now, but needs a technician's look; does not fail the command
 
     def line(self) -> str:
-        text = f"{'ok' if self.ok else 'FAIL':<5}{self.name:<9}{self.detail}"
-        return text + (f" — {self.hint}" if self.hint and not self.ok else "")
+        label = "FAIL" if not self.ok else "WARN" if self.warn else "ok"
+        text = f"{label:<5}{self.name:<9}{self.detail}"
+        return text + (f" — {self.hint}" if self.hint and (self.warn or not self.ok) else "")
+
+
+def gpiozero_backend() -> str:
+    """The pin backend gpiozero picks on this machine (lgpio, rpigpio, pigpio or native), as it
+    picks it: the first that loads. Loading one claims no pin."""
+    from gpiozero import Device
+    from gpiozero.exc import GPIOZeroError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the fallback warnings are what this check says
+        try:
+            factory = Device._default_pin_factory()
+        except (GPIOZeroError, OSError, RuntimeError) as exc:
+            return f"none ({exc})"
+    name = type(factory).__name__.removesuffix("Factory").lower()
+    factory.close()
+    return name
+
+
+@dataclass(frozen=True)
+class Board:
+    """Where the Raspberry Pi checks look: the filesystem's root (a fake tree in tests), the
+    firmware's command, gpiozero's backend and the machine's architecture."""
+
+    root: Path = Path("/")
+    throttled_command: tuple[str, ...] = ("vcgencmd", "get_throttled")
+    pin_backend: Callable[[], str] = gpiozero_backend
+    has_lgpio: Callable[[], bool] = lambda: importlib.util.find_spec("lgpio") is not None
+    machine: str = field(default_factory=platform.machine)
+
+    def model(self) -> str | None:
+        try:
+            return (self.root / PI_MODEL).read_text(errors="replace").strip("\0\n ")
+        except OSError:
+            return None
 
 
 def timedatectl_synchronized() -> bool | None:
@@ -57,12 +101,13 @@ class Doctor:
                  ntp_synchronized: Callable[[], bool | None] = timedatectl_synchronized,
                  now: Callable[[], datetime] = lambda: datetime.now(UTC),
                  env: dict[str, str] | None = None, pin_factory: Any = None, framebuffer: Path = Path("/dev/fb0"),
-                 token: str | None = None):
+                 token: str | None = None, board: Board | None = None):
         from offline_cache.hub_client import CredentialError, load_token
 
         self.device, self.disk_usage, self.ntp_synchronized, self.now = device, disk_usage, ntp_synchronized, now
         self.env = os.environ if env is None else env
         self.pin_factory, self.framebuffer = pin_factory, framebuffer
+        self.board = board or Board()
         self.token_problem = ""
         try:
             self.token = token if token is not None else load_token(device.data_dir)
@@ -81,6 +126,7 @@ class Doctor:
             yield self.gpio()
         if d.role in ("kiosk", "signage"):
             yield self.display()
+        yield from self.raspberry_pi()
         if d.hub_url:
             yield from self.hub()
         yield self.clock()
@@ -129,6 +175,53 @@ class Doctor:
             return Check("display", True, f"framebuffer {self.framebuffer}")
         return Check("display", False, "no DISPLAY, WAYLAND_DISPLAY or framebuffer",
                      "check the panel's cable and that the desktop session started")
+
+    def raspberry_pi(self) -> Iterator[Check]:
+        model = self.board.model()
+        if not model or "Raspberry Pi" not in model:
+            yield Check("board", True, "not a Raspberry Pi: pin backend, CPU temperature and power not checked")
+            return
+        yield Check("board", True, model)
+        if self.device.console:
+            yield self.pin_backend()
+        yield self.cpu_temperature()
+        yield self.power()
+
+    def pin_backend(self) -> Check:
+        backend = self.board.pin_backend()
+        if backend == "native" and self.board.machine == "aarch64" and not self.board.has_lgpio():
+            return Check("pins", True, "gpiozero falls back to its native backend: lgpio is not installed",
+                         "window buttons do not work on a Pi 5 or a kernel >= 6.6: provision the console role "
+                         "again (it installs lgpio)", warn=True)
+        if backend.startswith("none"):
+            return Check("pins", False, f"gpiozero has no pin backend: {backend}", "provision the console role again")
+        return Check("pins", True, f"gpiozero pin backend: {backend}")
+
+    def cpu_temperature(self) -> Check:
+        from hardware.board import cpu_temperature_c
+
+        celsius = cpu_temperature_c(self.board.root / THERMAL_ZONE)
+        if celsius is None:
+            return Check("cpu", True, f"temperature unknown: no /{THERMAL_ZONE}", "a Pi kernel has it: check the OS",
+                         warn=True)
+        hot = celsius >= HOT_CPU_C
+        return Check("cpu", True, f"{celsius:.1f} C" + (" — hot, the Pi slows down" if hot else ""),
+                     "give the case air or a fan, keep it out of the sun", warn=hot)
+
+    def power(self) -> Check:
+        from hardware.board import throttling
+
+        flags = throttling(self.board.throttled_command)
+        if flags is None:
+            return Check("power", True, f"not checked: `{' '.join(self.board.throttled_command)}` gave no answer",
+                         "install raspi-utils (vcgencmd) and add the user to the video group", warn=True)
+        now, since_boot = flags["now"], flags["since_boot"]
+        said = "; ".join([*(["now: " + ", ".join(now)] if now else []),
+                          *(["since boot: " + ", ".join(since_boot)] if since_boot else [])])
+        detail = f"{flags['raw']}: {said}" if said else f"{flags['raw']}: no under-voltage or throttling since boot"
+        hint = ("use the official power supply (5.1 V, 3 A; 5 A for a Pi 5) and a short thick cable"
+                if "under-voltage" in [*now, *since_boot] else "cool the Pi: see the cpu line")
+        return Check("power", "under-voltage" not in now, detail, hint, warn=bool(said))
 
     def hub(self) -> Iterator[Check]:
         from offline_cache.hub_client import HubClient
