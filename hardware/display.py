@@ -87,8 +87,8 @@ def prepare_kivy(size: tuple[int, int] = (1280, 800), *, headless: bool = False,
     Config.set("graphics", "resizable", "0" if locked_down else "1")
     Config.set("graphics", "show_cursor", "0" if locked_down else "1")
     # Kivy lets the screensaver run by default. On the device no desktop blanks the panel and,
-    # while Kivy holds the DRM plane, the kernel's console blanking cannot either; the system
-    # still boots with `consoleblank=0` so the text console before Kivy starts stays lit too.
+    # while Kivy holds the DRM plane, the kernel's console blanking cannot either; provisioning
+    # still sets the kernel's consoleblank to 0 so the text console before Kivy starts stays lit.
     # Sleeping outside opening hours is hardware/panel_power.py's, on a schedule.
     Config.set("graphics", "allow_screensaver", "0" if locked_down else "1")
     # No multisampled frame buffer (Kivy asks for one by default). Our screens draw pictures,

@@ -212,6 +212,44 @@ def test_the_kiosk_command_reports_to_the_notify_socket_it_is_given(systemd, tmp
     systemd.wait_for("STOPPING=1")
 
 
+def test_the_waiting_area_screen_is_ready_after_its_first_frame_and_says_what_it_waits_for(systemd, tmp_path):
+    from kivy.base import EventLoop
+    from kivy.core.window import Window
+
+    from hardware.audio import SimulatedOutput
+    from hardware.clock import ManualClock
+    from hardware.headless_display import HeadlessDisplay
+    from hardware.panel_power import SimulatedPanel
+    from signage.app import SignageApp
+    from signage.wiring import open_screen
+    from tests.helpers.day import at
+    from tests.helpers.signage import screen_config
+
+    device = load_config(screen_config(tmp_path, extra="wake_before = 30"))
+    clock = ManualClock(at(7, 29))  # half an hour before opening: asleep
+    screen = open_screen(device, clock, audio=SimulatedOutput())
+    panel = SimulatedPanel()
+    app = SignageApp(device, screen, clock, notifier=ServiceNotifier(systemd.env()), panel=panel)
+    EventLoop.ensure_window()
+    flips: list[float] = []
+    record_flip = lambda *_: flips.append(time.monotonic())  # noqa: E731
+    Window.bind(on_flip=record_flip)
+    try:
+        with HeadlessDisplay(app, (960, 540)) as shown:
+            ready = systemd.wait_for("READY=1")
+            assert flips and flips[0] < ready
+            shown.frames(2)
+            assert systemd.wait_for("STATUS=waiting for the hub's queue")
+            assert panel.changes == ["sleep"]
+            clock.set(at(7, 30))
+            app.panel_schedule.update()
+            assert panel.changes == ["sleep", "wake"]
+    finally:
+        Window.unbind(on_flip=record_flip)
+        screen.close()
+    systemd.wait_for("STOPPING=1")
+
+
 # --- the window console's ticker ----------------------------------------------------------------
 
 def test_the_window_console_is_ready_after_reading_its_pins_and_pings_from_its_ticker(systemd, tmp_path, clock):
