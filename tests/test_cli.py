@@ -105,7 +105,10 @@ def test_headless_demo_is_a_center_in_a_box(tmp_path):
     screens = sorted(p.name for p in (out / "screens").glob("*.png"))
     assert {"01-home.png", "05-ticket.png", "08-search-keyboard.png", "15-closed.png", "16-phone-waiting.png",
             "18-console-called.png", "19-phone-called.png", "20-console-rating-and-help.png",
-            "21-screen-call-and-load-chart.png", "22-screen-portrait.png"} <= set(screens)
+            "21-screen-call-and-load-chart.png", "22-screen-portrait.png", "23-console-devices-one-offline.png"
+            } <= set(screens)
+    assert re.search(r"The second screen screen-2 stopped beating: .* the center's webhook got: screen-2 \(экран\): "
+                     r"нет связи с 10:\d\d · screen-2 \(signage\): offline since 10:\d\d", result.stdout), result.stdout
     hub = sqlite3.connect(out / "hub" / "hub.sqlite")
     states = dict(hub.execute("SELECT number, state FROM tickets WHERE center = 'strogino' "
                               "AND day = '2026-11-23'").fetchall())

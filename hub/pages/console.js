@@ -20,6 +20,7 @@ function showSignIn() {
 }
 
 function minutes(seconds) { return Math.floor(seconds / 60) + " мин"; }
+function when(iso) { return new Date(iso).toLocaleString("ru-RU", {day: "numeric", month: "short", hour: "2-digit", minute: "2-digit"}); }
 function clock(iso) { return iso ? new Date(iso).toLocaleTimeString("ru-RU", {hour: "2-digit", minute: "2-digit"}) : ""; }
 
 function row(cells) {
@@ -126,6 +127,29 @@ function renderRatings(ratings) {
     row([["окно " + w, ""], [r.count, "num"], [percent(r.happy_share), "num"]])));
 }
 
+// The heartbeat's figures in a line (offline_cache/heartbeat.py); what a device cannot read is left out.
+function beatFigures(beat) {
+  if (!beat) { return "сводок ещё не было"; }
+  const number = (x, digits) => x.toLocaleString("ru-RU", {maximumFractionDigits: digits});
+  const uptime = (s) => s >= 86400 ? Math.floor(s / 86400) + " д " + Math.floor(s % 86400 / 3600) + " ч"
+    : Math.floor(s / 3600) + " ч " + Math.floor(s % 3600 / 60) + " мин";
+  const shown = [beat.version ? "версия " + beat.version : "версия ?"];
+  if (beat.uptime_s !== null) { shown.push("работает " + uptime(beat.uptime_s)); }
+  shown.push("в очереди " + beat.outbox);
+  if (beat.disk) { shown.push("диск " + number(beat.disk.free_bytes / 1e9, 1) + " ГБ своб."); }
+  if (beat.cpu_temp_c !== null) { shown.push(number(beat.cpu_temp_c, 0) + " °C"); }
+  if (beat.throttling && beat.throttling.now.length) { shown.push("троттлинг: " + beat.throttling.now.join(", ")); }
+  if (beat.clock_offset_s !== null) {
+    shown.push("часы " + (beat.clock_offset_s >= 0 ? "+" : "") + number(beat.clock_offset_s, 1) + " с");
+  }
+  if (beat.printer) { shown.push(PRINTER[beat.printer] || beat.printer); }
+  if (beat.display && beat.display.power) { shown.push("экран " + (beat.display.power === "On" ? "вкл." : "выкл.")); }
+  return shown.join(" · ");
+}
+
+// A row per device, marked with data-device for other scripts (remote.js adds its buttons); an
+// offline one is red, with when the hub last heard from it. Cells: id, role, presence, bundle,
+// parts, the heartbeat's figures.
 function renderDevices(devices) {
   $("device-rows").replaceChildren(...devices.map((d) => {
     // A button that was stuck and works again ("ok") is no longer news.
@@ -137,8 +161,15 @@ function renderDevices(devices) {
     const b = d.bundle;
     const bundle = (b.running ? "№ " + b.running : "нет") +
       (b.up_to_date === null ? "" : b.up_to_date ? " · актуален" : " · ждёт № " + b.latest);
-    return row([[d.id, ""], [d.window ? d.role + " · окно " + d.window : d.role, ""], [d.revoked ? "отключено" : clock(d.last_seen), ""],
-                [bundle, b.up_to_date === false ? "trouble" : ""], [parts.join(", ") || "—", trouble ? "trouble" : ""]]);
+    const offline = !d.revoked && !d.online;
+    const presence = d.revoked ? "отключено" : d.online ? "на связи · " + clock(d.heard_at)
+      : d.heard_at ? "НЕТ СВЯЗИ с " + when(d.heard_at) : "НЕТ СВЯЗИ";
+    const tr = row([[d.id, ""], [d.window ? d.role + " · окно " + d.window : d.role, ""], [presence, offline ? "trouble" : ""],
+                    [bundle, b.up_to_date === false ? "trouble" : ""], [parts.join(", ") || "—", trouble ? "trouble" : ""],
+                    [d.revoked ? "" : beatFigures(d.beat), "figures"]]);
+    tr.dataset.device = d.id;
+    tr.classList.toggle("offline", offline);
+    return tr;
   }));
 }
 
@@ -148,7 +179,6 @@ function renderScreens(screens) {
   const text = JSON.stringify(screens);
   if (text === shownScreens) { return; }  // unchanged: keep the images rather than load them again
   shownScreens = text;
-  const when = (iso) => new Date(iso).toLocaleString("ru-RU", {day: "numeric", month: "short", hour: "2-digit", minute: "2-digit"});
   $("screens").replaceChildren(...screens.map((s) => {
     const figure = document.createElement("figure");
     let picture;

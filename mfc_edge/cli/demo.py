@@ -199,7 +199,7 @@ def _scripted(out: Path) -> int:
     from mfc_edge.cli.demo_kiosk import VISIT_START, scripted_visit, show_closed
 
     for part in ("screens", "tickets", "data", "console-data", "hub", "kiosk-bundle", "kiosk.toml", "console.toml",
-                 "screen-data", "screen.toml", "signage-bundle", "announcements"):
+                 "screen-data", "screen.toml", "signage-bundle", "announcements", "screen-2-data"):
         target = out / part
         shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -237,6 +237,7 @@ def _scripted(out: Path) -> int:
 def _hall_screen(center: CenterInABox, out: Path, shots: Path) -> str:
     """The waiting area's screen: eight weeks of past visits give it a load chart, and the
     next call made at window 3 appears on it and is announced."""
+    from mfc_edge.cli.demo_devices import devices_scene
     from mfc_edge.cli.demo_kiosk import VISIT_START
     from mfc_edge.cli.demo_screen import open_demo_screen, publish_screen_bundle, screen_scene, seed_history
 
@@ -251,7 +252,9 @@ def _hall_screen(center: CenterInABox, out: Path, shots: Path) -> str:
         return queue.call_next("strogino", "3", [service])["number"]
 
     try:
-        return screen_scene(device, screen, center.clock, call_next, shots)
+        shown = screen_scene(device, screen, center.clock, call_next, shots)
+        # While this screen still runs: the fleet, with a second screen gone dark.
+        return shown + "\n" + devices_scene(center, [center.kiosk, center.window_device, screen], out, shots)
     finally:
         screen.close()
 
