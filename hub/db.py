@@ -138,16 +138,25 @@ class HubDB:
         self._local = threading.local()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite_utils.Database]:
+    def transaction(self, durable: bool = True) -> Iterator[sqlite_utils.Database]:
+        """`durable=False`: committed without waiting for the disk (synchronous=NORMAL), for state
+        the next minute replaces anyway (a heartbeat): its fsync would hold the write lock, which
+        ingest waits for, ~5 ms. Still atomic; a power cut may lose it, never corrupt the file."""
         db = self.db
         with self._write_lock:
-            db.execute("BEGIN IMMEDIATE")
+            if not durable:
+                db.execute("PRAGMA synchronous=NORMAL")
             try:
-                yield db
-            except BaseException:
-                db.rollback()
-                raise
-            db.execute("COMMIT")
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                except BaseException:
+                    db.rollback()
+                    raise
+                db.execute("COMMIT")
+            finally:
+                if not durable:
+                    db.execute("PRAGMA synchronous=FULL")
 
     def _migrate(self) -> None:
         """Bring the file's schema up to date (hub/schema.py). An up-to-date file is only read:

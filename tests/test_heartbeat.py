@@ -353,3 +353,10 @@ def test_set_webhook_command(tmp_path, capsys):
     hub = Hub(data)
     assert hub.alerts.webhook(CENTER) is None
     hub.close()
+
+
+def test_a_beat_is_committed_without_an_fsync_and_the_hub_s_other_writes_keep_theirs(center):
+    full = 2  # PRAGMA synchronous: FULL
+    assert beating(center).send_once()
+    center.hub.heartbeats.record(center.hub.identity.authenticate(center.kiosks[0].token), {"every_s": 60})
+    assert center.hub.db.db.execute("PRAGMA synchronous").fetchone()[0] == full
