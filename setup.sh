@@ -7,6 +7,11 @@
 #   ./setup.sh test     the whole test suite, headless
 #   ./setup.sh test-fast  the quick part of it: no slow, browser or fuzz tests (under half the time)
 #   ./setup.sh install  only install
+#   sudo ./setup.sh provision ROLE [--wheels DIR] [mfc-edge provision options]
+#                       make this machine a device: kiosk, signage, console, hub, or base (the
+#                       program and the first-boot unit); see `mfc-edge provision --help`
+#   ./setup.sh wheels DIR  download every role's wheels (and the build's) into DIR, for this
+#                       machine's platform: `provision --wheels DIR` then needs no Internet
 #
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
@@ -72,6 +77,39 @@ install_python_project() {
   echo "$want" > "$STAMP"
 }
 
+# The venv comes first, made by the system's python3 with the standard library only; then the
+# program it installed provisions the rest (mfc_edge/provision/).
+provision_role() {
+  [ $# -ge 1 ] || fail "usage: sudo ./setup.sh provision kiosk|signage|console|hub|base [--wheels DIR]"
+  [ "$(id -u)" -eq 0 ] || fail "provisioning changes the system: run it as root (sudo ./setup.sh provision $1)"
+  local DEBIAN_PACKAGES=(python3 python3-venv)  # only what makes the venv; the role's come next
+  install_debian_packages
+  local python
+  python=$(find_python)
+  "$python" -m mfc_edge.provision.bootstrap --source "$PWD" "$@" || exit $?
+  exec /opt/mfc-edge/current/bin/mfc-edge provision --source "$PWD" "$@"
+}
+
+download_wheels() {
+  local dir=${1:-}
+  [ -n "$dir" ] || fail "usage: ./setup.sh wheels DIR"
+  local python requirements
+  python=$(find_python)
+  [ -x "$VENV/bin/python" ] || "$python" -m venv "$VENV" || fail "could not create $VENV (is python3-venv installed?)"
+  # What the build needs, what every role needs and each role's extra (not the test tools).
+  mapfile -t requirements < <("$python" -c '
+import tomllib
+with open("pyproject.toml", "rb") as f:
+    found = tomllib.load(f)
+extras = found["project"]["optional-dependencies"]
+for name in (*found["build-system"]["requires"], *found["project"]["dependencies"],
+             *(r for extra in ("kiosk", "signage", "console", "hub") for r in extras[extra])):
+    print(name)')
+  step "downloading every role's wheels into $dir"
+  "$VENV/bin/python" -m pip download -q --disable-pip-version-check --dest "$dir" "${requirements[@]}" \
+    || fail "pip could not download the wheels (see above)"
+}
+
 install_all() {
   install_debian_packages
   install_python_project
@@ -96,6 +134,14 @@ case "${1:-}" in
     step "running the quick tests (headless): not slow, browser or fuzz"
     SDL_VIDEODRIVER=offscreen exec "$VENV/bin/python" -m pytest -m "not slow and not browser and not fuzz" "$@"
     ;;
+  provision)
+    shift
+    provision_role "$@"
+    ;;
+  wheels)
+    shift
+    download_wheels "$@"
+    ;;
   demo)
     install_all
     shift
@@ -106,7 +152,7 @@ case "${1:-}" in
     fi
     ;;
   *)
-    echo "usage: ./setup.sh demo | test | test-fast | install" >&2
+    echo "usage: ./setup.sh demo | test | test-fast | install | provision ROLE | wheels DIR" >&2
     exit 2
     ;;
 esac

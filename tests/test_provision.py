@@ -4,6 +4,7 @@ scratch root's own etc/passwd, a second run changing nothing, and every unit pas
 `systemd-analyze verify`. Nothing is installed on this machine."""
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import stat
@@ -13,11 +14,21 @@ from pathlib import Path
 import pytest
 
 from mfc_edge.cli import build_parser, main
-from mfc_edge.provision import UnsupportedPlatform, check_platform, role_named
+from mfc_edge.provision import Report, UnsupportedPlatform, check_platform, role_named
+from mfc_edge.provision.bootstrap import main as bootstrap
+from mfc_edge.provision.python_env import ensure_environment, installed_source
 from mfc_edge.provision.render import units_to_enable
 
 ROLES = ("kiosk", "signage", "console", "hub")
 HOST_UNITS = Path("/usr/lib/systemd/system")
+
+
+@pytest.fixture(autouse=True)
+def no_apt_on_this_machine(monkeypatch) -> None:
+    """Every test renders into a scratch root; apt would change this machine."""
+    def refuse(command: list[str], *_args: object) -> None:
+        raise AssertionError(f"a test ran {command} on this machine")
+    monkeypatch.setattr("mfc_edge.provision.debian.run", refuse)
 
 
 def provision(root: Path, role: str, *more: str) -> int:
@@ -173,7 +184,7 @@ def test_system_settings_keep_the_card_alive(tmp_path: Path) -> None:
     journald = (tmp_path / "etc/systemd/journald.conf.d/mfc-edge.conf").read_text()
     assert "Storage=volatile" in journald and "RuntimeMaxUse=" in journald
     assert "RuntimeWatchdogSec=15" in (tmp_path / "etc/systemd/system.conf.d/mfc-edge.conf").read_text()
-    assert "[zram0]" in (tmp_path / "etc/systemd/zram-generator.conf").read_text()
+    assert "[zram0]" in (tmp_path / "etc/systemd/zram-generator.conf.d/mfc-edge.conf").read_text()
     rules = (tmp_path / "etc/udev/rules.d/60-mfc-edge.rules").read_text()
     assert 'ATTR{idVendor}=="04b8|' in rules and "*:0701??:*" in rules and 'GROUP="mfc-edge"' in rules
     assert "consoleblank - - - - 0" in (tmp_path / "etc/tmpfiles.d/mfc-edge.conf").read_text()
@@ -259,3 +270,66 @@ def test_every_unit_passes_systemd_analyze_verify(tmp_path: Path, role: str, sys
                               capture_output=True, text=True, check=False)
         # Unknown keys are only warnings to systemd: any word from it is a failure here.
         assert (done.returncode, done.stdout + done.stderr) == (0, ""), unit
+
+
+# A build backend inside the fake checkout: the build needs nothing from the wheel folder (a
+# real checkout's setuptools comes from it), so the test runs with no Internet and no cache.
+FAKE_BACKEND = """
+import zipfile
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    name = "mfc_edge-0.1.0-py3-none-any.whl"
+    info = "mfc_edge-0.1.0.dist-info/"
+    with zipfile.ZipFile(f"{wheel_directory}/{name}", "w") as wheel:
+        wheel.write("mfc_edge/__init__.py")
+        wheel.writestr(info + "METADATA", "Metadata-Version: 2.1\\nName: mfc-edge\\nVersion: 0.1.0\\n")
+        wheel.writestr(info + "WHEEL", "Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")
+        wheel.writestr(info + "entry_points.txt", "[console_scripts]\\nmfc-edge = mfc_edge:main\\n")
+        wheel.writestr(info + "RECORD", "")
+    return name
+"""
+
+
+def fake_checkout(folder: Path) -> Path:
+    """A project shaped like mfc-edge (its package and its `mfc-edge` command), with no dependencies."""
+    (folder / "mfc_edge").mkdir(parents=True)
+    (folder / "mfc_edge/__init__.py").write_text("def main():\n    print('fake mfc-edge')\n")
+    (folder / "backend.py").write_text(FAKE_BACKEND)
+    (folder / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n')
+    return folder
+
+
+@pytest.mark.slow
+def test_the_program_is_installed_from_a_wheel_folder_alone(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)  # this machine's pip settings play no part
+    wheels = tmp_path / "wheels"  # empty: pip may look nowhere else
+    wheels.mkdir()
+    source, root = fake_checkout(tmp_path / "src"), tmp_path / "root"
+    said: list[str] = []
+    ensure_environment(role_named("base"), source, wheels, Report(said.append), root)
+    assert said == [f"made the venv {root}/opt/mfc-edge/venv", f"installed mfc-edge into {root}/opt/mfc-edge/venv",
+                    f"{root}/opt/mfc-edge/current -> venv"]
+    program = root / "opt/mfc-edge/current/bin/mfc-edge"
+    assert subprocess.run([program], capture_output=True, text=True, check=True).stdout == "fake mfc-edge\n"
+    assert installed_source(root) == source
+
+    said.clear()
+    ensure_environment(role_named("base"), source, wheels, Report(said.append), root)
+    assert said == []
+    (source / "mfc_edge/__init__.py").write_text("def main():\n    print('newer')\n")
+    ensure_environment(role_named("base"), source, wheels, Report(said.append), root)
+    assert said == [f"installed mfc-edge into {root}/opt/mfc-edge/venv"]
+    assert subprocess.run([program], capture_output=True, text=True, check=True).stdout == "newer\n"
+
+
+def test_a_missing_checkout_or_wheel_folder_is_one_line(tmp_path: Path, capsys) -> None:
+    assert main(["provision", "console", "--root", str(tmp_path), "--source", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (f"mfc-edge provision: --source {tmp_path}: no pyproject.toml there; give the "
+                                       "folder of the mfc-edge checkout\n")
+    source = fake_checkout(tmp_path / "src")
+    assert bootstrap(["console", "--source", str(source), "--wheels", str(tmp_path / "none")]) == 2
+    assert capsys.readouterr().err == f"mfc-edge provision: --wheels {tmp_path / 'none'}: not a folder\n"

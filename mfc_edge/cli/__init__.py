@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 
 from mfc_edge.catalog import CatalogError
-from mfc_edge.cli import device_commands, firstboot, hub_commands
+from mfc_edge.cli import device_commands, firstboot, hub_commands, provision
 from mfc_edge.cli.arguments import CommandError
 from mfc_edge.config import ConfigError
 from mfc_edge.files import DataFolderError
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     device_commands.register(add)
     hub_commands.register(add)
+    provision.register(add)
     firstboot.register(add)
     return parser
 
@@ -55,3 +56,5 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, CatalogError, CredentialError, CommandError, DataFolderError) as exc:
         print(f"mfc-edge: error: {exc}", file=sys.stderr)
         return 2
+
+

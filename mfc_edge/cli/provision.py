@@ -10,7 +10,7 @@ from pathlib import Path
 from mfc_edge.cli.arguments import CommandError
 
 AddCommand = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
-CHECKOUT = Path(__file__).resolve().parents[2]  # where this mfc-edge was installed from, in a checkout
+CHECKOUT = Path(__file__).resolve().parents[2]  # the checkout, when run from one
 TLS = Path("etc/mfc-edge/tls")
 
 
@@ -37,6 +37,18 @@ def _center_tls(root: Path, names: list[str], ips: list[str], say: Callable[[str
     return files.changes
 
 
+def _source(given: Path | None, root: Path) -> Path:
+    """Where pip installs mfc-edge from: as given, else this checkout, else the one the program
+    was last installed from (a card image provisioned as `base`, its role chosen at first boot)."""
+    from mfc_edge.provision.python_env import installed_source
+
+    if given:
+        return given.resolve()
+    if (CHECKOUT / "pyproject.toml").exists():
+        return CHECKOUT
+    return installed_source(root) or CHECKOUT
+
+
 def cmd_provision(args: argparse.Namespace) -> int:
     from mfc_edge.provision import (
         Plan,
@@ -54,7 +66,7 @@ def cmd_provision(args: argparse.Namespace) -> int:
     try:
         check_platform()
         role = role_named(args.role)
-        plan = Plan(role, source=(args.source or CHECKOUT).resolve(), root=root, packages=not args.no_packages,
+        plan = Plan(role, source=_source(args.source, root), root=root, packages=not args.no_packages,
                     wheels=args.wheels.resolve() if args.wheels else None)
         provision(plan, report)
     except (ProvisionError, UnknownRole, UnsupportedPlatform) as exc:

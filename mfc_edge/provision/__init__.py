@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from mfc_edge.provision import system
 from mfc_edge.provision.debian import ensure_packages
 from mfc_edge.provision.platform_check import UnsupportedPlatform, check_platform
-from mfc_edge.provision.python_env import VENV, ensure_environment, requirement
+from mfc_edge.provision.python_env import VENV, check_sources, ensure_environment, requirement
 from mfc_edge.provision.render import system_files, units_to_enable
 from mfc_edge.provision.report import ProvisionError, Report
 from mfc_edge.provision.roles import ROLES, Role, UnknownRole, role_named
@@ -47,6 +47,7 @@ def hub_host(root: Path, role: Role) -> str | None:
 
 
 def _install(plan: Plan, report: Report) -> None:
+    check_sources(plan.source, plan.wheels)
     ensure_packages(plan.role, plan.root, report)
     if plan.root == Path("/"):
         ensure_environment(plan.role, plan.source, plan.wheels, report)

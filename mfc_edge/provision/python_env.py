@@ -1,23 +1,23 @@
 """The program's environment on a device: a venv with the project and its role's extra only,
 and /opt/mfc-edge/current pointing at it (what every unit runs).
 
-Standard library only: `setup.sh provision` runs this with the system's python3 before any
-of the project's dependencies exist (`python3 -m mfc_edge.provision.python_env ROLE ...`).
+Standard library only: setup.sh runs it (mfc_edge/provision/bootstrap.py) with the system's
+python3 before any of the project's dependencies exist.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
+import json
 import os
 import sys
 from pathlib import Path
 
 from mfc_edge.provision.report import ProvisionError, Report, run
-from mfc_edge.provision.roles import Role, UnknownRole, role_named
+from mfc_edge.provision.roles import Role
 
 VENV = Path("opt/mfc-edge/venv")
 CURRENT = Path("opt/mfc-edge/current")
-STAMP = "mfc-edge-provisioned"  # inside the venv: the role and the source it was installed from
+STAMP = "mfc-edge-provisioned.json"  # inside the venv: the extra and the source it was installed from
 _PACKAGES = ("mfc_edge", "kiosk", "signage", "window_device", "hardware", "offline_cache", "hub")
 
 
@@ -30,6 +30,21 @@ def source_digest(source: Path) -> str:
     for path in files:
         digest.update(str(path.relative_to(source)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+def _stamp(root: Path) -> dict[str, str | None]:
+    try:
+        found = json.loads((root / VENV / STAMP).read_text())
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def installed_source(root: Path = Path("/")) -> Path | None:
+    """The checkout the program was last installed from: where a later run (first boot choosing
+    the role of a card made with `base`) installs the role's extra from."""
+    source = _stamp(root).get("source")
+    return Path(source) if source else None
 
 
 def requirement(role: Role, source: Path) -> str:
@@ -45,41 +60,26 @@ def pip_command(venv: Path, role: Role, source: Path, wheels: Path | None) -> li
     return command + [requirement(role, source)]
 
 
-def ensure_environment(role: Role, source: Path, wheels: Path | None, report: Report, root: Path = Path("/")) -> None:
+def check_sources(source: Path, wheels: Path | None) -> None:
+    """Before anything is installed: the checkout and the wheel folder are there."""
     if not (source / "pyproject.toml").is_file():
         raise ProvisionError(f"--source {source}: no pyproject.toml there; give the folder of the mfc-edge checkout")
     if wheels is not None and not wheels.is_dir():
         raise ProvisionError(f"--wheels {wheels}: not a folder")
+
+
+def ensure_environment(role: Role, source: Path, wheels: Path | None, report: Report, root: Path = Path("/")) -> None:
+    check_sources(source, wheels)
     venv, current = root / VENV, root / CURRENT
     if not (venv / "bin/python").exists():
         run([sys.executable, "-m", "venv", str(venv)], f"making the venv {venv}")
         report.changed(f"made the venv {venv}")
-    wanted = f"{role.extra or '-'} {source_digest(source)}\n"
-    stamp = venv / STAMP
-    if not stamp.exists() or stamp.read_text() != wanted:
+    wanted = {"extra": role.extra, "digest": source_digest(source)}
+    if {k: v for k, v in _stamp(root).items() if k != "source"} != wanted:
         run(pip_command(venv, role, source, wheels), f"installing {requirement(role, source)}")
-        stamp.write_text(wanted)
+        (venv / STAMP).write_text(json.dumps({**wanted, "source": str(source)}) + "\n")
         report.changed(f"installed mfc-edge{f'[{role.extra}]' if role.extra else ''} into {venv}")
     if not current.is_symlink() or os.readlink(current) != VENV.name:
         current.unlink(missing_ok=True)
         current.symlink_to(VENV.name)
         report.changed(f"{current} -> {VENV.name}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m mfc_edge.provision.python_env",
-                                     description="Install the program's environment for ROLE (setup.sh's first step).")
-    parser.add_argument("role")
-    parser.add_argument("--source", type=Path, required=True)
-    parser.add_argument("--wheels", type=Path)
-    args = parser.parse_args(argv)
-    try:
-        ensure_environment(role_named(args.role), args.source.resolve(), args.wheels, Report())
-    except (ProvisionError, UnknownRole) as exc:
-        print(f"mfc-edge provision: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -100,7 +100,7 @@ def system_files(role: Role, hub_host: str | None) -> list[SystemFile]:
         SystemFile(PurePosixPath("etc/tmpfiles.d/mfc-edge.conf"), tmpfiles(role)),
         SystemFile(PurePosixPath("etc/systemd/journald.conf.d/mfc-edge.conf"), fill("journald.conf.in")),
         SystemFile(PurePosixPath("etc/systemd/system.conf.d/mfc-edge.conf"), fill("system.conf.in")),
-        SystemFile(PurePosixPath("etc/systemd/zram-generator.conf"), fill("zram-generator.conf.in")),
+        SystemFile(PurePosixPath("etc/systemd/zram-generator.conf.d/mfc-edge.conf"), fill("zram-generator.conf.in")),
     ]
     if role.is_device:
         files += [SystemFile(UNITS / unit, fill(f"{unit}.in")) for unit in REBOOT_UNITS]

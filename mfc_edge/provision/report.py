@@ -31,6 +31,12 @@ def run(command: list[str], what: str, env: dict[str, str] | None = None) -> sub
     except FileNotFoundError:
         raise ProvisionError(f"{what}: {command[0]} is not installed") from None
     if done.returncode != 0:
-        complaint = (done.stderr.strip() or done.stdout.strip() or f"exit status {done.returncode}").splitlines()
-        raise ProvisionError(f"{what} failed: {complaint[-1]}")
+        raise ProvisionError(f"{what} failed: {_complaint(done)}")
     return done
+
+
+def _complaint(done: subprocess.CompletedProcess[str]) -> str:
+    """The line that says what went wrong: pip and apt end with notes after their error line."""
+    lines = [line.strip() for line in (done.stderr + done.stdout).splitlines() if line.strip()]
+    errors = [line for line in lines if line.lower().startswith(("error", "e:"))]
+    return (errors or lines or [f"exit status {done.returncode}"])[-1]
