@@ -56,5 +56,3 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, CatalogError, CredentialError, CommandError, DataFolderError) as exc:
         print(f"mfc-edge: error: {exc}", file=sys.stderr)
         return 2
-
-
