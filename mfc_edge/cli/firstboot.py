@@ -118,7 +118,7 @@ class FirstBoot:
             boot = boot_file.read(self.places.boot_file)
         except boot_file.BootFileError as exc:
             raise FirstBootError(f"{exc}. Correct the file on the boot partition") from None
-        log.info(f"setting up {boot.device_id}, a {boot.role} of center {boot.center}")
+        log.info("setting up %s, a %s of center %s", boot.device_id, boot.role, boot.center)
         device = self._write_files(boot)
         help_button = device.console.help_button if device.console else None
         if self.led is None and help_button and help_button.led is not None:
@@ -127,7 +127,7 @@ class FirstBoot:
             self.led.working()
         if boot.wifi_ssid:
             self._join_wifi(boot.wifi_ssid, boot.wifi_psk)
-        log.info(f"installing the {boot.role}'s programs (this can take many minutes)")
+        log.info("installing the %s's programs (this can take many minutes)", boot.role)
         self.run([sys.executable, "-m", "mfc_edge.cli", "provision", boot.role])
         self._enroll(device, boot.code)
         boot_file.scrub(self.places.boot_file)
@@ -135,10 +135,10 @@ class FirstBoot:
         if self.led:
             self.led.close()  # before the service starts: its app drives the same pin
             self.led = None
-        log.info(f"starting {unit}")
+        log.info("starting %s", unit)
         self.run(["systemctl", "enable", "--now", unit])
         os.replace(self.places.boot_file, self.places.done_file)
-        log.info(f"done: {boot.device_id} is enrolled with {boot.hub_url} and running")
+        log.info("done: %s is enrolled with %s and running", boot.device_id, boot.hub_url)
 
     def _write_files(self, boot: Any) -> Any:
         """The CA and the device's own file, checked as the device will read it."""
@@ -159,7 +159,7 @@ class FirstBoot:
         keyfile = self.places.network / "mfc-edge-wifi.nmconnection"
         if psk is None and keyfile.exists():
             return  # the password was scrubbed from the boot file after an earlier try had written it
-        log.info(f"joining the Wi-Fi network {ssid}")
+        log.info("joining the Wi-Fi network %s", ssid)
         write_keyfile(self.places.network, ssid, psk)
         self.run(["nmcli", "connection", "reload"])
         try:
@@ -173,13 +173,13 @@ class FirstBoot:
         from offline_cache.hub_client import TOKEN_FILE
 
         if (device.data_dir / TOKEN_FILE).exists():
-            log.info(f"{device.device_id} is already enrolled")
+            log.info("%s is already enrolled", device.device_id)
             return
         if code is None:
             raise FirstBootError("mfc-edge.toml has no enrollment code (it was used): make a new file with "
                                  f"`mfc-edge hub device-file --role {device.role}` on the hub and put it on the "
                                  "boot partition")
-        log.info(f"enrolling with the hub at {device.hub_url}")
+        log.info("enrolling with the hub at %s", device.hub_url)
         try:
             enrolled = enroll(device, code)
         except EnrollmentError as exc:
@@ -189,9 +189,11 @@ class FirstBoot:
     def until_done(self, once: bool = False, sleep: Callable[[float], None] = time.sleep) -> int:
         """Try until every step has worked (or once); 0 when done, 1 after a failed single try."""
         if not self.places.boot_file.exists():
-            done = self.places.done_file.exists()
-            log.info("this device is already set up" if done else f"no {self.places.boot_file}: nothing to set up")
-            return 0 if done else 1
+            if self.places.done_file.exists():
+                log.info("this device is already set up")
+                return 0
+            log.error("no %s: nothing to set up", self.places.boot_file)
+            return 1
         pause = RETRY_FIRST_S
         while True:
             try:
