@@ -48,6 +48,7 @@ class DeviceHealth:
         from it), its latest heartbeat as sent (`beat`, None before the first), `last_beat` by the
         hub's clock, and its parts' latest status."""
         now, beats = self.db.now(), self.heartbeats.latest(center)
+        latest_by_role: dict[str, int | None] = {}
         parts: dict[str, dict[str, dict[str, str]]] = {}
         for r in self.db.db.query("SELECT * FROM device_health WHERE center = ? ORDER BY part", [center]):
             parts.setdefault(r["device"], {})[r["part"]] = {"status": r["status"], "since": r["since"]}
@@ -57,7 +58,9 @@ class DeviceHealth:
             if REFUSED_BUNDLE in own and BUNDLE in own and own[REFUSED_BUNDLE]["since"] < own[BUNDLE]["since"]:
                 del own[REFUSED_BUNDLE]  # a newer bundle has been applied since
             running = int(own.pop(BUNDLE)["status"]) if BUNDLE in own else None
-            latest = self.latest_bundle(center, d["role"])
+            if d["role"] not in latest_by_role:  # once per role: the alert sweep lists every device
+                latest_by_role[d["role"]] = self.latest_bundle(center, d["role"])
+            latest = latest_by_role[d["role"]]
             beat = beats.get(d["id"])
             presence = self.heartbeats.presence(d, beat, now)
             result.append({"id": d["id"], "role": d["role"], "window": d["window"], "last_seen": d["last_seen"],
