@@ -237,6 +237,7 @@ url = "{hub}"
 """
 
 
+@pytest.mark.slow
 def test_a_kiosk_sends_the_screenshot_its_supervisor_asks_for(center, tmp_path, printer, clock):
     from hardware.screen_capture import capture_png
     from kiosk.app import KioskApp
@@ -336,3 +337,41 @@ def test_a_console_process_ends_to_be_restarted_and_asks_systemd_for_a_reboot(tm
         finally:
             end(second)
         center.hub.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_supervisor_uses_the_buttons_in_the_browser(center, tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api")
+    from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
+
+    kiosk = center.device("kiosk-1")
+    center.device("console-5", role="console")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.goto(f"{center.url}/console")
+        page.fill("#center", "strogino")
+        page.fill("#login", "smirnova")
+        page.fill("#password", PASSWORD)
+        page.click("#sign-in")
+        kiosk_row = page.locator("#device-rows tr", has_text="kiosk-1")
+        kiosk_row.get_by_role("button", name="Перезапустить").wait_for()
+        console_row = page.locator("#device-rows tr", has_text="console-5")
+        assert console_row.get_by_role("button", name="Снимок экрана").count() == 0  # a console has no screen
+        kiosk_row.get_by_role("button", name="Перезапустить").click()
+        page.wait_for_selector("#device-rows tr:has-text('kiosk-1') :text('ждёт устройство')")
+        assert kiosk_row.get_by_role("button", name="Перезапустить").is_disabled()
+        page.once("dialog", lambda dialog: dialog.dismiss())  # the reboot is asked to confirm: not now
+        kiosk_row.get_by_role("button", name="Перезагрузить").click()
+        time.sleep(2.5)  # a round of the page's polling, to show a reboot was not asked
+        assert [c["kind"] for c in center.hub.remote.latest("strogino")] == ["restart"]
+        page.once("dialog", lambda dialog: dialog.accept())
+        kiosk_row.get_by_role("button", name="Перезагрузить").click()
+        page.wait_for_function("() => [...document.querySelectorAll('#device-rows tr')].some((tr) =>"
+                               " tr.textContent.includes('Перезагрузить (smirnova')) ")
+        RemoteHands(kiosk, tmp_path / DONE_FILE, restart=lambda: None, runtime_dir=tmp_path / "run").run_once()
+        page.wait_for_selector("#device-rows tr:has-text('kiosk-1') :text('перезагружается')")
+        page.wait_for_selector("#device-rows tr:has-text('kiosk-1') :text('перезапускается')")
+        assert kiosk_row.get_by_role("button", name="Перезапустить").is_enabled()
+        browser.close()
