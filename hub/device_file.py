@@ -12,7 +12,12 @@ of a block no kiosk-N uses.
 """
 from __future__ import annotations
 
+import tomllib
+from dataclasses import replace
+from pathlib import Path
+
 from hub.hub import Hub
+from mfc_edge import boot_file
 from mfc_edge.boot_file import BootFile
 
 KIOSK_BLOCK = 200
@@ -50,7 +55,13 @@ def new_boot_file(hub: Hub, *, role: str, center: str, hub_url: str, ca_pem: str
                               f"`mfc-edge hub set-center --center {center} --timezone Europe/Moscow --name NAME`")
     device_id, number = next_device_id(hub.identity.taken_ids(center), role)
     ticket_range = kiosk_ticket_range(number) if role == "kiosk" else None
-    code = hub.identity.create_code(center, role, window=window, device=device_id)
-    return BootFile(role=role, device_id=device_id, center=center, center_name=found["name"],
-                    timezone=found["timezone"], hub_url=hub_url, ca_pem=ca_pem, code=code, window=window,
+    made = BootFile(role=role, device_id=device_id, center=center, center_name=found["name"],
+                    timezone=found["timezone"], hub_url=hub_url, ca_pem=ca_pem, code=None, window=window,
                     ticket_range=ticket_range, wifi_ssid=wifi_ssid, wifi_psk=wifi_psk)
+    try:
+        # The device reads it by the same rules: what it would refuse is refused here, not on a Pi,
+        # and before a code is made (which would hold the id for a day).
+        boot_file.parse(Path(boot_file.BOOT_FILE), tomllib.loads(boot_file.render(made)))
+    except boot_file.BootFileError as exc:
+        raise DeviceFileError(str(exc).removeprefix(f"{boot_file.BOOT_FILE}: ")) from None
+    return replace(made, code=hub.identity.create_code(center, role, window=window, device=device_id))

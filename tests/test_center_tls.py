@@ -113,11 +113,12 @@ def named_center(data: Path) -> Hub:
 
 
 def test_device_files_take_the_next_free_id_and_kiosks_numbers_of_their_own(tmp_path):
+    ca_pem = ensure_center_tls(tmp_path / "tls", ["hub"], []).ca_cert.read_text()
     hub = named_center(tmp_path / "hub")
     try:
         def next_file(role: str, window: str | None = None) -> boot_file.BootFile:
             return new_boot_file(hub, role=role, center="strogino", hub_url="https://hub.local:8443",
-                                 ca_pem="unused", window=window)
+                                 ca_pem=ca_pem, window=window)
 
         first, second = next_file("kiosk"), next_file("kiosk")
         assert (first.device_id, first.ticket_range) == ("kiosk-1", (1, 200))
@@ -128,6 +129,9 @@ def test_device_files_take_the_next_free_id_and_kiosks_numbers_of_their_own(tmp_
         console = next_file("console", window="7")
         assert (console.device_id, console.window, console.ticket_range) == ("console-1", "7", None)
         assert next_file("signage").device_id == "screen-1"
+        with pytest.raises(DeviceFileError, match="window is missing: a console needs the window it stands at"):
+            next_file("console")
+        assert next_file("console", window="8").device_id == "console-2"  # the refused one took no id
         # The code is the one the hub takes, for this center, role and window.
         device, _ = hub.identity.enroll(console.code, "console-1")
         assert (device.center, device.role, device.window) == ("strogino", "console", "7")
@@ -183,3 +187,25 @@ def test_the_hub_serves_https_with_its_own_ca_and_a_printed_file_enrolls_a_devic
         assert str(refused.value) == (f"the hub at {running.url} is not trusted: its certificate is not signed by "
                                       f"the CA in {tmp_path / 'screen' / 'hub-ca.pem'} or is not for that address")
         assert not (device.data_dir / "device-token").exists()
+
+
+def test_device_file_for_the_hubs_only_center_and_one_line_errors(tmp_path, capsys):
+    data = str(tmp_path / "hub")
+    assert main(["hub", "device-file", "--data", data, "--role", "kiosk", "--ca", str(tmp_path / "none.pem")]) == 2
+    assert capsys.readouterr().err == (f"mfc-edge: error: --ca {tmp_path / 'none.pem'}: not found: make the "
+                                       "center's CA first with `mfc-edge hub tls`\n")
+    made = ensure_center_tls(tmp_path / "tls", ["hub"], [])
+    ca = ["--ca", str(made.ca_cert)]
+    assert main(["hub", "device-file", "--data", data, "--role", "kiosk", *ca]) == 2
+    assert "--center is needed: this hub has no centers set" in capsys.readouterr().err
+    named_center(tmp_path / "hub").close()
+
+    assert main(["hub", "device-file", "--data", data, "--role", "signage", "--hub-url", "https://hub.lan:8443", *ca,
+                 "--wifi-ssid", "MFC", "--wifi-psk", "short"]) == 2
+    assert capsys.readouterr().err == ("mfc-edge: error: [wifi] psk = 'short': expected a password of 8 to 63 "
+                                       "characters\n")
+    assert main(["hub", "device-file", "--data", data, "--role", "signage", "--hub-url", "https://hub.lan:8443",
+                 *ca]) == 0
+    found = boot_file.parse(Path("mfc-edge.toml"), tomllib.loads(capsys.readouterr().out))
+    assert (found.center, found.device_id, found.hub_url) == ("strogino", "screen-1", "https://hub.lan:8443")
+    assert found.ca_pem == made.ca_cert.read_text()
