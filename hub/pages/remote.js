@@ -1,7 +1,7 @@
 // Remote hands on the supervisor's «Устройства» panel (hub/remote.py): restart a device's app,
 // reboot it, ask it for a screenshot, and what became of the latest of each. A file of its own
 // beside console.js, which redraws the rows every second: each new row gets a cell of buttons
-// here, from the commands last fetched. A row's first cell is the device id, its second the role.
+// here, from the commands last fetched. A row carries its device id; its second cell starts with the role.
 "use strict";
 (() => {
   const KINDS = [["restart", "Перезапустить"], ["reboot", "Перезагрузить"], ["screenshot", "Снимок экрана"]];
@@ -38,7 +38,7 @@
   }
 
   function cell(tr) {
-    const device = tr.cells[0].textContent, role = tr.cells[1].textContent.split(" ")[0];
+    const device = tr.dataset.device, role = tr.cells[1].textContent.split(" ")[0];
     const td = document.createElement("td"); td.className = "remote";
     for (const [kind, name] of KINDS) {
       if (kind === "screenshot" && !SCREEN_ROLES.includes(role)) { continue; }
