@@ -2,6 +2,7 @@
 first-boot files the hub prints for new devices (`mfc-edge hub device-file`)."""
 from __future__ import annotations
 
+import os
 import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -209,3 +210,12 @@ def test_device_file_for_the_hubs_only_center_and_one_line_errors(tmp_path, caps
     found = boot_file.parse(Path("mfc-edge.toml"), tomllib.loads(capsys.readouterr().out))
     assert (found.center, found.device_id, found.hub_url) == ("strogino", "screen-1", "https://hub.lan:8443")
     assert found.ca_pem == made.ca_cert.read_text()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root (CI runs as root)")
+def test_hub_key_goes_to_the_hubs_user_and_a_renewed_one_stays_with_it(tmp_path):
+    made = ensure_center_tls(tmp_path, ["hub"], [], key_owner=(4321, 4321))
+    assert (made.key.stat().st_uid, made.key.stat().st_gid) == (4321, 4321)
+    assert made.ca_key.stat().st_uid == os.geteuid()  # the CA's key stays with whoever runs `hub tls`
+    ensure_center_tls(tmp_path, ["hub", "hub-2"], [])
+    assert (made.key.stat().st_uid, made.key.stat().st_mode & 0o777) == (4321, 0o600)
