@@ -29,8 +29,13 @@ from hardware.clock import Clock
 
 log = logging.getLogger(__name__)
 
-RETRY_AFTER = timedelta(minutes=1)  # a switch that failed (TV unplugged, CEC busy) is tried again
-CEC_TIMEOUT_S = 5.0  # one CEC message takes well under a second; a TV that never acks must not hang the app
+# A switch that failed (TV unplugged, CEC busy, a TV without CEC) is tried again after a minute,
+# then after twice as long each time up to an hour, so a panel that never answers is not a
+# warning a minute all night.
+RETRY_AFTER, RETRY_AT_MOST = timedelta(minutes=1), timedelta(hours=1)
+# One CEC message takes well under a second. The switch runs on the app's loop: at most two
+# commands of 3 s each stay well inside the watchdog's 30 s, with pings every 15 s.
+CEC_TIMEOUT_S = 3.0
 SYS_BACKLIGHT = Path("/sys/class/backlight")
 BL_POWER_ON, BL_POWER_OFF = "0", "4"  # FB_BLANK_UNBLANK, FB_BLANK_POWERDOWN
 PANEL_CHOICES = ("auto", "cec", "backlight", "none")
@@ -174,8 +179,8 @@ class PanelSchedule:
 
     `update()` is cheap and meant to be called every few seconds from the app's loop; it tells
     the panel only when the wanted state changes (and once at the start: a panel left asleep by
-    a previous run must come back on in opening hours). A failed switch is tried again a minute
-    later."""
+    a previous run must come back on in opening hours). A failed switch is tried again later
+    (RETRY_AFTER)."""
 
     def __init__(self, panel: PanelPower, clock: Clock, hours: OpeningHours, timezone: tzinfo,
                  wake_before: timedelta = timedelta(minutes=15)):
@@ -183,6 +188,7 @@ class PanelSchedule:
         self.wake_before = wake_before
         self.asleep: bool | None = None  # None: not told anything yet
         self._retry_at: datetime | None = None
+        self._failures = 0
 
     def _open_at(self, moment: datetime) -> bool:
         local = moment.astimezone(self.timezone)
@@ -200,7 +206,8 @@ class PanelSchedule:
             return sleep
         if self.panel.sleep() if sleep else self.panel.wake():
             log.info("panel (%s): %s", self.panel.name, "to sleep until opening" if sleep else "awake")
-            self.asleep, self._retry_at = sleep, None
+            self.asleep, self._retry_at, self._failures = sleep, None, 0
         else:
-            self._retry_at = now + RETRY_AFTER
+            self._retry_at = now + min(RETRY_AFTER * 2 ** self._failures, RETRY_AT_MOST)
+            self._failures += 1
         return sleep

@@ -60,23 +60,21 @@ def test_a_closed_day_keeps_the_panel_asleep_and_the_next_morning_wakes_it():
     assert panel.changes == ["sleep", "wake"]
 
 
-def test_a_failed_switch_is_tried_again_a_minute_later_not_on_every_update():
-    clock = ManualClock(at(21))
+def test_a_failed_switch_is_tried_again_later_and_later_not_on_every_update():
+    clock = ManualClock(at(21, days=5))  # Saturday evening; Sunday is closed
+    tries = []
 
     class Unplugged(SimulatedPanel):
         def sleep(self) -> bool:
-            self.changes.append("sleep failed")
+            tries.append(clock.now())
             return False
 
-    panel = Unplugged()
-    plan = schedule(clock, panel)
-    for _ in range(5):
+    plan = schedule(clock, Unplugged())
+    for _ in range(6 * 360):  # six hours of updates, one every 10 s
         plan.update()
         clock.advance(seconds=10)
-    assert panel.changes == ["sleep failed"]
-    clock.advance(seconds=20)
-    plan.update()
-    assert panel.changes == ["sleep failed", "sleep failed"]
+    gaps = [round((b - a).total_seconds() / 60) for a, b in zip(tries, tries[1:], strict=False)]
+    assert gaps[:7] == [1, 2, 4, 8, 16, 32, 60] and set(gaps[7:]) == {60}
 
 
 # --- HDMI-CEC through cec-ctl -------------------------------------------------------------------
