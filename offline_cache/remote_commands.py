@@ -161,7 +161,11 @@ class RemoteHands:
 
 def send_screenshot(uploader: ScreenshotUploader) -> str:
     """Capture the screen and send it now; the result for the supervisor."""
-    png = uploader.capture()
+    try:
+        png = uploader.capture()
+    except Exception as exc:  # the screen's trouble, said to the supervisor rather than asked again forever
+        log.warning("remote commands: capture failed: %s", exc)
+        return f"the screen could not be captured: {exc}"
     if not png:
         return "the screen gave no image"
     outcome = uploader.upload(png)

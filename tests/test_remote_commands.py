@@ -32,7 +32,9 @@ from offline_cache.remote_commands import (
     DoneCommands,
     RemoteHands,
     runtime_folder,
+    send_screenshot,
 )
+from offline_cache.screenshots import ScreenshotUploader
 from tests.helpers.hubprocess import HubProcess
 from tests.helpers.screenshots import PASSWORD
 from tests.helpers.window import write_console_config
@@ -210,6 +212,19 @@ def test_a_command_this_device_does_not_know_is_reported_not_done(center, tmp_pa
     hands = RemoteHands(kiosk, tmp_path / DONE_FILE, restart=never)
     hands.handle(asked["id"], "self-destruct")  # as from a newer hub
     assert "unknown command" in center.command("kiosk-1", "restart")["result"]
+
+
+def test_a_screen_that_cannot_be_captured_is_said_so(center, tmp_path):
+    screen = center.device("screen-1", role="signage")
+    assert center.ask(center.staff("smirnova"), "screen-1", "screenshot").status_code == 200
+
+    def broken() -> bytes:
+        raise RuntimeError("no window yet")
+
+    uploader = ScreenshotUploader(screen, broken, every_minutes=0)
+    RemoteHands(screen, tmp_path / DONE_FILE, restart=never, screenshot=lambda: send_screenshot(uploader)).run_once()
+    assert center.command("screen-1", "screenshot")["result"] == "the screen could not be captured: no window yet"
+    assert center.hub.screens.latest("strogino", "screen-1") is None
 
 
 # --- a kiosk's screenshot, through its own wiring -----------------------------------------
