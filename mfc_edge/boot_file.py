@@ -109,7 +109,7 @@ def scrub(path: Path) -> None:
         table = document.get(section)
         if isinstance(table, dict) and key in table:
             del table[key]
-    atomic_write(path, tomlkit.dumps(document), mode=0o600)
+    atomic_write(path, tomlkit.dumps(document), mode=None)  # FAT: a chmod would fail
 
 
 def device_file(boot: BootFile, example: str, ca_file: str, data_dir: str) -> str:

@@ -48,18 +48,21 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: str | Path, data: bytes | str, *, mode: int = 0o644) -> Path:
+def atomic_write(path: str | Path, data: bytes | str, *, mode: int | None = 0o644) -> Path:
     """Replace `path` with `data`: a reader sees the old contents or the new, whole.
 
     The file gets `mode` before it has a name (a token is never readable by others, even for
     an instant); each writer has its own temporary file, so two writers never mix their bytes.
+    `mode` None leaves it to the file system: a FAT partition (a Pi's boot partition) has no
+    modes and refuses most chmods.
     """
     path = Path(path)
     make_folder(path.parent)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".new")
     try:
-        os.fchmod(fd, mode)
+        if mode is not None:
+            os.fchmod(fd, mode)
         with open(fd, "wb") as f:
             f.write(payload)
             f.flush()
