@@ -116,7 +116,7 @@ class SignageApp(App):
         self.ticker_text = "     ".join(t for t in (self.settings.ticker, self.settings.ticker_en) if t)
         self.player = Player(root.ids.main, self.screen.content, data=self._slide_data,
                              local_now=self.local_now, utc_now=self.clock.now, report=self.screen.report,
-                             video_volume=1.0)
+                             video_volume=1.0, video_decoders=self.settings.video_decoder)
         self._events = [Clock.schedule_interval(self.player.tick, 0.1),
                         Clock.schedule_interval(lambda _dt: self._tick_clock(), 1.0),
                         Clock.schedule_interval(lambda _dt: self._follow_calls(), 0.5)]

@@ -10,6 +10,7 @@
     screenshot_every = 10        # minutes between screenshots sent to the hub (0: only on request)
     panel = "auto"               # auto | cec | backlight | none: how the panel sleeps outside [hours]
     wake_before = 15             # minutes before opening that the panel wakes
+    video_decoder = "auto"       # auto: H.264 in hardware where the Pi has a decoder (Pi 4) | software
 
     [announcements]
     enabled = true
@@ -31,6 +32,7 @@ from mfc_edge.config import ConfigError, TableReader, nonempty_text
 from mfc_edge.times import in_time_window
 
 PROFILES = ("waiting-area", "kids", "info-panel")
+VIDEO_DECODERS = ("auto", "software")  # see signage/media.py video_decoder
 ORIENTATIONS = {"landscape": (1920, 1080), "portrait": (1080, 1920)}
 
 
@@ -59,6 +61,7 @@ class SignageConfig:
     screenshot_every: float = 10.0  # minutes; 0 means only when the hub asks
     panel: str = "auto"  # see hardware/panel_power.py find_panel
     wake_before: float = 15.0  # minutes
+    video_decoder: str = "auto"
     announcements: AnnouncementConfig = field(default_factory=AnnouncementConfig)
 
     @property
@@ -106,6 +109,8 @@ def load_section(path: Path, role: str, tables: dict[str, Any]) -> SignageConfig
         panel=s.get("panel", one_of(PANEL_CHOICES), "one of " + ", ".join(PANEL_CHOICES) + " (none: never sleeps)",
                     "auto"),
         wake_before=s.get("wake_before", number(0, 240), "minutes from 0 to 240", 15.0),
+        video_decoder=s.get("video_decoder", one_of(VIDEO_DECODERS),
+                            "auto (hardware where the Pi has a decoder) or software", "auto"),
         announcements=announcements)
     s.finish()
     a.finish()

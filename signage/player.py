@@ -41,10 +41,12 @@ class PlaylistSource(Protocol):
 class Player:
     def __init__(self, zone: Widget, source: PlaylistSource, *, data: Callable[[], SlideData],
                  local_now: Callable[[], datetime], utc_now: Callable[[], datetime],
-                 report: Callable[[str, dict[str, Any]], Any], video_volume: float = 1.0):
+                 report: Callable[[str, dict[str, Any]], Any], video_volume: float = 1.0,
+                 video_decoders: str = "auto"):
         self.zone, self.source, self.data = zone, source, data
         self.local_now, self.utc_now, self.report = local_now, utc_now, report
         self.video_volume = video_volume
+        self.video_decoders = video_decoders  # [signage] video_decoder
         self.current: Slide | None = None
         self.next: Slide | None = None
         self.version: int | None = -1  # no playlist read yet
@@ -92,7 +94,7 @@ class Player:
         else:
             item = self.playlist.next_after(self._last_item, self.local_now())
             self._last_item = item
-        slide = make_slide(item, self._slide_data(), self._fit(), self.video_volume)
+        slide = make_slide(item, self._slide_data(), self._fit(), self.video_volume, self.video_decoders)
         slide.prepare()
         return slide
 

@@ -17,13 +17,14 @@ from typing import Any
 
 from kivy.clock import Clock
 from kivy.core.video import Video as CoreVideo
+from kivy.core.video import video_ffpyplayer
 from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
 
 from mfc_edge.load_summary import LoadSummary, hour_span
 from mfc_edge.playlist import Item
-from signage.media import AssetError, Picture, decode_picture, qr_picture
+from signage.media import AssetError, Picture, decode_picture, qr_picture, video_decoder
 from signage.texts import tr
 
 log = logging.getLogger(__name__)
@@ -114,12 +115,40 @@ class PictureSlide(TextureSlide):
         self.texture = None
 
 
-class VideoSlide(TextureSlide):
-    """A video of the bundle: loaded and paused on its first frame until its turn."""
+class NamedDecoderVideo(video_ffpyplayer.VideoFFPy):
+    """Kivy's ffpyplayer video that asks FFmpeg for a decoder by name (ffpyplayer's `vcodec`).
 
-    def __init__(self, item: Item, data: SlideData, volume: float = 1.0, **kwargs):
+    Kivy builds the player's options inside play() with no way to add one, so its provider's
+    MediaPlayer is swapped for the length of that call, which always runs on the Kivy thread."""
+
+    def __init__(self, decoder: str, **kwargs):
+        self.decoder = decoder
+        super().__init__(**kwargs)
+
+    def play(self) -> None:
+        original, decoder = video_ffpyplayer.MediaPlayer, self.decoder
+
+        def with_decoder(*args: Any, ff_opts: dict[str, Any], **kwargs: Any) -> Any:
+            return original(*args, ff_opts={**ff_opts, "vcodec": decoder}, **kwargs)
+
+        video_ffpyplayer.MediaPlayer = with_decoder
+        try:
+            super().play()
+        finally:
+            video_ffpyplayer.MediaPlayer = original
+
+
+class VideoSlide(TextureSlide):
+    """A video of the bundle: loaded and paused on its first frame until its turn.
+
+    H.264 is decoded in hardware where the Pi has a decoder (signage/media.py video_decoder);
+    a video that shows no picture that way is tried once more in software."""
+
+    def __init__(self, item: Item, data: SlideData, volume: float = 1.0, decoders: str = "auto", **kwargs):
         super().__init__(item, data, **kwargs)
         self.volume = volume if item.sound else 0.0
+        self.decoders = decoders  # the [signage] video_decoder setting
+        self.decoder: str | None = None  # what this video is decoded with; None: FFmpeg's software choice
         self.video: CoreVideo | None = None
         self._started = self._shown = 0.0
 
@@ -133,7 +162,12 @@ class VideoSlide(TextureSlide):
             self.fail("missing", f"{self.item.asset} is not in the content folder")
             return
         self._started = time.monotonic()
-        self.video = CoreVideo(filename=str(path), eos="stop")
+        self._open(path, video_decoder(path, self.decoders))
+
+    def _open(self, path: Path, decoder: str | None) -> None:
+        self.decoder = decoder
+        self.video = CoreVideo(filename=str(path), eos="stop") if decoder is None else \
+            NamedDecoderVideo(decoder, filename=str(path), eos="stop")
         self.video.bind(on_frame=self._on_frame, on_eos=self._on_eos)
         self.video.volume = 0
         self.video.play()
@@ -148,9 +182,16 @@ class VideoSlide(TextureSlide):
             self.ready = True
 
     def _check_loaded(self, _dt: float) -> None:
-        if not self.ready and self.video is not None:
-            self.fail("undecodable", f"{self.item.asset}: no picture after {VIDEO_LOAD_TIMEOUT_S:.0f} s")
-            self.release()
+        if self.ready or self.video is None:
+            return
+        decoder, path = self.decoder, Path(self.video.filename)
+        self.release()
+        if decoder is not None:  # the hardware decoder may be busy with another video, or refuse the stream
+            log.warning("%s: no picture from %s after %.0f s; decoding in software", self.item.asset, decoder,
+                        VIDEO_LOAD_TIMEOUT_S)
+            self._open(path, None)
+            return
+        self.fail("undecodable", f"{self.item.asset}: no picture after {VIDEO_LOAD_TIMEOUT_S:.0f} s")
 
     def _on_eos(self, *_: Any) -> None:
         if self._shown:
@@ -238,13 +279,14 @@ SLIDE_TYPES: dict[str, type[Slide]] = {
 }
 
 
-def make_slide(item: Item | None, data: SlideData, fit: tuple[int, int], video_volume: float = 1.0) -> Slide:
+def make_slide(item: Item | None, data: SlideData, fit: tuple[int, int], video_volume: float = 1.0,
+               video_decoders: str = "auto") -> Slide:
     """The slide for `item`; None makes the built-in fallback."""
     if item is None:
         return FallbackSlide(None, data)
     kind = SLIDE_TYPES[item.type]
     if kind is VideoSlide:
-        return VideoSlide(item, data, video_volume)
+        return VideoSlide(item, data, video_volume, video_decoders)
     slide = kind(item, data)
     if isinstance(slide, PictureSlide):
         slide.fit = list(fit)

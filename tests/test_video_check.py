@@ -194,3 +194,109 @@ def test_portrait_4k_is_scaled_along_its_long_side():
     video = VideoInfo("vp9", "Profile 0", 2160, 3840, Fraction(25), 8)
     with pytest.raises(ValueError, match=r"-vf scale=-2:1920 -c:a aac converted-tall.mp4$"):
         judge("media/tall.webm", video, ("pi4", "pi5"))
+
+
+# --- the screens' decoder: H.264 in hardware where the Pi has one ---------------------------
+
+def fake_video4linux(root: Path, *names: str) -> Path:
+    """/sys/class/video4linux as a Pi shows it: one folder per V4L2 device with its name."""
+    for index, name in enumerate(names):
+        (root / f"video{10 + index}").mkdir(parents=True)
+        (root / f"video{10 + index}" / "name").write_text(name + "\n")
+    root.mkdir(exist_ok=True)
+    return root
+
+
+def test_h264_in_mp4_gets_the_pi4_hardware_decoder_when_ffmpeg_has_it(tmp_path, clips, monkeypatch):
+    from signage import media
+
+    pi4 = fake_video4linux(tmp_path / "pi4", "bcm2835-codec-decode", "bcm2835-codec-encode", "bcm2835-isp")
+    pi5 = fake_video4linux(tmp_path / "pi5", "rpi-hevc-dec", "pispbe")
+    laptop = fake_video4linux(tmp_path / "none")
+    # The aarch64 wheel's FFmpeg has h264_v4l2m2m; this machine's x86 wheel has not.
+    assert "h264_v4l2m2m" not in media.ffmpeg_video_decoders()
+    assert media.video_decoder(clips["h264_1080p30"], "auto", pi4) is None
+    monkeypatch.setattr(media, "ffmpeg_video_decoders", lambda: frozenset({"h264", "hevc", "h264_v4l2m2m"}))
+
+    assert media.video_decoder(clips["h264_1080p30"], "auto", pi4) == "h264_v4l2m2m"
+    assert media.video_decoder(clips["h264_1080p30"], "software", pi4) is None
+    assert media.video_decoder(clips["hevc_720p"], "auto", pi4) is None
+    assert media.video_decoder(clips["h264_1080p30"], "auto", pi5) is None
+    assert media.video_decoder(clips["h264_1080p30"], "auto", laptop) is None
+    assert media.video_decoder(clips["h264_1080p30"], "auto", tmp_path / "no-sysfs") is None
+
+
+def test_only_h264_in_an_mp4_file_is_taken_for_the_hardware_decoder(tmp_path, clips):
+    from signage.media import is_h264_mp4
+
+    mkv = tmp_path / "clip.mkv"
+    with av.open(clips["h264_1080p30"]) as source, av.open(str(mkv), "w") as target:
+        stream = target.add_stream_from_template(source.streams.video[0])
+        for packet in source.demux(source.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                target.mux(packet)
+    whole = clips["h264_1080p30"].read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole[: len(whole) // 3])
+    nested = tmp_path / "nested.mp4"
+    nested.write_bytes(b"".join((8 * (200 - i)).to_bytes(4, "big") + b"moov" for i in range(200)))
+
+    assert is_h264_mp4(clips["h264_1080p30"]) and is_h264_mp4(clips["h264_portrait"])
+    assert not is_h264_mp4(clips["hevc_1080p"])
+    assert not is_h264_mp4(mkv)  # H.264 in Matroska plays in software
+    assert not is_h264_mp4(tmp_path / "missing.mp4")
+    assert not is_h264_mp4(nested)
+    assert not is_h264_mp4(cut)  # its track descriptions were at the end, cut off
+
+
+def test_video_decoder_setting_is_checked(tmp_path):
+    from mfc_edge.config import ConfigError, load_config
+    from tests.helpers.signage import screen_config
+
+    assert load_config(screen_config(tmp_path)).signage.video_decoder == "auto"
+    assert load_config(screen_config(tmp_path, extra='video_decoder = "software"')).signage.video_decoder == "software"
+    with pytest.raises(ConfigError, match=r"\[signage\] video_decoder = 'hardware'.*auto \(hardware where the Pi "
+                                          r"has a decoder\) or software"):
+        load_config(screen_config(tmp_path, extra='video_decoder = "hardware"'))
+
+
+@pytest.mark.slow
+def test_a_video_the_named_decoder_cannot_open_plays_in_software(tmp_path, monkeypatch):
+    """Asked by name, FFmpeg's own H.264 decoder plays; h264_v4l2m2m, absent here as on a Pi whose
+    decoder is busy or missing, shows no picture and the slide tries again in software."""
+    from hardware.clock import ManualClock
+    from hardware.headless_display import HeadlessDisplay
+    from mfc_edge import protocol
+    from mfc_edge.config import load_config
+    from signage import slides
+    from signage.app import SignageApp
+    from signage.wiring import open_screen
+    from tests.helpers.day import MONDAY_10AM
+    from tests.helpers.signage import LocalBundles, screen_config, video
+
+    asked: list[str] = []
+    monkeypatch.setattr(slides, "VIDEO_LOAD_TIMEOUT_S", 1.5)
+    monkeypatch.setattr(slides, "video_decoder", lambda path, setting: asked.append(setting) or names.pop(0))
+    names = ["h264", "h264_v4l2m2m"]
+    playlist = ('[playlists.waiting-area]\n[[playlists.waiting-area.items]]\ntype = "video"\nasset = "a.mp4"\n'
+                '[[playlists.waiting-area.items]]\ntype = "video"\nasset = "b.mp4"\n')
+    device = load_config(screen_config(tmp_path, extra='video_decoder = "auto"'))
+    LocalBundles(device.data_dir).install({"playlist.toml": playlist.encode(),
+                                           "a.mp4": video(tmp_path / "a.mp4", 0.5),
+                                           "b.mp4": video(tmp_path / "b.mp4", 0.5)})
+    screen = open_screen(device, ManualClock(MONDAY_10AM))
+    app = SignageApp(device, screen, ManualClock(MONDAY_10AM))
+    try:
+        with HeadlessDisplay(app, (1920, 1080)) as display:
+            def showing(asset):
+                return lambda: getattr(getattr(app.player.current, "item", None), "asset", None) == asset
+            assert display.wait_until(showing("a.mp4"), 20)
+            assert app.player.current.decoder == "h264"
+            assert isinstance(app.player.current.video, slides.NamedDecoderVideo)
+            assert display.wait_until(showing("b.mp4"), 20)
+            assert app.player.current.decoder is None and app.player.current.texture is not None
+        assert not [e for e in screen.store.outbox() if e["type"] == protocol.SLIDE_SKIPPED]
+    finally:
+        screen.close()
+    assert asked == ["auto", "auto"]
