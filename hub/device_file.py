@@ -47,7 +47,8 @@ def next_device_id(taken: set[str], role: str) -> tuple[str, int]:
 
 
 def new_boot_file(hub: Hub, *, role: str, center: str, hub_url: str, ca_pem: str, window: str | None = None,
-                  wifi_ssid: str | None = None, wifi_psk: str | None = None) -> BootFile:
+                  wifi_ssid: str | None = None, wifi_psk: str | None = None,
+                  wifi_country: str | None = None) -> BootFile:
     """A first-boot file for the next device of `role` in `center`, with a new one-time code."""
     found = hub.centers.get(center)
     if not found or not found["name"]:
@@ -57,7 +58,8 @@ def new_boot_file(hub: Hub, *, role: str, center: str, hub_url: str, ca_pem: str
     ticket_range = kiosk_ticket_range(number) if role == "kiosk" else None
     made = BootFile(role=role, device_id=device_id, center=center, center_name=found["name"],
                     timezone=found["timezone"], hub_url=hub_url, ca_pem=ca_pem, code=None, window=window,
-                    ticket_range=ticket_range, wifi_ssid=wifi_ssid, wifi_psk=wifi_psk)
+                    ticket_range=ticket_range, wifi_ssid=wifi_ssid, wifi_psk=wifi_psk,
+                    wifi_country=wifi_country if wifi_ssid else None)
     try:
         # The device reads it by the same rules: what it would refuse is refused here, not on a Pi,
         # and before a code is made (which would hold the id for a day).

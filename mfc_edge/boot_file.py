@@ -45,6 +45,7 @@ class BootFile:
     ticket_range: tuple[int, int] | None = None  # kiosks
     wifi_ssid: str | None = None
     wifi_psk: str | None = None
+    wifi_country: str | None = None  # ISO 3166 letters: Pi OS keeps the radio off until it is set
 
 
 def render(boot: BootFile) -> str:
@@ -86,6 +87,8 @@ def render(boot: BootFile) -> str:
         lines += ["", "[wifi]", f"ssid = {v(boot.wifi_ssid)}  # the network's name"]
         if boot.wifi_psk:
             lines.append(f"psk = {v(boot.wifi_psk)}  # its password; removed after use")
+        if boot.wifi_country:
+            lines.append(f"country = {v(boot.wifi_country)}  # where the device is: the radio's legal channels")
     return "\n".join(lines) + "\n"
 
 
@@ -152,6 +155,7 @@ def _parse(path: Path, data: dict[str, Any]) -> BootFile:
         ca_pem=hub.get("ca", _pem_certificate, "the center CA's certificate in PEM (-----BEGIN CERTIFICATE-----)"),
         wifi_ssid=wifi.get("ssid", _ssid, "a network name of 1 to 32 bytes, printable", None),
         wifi_psk=wifi.get("psk", _psk, "a password of 8 to 63 characters", None),
+        wifi_country=wifi.get("country", _country, "two capital letters such as RU", None),
     )
     for reader in (device, center, hub, wifi):
         reader.finish()
@@ -207,6 +211,12 @@ def _pem_certificate(value: Any) -> str:
 
 def _ssid(value: Any) -> str:
     if not isinstance(value, str) or not 1 <= len(value.encode()) <= 32 or not value.isprintable():
+        raise ValueError
+    return value
+
+
+def _country(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Z]{2}", value):
         raise ValueError
     return value
 

@@ -75,13 +75,15 @@ def test_first_boot_enrolls_scrubs_the_code_joins_wifi_and_starts_the_role(hub, 
 
     assert FirstBoot(where, run=system).until_done(once=True) == 0
 
-    assert system.commands == ["nmcli connection reload", "nmcli connection up mfc-edge-wifi",
+    assert system.commands == ["raspi-config nonint do_wifi_country RU", "nmcli connection reload",
+                               "nmcli connection up mfc-edge-wifi",
                                "mfc-edge provision kiosk", "systemctl enable --now mfc-edge-kiosk.service"]
     assert not where.boot_file.exists()  # marked done: the first-boot unit's condition fails from now on
     left = where.done_file.read_text(encoding="utf-8")
     assert given.code not in left and "enrollment_code" not in left
     assert "pa$$word" not in left and "psk" not in left
     assert "# First-boot file for" in left and 'ssid = "MFC Staff"' in left  # the rest kept, comments too
+    assert 'country = "RU"' in left
 
     device = load_config(where.etc / "kiosk.toml")
     assert (device.center_id, device.device_id, device.role) == ("strogino", given.device_id, "kiosk")

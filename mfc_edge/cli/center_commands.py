@@ -51,7 +51,8 @@ def cmd_hub_device_file(args: argparse.Namespace) -> int:
         center = args.center or _only_center([c["id"] for c in hub.centers.all()])
         found = new_boot_file(hub, role=args.role, center=center, window=args.window,
                               hub_url=args.hub_url or f"https://{socket.gethostname()}.local:{HTTPS_PORT}",
-                              ca_pem=ca_pem, wifi_ssid=args.wifi_ssid, wifi_psk=args.wifi_psk)
+                              ca_pem=ca_pem, wifi_ssid=args.wifi_ssid, wifi_psk=args.wifi_psk,
+                              wifi_country=args.wifi_country)
     except (DeviceFileError, EnrollmentError) as exc:
         raise CommandError(str(exc)) from None
     finally:
@@ -110,4 +111,6 @@ def register(hub_sub: argparse._SubParsersAction) -> None:
                                                                        f"{TLS_DIR / 'ca.pem'})")
     q.add_argument("--wifi-ssid", help="the Wi-Fi network the device joins (none: wired)")
     q.add_argument("--wifi-psk", help="its password")
+    q.add_argument("--wifi-country", default="RU", help="where the device is, two letters (default RU): Raspberry "
+                                                        "Pi OS keeps the Wi-Fi radio off until it is set")
     q.set_defaults(func=cmd_hub_device_file)

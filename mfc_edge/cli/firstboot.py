@@ -126,7 +126,7 @@ class FirstBoot:
         if self.led:
             self.led.working()
         if boot.wifi_ssid:
-            self._join_wifi(boot.wifi_ssid, boot.wifi_psk)
+            self._join_wifi(boot.wifi_ssid, boot.wifi_psk, boot.wifi_country)
         log.info("installing the %s's programs (this can take many minutes)", boot.role)
         self.run([sys.executable, "-m", "mfc_edge.cli", "provision", boot.role])
         self._enroll(device, boot.code)
@@ -155,11 +155,14 @@ class FirstBoot:
         except ConfigError as exc:
             raise FirstBootError(f"the device file made from mfc-edge.toml is not valid: {exc}") from None
 
-    def _join_wifi(self, ssid: str, psk: str | None) -> None:
+    def _join_wifi(self, ssid: str, psk: str | None, country: str | None) -> None:
         keyfile = self.places.network / "mfc-edge-wifi.nmconnection"
         if psk is None and keyfile.exists():
             return  # the password was scrubbed from the boot file after an earlier try had written it
         log.info("joining the Wi-Fi network %s", ssid)
+        if country:
+            # Raspberry Pi OS blocks the radio (rfkill) until a country is set; this sets it and unblocks.
+            self.run(["raspi-config", "nonint", "do_wifi_country", country])
         write_keyfile(self.places.network, ssid, psk)
         self.run(["nmcli", "connection", "reload"])
         try:
