@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -45,7 +46,12 @@ def enroll(device: DeviceConfig, code: str, *, hub_url: str | None = None,
     client = HubClient(url, ca_file=device.hub_ca_file, timeout=ENROLL_TIMEOUT_S, transport=transport)
     try:
         reply = client.post(ENROLL_PATH, json={"code": code, "device_id": device.device_id})
-    except requests.exceptions.SSLError:
+    except requests.exceptions.SSLError as exc:
+        if "not yet valid" in str(exc):
+            # A Pi has no real-time clock: a fresh card starts from the date it was made.
+            raise EnrollmentError(f"the hub's certificate is not valid yet by this device's clock "
+                                  f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC): the clock is wrong; it is set from the "
+                                  "network (NTP or the hub) once reached") from None
         trusted = f"the CA in {device.hub_ca_file}" if device.hub_ca_file else "a CA this system trusts"
         raise EnrollmentError(f"the hub at {url} is not trusted: its certificate is not signed by {trusted} "
                               "or is not for that address") from None

@@ -3,6 +3,9 @@ first-boot files the hub prints for new devices (`mfc-edge hub device-file`)."""
 from __future__ import annotations
 
 import os
+import socket
+import ssl
+import threading
 import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -219,3 +222,30 @@ def test_hub_key_goes_to_the_hubs_user_and_a_renewed_one_stays_with_it(tmp_path)
     assert made.ca_key.stat().st_uid == os.geteuid()  # the CA's key stays with whoever runs `hub tls`
     ensure_center_tls(tmp_path, ["hub", "hub-2"], [])
     assert (made.key.stat().st_uid, made.key.stat().st_mode & 0o777) == (4321, 0o600)
+
+
+def test_a_device_clock_behind_the_hubs_certificate_is_named_as_the_cause(tmp_path):
+    """A fresh card starts from the date it was made: the hub's certificate looks not valid yet."""
+    made = ensure_center_tls(tmp_path / "tls", [], ["127.0.0.1"], now=datetime.now(UTC) + timedelta(days=30))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(made.cert, made.key)
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        def handshake_once() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                try:
+                    context.wrap_socket(conn, server_side=True).close()
+                except (ssl.SSLError, OSError):
+                    pass  # the device hangs up: what is tested is what it says
+
+        server = threading.Thread(target=handshake_once, daemon=True)
+        server.start()
+        text = boot_file.render(boot_file.BootFile(
+            role="signage", device_id="screen-1", center="strogino", center_name="Центр", timezone="Europe/Moscow",
+            hub_url=f"https://127.0.0.1:{listener.getsockname()[1]}", ca_pem=made.ca_cert.read_text(),
+            code="AAAA-BBBB-CCCC-DDDD"))
+        device, code = device_from(text, tmp_path)
+        with pytest.raises(EnrollmentError, match=r"^the hub's certificate is not valid yet by this device's clock "
+                                                  r"\(20\d\d-\d\d-\d\d \d\d:\d\d UTC\): the clock is wrong"):
+            enroll(device, code)
+        server.join(timeout=5)
