@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from mfc_edge.provision import system
 from mfc_edge.provision.debian import ensure_packages
 from mfc_edge.provision.platform_check import UnsupportedPlatform, check_platform
-from mfc_edge.provision.python_env import VENV, check_sources, ensure_environment, requirement
+from mfc_edge.provision.python_env import VENV, check_sources, ensure_environment, extras_wanted, requirement
 from mfc_edge.provision.render import system_files, units_to_enable
 from mfc_edge.provision.report import ProvisionError, Report
 from mfc_edge.provision.roles import ROLES, Role, UnknownRole, role_named
@@ -53,7 +53,7 @@ def _install(plan: Plan, report: Report) -> None:
         ensure_environment(plan.role, plan.source, plan.wheels, report)
     else:
         report.note(f"to install in {plan.root}/{VENV} from inside the root (a venv works only at the path it "
-                    f"was made at): {requirement(plan.role, plan.source)}")
+                    f"was made at): {requirement(extras_wanted(plan.role, plan.root), plan.source)}")
 
 
 def provision(plan: Plan, report: Report) -> None:

@@ -11,14 +11,16 @@ from mfc_edge.provision.roles import Role
 
 
 def missing_packages(packages: tuple[str, ...], root: Path) -> list[str]:
-    """Those of `packages` dpkg does not list as installed in `root` (all of them with no dpkg there)."""
+    """Those of `packages` dpkg does not list as installed in `root` (all of them with no dpkg
+    there). "a|b" is satisfied by either and installs a."""
     admin = root / "var/lib/dpkg"
-    if not (admin / "status").exists():
-        return list(packages)
-    done = subprocess.run(["dpkg-query", f"--admindir={admin}", "-W", "-f=${Package} ${Status}\n", *packages],
-                          capture_output=True, text=True, check=False)
-    installed = {line.split()[0] for line in done.stdout.splitlines() if line.endswith(" install ok installed")}
-    return [p for p in packages if p not in installed]
+    installed: set[str] = set()
+    if (admin / "status").exists():
+        names = [name for entry in packages for name in entry.split("|")]
+        done = subprocess.run(["dpkg-query", f"--admindir={admin}", "-W", "-f=${Package} ${Status}\n", *names],
+                              capture_output=True, text=True, check=False)
+        installed = {line.split()[0] for line in done.stdout.splitlines() if line.endswith(" install ok installed")}
+    return [entry.split("|")[0] for entry in packages if not installed & set(entry.split("|"))]
 
 
 def ensure_packages(role: Role, root: Path, report: Report) -> None:

@@ -32,7 +32,7 @@ def source_digest(source: Path) -> str:
     return digest.hexdigest()
 
 
-def _stamp(root: Path) -> dict[str, str | None]:
+def _stamp(root: Path) -> dict[str, object]:
     try:
         found = json.loads((root / VENV / STAMP).read_text())
     except (OSError, ValueError):
@@ -44,20 +44,27 @@ def installed_source(root: Path = Path("/")) -> Path | None:
     """The checkout the program was last installed from: where a later run (first boot choosing
     the role of a card made with `base`) installs the role's extra from."""
     source = _stamp(root).get("source")
-    return Path(source) if source else None
+    return Path(source) if isinstance(source, str) else None
 
 
-def requirement(role: Role, source: Path) -> str:
-    return f"{source}[{role.extra}]" if role.extra else str(source)
+def requirement(extras: list[str], source: Path) -> str:
+    return f"{source}[{','.join(extras)}]" if extras else str(source)
 
 
-def pip_command(venv: Path, role: Role, source: Path, wheels: Path | None) -> list[str]:
+def extras_wanted(role: Role, root: Path) -> list[str]:
+    """The role's extra and those already installed: one machine may hold several roles."""
+    installed = _stamp(root).get("extras")
+    extras = set(installed if isinstance(installed, list) else [])
+    return sorted(extras | {role.extra} if role.extra else extras)
+
+
+def pip_command(venv: Path, extras: list[str], source: Path, wheels: Path | None) -> list[str]:
     command = [str(venv / "bin/python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                "--no-cache-dir"]  # a cache on the SD card is space and wear for nothing
     if wheels is not None:
         # Everything, the build's setuptools too, from the folder: no Internet needed.
         command += ["--no-index", "--find-links", str(wheels)]
-    return command + [requirement(role, source)]
+    return command + [requirement(extras, source)]
 
 
 def check_sources(source: Path, wheels: Path | None) -> None:
@@ -74,11 +81,12 @@ def ensure_environment(role: Role, source: Path, wheels: Path | None, report: Re
     if not (venv / "bin/python").exists():
         run([sys.executable, "-m", "venv", str(venv)], f"making the venv {venv}")
         report.changed(f"made the venv {venv}")
-    wanted = {"extra": role.extra, "digest": source_digest(source)}
+    extras = extras_wanted(role, root)
+    wanted = {"extras": extras, "digest": source_digest(source)}
     if {k: v for k, v in _stamp(root).items() if k != "source"} != wanted:
-        run(pip_command(venv, role, source, wheels), f"installing {requirement(role, source)}")
+        run(pip_command(venv, extras, source, wheels), f"installing {requirement(extras, source)}")
         (venv / STAMP).write_text(json.dumps({**wanted, "source": str(source)}) + "\n")
-        report.changed(f"installed mfc-edge{f'[{role.extra}]' if role.extra else ''} into {venv}")
+        report.changed(f"installed {requirement(extras, Path('mfc-edge'))} into {venv}")
     if not current.is_symlink() or os.readlink(current) != VENV.name:
         current.unlink(missing_ok=True)
         current.symlink_to(VENV.name)

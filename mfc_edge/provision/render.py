@@ -60,18 +60,26 @@ def role_unit(role: Role) -> str:
                 hardening=_DRAWING_HARDENING if role.draws else _CONSOLE_HARDENING)
 
 
-def sysusers(role: Role) -> str:
-    lines = [f"# Written by `mfc-edge provision {role.name}`: the system user the app runs as, and the groups",
-             "# that reach its hardware (a missing group is made).",
-             'u mfc-edge - "mfc-edge center device" /var/lib/mfc-edge -']
-    lines += [f"m mfc-edge {group}" for group in role.groups]
-    return "\n".join(lines) + "\n"
+# The user and folders every role shares; each role adds its own file beside them, so one machine
+# may hold several roles (a hub that is also a kiosk) and provisioning one keeps the others'.
+_SHARED_USER = """\
+# Written by `mfc-edge provision`: the system user every role's app runs as.
+u mfc-edge - "mfc-edge center device" /var/lib/mfc-edge -
+"""
+_SHARED_FOLDERS = """\
+# Written by `mfc-edge provision`: folders, owners and modes, set again at every boot.
+d /etc/mfc-edge 0750 root mfc-edge -
+d /var/lib/mfc-edge 0750 mfc-edge mfc-edge -
+"""
 
 
-def tmpfiles(role: Role) -> str:
-    lines = [f"# Written by `mfc-edge provision {role.name}`: folders, owners and modes, set again at every boot.",
-             "d /etc/mfc-edge 0750 root mfc-edge -",
-             "d /var/lib/mfc-edge 0750 mfc-edge mfc-edge -"]
+def role_groups(role: Role) -> str:
+    lines = [f"# Written by `mfc-edge provision {role.name}`: the groups that reach its hardware (made if missing)."]
+    return "\n".join(lines + [f"m mfc-edge {group}" for group in role.groups]) + "\n"
+
+
+def role_folders(role: Role) -> str:
+    lines = [f"# Written by `mfc-edge provision {role.name}`: its folders and files, set again at every boot."]
     if role.is_device:
         lines.append(f"z /etc/mfc-edge/{role.name}.toml 0640 root mfc-edge -")
     if role.draws:
@@ -96,8 +104,9 @@ def system_files(role: Role, hub_host: str | None) -> list[SystemFile]:
         return files
     files += [
         SystemFile(UNITS / role.unit, role_unit(role)),
-        SystemFile(PurePosixPath("etc/sysusers.d/mfc-edge.conf"), sysusers(role)),
-        SystemFile(PurePosixPath("etc/tmpfiles.d/mfc-edge.conf"), tmpfiles(role)),
+        SystemFile(PurePosixPath("etc/sysusers.d/mfc-edge.conf"), _SHARED_USER),
+        SystemFile(PurePosixPath("etc/tmpfiles.d/mfc-edge.conf"), _SHARED_FOLDERS),
+        SystemFile(PurePosixPath(f"etc/tmpfiles.d/mfc-edge-{role.name}.conf"), role_folders(role)),
         SystemFile(PurePosixPath("etc/systemd/journald.conf.d/mfc-edge.conf"), fill("journald.conf.in")),
         SystemFile(PurePosixPath("etc/systemd/system.conf.d/mfc-edge.conf"), fill("system.conf.in")),
         SystemFile(PurePosixPath("etc/systemd/zram-generator.conf.d/mfc-edge.conf"), fill("zram-generator.conf.in")),
@@ -109,8 +118,11 @@ def system_files(role: Role, hub_host: str | None) -> list[SystemFile]:
                                     fill("timesyncd.conf.in", role=role.name, hub_host=hub_host)))
     else:
         files.append(SystemFile(PurePosixPath("etc/chrony/conf.d/mfc-edge.conf"), fill("chrony.conf.in")))
+    if role.groups:
+        files.append(SystemFile(PurePosixPath(f"etc/sysusers.d/mfc-edge-{role.name}.conf"), role_groups(role)))
     if role.name in _UDEV_RULES:
-        files.append(SystemFile(PurePosixPath("etc/udev/rules.d/60-mfc-edge.rules"), fill(_UDEV_RULES[role.name])))
+        files.append(SystemFile(PurePosixPath(f"etc/udev/rules.d/60-mfc-edge-{role.name}.rules"),
+                                fill(_UDEV_RULES[role.name])))
     return files
 
 

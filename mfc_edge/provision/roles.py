@@ -5,6 +5,9 @@ from dataclasses import dataclass
 
 # Every role's system: swap in memory, the time kept over a power cut and set from the network.
 _SYSTEM = ("python3", "python3-venv", "systemd-zram-generator", "fake-hwclock")
+# Devices set their clocks from the hub; chrony counts as well (a hub on the same machine serves
+# the time with it, and Debian lets only one of the two be installed).
+_TIME = "systemd-timesyncd|chrony"
 # What Kivy's wheel does not bring: OpenGL (Mesa), touch input, SDL's libraries, a Cyrillic font.
 _SCREEN = ("libgl1", "libegl1", "libgl1-mesa-dri", "libmtdev1", "libsdl2-2.0-0", "fonts-dejavu-core")
 
@@ -36,13 +39,13 @@ DEVICE_ROLES = ("kiosk", "signage", "console")
 
 ROLES: dict[str, Role] = {role.name: role for role in (
     Role("kiosk", "ticket kiosk", "kiosk",
-         (*_SYSTEM, "systemd-timesyncd", *_SCREEN, "libusb-1.0-0"),  # libusb: USB receipt printers
+         (*_SYSTEM, _TIME, *_SCREEN, "libusb-1.0-0"),  # libusb: USB receipt printers
          groups=("video", "render", "input", "lp", "dialout")),
     Role("signage", "waiting-area screen", "signage",
          # ffpyplayer's wheel needs glib and expat; espeak-ng speaks the calls, aplay plays them.
-         (*_SYSTEM, "systemd-timesyncd", *_SCREEN, "libglib2.0-0", "libexpat1", "espeak-ng", "alsa-utils"),
+         (*_SYSTEM, _TIME, *_SCREEN, "libglib2.0-0", "libexpat1", "espeak-ng", "alsa-utils"),
          groups=("video", "render", "input", "audio")),
-    Role("console", "window console", "console", (*_SYSTEM, "systemd-timesyncd"),
+    Role("console", "window console", "console", (*_SYSTEM, _TIME),
          groups=("gpio",)),
     # chrony, not timesyncd: the hub serves the time to its devices.
     Role("hub", "center hub", "hub", (*_SYSTEM, "chrony")),

@@ -17,8 +17,6 @@ from mfc_edge.provision.report import ProvisionError, Report, run
 from mfc_edge.provision.roles import Role
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "data"
-SYSUSERS = PurePosixPath("etc/sysusers.d/mfc-edge.conf")
-TMPFILES = PurePosixPath("etc/tmpfiles.d/mfc-edge.conf")
 SWAP_FILE_UNIT = "dphys-swapfile.service"  # Raspberry Pi OS's swap file on the SD card
 
 
@@ -56,10 +54,15 @@ def _memberships(root: Path) -> set[str]:
     return {name for name, _, _, members in groups if "mfc-edge" in members.split(",")}
 
 
+def _configs(root: Path, kind: str) -> list[str]:
+    """Every role's file of this kind (sysusers.d, tmpfiles.d) on this machine, not only this role's."""
+    return [str(p) for p in sorted((root / "etc" / kind).glob("mfc-edge*.conf"))]
+
+
 def create_user(root: Path, report: Report) -> None:
     """The mfc-edge user and its groups, by systemd-sysusers (it creates only what is missing)."""
     before = _memberships(root)
-    done = run(["systemd-sysusers", f"--root={root}", str(root / SYSUSERS)], "systemd-sysusers")
+    done = run(["systemd-sysusers", f"--root={root}", *_configs(root, "sysusers.d")], "systemd-sysusers")
     for line in done.stderr.splitlines():
         if line.startswith("Creating "):
             report.changed(line.rstrip("."))
@@ -69,7 +72,7 @@ def create_user(root: Path, report: Report) -> None:
 
 
 def _tmpfiles_paths(root: Path) -> list[str]:
-    lines = (root / TMPFILES).read_text().splitlines()
+    lines = [line for config in _configs(root, "tmpfiles.d") for line in Path(config).read_text().splitlines()]
     return [line.split()[1] for line in lines if line[:1] in ("d", "z")]
 
 
@@ -86,7 +89,7 @@ def apply_folders(root: Path, report: Report) -> None:
     the same at every boot)."""
     paths = _tmpfiles_paths(root)
     before = {p: _state(root / p.lstrip("/")) for p in paths}
-    run(["systemd-tmpfiles", f"--root={root}", "--create", str(root / TMPFILES)], "systemd-tmpfiles")
+    run(["systemd-tmpfiles", f"--root={root}", "--create", *_configs(root, "tmpfiles.d")], "systemd-tmpfiles")
     for path in paths:
         after = _state(root / path.lstrip("/"))
         if after != before[path] and after is not None:
