@@ -3,7 +3,8 @@
 A machine is a minimal Debian bookworm userland made by mmdebstrap in a temporary folder and
 booted by systemd-nspawn. Each boot runs a "probe": a oneshot unit ordered after
 multi-user.target that runs a shell script (the test's steps), writes what it sees into the
-shared folder /probe and powers the machine off, whether its script succeeds or fails.
+shared folder /probe and powers the machine off when the script ends, however it ends (or
+reboots it the way the app asks for a reboot).
 
 Machines booted together share one network namespace of their own, made for the run: the
 loopback they talk over is theirs alone, nothing reaches or leaves the host's network, and pip
@@ -35,17 +36,16 @@ SOURCE_IN_MACHINE = "/usr/local/src/mfc-edge"
 _NOT_SOURCE = (".venv", "var", ".git", "__pycache__", "*.egg-info", ".mypy_cache", ".ruff_cache",
                ".pytest_cache")
 PROBE_UNIT = "boot-probe.service"
+REBOOTED = 133  # systemd-nspawn's exit status when the machine rebooted rather than powered off
 PROBE_SCRIPT = "usr/local/sbin/boot-probe"
 
 # Ordered after multi-user.target, so the roles' units have started (a Type=notify unit counts
-# as started when it reported READY=1) or failed before the probe looks; the machine powers off
-# when the probe ends either way.
+# as started when it reported READY=1) or failed before the probe looks. The script powers the
+# machine off when it ends, unless it asked for a reboot instead.
 _PROBE_UNIT_TEXT = f"""\
 [Unit]
 Description=boot test probe
 After=multi-user.target
-SuccessAction=poweroff
-FailureAction=poweroff
 
 [Service]
 Type=oneshot
@@ -63,8 +63,9 @@ PROBE_PRELUDE = """\
 set -u
 machine=$(cat /etc/hostname)
 exec >>"/probe/$machine.log" 2>&1
+trap 'stage end; systemctl poweroff --no-block' EXIT
 stage() { echo "$machine $1 $(date +%s.%N)" >> /probe/stages; echo "== $1"; }
-fail() { echo "$*" > "/probe/$machine.failed"; echo "FAILED: $*"; exit 1; }
+fail() { echo "$*" >> "/probe/$machine.failed"; echo "FAILED: $*"; exit 1; }
 # wait_for SECONDS COMMAND...: run COMMAND each second until it succeeds; false after SECONDS.
 wait_for() {
   left=$1; shift
@@ -78,6 +79,15 @@ record() {  # record LABEL UNIT
   systemctl show -p ActiveState,SubState,Result,NRestarts,StatusText,MainPID,ExecMainStatus "$2" \\
     > "/probe/$machine-$1-$2.show"
   journalctl -b --no-pager -o short-monotonic -u "$2" > "/probe/$machine-$1-$2.journal"
+}
+# The way the unprivileged app asks for a reboot; the machine's nspawn then exits with 133.
+reboot_as_the_app_asks() {
+  runuser -u mfc-edge -- touch /run/mfc-edge/reboot-request || fail "could not ask for a reboot"
+  stage end
+  trap - EXIT
+  sleep 120
+  systemctl poweroff --no-block
+  fail "no reboot within 120 s of /run/mfc-edge/reboot-request"
 }
 """
 
@@ -209,8 +219,9 @@ class PrivateNetwork:
 
 @dataclass
 class BootResult:
-    exit_codes: dict[str, int]
+    exit_codes: dict[str, int]  # each machine's nspawn exit status
     seconds: float
+    stages: dict[str, list[tuple[str, float]]]  # per machine, its probe's stages and how long each took
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -252,7 +263,8 @@ def boot_together(machines: dict[Machine, str], probe: Path, wheels: Path, timeo
         consoles = "\n".join(f"--- {m.name}:\n{c.read_text(errors='replace')[-2000:]}"
                              for m, (_, c) in running.items())
         raise ContainerError(f"still running after {timeout:.0f} s: {', '.join(late)}\n{consoles}")
-    return BootResult({m.name: p.returncode for m, (p, _) in running.items()}, time.monotonic() - started)
+    return BootResult({m.name: p.returncode for m, (p, _) in running.items()}, time.monotonic() - started,
+                      _stage_times(probe))
 
 
 def read_show(path: Path) -> dict[str, str]:
@@ -262,12 +274,15 @@ def read_show(path: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
 
 
-def stage_times(probe: Path) -> dict[str, list[tuple[str, float]]]:
-    """Per machine, its probes' stages with when each began (seconds since the epoch)."""
-    stages: dict[str, list[tuple[str, float]]] = {}
+def _stage_times(probe: Path) -> dict[str, list[tuple[str, float]]]:
+    """Per machine, the stages its probe logged with how long each took (the last one until the
+    probe ended), taken out of the shared folder so the next boot starts its own."""
+    began: dict[str, list[tuple[str, float]]] = {}
     stages_file = probe / "stages"
     if stages_file.exists():
         for line in stages_file.read_text().splitlines():
             machine, stage, when = line.split()
-            stages.setdefault(machine, []).append((stage, float(when)))
-    return stages
+            began.setdefault(machine, []).append((stage, float(when)))
+        stages_file.unlink()
+    return {machine: [(name, end - start) for (name, start), (_, end) in zip(stages, stages[1:], strict=False)]
+            for machine, stages in began.items()}
