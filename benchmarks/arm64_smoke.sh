@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # An emulated arm64 smoke run: the kiosk role installed from aarch64 wheels into a venv of
 # Debian bookworm's arm64 Python 3.11, issuing a ticket and printing it on a virtual network
-# printer on this machine's loopback.
+# printer on this machine's loopback; then the screens' ffpyplayer, to list the hardware video
+# decoders its FFmpeg was built with.
 #
 #   apt-get install qemu-user-static mmdebstrap      # once
 #   benchmarks/arm64_smoke.sh [WORK]                 # WORK defaults to var/arm64
@@ -18,8 +19,8 @@ WORK=$(realpath -m "${1:-var/arm64}")
 ROOTFS=$WORK/rootfs
 VENV=$ROOTFS/opt/mfc-edge/venv
 HOST_PY=${HOST_PY:-.venv/bin/python}
-# Python 3.11 and the system libraries the kiosk's wheels load (pyusb: libusb).
-PACKAGES=python3.11,libpython3.11-stdlib,python3.11-venv,python3-pip-whl,libusb-1.0-0,ca-certificates
+# Python 3.11 and the system libraries the wheels load (pyusb: libusb; ffpyplayer: glib, expat, libstdc++).
+PACKAGES=python3.11,libpython3.11-stdlib,python3.11-venv,python3-pip-whl,libusb-1.0-0,ca-certificates,libglib2.0-0,libexpat1,libstdc++6
 
 for tool in qemu-aarch64-static mmdebstrap; do
     command -v "$tool" >/dev/null || { echo "arm64 smoke: $tool is missing: apt-get install qemu-user-static mmdebstrap" >&2; exit 2; }
@@ -29,16 +30,17 @@ step() { printf '%-44s %s\n' "$1" "$2"; }
 started=$SECONDS
 
 # 1. The kiosk role's aarch64 wheels, and the project's own wheel (pure Python, built here).
-"$HOST_PY" benchmarks/arm64_wheels.py --roles kiosk --dest "$WORK/wheels" > "$WORK/wheels.log"
+"$HOST_PY" benchmarks/arm64_wheels.py --roles kiosk,signage --dest "$WORK/wheels" > "$WORK/wheels.log"
 rm -rf "$WORK/dist"
 "$HOST_PY" -m pip wheel -q --no-deps -w "$WORK/dist" . > /dev/null
-step "aarch64 wheels for the kiosk role" "$(grep -c '\.whl$' "$WORK/wheels.log") ($((SECONDS - started)) s)"
+step "aarch64 wheels for kiosk and signage" "$(grep '\.whl$' "$WORK/wheels.log" | sort -u | wc -l) ($((SECONDS - started)) s)"
 
 # 2. Debian bookworm arm64: Python 3.11 and its libraries, unpacked.
-if [ ! -x "$ROOTFS/usr/bin/python3.11" ]; then
+if [ "$(cat "$WORK/rootfs.packages" 2>/dev/null)" != "$PACKAGES" ]; then
     t=$SECONDS
     rm -rf "$ROOTFS"
     mmdebstrap --quiet --variant=extract --architectures=arm64 --include="$PACKAGES" bookworm "$ROOTFS"
+    echo "$PACKAGES" > "$WORK/rootfs.packages"
     step "arm64 userland unpacked" "$(du -sm "$ROOTFS" | cut -f1) MB ($((SECONDS - t)) s)"
 fi
 step "arm64 Python" "$(arm64 "$ROOTFS/usr/bin/python3.11" -c 'import platform, sys; print(sys.version.split()[0], platform.machine())')"
@@ -102,11 +104,35 @@ issued = kiosk.desk.issue(service.id)
 result = issued.printed.result(timeout=60)
 print(f"{platform.machine()}: ticket {issued.ticket.number} for {service.id}: print {result.outcome}, "
       f"printer {result.status.value}, {time.monotonic() - started:.1f} s from start")
+with open("ticket.txt", "w") as out:
+    out.write(issued.ticket.number)
 kiosk.close()
 sys.exit(0 if result.ok else 1)
 EOF
 step "ticket issued and printed (emulated)" "$((SECONDS - t)) s"
-jobs=$(find "$WORK/run/jobs" -name '*.bin' | wc -l)
-step "jobs the virtual printer received" "$jobs ($(find "$WORK/run/jobs" -name '*.png' | head -1))"
+cd - > /dev/null
+
+# 6. What the printer received, decoded here: the ticket's number is on the paper.
+"$HOST_PY" - "$WORK/run" <<'EOF'
+import sys
+from pathlib import Path
+
+from hardware.escpos_decode import decode_escpos
+from hardware.receipt import Text
+
+run = Path(sys.argv[1])
+number = (run / "ticket.txt").read_text()
+jobs = sorted((run / "jobs").glob("job-*.bin"))
+lines = [part.text for job in jobs for part in decode_escpos(job.read_bytes()) if isinstance(part, Text)]
+print(f"{'jobs the virtual printer received':44s} {len(jobs)}; ticket {number} on the paper: {number in lines}")
+sys.exit(0 if number in lines else 1)
+EOF
+
+# 7. The screens' FFmpeg: which V4L2 memory-to-memory (hardware) decoders ffpyplayer's aarch64 wheel has.
+arm64 "$VENV/bin/python3.11" "$pip_wheel/pip" install -q --disable-pip-version-check --no-index --no-compile \
+    --find-links "$WORK/wheels" ffpyplayer
+found=$(cd "$WORK/run" && arm64 "$VENV/bin/python3.11" -c '
+from ffpyplayer.tools import get_codecs
+print(" ".join(name for name in get_codecs(decode=True, video=True) if "v4l2m2m" in name) or "none")')
+step "ffpyplayer aarch64: V4L2 M2M decoders" "$found"
 step "whole run" "$((SECONDS - started)) s"
-[ "$jobs" -ge 1 ]
