@@ -84,8 +84,9 @@ def role_folders(role: Role) -> str:
         lines.append(f"z /etc/mfc-edge/{role.name}.toml 0640 root mfc-edge -")
     if role.draws:
         lines += ["d /var/lib/mfc-edge/kivy 0750 mfc-edge mfc-edge -",
-                  "# The text console never blanks the panel (the kernel's consoleblank=0).",
-                  "w /sys/module/kernel/parameters/consoleblank - - - - 0"]
+                  "# The text console never blanks the panel (the kernel's consoleblank=0); w-: a container's",
+                  "# /sys is read-only, and that is no failure.",
+                  "w- /sys/module/kernel/parameters/consoleblank - - - - 0"]
     if role.name == "hub":
         lines += ["d /var/lib/mfc-edge/hub 0700 mfc-edge mfc-edge -",
                   "# The center's CA and the hub's certificate; ca.key stays root's, hub.key the hub's (0600).",
