@@ -254,6 +254,20 @@ def test_the_command_refuses_a_32_bit_pi_in_one_line(tmp_path: Path, monkeypatch
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_root_that_cannot_be_written_is_one_line(tmp_path: Path, capsys) -> None:
+    (tmp_path / "etc").write_text("a file where a folder should be")
+    assert provision(tmp_path, "console") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mfc-edge provision: ") and err.count("\n") == 1 and "etc" in err
+
+
+def test_this_machine_is_provisioned_by_root_only(monkeypatch, capsys) -> None:
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    assert main(["provision", "kiosk", "--no-packages"]) == 2
+    assert capsys.readouterr().err == "mfc-edge provision: provisioning this machine needs root: sudo mfc-edge provision " \
+                                      "kiosk\n"
+
+
 def test_an_unknown_role_is_one_line(tmp_path: Path, capsys) -> None:
     assert provision(tmp_path, "printer") == 2
     assert capsys.readouterr().err == ("mfc-edge provision: role 'printer': expected one of kiosk, signage, console, "

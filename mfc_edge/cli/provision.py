@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import sys
 from collections.abc import Callable
@@ -66,10 +67,12 @@ def cmd_provision(args: argparse.Namespace) -> int:
     try:
         check_platform()
         role = role_named(args.role)
+        if root == Path("/") and os.geteuid() != 0:
+            raise ProvisionError(f"provisioning this machine needs root: sudo mfc-edge provision {role.name}")
         plan = Plan(role, source=_source(args.source, root), root=root, packages=not args.no_packages,
                     wheels=args.wheels.resolve() if args.wheels else None)
         provision(plan, report)
-    except (ProvisionError, UnknownRole, UnsupportedPlatform) as exc:
+    except (ProvisionError, UnknownRole, UnsupportedPlatform, OSError) as exc:
         print(f"mfc-edge provision: {exc}", file=sys.stderr)
         return 2
     changes = list(report.changes)
@@ -86,10 +89,11 @@ def register(add: AddCommand) -> None:
             "system settings (needs root). Safe to run again: it changes only what is missing or different.")
     p.add_argument("role", metavar="ROLE", help="kiosk, signage, console, hub, or base (the program and the "
                                                 "first-boot unit only, for a card image whose role is chosen later)")
-    p.add_argument("--root", type=Path, help="render into this folder instead of / (tests, card images)")
+    p.add_argument("--root", type=Path, metavar="DIR", help="render into this folder instead of / (tests, card images)")
     p.add_argument("--no-packages", action="store_true", help="install neither Debian nor Python packages")
-    p.add_argument("--wheels", type=Path, help="install Python packages from this folder only, without the Internet")
-    p.add_argument("--source", type=Path, help="the mfc-edge checkout to install (default: this one)")
+    p.add_argument("--wheels", type=Path, metavar="DIR",
+                   help="install Python packages from this folder only, without the Internet")
+    p.add_argument("--source", type=Path, metavar="DIR", help="the mfc-edge checkout to install (default: this one)")
     p.add_argument("--hub-name", action="append", default=[], metavar="NAME",
                    help="hub: a host name devices use for it, for its certificate (repeatable; default: this "
                         "machine's name and NAME.local)")
