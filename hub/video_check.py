@@ -6,9 +6,10 @@ decides what is decoded in hardware:
 - Pi 4: H.264 in hardware (V4L2 M2M, `h264_v4l2m2m`) up to 1080p60, 8-bit 4:2:0 only (no High 10).
 - Pi 5: no H.264 decoder block; its Cortex-A76 cores decode H.264 1080p30 in software.
 - HEVC: both Pis have a hardware decoder, but a stateless one that FFmpeg reaches only through the
-  V4L2 request API of Raspberry Pi's own FFmpeg fork. Upstream FFmpeg, and so ffpyplayer's wheel,
-  only has `hevc_v4l2m2m`, which talks to stateful decoders: on the screens HEVC is decoded in
-  software, smooth up to 720p30.
+  V4L2 request API of Raspberry Pi's own FFmpeg fork (jc-kynesim/rpi-ffmpeg; its author: the
+  stateful `hevc_v4l2m2m` "doesn't work and is never going to"). Upstream FFmpeg, and so
+  ffpyplayer's wheel, has no such path yet: on the screens HEVC is decoded in software, which we
+  take as smooth up to 720p30 only.
 - VP9 and AV1: software only on both, up to 720p30.
 - Anything larger than 1080p (4K) no screen plays smoothly, whatever the codec.
 
