@@ -140,13 +140,13 @@ class Alerts:
                 for device in devices:
                     for subject, (state, since) in watched(device, now).items():
                         previous = seen.get((device["id"], subject))
-                        if previous == state or (previous is None and state in GOOD):
-                            if previous is None:
-                                self._note(d, center, device["id"], subject, state, since)
+                        if previous == state:
                             continue
+                        self._note(d, center, device["id"], subject, state, since)
+                        if previous is None and state in GOOD:
+                            continue  # first seen, and well: no news
                         change = Change(center, device["id"], device["role"], device["window"], subject, state,
                                         previous, since)
-                        self._note(d, center, device["id"], subject, state, since)
                         if url:
                             d.table("alerts").insert({
                                 "center": center, "device": device["id"], "subject": subject, "state": state,

@@ -201,6 +201,10 @@ def test_an_oversized_or_broken_body_is_refused_in_one_line(center):
     assert big.status_code == 413 and big.json() == {"detail": f"request body over {protocol.MAX_HEARTBEAT_BYTES} bytes"}
     broken = heart.hub.post(protocol.HEARTBEAT_PATH, data=b"{not json", headers={"Content-Type": "application/json"})
     assert broken.status_code == 422
+    not_a_number = json.dumps({**heart.beat(), "clock_offset_s": float("nan")})  # Python's JSON writes NaN
+    assert heart.hub.post(protocol.HEARTBEAT_PATH, data=not_a_number,
+                          headers={"Content-Type": "application/json"}).status_code == 422
+    assert listed(center.hub)["beat"] is None
 
 
 # --- alerts ------------------------------------------------------------------------------------------

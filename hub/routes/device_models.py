@@ -114,7 +114,8 @@ class Display(BaseModel):
 class Heartbeat(BaseModel):
     """How a device is, once a minute (offline_cache/heartbeat.py). Null: the device cannot tell
     (no thermal sensor on a PC, no printer on a screen). Fields a newer device adds are ignored."""
-    model_config = ConfigDict(extra="ignore")
+    # No NaN or Infinity (Python's JSON reads them): they could not be written out again as JSON.
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
     center: str = Field(max_length=64, description="must be the token's")
     device: str = Field(max_length=64, description="must be the token's")
     version: str | None = WORD

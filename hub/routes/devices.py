@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from hub.hub import Hub
@@ -64,12 +65,17 @@ def enroll(request: EnrollRequest, hub: HubDep) -> EnrollReply:
                        bundle_key=base64.b64encode(hub.bundles.public_key()).decode())
 
 
-def _ingest(hub: Hub, who: Device, body: bytes, sender: tuple[str, float] | None = None) -> Response:
+def parsed_json(body: bytes) -> Any:
+    """A request's JSON body, read by orjson (fast, and it refuses NaN and Infinity), or a 422."""
     try:
-        batch = orjson.loads(body)
+        return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise RequestValidationError([{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error",
                                        "input": {}, "ctx": {"error": exc.msg}}]) from None
+
+
+def _ingest(hub: Hub, who: Device, body: bytes, sender: tuple[str, float] | None = None) -> Response:
+    batch = parsed_json(body)
     events = batch.get("events") if isinstance(batch, dict) else None
     if not isinstance(events, list) or len(events) > protocol.MAX_BATCH_EVENTS:
         raise RequestValidationError([{
@@ -118,17 +124,26 @@ def feed(request: Request, response: Response, hub: HubDep, who: DeviceDep) -> A
                 estimates={s: FeedEstimate(ahead=e.ahead, minutes=e.minutes) for s, e in estimates.items()})
 
 
+# The body is parsed with orjson, which refuses NaN and Infinity: Python's json reads them, and
+# FastAPI's 422 then fails to write the offending value back out (a 500 instead).
 @router.post(protocol.HEARTBEAT_PATH, response_model=HeartbeatReply, tags=["devices"],
              responses={401: {"description": "no valid device token"},
                         403: {"description": "the beat names another center or device than the token's"},
-                        413: {"description": f"over {protocol.MAX_HEARTBEAT_BYTES} bytes"}})
-def heartbeat(beat: Heartbeat, hub: HubDep, who: DeviceDep) -> HeartbeatReply:
+                        413: {"description": f"over {protocol.MAX_HEARTBEAT_BYTES} bytes"}},
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": Heartbeat.model_json_schema()}}}})
+async def heartbeat(request: Request, who: DeviceDep) -> HeartbeatReply:
     """The device's state now; the hub keeps the latest, judges it online by the hub's clock
     (hub/heartbeats.py) and alerts on changes (hub/alerts.py)."""
+    try:
+        beat = Heartbeat.model_validate(parsed_json(await request.body()))
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from None
     if (beat.center, beat.device) != (who.center, who.id):
         raise HTTPException(403, f"this token is device {who.id} of center {who.center}, "
                                  f"not {beat.device} of {beat.center}")
-    return HeartbeatReply(received_at=hub.heartbeats.record(who, beat.model_dump()))
+    received = await run_in_threadpool(hub_of(request).heartbeats.record, who, beat.model_dump())
+    return HeartbeatReply(received_at=received)
 
 
 # --- content bundles ------------------------------------------------------------

@@ -54,7 +54,7 @@ def duration(seconds: float) -> str:
 
 
 def _time(text: str | None) -> str:
-    return text[:19].replace("T", " ") if text else "never"
+    return text[:19].replace("T", " ") + " UTC" if text else "never"
 
 
 def _bundle_state(found: dict[str, Any]) -> str:
