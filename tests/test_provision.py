@@ -78,6 +78,7 @@ def test_a_role_is_rendered_with_its_user_folders_and_enabled_units(tmp_path: Pa
     users, groups = ids(tmp_path, "passwd"), ids(tmp_path, "group")
     uid, gid = users["mfc-edge"], groups["mfc-edge"]
     assert 0 < uid < 1000  # a system user, allocated in the scratch root
+    assert "mfc-edge" not in ids(Path("/"), "passwd")  # and not on this machine
     assert owner_mode(tmp_path / "etc/mfc-edge") == (0, gid, 0o750)
     assert owner_mode(tmp_path / "var/lib/mfc-edge") == (uid, gid, 0o750)
     expected_groups = {"kiosk": {"video", "render", "input", "lp", "dialout"},
