@@ -103,15 +103,14 @@ def why_not_smooth(video: VideoInfo, model: str) -> str | None:
     decoder = SCREENS[model].get(video.codec)
     if decoder is None:
         return "plays " + ", ".join(CODEC_NAMES.values()) + " only"
-    limit = (f"{CODEC_NAMES[video.codec]} in {decoder.how} up to "
-             f"{decoder.size[0]}x{decoder.size[1]} at {decoder.fps:g} fps")
     if decoder.profiles is not None and video.profile not in decoder.profiles:
         return f"decodes {CODEC_NAMES[video.codec]} profiles " + ", ".join(sorted(decoder.profiles)) + " only"
     if video.bits > decoder.max_bits:
         return f"decodes {decoder.max_bits}-bit {CODEC_NAMES[video.codec]} only"
     long_side, short_side = max(video.width, video.height), min(video.width, video.height)
     if long_side > decoder.size[0] or short_side > decoder.size[1] or float(video.fps) > decoder.fps + FPS_SLACK:
-        return f"decodes {limit}"
+        return (f"decodes {CODEC_NAMES[video.codec]} in {decoder.how} up to "
+                f"{decoder.size[0]}x{decoder.size[1]} at {decoder.fps:g} fps")
     return None
 
 
