@@ -1,4 +1,8 @@
-"""Running the hub: uvicorn on the given address, with TLS when given a certificate."""
+"""Running the hub: uvicorn on the given address, with TLS when given a certificate.
+
+Under systemd (`Type=notify`) the hub says READY once its socket listens, not before: a
+device started after the hub then finds it answering.
+"""
 from __future__ import annotations
 
 import threading
@@ -11,17 +15,34 @@ from hub.alerts import SWEEP_EVERY_S
 from hub.api import END_OF_DAY_CHECK_S, create_app
 from hub.hub import Hub
 from hub.queue import DEFAULT_PRIORITY_STREAK
+from mfc_edge.service_notify import ServiceNotifier
 
 
 def serve(data_dir: Path, host: str, port: int, certfile: Path | None = None, keyfile: Path | None = None,
           priority_streak: int = DEFAULT_PRIORITY_STREAK, docs: bool = False) -> None:
     """`docs`: also serve Swagger UI at /docs (its scripts come from a CDN: development only)."""
     hub = Hub(data_dir, priority_streak)
+    notifier = ServiceNotifier()
+    config = uvicorn.Config(create_app(hub, docs=docs), host=host, port=port, log_level="info",
+                            ssl_certfile=str(certfile) if certfile else None,
+                            ssl_keyfile=str(keyfile) if keyfile else None)
     try:
-        uvicorn.run(create_app(hub, docs=docs), host=host, port=port, log_level="info",
-                    ssl_certfile=str(certfile) if certfile else None, ssl_keyfile=str(keyfile) if keyfile else None)
+        _NotifyingServer(config, notifier).run()
     finally:
+        notifier.stopping()
+        notifier.close()
         hub.close()
+
+
+class _NotifyingServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, notifier: ServiceNotifier):
+        super().__init__(config)
+        self.notifier = notifier
+
+    async def startup(self, sockets: list | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:  # False when the address could not be bound: uvicorn exits then
+            self.notifier.ready(f"serving on port {self.config.port}")
 
 
 class HubThread:

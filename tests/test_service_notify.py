@@ -4,6 +4,7 @@ pins (window console), watchdog pings while the loop runs, silence while it is f
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -12,12 +13,14 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 from gpiozero.pins.mock import MockFactory
 
 from mfc_edge.config import load_config
 from mfc_edge.service_notify import ServiceNotifier
 from offline_cache.outbox import DeviceStore
 from tests.helpers.devices import write_config
+from tests.helpers.hubprocess import free_port
 from tests.helpers.window import write_console_config
 from window_device.window_console import WindowConsole
 
@@ -283,4 +286,23 @@ def test_the_window_console_is_ready_after_reading_its_pins_and_pings_from_its_t
         gate.set()
         console.close()
         store.close()
+    systemd.wait_for("STOPPING=1")
+
+
+@pytest.mark.slow
+def test_the_hub_is_ready_once_it_answers_and_says_stopping_when_asked_to_end(systemd, tmp_path):
+    port = free_port()
+    env = {**os.environ, **systemd.env()}
+    process = subprocess.Popen([sys.executable, "-m", "mfc_edge.cli", "hub", "--data", str(tmp_path / "hub"),
+                                "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        systemd.wait_for("READY=1", timeout=30)
+        # READY comes after the socket listens: the hub answers at once.
+        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+        assert any("STATUS=serving on port " + str(port) in m.split("\n") for _, m in systemd.received), \
+            systemd.received
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err.decode()[-2000:]
     systemd.wait_for("STOPPING=1")
