@@ -29,7 +29,6 @@ def serve(data_dir: Path, host: str, port: int, certfile: Path | None = None, ke
     try:
         _NotifyingServer(config, notifier).run()
     finally:
-        notifier.stopping()
         notifier.close()
         hub.close()
 
@@ -43,6 +42,12 @@ class _NotifyingServer(uvicorn.Server):
         await super().startup(sockets)
         if self.started:  # False when the address could not be bound: uvicorn exits then
             self.notifier.ready(f"serving on port {self.config.port}")
+
+    async def shutdown(self, sockets: list | None = None) -> None:
+        # Said here: after a SIGTERM uvicorn raises the signal again once it has shut down,
+        # which ends the process before any `finally` of the caller runs.
+        self.notifier.stopping()
+        await super().shutdown(sockets)
 
 
 class HubThread:

@@ -304,5 +304,7 @@ def test_the_hub_is_ready_once_it_answers_and_says_stopping_when_asked_to_end(sy
     finally:
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=30)
-    assert process.returncode == 0, err.decode()[-2000:]
+    # uvicorn ends by raising the SIGTERM again once shut down, which systemd counts as a clean stop
+    assert process.returncode in (0, -signal.SIGTERM), err.decode()[-2000:]
+    assert b"Application shutdown complete" in err
     systemd.wait_for("STOPPING=1")
