@@ -206,11 +206,13 @@ def test_system_settings_keep_the_card_alive(tmp_path: Path) -> None:
     assert "[zram0]" in (tmp_path / "etc/systemd/zram-generator.conf.d/mfc-edge.conf").read_text()
     rules = (tmp_path / "etc/udev/rules.d/60-mfc-edge-kiosk.rules").read_text()
     assert 'ATTR{idVendor}=="04b8|' in rules and "*:0701??:*" in rules and 'GROUP="mfc-edge"' in rules
+    assert 'SUBSYSTEM=="backlight"' in rules and "chgrp video /sys%p/bl_power" in rules  # the panel sleeps
     assert "consoleblank - - - - 0" in (tmp_path / "etc/tmpfiles.d/mfc-edge-kiosk.conf").read_text()
 
     console = tmp_path / "console"
     assert provision(console, "console") == 0
-    assert 'KERNEL=="gpiochip*", GROUP="gpio"' in (console / "etc/udev/rules.d/60-mfc-edge-console.rules").read_text()
+    console_rules = (console / "etc/udev/rules.d/60-mfc-edge-console.rules").read_text()
+    assert 'KERNEL=="gpiochip*", GROUP="gpio"' in console_rules and "backlight" not in console_rules
 
 
 def test_the_swap_file_on_the_card_is_disabled(tmp_path: Path, capsys) -> None:

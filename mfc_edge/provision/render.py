@@ -28,11 +28,14 @@ _DRAWING_UNIT = """\
 Conflicts=getty@tty1.service
 After=getty@tty1.service"""
 # Kiosk and screen open the GPU, touch panel, printers and sound: devices stay visible to them.
+# /sys stays writable (no ProtectKernelTunables): a DSI panel sleeps through its backlight's
+# bl_power, whose path under /sys/devices depends on the panel.
 _DRAWING_HARDENING = """\
 ProtectProc=invisible
 RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK"""
 # The console needs its GPIO chips and nothing else of /dev.
 _CONSOLE_HARDENING = """\
+ProtectKernelTunables=yes
 DevicePolicy=closed
 DeviceAllow=char-gpiochip rw
 ProtectClock=yes
@@ -94,8 +97,9 @@ def role_folders(role: Role) -> str:
     return "\n".join(lines) + "\n"
 
 
-# Printers for a kiosk, GPIO chips for a console; other roles need no rule.
-_UDEV_RULES = {"kiosk": "printers.rules.in", "console": "gpio.rules.in"}
+# Printers for a kiosk, GPIO chips for a console, the panel's backlight for both that draw.
+_UDEV_RULES = {"kiosk": ("printers.rules.in", "panel.rules.in"), "signage": ("panel.rules.in",),
+               "console": ("gpio.rules.in",)}
 
 
 def system_files(role: Role, hub_host: str | None) -> list[SystemFile]:
@@ -123,7 +127,7 @@ def system_files(role: Role, hub_host: str | None) -> list[SystemFile]:
         files.append(SystemFile(PurePosixPath(f"etc/sysusers.d/mfc-edge-{role.name}.conf"), role_groups(role)))
     if role.name in _UDEV_RULES:
         files.append(SystemFile(PurePosixPath(f"etc/udev/rules.d/60-mfc-edge-{role.name}.rules"),
-                                fill(_UDEV_RULES[role.name])))
+                                "\n".join(fill(template) for template in _UDEV_RULES[role.name])))
     return files
 
 

@@ -9,7 +9,8 @@ _SYSTEM = ("python3", "python3-venv", "systemd-zram-generator", "fake-hwclock")
 # the time with it, and Debian lets only one of the two be installed).
 _TIME = "systemd-timesyncd|chrony"
 # What Kivy's wheel does not bring: OpenGL (Mesa), touch input, SDL's libraries, a Cyrillic font.
-_SCREEN = ("libgl1", "libegl1", "libgl1-mesa-dri", "libmtdev1", "libsdl2-2.0-0", "fonts-dejavu-core")
+_SCREEN = ("libgl1", "libegl1", "libgl1-mesa-dri", "libmtdev1", "libsdl2-2.0-0", "fonts-dejavu-core",
+           "v4l-utils")  # cec-ctl: a TV panel sleeps outside opening hours over HDMI-CEC
 
 
 @dataclass(frozen=True)
