@@ -1,9 +1,12 @@
 """Hub benchmarks: outbox drain, ingest rate, "call next" to the queue feed, hub memory.
 Writes its section of benchmarks/RESULTS.md.
 
-    .venv/bin/python benchmarks/hub_bench.py [--events 10000] [--calls 300]
+    .venv/bin/python benchmarks/hub_bench.py [--events 10000] [--calls 300] [--stored 200000]
 
 A real hub process (`mfc-edge hub`) on 127.0.0.1 and a real device sync agent over HTTP.
+Tickets are numbered as kiosks number them: per letter, counting up through each kiosk's range
+and starting again when it runs out. The tickets stored before the second ingest measurement
+are a center's history, spread over past days as a hub holds them.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ import tempfile
 import threading
 import time
 from contextlib import closing
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -42,7 +45,7 @@ from offline_cache.hub_client import HubClient  # noqa: E402
 from offline_cache.sync import SyncAgent  # noqa: E402
 from tests.helpers.hubprocess import HubProcess, hub_today  # noqa: E402
 
-SECTION = "## Hub and sync (issue: center hub and sync)"
+SECTION = "## Hub and sync, with a stored history over past days"
 
 
 
@@ -68,23 +71,55 @@ def fill(store: TicketStore, events: int) -> None:
         store.issue_ticket(service_id=service.id, letter=service.letter)
 
 
-def encoded_batches(device: str, batches: int, size: int = 500) -> list[bytes]:
+class Numbering:
+    """A kiosk's printed numbers: per letter, counting up through its range of 333 and starting
+    again at its beginning when the range runs out, as kiosk/tickets.py does."""
+
+    def __init__(self, first: int):
+        self.first, self.issued = first, dict[str, int]()
+
+    def next(self, letter: str) -> str:
+        n = self.issued[letter] = self.issued.get(letter, 0) + 1
+        return f"{letter}{self.first + (n - 1) % 333:03d}"
+
+
+def encoded_batches(device: str, batches: int, numbering: Numbering, first_at: datetime | None = None,
+                    spacing: timedelta = timedelta(0), hub_dated: bool = False, size: int = 500) -> list[bytes]:
     """Valid ticket events as a kiosk would send them, encoded ahead of time so that the
-    senders cost the shared CPU as little as possible."""
-    at = hub_today(10)
+    senders cost the shared CPU as little as possible. The n-th is issued `spacing` after
+    `first_at` (today at 10:00 by default); `hub_dated`: the kiosk dated it by the hub's time,
+    so the hub keeps it on the day it names, a past day included (hub/placement.py)."""
+    first_at = first_at or hub_today(10)
     out = []
     for b in range(batches):
         events = []
         for i in range(size):
             n = b * size + i
-            service = SERVICES[n % len(SERVICES)]
-            events.append(make_event(protocol.TICKET_ISSUED, "bench", device, at, {
-                "ticket": ids.ticket_id(), "number": f"{service.letter}{n % 1000:03d}", "service": service.id,
-                "day": at.date().isoformat(), "priority": False, "lang": "ru",
-                "issued_at": at.astimezone(UTC).isoformat(timespec="microseconds"),  # as kiosks write it
-                "status_token": ids.status_token()}))
+            service, at = SERVICES[n % len(SERVICES)], first_at + n * spacing
+            body = {"ticket": ids.ticket_id(), "number": numbering.next(service.letter), "service": service.id,
+                    "day": at.date().isoformat(), "priority": False, "lang": "ru",
+                    "issued_at": at.astimezone(UTC).isoformat(timespec="microseconds"),  # as kiosks write it
+                    "status_token": ids.status_token()}
+            if hub_dated:
+                body["clock"] = {"boot": "bench-boot", "mono": 1.0, "hub": True}
+            events.append(make_event(protocol.TICKET_ISSUED, "bench", device, at, body))
         out.append(json.dumps({"events": events}, ensure_ascii=False).encode())
     return out
+
+
+def store_history(hub: HubProcess, tokens: dict[str, str], tickets: int, per_day: int) -> int:
+    """`tickets` tickets over the past days before today, `per_day` a day (split between the
+    senders) from 9:00 to 18:00, each day numbered afresh: as a hub holds them after weeks of a
+    center's work. They reach the hub today, so it takes them out of the line as expired on
+    arrival; a real day's tickets end done or as no-shows, in the same indexes. How many days."""
+    days = max(1, tickets // per_day)
+    for back in range(days, 0, -1):
+        opens = hub_today(9) - timedelta(days=back)
+        for number, (device, token) in enumerate(tokens.items()):
+            share = per_day // len(tokens) // 500
+            send_all(hub.url, token, encoded_batches(device, share, Numbering(1 + 333 * number), opens,
+                                                     timedelta(hours=9) / (share * 500), hub_dated=True))
+    return days
 
 
 def send_all(url: str, token: str, bodies: list[bytes]) -> None:
@@ -95,11 +130,13 @@ def send_all(url: str, token: str, bodies: list[bytes]) -> None:
             assert reply.status_code == 200 and '"rejected"' not in reply.text, reply.text[:300]
 
 
-def rounds_of_ingest(hub: HubProcess, tokens: dict[str, str], events: int, rounds: int) -> list[tuple[float, float]]:
+def rounds_of_ingest(hub: HubProcess, tokens: dict[str, str], numbering: dict[str, Numbering], events: int,
+                     rounds: int) -> list[tuple[float, float]]:
     """`hub_only_rate` `rounds` times over, with new events each time: the machine's speed
     varies from one moment to the next (other virtual machines share its cores), so one
     round alone says little."""
-    return [hub_only_rate(hub, {device: encoded_batches(device, events // 1000) for device in tokens}, tokens)
+    return [hub_only_rate(hub, {device: encoded_batches(device, events // 1000, numbering[device])
+                                for device in tokens}, tokens)
             for _ in range(rounds)]
 
 
@@ -139,7 +176,8 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=5, help="rounds of each ingest-rate measurement")
     parser.add_argument("--stored", type=int, default=200_000,
-                        help="events added before ingest is measured again on a fuller hub")
+                        help="tickets of past days added before ingest is measured again on a fuller hub")
+    parser.add_argument("--per-day", type=int, default=5_000, help="tickets a day in that history")
     parser.add_argument("--no-write", action="store_true", help="print the figures without updating RESULTS.md")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="mfc-hub-bench-"))
@@ -173,7 +211,8 @@ def main() -> int:
             # 2b. The hub alone: two senders posting ready-made batches, so that what is
             # measured is the hub's work rather than the kiosks' (which 2a includes).
             tokens = {device: enroll(hub, device) for device in ("load-1", "load-2")}
-            hub_only = rounds_of_ingest(hub, tokens, args.events, args.rounds)
+            numbering = {device: Numbering(1 + 333 * n) for n, device in enumerate(tokens)}
+            hub_only = rounds_of_ingest(hub, tokens, numbering, args.events, args.rounds)
 
             # 3. From "call next" on the console to the call in the feed.
             console = requests.Session()
@@ -204,13 +243,11 @@ def main() -> int:
                 latencies.append(time.perf_counter() - began)
                 console.post(f"{hub.url}/console/api/finish", json={"window": "1"}, timeout=10)
 
-            # 4. Ingest again once the hub holds many more events, as after months of a center's
-            # days: new keys must not get slower to add as the indexes grow.
-            for device, token in tokens.items():
-                for start in range(0, args.stored // 2, 20_000):
-                    send_all(hub.url, token, encoded_batches(device, min(20_000, args.stored // 2 - start) // 500))
+            # 4. Ingest again once the hub holds weeks of a center's days: new keys must not get
+            # slower to add as the indexes grow.
+            days = store_history(hub, tokens, args.stored, args.per_day)
             events_before = stored(hub, "events")
-            hub_only_later = rounds_of_ingest(hub, tokens, args.events, args.rounds)
+            hub_only_later = rounds_of_ingest(hub, tokens, numbering, args.events, args.rounds)
 
             # 5. Memory of the hub process holding a day of tickets and more.
             hub_mb = rss_mb(hub.proc.pid)
@@ -223,7 +260,7 @@ def main() -> int:
         SECTION,
         "",
         f"Command: `.venv/bin/python benchmarks/hub_bench.py --events {args.events} --calls {args.calls} "
-        f"--stored {args.stored} --rounds {args.rounds}`  ",
+        f"--stored {args.stored} --per-day {args.per_day} --rounds {args.rounds}`  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
         f"measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Hub and clients on the same 2 cores.",
         "",
@@ -233,7 +270,8 @@ def main() -> int:
         f"batches of 500) | ≤ 2 s for 10,000 | {drain_s:.2f} s ({pending / drain_s:,.0f} events/s) |",
         f"| hub ingest rate: two senders posting ready-made batches of 500 | ≥ 20,000 events/s | "
         f"{median_and_range(hub_only)} |",
-        f"| the same with {events_before:,} events already stored | ≥ 20,000 events/s | "
+        f"| the same with {events_before:,} events already stored, {days} past days of {args.per_day:,} tickets "
+        f"among them | ≥ 20,000 events/s | "
         f"{median_and_range(hub_only_later)} |",
         f"| ingest end to end: two kiosks' sync agents at once (their outbox reads and acknowledgements "
         f"included) | — | {ingest_rate:,.0f} events/s |",
