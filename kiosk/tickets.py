@@ -1,9 +1,15 @@
 """The kiosk's tickets and their numbering, in the device's own SQLite file beside its outbox.
 
-Issuing a ticket writes the ticket, its number counter and its outbox event in one
-`BEGIN IMMEDIATE` transaction with `synchronous=FULL`, so after a crash or a power cut a
-ticket is either fully recorded with its event or was never handed out. Printing happens
-after the commit; its result is recorded on the ticket in a second transaction.
+Issuing a ticket writes the ticket and its outbox event in one `BEGIN IMMEDIATE`
+transaction with `synchronous=FULL`, so after a crash or a power cut a ticket is either fully
+recorded with its event or was never handed out, and it is on disk before it prints. The
+print result waits in memory for the next ticket's transaction (offline_cache/outbox.py):
+a power cut may lose it, and the kiosk then reports the ticket's print as interrupted.
+
+For the SD card's sake the table has one index, (day, letter, lap, number), which also gives
+the last number of a letter. Rows are numbered in the order tickets are issued, so what the
+newest tickets tell (the last one's time, this boot's numbers, the last quarter of an hour, a
+ticket being printed) is read from the end of the table backwards, with no index of its own.
 
 A ticket is dated by the hub's time once the kiosk has heard it in this boot, and carries the
 kiosk's boot and monotonic clock, from which the hub places it by when the visitor really came
@@ -12,6 +18,8 @@ kiosk's boot and monotonic clock, from which the hub places it by when the visit
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,7 +31,7 @@ from kiosk.numbering import CLOCK_FLOOR, format_number, next_number, ran_ahead, 
 from mfc_edge import ids, protocol
 from mfc_edge.times import iso, service_day
 from offline_cache.hub_time import Reading
-from offline_cache.outbox import DeviceStore
+from offline_cache.outbox import FLUSH_AFTER_S, DeviceStore
 
 log = logging.getLogger(__name__)
 
@@ -60,40 +68,76 @@ class Ticket:
         )
 
 
+COLUMNS: dict[str, type] = {
+    "id": str, "number": str, "letter": str, "seq": int, "lap": int,
+    "service_id": str, "service_day": str, "priority": int, "lang": str,
+    "issued_at": str, "device_clock": str, "clock_suspect": int,
+    "status_token": str, "print_status": str, "print_error": str, "printed_at": str,
+    "boot": str, "mono": float, "by_hub": int,
+}
+NOT_NULL = {"number", "letter", "seq", "service_day", "issued_at"}
+# A ticket by its id, looked for from the newest backwards: the ones asked for are recent.
+BY_ID = "SELECT * FROM tickets WHERE id = ? ORDER BY row DESC LIMIT 1"
+
+
 class TicketStore(DeviceStore):
     def __init__(self, path: str | Path, *, center_id: str, device_id: str, timezone: ZoneInfo,
-                 ticket_range: tuple[int, int], clock: Clock, clock_floor: datetime = CLOCK_FLOOR):
+                 ticket_range: tuple[int, int], clock: Clock, clock_floor: datetime = CLOCK_FLOOR,
+                 flush_after: float = FLUSH_AFTER_S):
         self.timezone, self.ticket_range = timezone, ticket_range
         self.clock_floor = clock_floor
-        super().__init__(path, center_id=center_id, device_id=device_id, clock=clock)
+        self._prints: dict[str, dict[str, str]] = {}  # print results not yet written
+        super().__init__(path, center_id=center_id, device_id=device_id, clock=clock, flush_after=flush_after)
         self._mark_interrupted_prints()
 
     def _create_schema(self) -> None:
         super()._create_schema()
-        self.db.table("tickets").create({
-            "id": str, "number": str, "letter": str, "seq": int, "lap": int,
-            "service_id": str, "service_day": str, "priority": int, "lang": str,
-            "issued_at": str, "device_clock": str, "clock_suspect": int,
-            "status_token": str, "print_status": str, "print_error": str, "printed_at": str,
-            "boot": str, "mono": float, "by_hub": int,
-        }, pk="id", not_null={"number", "letter", "seq", "service_day", "issued_at"}, if_not_exists=True)
+        self._upgrade("tickets", [self._tickets_step_1, self._tickets_step_2])
+
+    def _tickets_step_1(self) -> None:
+        self.db.table("tickets").create(COLUMNS, pk="id", not_null=NOT_NULL, if_not_exists=True)
         tickets = self.db.table("tickets")
         for column, kind in (("boot", str), ("mono", float), ("by_hub", int)):  # files from before
             if column not in tickets.columns_dict:
                 tickets.add_column(column, kind)
-        self.db.table("tickets").create_index(["service_day", "letter", "seq", "lap"], unique=True, if_not_exists=True)
-        self.db.table("tickets").create_index(["boot", "letter", "mono"], if_not_exists=True)
-        self.db.table("tickets").create_index(["service_id", "issued_at"], if_not_exists=True)
         self.db.table("counters").create({"service_day": str, "letter": str, "last_seq": int, "lap": int},
                                    pk=("service_day", "letter"), if_not_exists=True)
+
+    def _tickets_step_2(self) -> None:
+        """Tickets keep the order they were issued in as a row number, with no index on their ids,
+        and one index where there were three and a counters table: each cost a page per ticket."""
+        names = ", ".join(COLUMNS)
+        self.db.table("tickets_by_row").create({"row": int, **COLUMNS}, pk="row", not_null={"id", *NOT_NULL})
+        self.db.execute(f"INSERT INTO tickets_by_row (row, {names}) SELECT rowid, {names} FROM tickets ORDER BY rowid")
+        self.db.execute("DROP TABLE tickets")  # and its indexes
+        self.db.execute("ALTER TABLE tickets_by_row RENAME TO tickets")
+        self.db.table("tickets").create_index(["service_day", "letter", "lap", "seq"], "tickets_number", unique=True)
+        self.db.execute("DROP TABLE IF EXISTS counters")
+        self.db.execute("DELETE FROM device_state WHERE key = 'last_issued_at'")
+
+    def _newest_first(self, columns: str) -> Iterator[dict[str, Any]]:
+        """Tickets from the last issued backwards; stop reading when done."""
+        with closing(self.db.conn.execute(f"SELECT {columns} FROM tickets ORDER BY row DESC")) as cursor:
+            names = [d[0] for d in cursor.description]
+            for values in cursor:
+                yield dict(zip(names, values, strict=True))
+
+    def _last_issued_at(self) -> datetime | None:
+        row = next(self._newest_first("issued_at"), None)
+        return datetime.fromisoformat(row["issued_at"]) if row else None
+
+    def _last_number(self, day: str, letter: str) -> tuple[int, int] | None:
+        """(lap, number) of the last ticket of `letter` on `day`, from the index."""
+        rows = list(self.db.query("SELECT lap, seq FROM tickets WHERE service_day = ? AND letter = ? "
+                                  "ORDER BY lap DESC, seq DESC LIMIT 1", [day, letter]))
+        return (rows[0]["lap"], rows[0]["seq"]) if rows else None
 
     def now(self) -> datetime:
         """The hub's time or the clock's, never before the last ticket nor the floor (see numbering)."""
         reading = self.read_clocks()
         with self._lock:
-            last = self._state("last_issued_at")
-        return ticket_time(reading.wall, datetime.fromisoformat(last) if last else None,
-                           self.clock_floor, self.hub_time(reading))[0]
+            last = self._last_issued_at()
+        return ticket_time(reading.wall, last, self.clock_floor, self.hub_time(reading))[0]
 
     def issue_ticket(self, *, service_id: str, letter: str, priority: bool = False,
                      lang: str = "ru") -> Ticket:
@@ -102,23 +146,18 @@ class TicketStore(DeviceStore):
         with self.transaction():
             reading = self.read_clocks()
             wall, hub_now = reading.wall, self.hub_time(reading)
-            last = self._state("last_issued_at")
-            last_issued = datetime.fromisoformat(last) if last else None
+            last_issued = self._last_issued_at()
             if ran_ahead(last_issued, hub_now):
                 log.warning("the last ticket was dated %s, ahead of the hub's time %s: dating by the hub's",
-                            last, hub_now)
+                            last_issued, hub_now)
             moment, suspect = ticket_time(wall, last_issued, self.clock_floor, hub_now)
             day = service_day(moment, self.timezone).isoformat()
-            counter = list(self.db.query(
-                "SELECT last_seq, lap FROM counters WHERE service_day = ? AND letter = ?", [day, letter]))
-            last_seq = counter[0]["last_seq"] if counter else None
-            if not counter or counter[0]["lap"] == 0:
+            last_lap, last_seq = self._last_number(day, letter) or (0, None)
+            if last_lap == 0:
                 last_seq = max((n for n in (last_seq, self._issued_really_on(day, letter, reading, moment))
                                 if n is not None), default=None)
             seq, wrapped = next_number(last_seq, first, final)
-            lap = (counter[0]["lap"] if counter else 0) + (1 if wrapped else 0)
-            self.db.table("counters").upsert({"service_day": day, "letter": letter, "last_seq": seq, "lap": lap},
-                                       pk=("service_day", "letter"))
+            lap = last_lap + (1 if wrapped else 0)
             row = {
                 "id": ids.ticket_id(), "number": format_number(letter, seq), "letter": letter,
                 "seq": seq, "lap": lap, "service_id": service_id, "service_day": day,
@@ -129,7 +168,6 @@ class TicketStore(DeviceStore):
                 "boot": reading.boot, "mono": reading.mono, "by_hub": int(hub_now is not None),
             }
             self.db.table("tickets").insert(row)
-            self._set_state("last_issued_at", iso(moment))
             self._add_event(protocol.TICKET_ISSUED, moment, {
                 "ticket": row["id"], "number": row["number"], "service": service_id,
                 "day": day, "priority": bool(priority), "issued_at": row["issued_at"],
@@ -156,40 +194,69 @@ class TicketStore(DeviceStore):
         visitors holding С505 are in the hall today. Counting a number as used on both days is
         safe whichever of the two clocks was wrong; it only skips a few numbers.
         """
-        rows = self.db.query(
-            "SELECT seq, mono FROM tickets WHERE boot = ? AND letter = ? AND mono > ? AND service_day != ?",
-            [reading.boot, letter, reading.mono - LONGEST_DAY.total_seconds(), day])
-        return max((r["seq"] for r in rows
-                    if service_day(moment - timedelta(seconds=reading.mono - r["mono"]), self.timezone).isoformat()
-                    == day), default=None)
+        numbers = []
+        # This boot's tickets are the newest rows, their monotonic times growing with them.
+        for r in self._newest_first("boot, mono, letter, seq, service_day"):
+            if r["boot"] != reading.boot or r["mono"] <= reading.mono - LONGEST_DAY.total_seconds():
+                break
+            if (r["letter"] == letter and r["service_day"] != day and service_day(
+                    moment - timedelta(seconds=reading.mono - r["mono"]), self.timezone).isoformat() == day):
+                numbers.append(r["seq"])
+        return max(numbers, default=None)
 
     def record_print(self, ticket_id: str, outcome: str, error: str = "") -> None:
-        with self.transaction():
+        """Kept in memory, and sent to the hub from there, until the next transaction writes it."""
+        with self._lock:
             moment = self.now()
-            self.db.table("tickets").update(ticket_id, {"print_status": outcome, "print_error": error,
-                                                  "printed_at": iso(moment)})
-            self._add_event(protocol.TICKET_PRINTED, moment,
-                            {"ticket": ticket_id, "outcome": outcome, "error": error})
+            self._prints[ticket_id] = {"print_status": outcome, "print_error": error, "printed_at": iso(moment)}
+            self._add_event_later(protocol.TICKET_PRINTED, moment,
+                                  {"ticket": ticket_id, "outcome": outcome, "error": error})
+
+    def _waiting(self) -> bool:
+        return bool(self._prints) or super()._waiting()
+
+    def _write_waiting(self) -> None:
+        super()._write_waiting()
+        for ticket_id, result in self._prints.items():
+            self.db.execute("UPDATE tickets SET print_status = ?, print_error = ?, printed_at = ? "
+                            f"WHERE row = (SELECT row FROM ({BY_ID}))",
+                            [result["print_status"], result["print_error"], result["printed_at"], ticket_id])
+
+    def _written(self) -> None:
+        super()._written()
+        self._prints.clear()
 
     def _mark_interrupted_prints(self) -> None:
         """Prints that were pending when the device last stopped will never report back."""
         with self.transaction():
-            for row in list(self.db.query("SELECT id FROM tickets WHERE print_status = ?", [PRINT_PENDING])):
-                self.db.table("tickets").update(row["id"], {"print_status": PRINT_INTERRUPTED})
+            for row in list(self.db.query("SELECT row, id FROM tickets WHERE print_status = ?", [PRINT_PENDING])):
+                self.db.execute("UPDATE tickets SET print_status = ? WHERE row = ?", [PRINT_INTERRUPTED, row["row"]])
                 self._add_event(protocol.TICKET_PRINTED, self.now(),
                                 {"ticket": row["id"], "outcome": PRINT_INTERRUPTED, "error": ""})
 
     def ticket(self, ticket_id: str) -> Ticket:
         with self._lock:
-            return Ticket.from_row(self.db.table("tickets").get(ticket_id))
+            rows = list(self.db.query(BY_ID, [ticket_id]))
+            if not rows:
+                raise KeyError(f"no ticket {ticket_id}")
+            return self._ticket(rows[0])
 
     def tickets(self, where: str | None = None, params: list[Any] | None = None) -> list[Ticket]:
         with self._lock:
-            return [Ticket.from_row(r) for r in self.db.table("tickets").rows_where(where, params or [],
-                                                                              order_by="issued_at")]
+            return [self._ticket(r) for r in self.db.table("tickets").rows_where(where, params or [],
+                                                                           order_by="issued_at")]
+
+    def _ticket(self, row: dict[str, Any]) -> Ticket:
+        """The ticket as this store knows it, with a print result still in memory."""
+        return Ticket.from_row({**row, **self._prints.get(row["id"], {})})
 
     def count_issued_since(self, service_id: str, since: datetime) -> int:
+        """Tickets of `service_id` dated `since` or later (tickets are dated in the order issued)."""
+        count, after = 0, iso(since)
         with self._lock:
-            return self.db.table("tickets").count_where("service_id = ? AND issued_at >= ?",
-                                                  [service_id, iso(since)])
+            for r in self._newest_first("service_id, issued_at"):
+                if r["issued_at"] < after:
+                    break
+                count += r["service_id"] == service_id
+        return count
 
