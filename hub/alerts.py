@@ -110,10 +110,12 @@ class Alerts:
     # --- the center's webhook -------------------------------------------------------------
 
     def set_webhook(self, center: str, url: str | None) -> None:
-        """Send the center's alerts to `url` from now on; None: stop sending them."""
+        """Send the center's alerts to `url` from now on (any not delivered yet too); None: stop
+        sending them, and drop those not delivered, which would be stale news by the next URL."""
         with self.db.transaction() as d:
             if url is None:
                 d.execute("DELETE FROM webhooks WHERE center = ?", [center])
+                d.execute("DELETE FROM alerts WHERE center = ? AND sent_at IS NULL", [center])
             else:
                 d.execute("INSERT INTO webhooks (center, url, set_at) VALUES (?, ?, ?) ON CONFLICT(center) "
                           "DO UPDATE SET url = excluded.url, set_at = excluded.set_at",

@@ -285,6 +285,17 @@ def test_a_webhook_that_is_down_gets_the_alerts_later_in_order(center, webhook):
     assert center.hub.alerts.pending(CENTER) == []
 
 
+def test_a_webhook_turned_off_drops_what_it_did_not_deliver(center, webhook):
+    center.hub.alerts.set_webhook(CENTER, webhook.url)
+    webhook.down = True
+    assert beating(center).send_once()
+    center.clock.advance(minutes=4)
+    center.hub.alerts.run_once()
+    assert len(center.hub.alerts.pending(CENTER)) == 1
+    center.hub.alerts.set_webhook(CENTER, None)
+    assert center.hub.alerts.pending(CENTER) == [] and center.hub.alerts.webhook(CENTER) is None
+
+
 def test_without_a_webhook_changes_are_recorded_but_nothing_is_queued(center):
     assert beating(center).send_once()
     center.clock.advance(minutes=4)
