@@ -375,3 +375,27 @@ def test_a_beat_is_committed_without_an_fsync_and_the_hub_s_other_writes_keep_th
     assert beating(center).send_once()
     center.hub.heartbeats.record(center.hub.identity.authenticate(center.kiosks[0].token), {"every_s": 60})
     assert center.hub.db.db.execute("PRAGMA synchronous").fetchone()[0] == full
+
+
+def test_an_enrolled_window_console_beats_from_its_wiring(tmp_path):
+    from gpiozero.pins.mock import MockFactory
+
+    from mfc_edge.config import load_config
+    from offline_cache.hub_client import save_token
+    from tests.helpers.window import Center, write_console_config
+    from window_device.wiring import open_window_device
+
+    hub_center = Center(tmp_path / "hub")
+    try:
+        device = load_config(write_console_config(tmp_path, hub_center.url))
+        save_token(device.data_dir, hub_center.token)
+        console = open_window_device(device, hub_center.clock, pin_factory=MockFactory())
+        try:
+            deadline = time.monotonic() + 10
+            while (found := listed(hub_center.hub, "console-5"))["beat"] is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            console.close()
+        assert found["online"] and found["beat"]["printer"] is None and found["beat"]["display"] is None
+    finally:
+        hub_center.close()
