@@ -15,8 +15,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
@@ -82,6 +85,17 @@ async def client_gone(request: Request, exc: Exception) -> Response:
     return Response(status_code=400)
 
 
+async def invalid_request(request: Request, exc: Exception) -> Response:
+    """FastAPI's 422, also for a body with NaN or Infinity: Python's JSON parser takes them, and
+    the reply, which echoes each bad value, could not be written (a 500 and a traceback)."""
+    assert isinstance(exc, RequestValidationError)
+    try:
+        return await request_validation_exception_handler(request, exc)
+    except ValueError:
+        errors = [{k: v for k, v in error.items() if k not in ("input", "ctx")} for error in exc.errors()]
+        return JSONResponse(status_code=422, content={"detail": jsonable_encoder(errors)})
+
+
 def create_app(hub: Hub, end_of_day_every: float = END_OF_DAY_CHECK_S, docs: bool = False,
                alerts_every: float = SWEEP_EVERY_S) -> FastAPI:
     @asynccontextmanager
@@ -96,6 +110,7 @@ def create_app(hub: Hub, end_of_day_every: float = END_OF_DAY_CHECK_S, docs: boo
                   description="The center's hub: device enrollment, event sync, the live queue.")
     app.state.hub = hub
     app.add_exception_handler(ClientDisconnect, client_gone)
+    app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_middleware(BodyLimit, max_bytes=protocol.MAX_BATCH_BYTES,
                        per_path={SCREENSHOT_PATH: protocol.MAX_SCREENSHOT_BYTES,
                                  protocol.HEARTBEAT_PATH: protocol.MAX_HEARTBEAT_BYTES})

@@ -198,3 +198,14 @@ def test_a_request_cut_mid_body_is_one_line_in_the_hub_log(served, method, path,
     assert record.getMessage().startswith(f"{method} {path} from 127.0.0.1:")
     assert record.getMessage().endswith("the connection closed before the whole body arrived")
     assert send(served, [ticket_event()]).status_code == 200  # and the hub goes on
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_a_body_with_values_json_cannot_carry_is_refused_with_the_reason(served, value):
+    """Python's JSON parser accepts NaN; FastAPI's 422 echoed it back and failed with a 500."""
+    _, url, _ = served
+    reply = requests.post(f"{url}{protocol.ENROLL_PATH}", data=f'{{"code": {value}, "device_id": "kiosk-9"}}',
+                          headers={"Content-Type": "application/json"}, timeout=10)
+    assert reply.status_code == 422
+    [problem] = reply.json()["detail"]
+    assert problem["loc"] == ["body", "code"] and "input" not in problem
