@@ -1,6 +1,7 @@
 """The live queue's call order and state history, on the hub's storage directly."""
 from __future__ import annotations
 
+import random
 from datetime import UTC, timedelta
 
 import pytest
@@ -210,3 +211,22 @@ def test_the_hub_closes_past_days_by_itself_and_goes_on_after_a_failure(tmp_path
             assert [h["state"] for h in hub.queue.history("strogino-1")] == ["expired"]
     finally:
         hub.close()
+
+
+def test_a_window_of_several_services_calls_in_the_order_of_one_line(queue):
+    """Call next takes the head of each service's ordinary and priority line: the order must be
+    the one of all its services' tickets sorted together, the priority streak included."""
+    rng = random.Random(14)
+    services = ["passport-rf", "adult-snils", "inn", "nobody-waits"]
+    tickets = [(n, rng.random() < 0.3, rng.choice(services[:3]), second)
+               for n, second in zip(range(1, 41), rng.sample(range(60), 40), strict=True)]
+    for n, priority, service, second in tickets:
+        add(queue, n, priority=priority, service=service, second=second)
+    expected, waiting, streak = [], list(tickets), 0
+    while waiting:
+        ordinary_first = streak >= queue.priority_streak
+        head = min(waiting, key=lambda t: (t[1] if ordinary_first else not t[1], t[3]))
+        waiting.remove(head)
+        expected.append(f"П{head[0]:03d}")
+        streak = streak + 1 if head[1] else 0
+    assert serve_all(queue, services) == expected
