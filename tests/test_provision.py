@@ -16,7 +16,7 @@ import pytest
 from mfc_edge.cli import build_parser, main
 from mfc_edge.provision import Report, UnsupportedPlatform, check_platform, role_named
 from mfc_edge.provision.bootstrap import main as bootstrap
-from mfc_edge.provision.python_env import ensure_environment, installed_source
+from mfc_edge.provision.python_env import ensure_environment, installed_source, installed_wheels
 from mfc_edge.provision.render import units_to_enable
 
 ROLES = ("kiosk", "signage", "console", "hub")
@@ -351,6 +351,7 @@ def test_the_program_is_installed_from_a_wheel_folder_alone(tmp_path: Path, monk
     program = root / "opt/mfc-edge/current/bin/mfc-edge"
     assert subprocess.run([program], capture_output=True, text=True, check=True).stdout == "fake mfc-edge\n"
     assert installed_source(root) == source
+    assert installed_wheels(root) == wheels  # a card made so installs its role at first boot from there too
 
     said.clear()
     ensure_environment(role_named("base"), source, wheels, Report(said.append), root)

@@ -50,6 +50,14 @@ def _source(given: Path | None, root: Path) -> Path:
     return installed_source(root) or CHECKOUT
 
 
+def _wheels(given: Path | None, root: Path) -> Path | None:
+    """Where pip takes the packages from: as given, else the folder the program was installed from
+    (a card image made offline), else the package index."""
+    from mfc_edge.provision.python_env import installed_wheels
+
+    return given.resolve() if given else installed_wheels(root)
+
+
 def cmd_provision(args: argparse.Namespace) -> int:
     from mfc_edge.provision import (
         Plan,
@@ -70,7 +78,7 @@ def cmd_provision(args: argparse.Namespace) -> int:
         if root == Path("/") and os.geteuid() != 0:
             raise ProvisionError(f"provisioning this machine needs root: sudo mfc-edge provision {role.name}")
         plan = Plan(role, source=_source(args.source, root), root=root, packages=not args.no_packages,
-                    wheels=args.wheels.resolve() if args.wheels else None)
+                    wheels=_wheels(args.wheels, root))
         provision(plan, report)
     except (ProvisionError, UnknownRole, UnsupportedPlatform, OSError) as exc:
         print(f"mfc-edge provision: {exc}", file=sys.stderr)

@@ -47,6 +47,13 @@ def installed_source(root: Path = Path("/")) -> Path | None:
     return Path(source) if isinstance(source, str) else None
 
 
+def installed_wheels(root: Path = Path("/")) -> Path | None:
+    """The wheel folder the program was last installed from, if it is still there: a card made with
+    `base --wheels DIR` installs its role at first boot from it, with no Internet."""
+    wheels = _stamp(root).get("wheels")
+    return Path(wheels) if isinstance(wheels, str) and Path(wheels).is_dir() else None
+
+
 def requirement(extras: list[str], source: Path) -> str:
     return f"{source}[{','.join(extras)}]" if extras else str(source)
 
@@ -83,9 +90,10 @@ def ensure_environment(role: Role, source: Path, wheels: Path | None, report: Re
         report.changed(f"made the venv {venv}")
     extras = extras_wanted(role, root)
     wanted = {"extras": extras, "digest": source_digest(source)}
-    if {k: v for k, v in _stamp(root).items() if k != "source"} != wanted:
+    if {k: v for k, v in _stamp(root).items() if k not in ("source", "wheels")} != wanted:
         run(pip_command(venv, extras, source, wheels), f"installing {requirement(extras, source)}")
-        (venv / STAMP).write_text(json.dumps({**wanted, "source": str(source)}) + "\n")
+        remembered = {"source": str(source), **({"wheels": str(wheels)} if wheels else {})}
+        (venv / STAMP).write_text(json.dumps({**wanted, **remembered}) + "\n")
         report.changed(f"installed {requirement(extras, Path('mfc-edge'))} into {venv}")
     if not current.is_symlink() or os.readlink(current) != VENV.name:
         current.unlink(missing_ok=True)
