@@ -18,8 +18,6 @@ kiosk's boot and monotonic clock, from which the hub places it by when the visit
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -115,16 +113,14 @@ class TicketStore(DeviceStore):
         self.db.execute("DROP TABLE IF EXISTS counters")
         self.db.execute("DELETE FROM device_state WHERE key = 'last_issued_at'")
 
-    def _newest_first(self, columns: str) -> Iterator[dict[str, Any]]:
-        """Tickets from the last issued backwards; stop reading when done."""
-        with closing(self.db.conn.execute(f"SELECT {columns} FROM tickets ORDER BY row DESC")) as cursor:
-            names = [d[0] for d in cursor.description]
-            for values in cursor:
-                yield dict(zip(names, values, strict=True))
+    def _newest_since(self, stop: str) -> str:
+        """SQL for `row > N`, N being the newest ticket for which `stop` holds: the rows after
+        it, found by reading from the newest backwards (`stop` holds for every older one)."""
+        return f"row > COALESCE((SELECT row FROM tickets WHERE {stop} ORDER BY row DESC LIMIT 1), 0)"
 
     def _last_issued_at(self) -> datetime | None:
-        row = next(self._newest_first("issued_at"), None)
-        return datetime.fromisoformat(row["issued_at"]) if row else None
+        rows = list(self.db.query("SELECT issued_at FROM tickets ORDER BY row DESC LIMIT 1"))
+        return datetime.fromisoformat(rows[0]["issued_at"]) if rows else None
 
     def _last_number(self, day: str, letter: str) -> tuple[int, int] | None:
         """(lap, number) of the last ticket of `letter` on `day`, from the index."""
@@ -194,15 +190,14 @@ class TicketStore(DeviceStore):
         visitors holding С505 are in the hall today. Counting a number as used on both days is
         safe whichever of the two clocks was wrong; it only skips a few numbers.
         """
-        numbers = []
         # This boot's tickets are the newest rows, their monotonic times growing with them.
-        for r in self._newest_first("boot, mono, letter, seq, service_day"):
-            if r["boot"] != reading.boot or r["mono"] <= reading.mono - LONGEST_DAY.total_seconds():
-                break
-            if (r["letter"] == letter and r["service_day"] != day and service_day(
-                    moment - timedelta(seconds=reading.mono - r["mono"]), self.timezone).isoformat() == day):
-                numbers.append(r["seq"])
-        return max(numbers, default=None)
+        rows = self.db.query(
+            f"SELECT seq, mono FROM tickets WHERE {self._newest_since('boot IS NOT ? OR mono <= ?')} "
+            "AND letter = ? AND service_day != ?",
+            [reading.boot, reading.mono - LONGEST_DAY.total_seconds(), letter, day])
+        return max((r["seq"] for r in rows
+                    if service_day(moment - timedelta(seconds=reading.mono - r["mono"]), self.timezone).isoformat()
+                    == day), default=None)
 
     def record_print(self, ticket_id: str, outcome: str, error: str = "") -> None:
         """Kept in memory, and sent to the hub from there, until the next transaction writes it."""
@@ -252,11 +247,8 @@ class TicketStore(DeviceStore):
 
     def count_issued_since(self, service_id: str, since: datetime) -> int:
         """Tickets of `service_id` dated `since` or later (tickets are dated in the order issued)."""
-        count, after = 0, iso(since)
         with self._lock:
-            for r in self._newest_first("service_id, issued_at"):
-                if r["issued_at"] < after:
-                    break
-                count += r["service_id"] == service_id
-        return count
+            return next(iter(self.db.execute(
+                f"SELECT count(*) FROM tickets WHERE {self._newest_since('issued_at < ?')} AND service_id = ?",
+                [iso(since), service_id])))[0]
 
