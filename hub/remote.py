@@ -1,10 +1,12 @@
 """Remote hands: a supervisor asks a device of the center to restart its app, reboot, or send
 a screenshot, and sees what became of it.
 
-Devices sit behind NAT, so the hub cannot push (as with screenshots, hub/screens.py): a
-command waits in `device_commands` until the device next asks for its commands, which stamps
-`delivered_at`; the device then reports how it went (`done_at`, `result`). The rows are the
-log of who asked what of which device and when, shown on the supervisor's console.
+Devices sit behind NAT, so the hub cannot push: a command waits in `device_commands` until
+the device next asks for its commands, which stamps `delivered_at`; the device then reports
+how it went (`done_at`, `result`). The rows are the log of who asked what of which device and
+when, shown on the supervisor's console («Устройства», and «Экраны» for screenshots). Any
+screenshot reaching the hub (hub/screens.py), a periodic one too, answers the screenshot
+commands asked before it: the supervisor wanted a picture newer than the request.
 
 A command the device has not finished within `COMMAND_TTL` expires: a kiosk switched off for
 the night must not reboot when it is switched on in the morning.
@@ -79,6 +81,14 @@ class RemoteCommands:
         if rows:
             log.info("remote hands: %s of center %s: %s: %s", device, center, rows[0]["kind"], rows[0]["result"])
         return rows[0] if rows else None
+
+    def fulfilled(self, center: str, device: str, kind: str, result: str, at: str) -> None:
+        """The device's pending commands of `kind` asked up to `at` (the hub's time) got what they
+        asked for another way: they are done, with `result`. A report from the device afterwards
+        keeps this first answer, as `report` does."""
+        with self.db.transaction() as d:
+            d.execute("UPDATE device_commands SET done_at = ?, result = ? WHERE center = ? AND device = ? "
+                      "AND kind = ? AND done_at IS NULL AND requested_at <= ?", [at, result, center, device, kind, at])
 
     def latest(self, center: str) -> list[dict[str, Any]]:
         """The latest command of each kind for each device of the center, for the console."""

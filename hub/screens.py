@@ -1,10 +1,13 @@
 """The latest screenshot of each device's screen, for technicians and supervisors.
 
 Devices send a PNG of what they show every few minutes and when a supervisor asks for one
-(devices sit behind NAT, so the hub cannot push: it marks the request and the device finds
-it when it next asks). The hub keeps only the latest image per device, in its data folder,
-replaced atomically, and a row describing it. Times are the hub's: a screen's clock may be
-wrong, and "taken" means when the image reached the hub.
+with a `screenshot` command (hub/remote.py). The hub keeps only the latest image per device,
+in its data folder, replaced atomically, and a row describing it. Times are the hub's: a
+screen's clock may be wrong, and "taken" means when the image reached the hub.
+
+The table's `requested_at` and `requested_by` columns belonged to an older way of asking for a
+screenshot, replaced by the commands; they stay unused, since a released schema step is never
+edited and SQLite drops a column only by rebuilding the table.
 """
 from __future__ import annotations
 
@@ -70,7 +73,7 @@ class Screens:
         return self.folder / f"center-{quote(center, safe='')}" / f"{device}.png"
 
     def store(self, center: str, device: str, data: bytes) -> dict[str, Any]:
-        """Keep `data` as the device's latest screenshot; a request made before now is answered."""
+        """Keep `data` as the device's latest screenshot."""
         if len(data) > protocol.MAX_SCREENSHOT_BYTES:
             raise ScreenshotError(f"screenshot of {len(data)} bytes: at most {protocol.MAX_SCREENSHOT_BYTES}")
         width, height = png_size(data)
@@ -88,26 +91,9 @@ class Screens:
                     "taken_at = excluded.taken_at, bytes = excluded.bytes, width = excluded.width, "
                     "height = excluded.height, sha256 = excluded.sha256",
                     [center, device, now, len(data), width, height, hashlib.sha256(data).hexdigest()])
-                d.execute("UPDATE screenshots SET requested_at = NULL, requested_by = NULL "
-                          "WHERE center = ? AND device = ? AND requested_at <= ?", [center, device, now])
                 row = self._row(d, center, device)
         assert row is not None, "the row was written in this same transaction"
         return row
-
-    def request(self, center: str, device: str, by: str) -> dict[str, Any] | None:
-        """Ask the device for a new screenshot; None when the center has no such active device."""
-        if not any(d["id"] == device and not d["revoked_at"] for d in self.identity.devices(center)):
-            return None
-        with self.db.transaction() as d:
-            d.execute("INSERT INTO screenshots (center, device, requested_at, requested_by) VALUES (?, ?, ?, ?) "
-                      "ON CONFLICT(center, device) DO UPDATE SET requested_at = excluded.requested_at, "
-                      "requested_by = excluded.requested_by", [center, device, iso(self.db.now()), by])
-            return self._row(d, center, device)
-
-    def requested(self, center: str, device: str) -> str | None:
-        """When a screenshot was asked of the device and not yet sent, or None."""
-        row = self._row(self.db.db, center, device)
-        return row["requested_at"] if row else None
 
     def latest(self, center: str, device: str) -> dict[str, Any] | None:
         """The row of the device's screenshot, None without one."""
@@ -128,7 +114,6 @@ class Screens:
                 "device": d["id"], "role": d["role"], "last_seen": d["last_seen"],
                 "taken_at": taken and taken["taken_at"], "bytes": taken and taken["bytes"],
                 "width": taken and taken["width"], "height": taken and taken["height"],
-                "requested_at": row and row["requested_at"], "requested_by": row and row["requested_by"],
                 # The hash in the address: a browser's cached image of an older screenshot is not reused.
                 "image": taken and f"/console/screens/{d['id']}.png?v={taken['sha256'][:16]}",
             })

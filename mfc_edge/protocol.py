@@ -27,7 +27,6 @@ LOAD_PATH = f"{API}/load"
 RATINGS_PATH = f"{API}/ratings/today"
 BUNDLE_PATH = f"{API}/bundle"
 SCREENSHOT_PATH = f"{API}/screenshot"
-SCREENSHOT_REQUEST_PATH = f"{API}/screenshot/request"
 HEARTBEAT_PATH = f"{API}/heartbeat"
 # A device's commands from its supervisor (hub/remote.py); it reports each at COMMANDS_PATH/<id>.
 COMMANDS_PATH = f"{API}/commands"
@@ -111,6 +110,8 @@ MAX_COMMAND_RESULT = 200  # characters of a command's result, said to a supervis
 # What a supervisor can ask of a device: restart its app, reboot the machine, send a screenshot.
 RESTART, REBOOT, SCREENSHOT = "restart", "reboot", "screenshot"
 COMMAND_KINDS = (RESTART, REBOOT, SCREENSHOT)
+# A screenshot command's result once the hub has the picture (the console says it in Russian).
+SCREENSHOT_SENT = "screenshot sent"
 
 # Devices beat every HEARTBEAT_EVERY_S seconds (each beat says its own interval); the hub calls
 # a device offline when it has heard nothing from it for OFFLINE_AFTER_BEATS intervals.

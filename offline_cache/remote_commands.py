@@ -38,7 +38,7 @@ from offline_cache.screenshots import UPLOADED, ScreenshotUploader
 
 log = logging.getLogger(__name__)
 
-COMMANDS_EVERY_S = 15.0  # as screens check for screenshot requests: a center's hub serves many devices
+COMMANDS_EVERY_S = 15.0  # a supervisor waits at most this long; a center's hub serves many devices
 RESTART_EXIT_CODE = 75  # EX_TEMPFAIL: the journal says why the app ended, and Restart=always starts it again
 REBOOT_REQUEST = "reboot-request"  # in the runtime folder; mfc-edge-reboot.path watches it
 DONE_FILE = "remote-commands.json"
@@ -169,7 +169,7 @@ def send_screenshot(uploader: ScreenshotUploader) -> str:
     if not png:
         return "the screen gave no image"
     outcome = uploader.upload(png)
-    return "screenshot sent" if outcome == UPLOADED else f"screenshot not sent: {outcome}"
+    return protocol.SCREENSHOT_SENT if outcome == UPLOADED else f"screenshot not sent: {outcome}"
 
 
 def runtime_folder(environ: Any = os.environ) -> Path | None:

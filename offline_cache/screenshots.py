@@ -1,11 +1,12 @@
 """Screenshots of a device's screen sent to the hub, for technicians and supervisors.
 
-Every `check_every` seconds the uploader asks the hub whether a supervisor wants a new
-screenshot (the hub cannot call a device behind NAT); it then takes one with `capture`, and
-also every `every_minutes` minutes (0: only when asked). `capture` is the screen's: it
-returns PNG bytes or None, and may block a few seconds, since a Kivy screen is read on its
-UI thread. While the hub is out of reach nothing is captured; an upload that fails on the
-way is tried again at the next check, and nothing here ever stops the screen.
+The uploader sends one with `capture` every `every_minutes` minutes (0: none), checking every
+`check_every` seconds whether one is due; a supervisor's request for a fresh one arrives as a
+device command (offline_cache/remote_commands.py), which sends it through `upload` too.
+`capture` is the screen's: it returns PNG bytes or None, and may block a few seconds, since a
+Kivy screen is read on its UI thread. An upload that fails is tried again, with a new capture,
+at the next check: while the hub is away a screen captures at most once per `check_every`.
+Nothing here ever stops the screen.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import Any
 import requests
 
 from mfc_edge import protocol
-from mfc_edge.protocol import SCREENSHOT_PATH, SCREENSHOT_REQUEST_PATH
+from mfc_edge.protocol import SCREENSHOT_PATH
 from offline_cache.background import Every
 from offline_cache.hub_client import HubClient
 
@@ -49,10 +50,10 @@ def shrink_png(png: bytes, max_bytes: int) -> bytes | None:
 
 class ScreenshotUploader:
     def __init__(self, hub: HubClient, capture: Callable[[], bytes | None], every_minutes: float, *,
-                 check_every: float = 15.0, timeout: float = 15.0,
+                 check_every: float = 60.0, timeout: float = 15.0,
                  max_bytes: int = protocol.MAX_SCREENSHOT_BYTES, monotonic: Callable[[], float] = time.monotonic):
         if every_minutes < 0:
-            raise ValueError(f"every_minutes = {every_minutes}: expected 0 (only on request) or more")
+            raise ValueError(f"every_minutes = {every_minutes}: expected 0 (none) or more")
         self.hub = hub
         self.capture, self.every_minutes = capture, every_minutes
         self.check_every, self.timeout, self.max_bytes, self.monotonic = check_every, timeout, max_bytes, monotonic
@@ -66,24 +67,9 @@ class ScreenshotUploader:
             return False
         return self._last_sent is None or self.monotonic() - self._last_sent >= self.every_minutes * 60
 
-    def _requested(self) -> bool | None:
-        """Whether the hub asks for a screenshot; None when it cannot be asked."""
-        try:
-            reply = self.hub.get(SCREENSHOT_REQUEST_PATH, timeout=self.timeout)
-            if reply.status_code != 200:
-                self._note(UNREACHABLE, f"hub answered {reply.status_code} to the screenshot request check")
-                return None
-            return bool(reply.json().get("requested"))
-        except (requests.RequestException, ValueError, AttributeError) as exc:
-            self._note(UNREACHABLE, f"hub unreachable: {exc}")
-            return None
-
     def run_once(self) -> str:
-        """One round: ask the hub, capture and upload when due. Returns what happened."""
-        requested = self._requested()
-        if requested is None:
-            return UNREACHABLE
-        if not (requested or self._periodic_due()):
+        """One round: capture and upload when due. Returns what happened."""
+        if not self._periodic_due():
             self.last_outcome = IDLE
             return IDLE
         try:
@@ -96,7 +82,8 @@ class ScreenshotUploader:
         return self.upload(png)
 
     def upload(self, png: bytes) -> str:
-        """Send one PNG now; UPLOADED, FAILED (to be tried again) or REFUSED (the hub will not take it)."""
+        """Send one PNG now; UPLOADED, UNREACHABLE or FAILED (to be tried again), or REFUSED (the hub
+        will not take it)."""
         if len(png) > self.max_bytes:
             smaller = shrink_png(png, self.max_bytes)
             if smaller is None:
@@ -107,7 +94,7 @@ class ScreenshotUploader:
             reply = self.hub.put(SCREENSHOT_PATH, data=png, headers={"Content-Type": "image/png"},
                                  timeout=self.timeout)
         except requests.RequestException as exc:
-            return self._note(FAILED, f"upload failed, trying again: {exc}")
+            return self._note(UNREACHABLE, f"hub unreachable: {exc}")
         if reply.status_code == 200:
             self._last_sent = self.monotonic()
             try:
@@ -117,7 +104,7 @@ class ScreenshotUploader:
             self.last_outcome = UPLOADED
             return UPLOADED
         if 400 <= reply.status_code < 500 and reply.status_code not in (401, 408, 429):
-            # The same image would be refused again: wait for the next period (or request).
+            # The same image would be refused again: wait for the next period.
             self._last_sent = self.monotonic()
             return self._note(REFUSED, f"hub refused the screenshot ({reply.status_code}): {reply.text[:200]}")
         return self._note(FAILED, f"hub answered {reply.status_code} to the upload, trying again")
@@ -129,13 +116,10 @@ class ScreenshotUploader:
         self.last_outcome = outcome
         return outcome
 
-    def wake(self) -> None:
-        """Check (and send, if due) at once rather than at the next round."""
-        if self._every:
-            self._every.wake()
-
     def start(self) -> ScreenshotUploader:
-        self._every = Every(self.check_every, self.run_once, "screenshot-uploader").start()
+        """Send the periodic screenshots in the background; with every_minutes 0 there are none."""
+        if self.every_minutes > 0:
+            self._every = Every(self.check_every, self.run_once, "screenshot-uploader").start()
         return self
 
     def stop(self) -> None:

@@ -10,11 +10,11 @@ import requests
 
 from hub.api import Hub
 from hub.server import HubThread
-from mfc_edge.protocol import LOAD_PATH, RATINGS_PATH
+from mfc_edge.protocol import LOAD_PATH, RATINGS_PATH, SCREENSHOT, SCREENSHOT_SENT
 from offline_cache.feed import FeedPoller
 from offline_cache.hub_client import HubClient
 from offline_cache.hub_poller import HubPoller
-from offline_cache.screenshots import IDLE, NO_IMAGE, REFUSED, UNREACHABLE, UPLOADED, ScreenshotUploader
+from offline_cache.screenshots import FAILED, IDLE, NO_IMAGE, REFUSED, UNREACHABLE, UPLOADED, ScreenshotUploader
 from tests.helpers.hubprocess import HubProcess, free_port, make_test_ca
 from tests.helpers.screenshots import PASSWORD, make_png
 
@@ -112,7 +112,7 @@ def test_unusable_cache_files_are_ignored(center, tmp_path):
     assert future.age() is None and future.latest() is None and future.last_known() == {"center": "x"}
 
 
-def test_uploader_sends_periodically_and_on_request(center):
+def test_uploader_sends_periodically_and_answers_a_supervisors_request(center):
     hub, url, token = center
     shots = []
 
@@ -131,28 +131,30 @@ def test_uploader_sends_periodically_and_on_request(center):
     supervisor = requests.Session()
     supervisor.post(f"{url}/console/api/sign-in", json={"center": "strogino", "login": "smirnova",
                                                          "password": PASSWORD}, timeout=10)
-    assert supervisor.post(f"{url}/console/api/screens/screen-1/request", timeout=10).status_code == 200
+    assert supervisor.post(f"{url}/console/api/devices/screen-1/screenshot", timeout=10).status_code == 200
+    clock.now += 10 * 60
     assert uploader.run_once() == UPLOADED and len(shots) == 3
-    assert hub.screens.requested("strogino", "screen-1") is None
-    assert uploader.run_once() == IDLE
+    # The periodic picture is newer than the request: the screen is not asked for another.
+    assert hub.remote.deliver("strogino", "screen-1") == []
+    assert [(c["kind"], c["result"]) for c in hub.remote.latest("strogino")] == [(SCREENSHOT, SCREENSHOT_SENT)]
     image = supervisor.get(f"{url}/console/screens/screen-1.png", timeout=10)
     assert image.content == shots[-1]
     uploader.stop()
 
 
-def test_only_on_request_and_nothing_captured_without_the_hub(center):
+def test_without_the_hub_a_failed_upload_is_tried_at_the_next_check(center):
     hub, url, token = center
     calls = []
     capture = lambda: calls.append(1) or make_png(20, 20)  # noqa: E731
     away = ScreenshotUploader(HubClient(NOWHERE, token), capture, every_minutes=10)
-    assert away.run_once() == UNREACHABLE and away.run_once() == UNREACHABLE and calls == []
-    on_request = ScreenshotUploader(HubClient(url, token), capture, every_minutes=0)
-    assert on_request.run_once() == IDLE and calls == []
-    hub.screens.request("strogino", "screen-1", "smirnova")
-    assert on_request.run_once() == UPLOADED and calls == [1]
+    assert away.run_once() == UNREACHABLE and away.run_once() == UNREACHABLE and calls == [1, 1]
     revoked = ScreenshotUploader(HubClient(url, "not-a-token"), capture, every_minutes=10)
-    assert revoked.run_once() == UNREACHABLE and calls == [1]
-    for uploader in (away, on_request, revoked):
+    assert revoked.run_once() == FAILED and len(calls) == 3  # a 401 is not the image's fault: tried again
+    never = ScreenshotUploader(HubClient(url, token), capture, every_minutes=0, check_every=0.01).start()
+    time.sleep(0.1)
+    assert never.run_once() == IDLE and len(calls) == 3 and never._every is None  # no thread without a period
+    assert hub.screens.latest("strogino", "screen-1") is None
+    for uploader in (away, revoked, never):
         uploader.stop()
 
 
@@ -187,9 +189,8 @@ def test_oversized_screenshots_are_shrunk_to_fit(center):
 
 def test_background_thread_uploads_and_stops(center):
     hub, url, token = center
-    uploader = ScreenshotUploader(HubClient(url, token), lambda: make_png(50, 50), every_minutes=0, check_every=0.05).start()
+    uploader = ScreenshotUploader(HubClient(url, token), lambda: make_png(50, 50), every_minutes=1, check_every=0.05).start()
     try:
-        hub.screens.request("strogino", "screen-1", "smirnova")
         deadline = time.monotonic() + 20
         while hub.screens.latest("strogino", "screen-1") is None and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -212,6 +213,3 @@ def test_clients_verify_tls_with_the_ca_file(tmp_path):
         png = make_png(10, 10)
         assert ScreenshotUploader(HubClient(hub.url, token, ca_file=str(ca)), lambda: png, 1).run_once() == UPLOADED
         assert ScreenshotUploader(HubClient(hub.url, token), lambda: png, 1).run_once() == UNREACHABLE
-        reply = requests.get(f"{hub.url}/api/v1/screenshot/request", timeout=10, verify=str(ca),
-                             headers={"Authorization": f"Bearer {token}"})
-        assert reply.json() == {"requested": False, "requested_at": None}

@@ -1,5 +1,5 @@
 """Screenshots of screens: devices upload PNGs to a real hub on 127.0.0.1, supervisors see
-them on the console and ask for new ones."""
+them on the console and ask for new ones with a screenshot command."""
 from __future__ import annotations
 
 import pytest
@@ -26,10 +26,14 @@ class Center:
         return requests.put(f"{self.url}/api/v1/screenshot", data=data, headers={**auth, "Content-Type": kind},
                             timeout=30)
 
-    def requested(self, auth: dict[str, str]) -> bool:
-        reply = requests.get(f"{self.url}/api/v1/screenshot/request", headers=auth, timeout=10)
+    def asked(self, auth: dict[str, str]) -> list[str]:
+        """The kinds of the commands the device is given when it asks for them."""
+        reply = requests.get(f"{self.url}/api/v1/commands", headers=auth, timeout=10)
         assert reply.status_code == 200, reply.text
-        return reply.json()["requested"]
+        return [c["kind"] for c in reply.json()["commands"]]
+
+    def ask_screenshot(self, staff: requests.Session, device: str) -> requests.Response:
+        return staff.post(f"{self.url}/console/api/devices/{device}/screenshot", timeout=10)
 
     def staff(self, login: str, center: str = "strogino") -> requests.Session:
         session = requests.Session()
@@ -125,30 +129,45 @@ def test_unknown_and_revoked_devices_cannot_upload(center):
     assert center.upload(screen, png).status_code == 200
     center.hub.identity.revoke("strogino", "screen-1")
     assert center.upload(screen, make_png(64, 64)).status_code == 401
-    assert requests.get(f"{center.url}/api/v1/screenshot/request", headers=screen, timeout=10).status_code == 401
     assert center.hub.screens.latest("strogino", "screen-1")["width"] == 32
     listed = center.staff("smirnova").get(f"{center.url}/console/api/screens", timeout=10).json()["screens"]
     assert listed == []  # a revoked screen is no longer the center's
 
 
-def test_request_then_upload_clears_it(center):
+def test_a_screenshot_command_is_answered_by_the_next_upload(center):
     screen = center.enroll("screen-1")
     other = center.enroll("screen-2")
     supervisor = center.staff("smirnova")
-    assert center.requested(screen) is False
-    asked = supervisor.post(f"{center.url}/console/api/screens/screen-1/request", timeout=10)
+    assert center.asked(screen) == []
+    asked = center.ask_screenshot(supervisor, "screen-1")
     assert asked.status_code == 200 and asked.json()["device"] == "screen-1"
-    assert center.requested(screen) is True and center.requested(other) is False
-    listed = {s["device"]: s for s in supervisor.get(f"{center.url}/console/api/screens", timeout=10).json()["screens"]}
-    assert listed["screen-1"]["requested_by"] == "smirnova" and listed["screen-2"]["requested_at"] is None
+    assert center.asked(screen) == ["screenshot"] and center.asked(other) == []
+    assert center.ask_screenshot(supervisor, "screen-1").status_code == 409  # one at a time
     assert center.upload(other, make_png(16, 16)).status_code == 200
-    assert center.requested(screen) is True  # another screen's upload answers nothing here
+    assert center.asked(screen) == ["screenshot"]  # another screen's upload answers nothing here
     assert center.upload(screen, b"garbage").status_code == 422
-    assert center.requested(screen) is True  # a refused upload answers nothing
+    assert center.asked(screen) == ["screenshot"]  # a refused upload answers nothing
+    # Any upload after the request answers it, a periodic one too: the picture is newer than the request.
     assert center.upload(screen, make_png(16, 16)).status_code == 200
-    assert center.requested(screen) is False
-    missing = supervisor.post(f"{center.url}/console/api/screens/screen-9/request", timeout=10)
+    assert center.asked(screen) == []
+    done = center.hub.remote.latest("strogino")[0]
+    assert (done["requested_by"], done["result"]) == ("smirnova", protocol.SCREENSHOT_SENT)
+    assert done["done_at"] >= done["requested_at"]
+    report = requests.post(f"{center.url}/api/v1/commands/{done['id']}", json={"result": "screenshot not sent: failed"},
+                           headers=screen, timeout=10)
+    assert report.status_code == 200 and report.json()["result"] == protocol.SCREENSHOT_SENT  # the first answer stays
+    later = center.ask_screenshot(supervisor, "screen-1")
+    assert later.status_code == 200 and center.asked(screen) == ["screenshot"]  # an older upload answers nothing
+    missing = center.ask_screenshot(supervisor, "screen-9")
     assert missing.status_code == 404 and "screen-9" in missing.json()["detail"]
+
+
+def test_the_old_request_path_is_gone(center):
+    screen = center.enroll("screen-1")
+    supervisor = center.staff("smirnova")
+    assert requests.get(f"{center.url}/api/v1/screenshot/request", headers=screen, timeout=10).status_code == 404
+    assert supervisor.post(f"{center.url}/console/api/screens/screen-1/request", timeout=10).status_code == 404
+    assert not hasattr(protocol, "SCREENSHOT_REQUEST_PATH")
 
 
 def test_only_signed_in_supervisors_of_the_center_see_screens(center):
@@ -160,11 +179,13 @@ def test_only_signed_in_supervisors_of_the_center_see_screens(center):
     operator = center.staff("ivanova")
     assert operator.get(image, timeout=10).status_code == 403
     assert operator.get(f"{center.url}/console/api/screens", timeout=10).status_code == 403
-    assert operator.post(f"{center.url}/console/api/screens/screen-1/request", timeout=10).status_code == 403
-    assert requests.post(f"{center.url}/console/api/screens/screen-1/request", timeout=10).status_code == 401
+    assert center.ask_screenshot(operator, "screen-1").status_code == 403
+    assert center.ask_screenshot(requests.Session(), "screen-1").status_code == 401
     elsewhere = center.staff("orlov", center="tushino")
     assert elsewhere.get(image, timeout=10).status_code == 404
     assert elsewhere.get(f"{center.url}/console/api/screens", timeout=10).json() == {"screens": []}
+    assert center.ask_screenshot(elsewhere, "screen-1").status_code == 404  # another center's screen
+    assert center.asked(screen) == [] and center.hub.remote.latest("strogino") == []
     assert center.staff("smirnova").get(image, timeout=10).status_code == 200
     assert center.staff("smirnova").get(f"{center.url}/console/screens/screen-2.png", timeout=10).status_code == 404
 
@@ -172,7 +193,8 @@ def test_only_signed_in_supervisors_of_the_center_see_screens(center):
 def test_the_console_page_has_the_screens_panel(center):
     page = requests.get(f"{center.url}/console", timeout=10).text
     script = requests.get(f"{center.url}/static/console.js", timeout=10).text
-    assert "Экраны" in page and "Обновить снимок" in script and "/console/api/screens" in script
+    remote = requests.get(f"{center.url}/static/remote.js", timeout=10).text
+    assert "Экраны" in page and "/console/api/screens" in script and "Обновить снимок" in remote
 
 
 def test_center_ids_cannot_escape_the_screenshot_folder(center):
@@ -205,11 +227,13 @@ def test_supervisor_sees_thumbnails_and_asks_for_a_new_one_in_the_browser(center
         page.wait_for_function("document.querySelector('#screens img').naturalWidth === 320")  # served to the session
         assert "снимка ещё нет" in page.locator("#screens figure", has_text="kiosk-1").inner_text()
         figure.get_by_role("button", name="Обновить снимок").click()
-        page.wait_for_selector("#screens figure:has-text('screen-1'):has-text('ждём экран')")
+        page.wait_for_selector("#screens figure:has-text('screen-1'):has-text('Обновить снимок (smirnova')"
+                               ":has-text('ждёт устройство')")
         assert figure.get_by_role("button", name="Обновить снимок").is_disabled()
-        assert center.requested(screen) is True
+        assert center.asked(screen) == ["screenshot"]  # the same command the «Устройства» panel asks
+        page.wait_for_selector("#device-rows tr:has-text('screen-1') :text('Снимок экрана (smirnova')")
         assert center.upload(screen, make_png(640, 360)).status_code == 200
-        page.wait_for_selector("#screens figure:has-text('640×360')")
+        page.wait_for_selector("#screens figure:has-text('640×360'):has-text('снимок получен')")
         page.wait_for_function("document.querySelector('#screens img').naturalWidth === 640")
         assert figure.get_by_role("button", name="Обновить снимок").is_enabled()
         browser.close()

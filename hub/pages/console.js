@@ -192,16 +192,9 @@ function renderScreens(screens) {
     const caption = document.createElement("figcaption");
     const name = document.createElement("strong"); name.textContent = s.device;
     caption.append(name, " · " + (s.role === "kiosk" ? "киоск" : s.role === "signage" ? "экран зала" : s.role) +
-      (s.taken_at ? " · снимок " + when(s.taken_at) + " · " + s.width + "×" + s.height : "") +
-      (s.requested_at ? " · запрошен " + clock(s.requested_at) + ", ждём экран" : ""));
-    const again = document.createElement("button");
-    again.textContent = "Обновить снимок"; again.disabled = !!s.requested_at;
-    again.onclick = async () => {
-      try { await api("/console/api/screens/" + encodeURIComponent(s.device) + "/request", {}); }
-      catch (error) { $("message").textContent = error.message; }
-      await refresh();
-    };
-    figure.append(picture, caption, again);
+      (s.taken_at ? " · снимок " + when(s.taken_at) + " · " + s.width + "×" + s.height : ""));
+    figure.dataset.device = s.device;  // remote.js adds «Обновить снимок» and the command's state
+    figure.append(picture, caption);
     return figure;
   }));
 }

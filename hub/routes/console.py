@@ -14,7 +14,6 @@ from typing import Any
 
 from fastapi import APIRouter, Cookie, HTTPException, Request, Response
 from fastapi import Path as PathParam
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from hub.help import HelpError
@@ -183,19 +182,9 @@ def devices(hub: HubDep, who: OperatorDep) -> dict[str, Any]:
 
 @router.get("/console/api/screens", responses={403: {"description": "the signed-in operator is not a supervisor"}})
 def screens(hub: HubDep, who: SupervisorDep) -> dict[str, Any]:
-    """Every screen of the center with its latest screenshot (address, time, size) and any open request."""
+    """Every screen of the center with its latest screenshot (address, time, size); a new one is
+    asked for with a screenshot command (below)."""
     return {"screens": hub.screens.screens(who.center)}
-
-
-@router.post("/console/api/screens/{device_id}/request",
-             responses={403: {"description": "the signed-in operator is not a supervisor"},
-                        404: {"description": "no such active device in the center"}})
-def request_screenshot(hub: HubDep, who: SupervisorDep, device_id: str = PathParam(pattern=DEVICE)) -> Any:
-    """Ask the screen for a new screenshot; it sends one when it next asks (within ~15 s)."""
-    row = hub.screens.request(who.center, device_id, who.login)
-    if row is None:
-        raise HTTPException(404, f"устройство {device_id} не найдено или отключено")
-    return JSONResponse({"device": device_id, "requested_at": row["requested_at"]})
 
 
 @router.post("/console/api/devices/{device_id}/{kind}",

@@ -84,11 +84,6 @@ class Screenshot(BaseModel):
     height: int
 
 
-class ScreenshotRequest(BaseModel):
-    requested: bool = Field(description="true: a supervisor asked for a new screenshot; send one")
-    requested_at: str | None = None
-
-
 # Short words a device reports about itself ("ok", "paper_out", "HDMI-A-1", "0.4.0+g1a2b"): they
 # end up in the console, the command line and messenger texts, so nothing but plain characters.
 WORD = Field(None, max_length=40, pattern=r"^[A-Za-z0-9 ._:+-]*$")

@@ -39,7 +39,6 @@ from hub.routes.device_models import (
     HeartbeatReply,
     Load,
     Screenshot,
-    ScreenshotRequest,
 )
 from hub.screens import ScreenshotError
 from mfc_edge import protocol
@@ -200,30 +199,30 @@ def load(request: Request, response: Response, hub: HubDep, who: DeviceDep,
     return figures
 
 
+def _keep_screenshot(hub: Hub, who: Device, data: bytes) -> dict[str, Any]:
+    row = hub.screens.store(who.center, who.id, data)
+    hub.remote.fulfilled(who.center, who.id, protocol.SCREENSHOT, protocol.SCREENSHOT_SENT, row["taken_at"])
+    return row
+
+
 @router.put(SCREENSHOT_PATH, response_model=Screenshot, tags=["signage"], openapi_extra=PNG_BODY,
             responses={413: {"description": f"over {protocol.MAX_SCREENSHOT_BYTES} bytes"},
                        415: {"description": "not sent as image/png"},
                        422: {"description": "not a whole PNG image; the detail says why"}})
 async def upload_screenshot(request: Request, who: DeviceDep) -> Any:
-    """The device's screen as a PNG: kept as its latest screenshot, answering any request."""
+    """The device's screen as a PNG: kept as its latest screenshot, answering the screenshot
+    commands asked of the device before it."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "image/png":
         raise HTTPException(415, f"send the screenshot as image/png, not {kind or 'no content type'}")
     data = await request.body()
     try:
         # In a worker thread: writing and syncing a few megabytes must not stall other requests.
-        row = await run_in_threadpool(hub_of(request).screens.store, who.center, who.id, data)
+        row = await run_in_threadpool(_keep_screenshot, hub_of(request), who, data)
     except ScreenshotError as exc:
         raise HTTPException(422, str(exc)) from None
     return Screenshot(device=who.id, taken_at=row["taken_at"], bytes=row["bytes"], width=row["width"],
                       height=row["height"])
-
-
-@router.get(protocol.SCREENSHOT_REQUEST_PATH, response_model=ScreenshotRequest, tags=["signage"])
-def screenshot_requested(hub: HubDep, who: DeviceDep) -> ScreenshotRequest:
-    """Whether a supervisor asked this device for a new screenshot; an upload answers it."""
-    at = hub.screens.requested(who.center, who.id)
-    return ScreenshotRequest(requested=at is not None, requested_at=at)
 
 
 # --- remote hands: what the center's supervisor asks of the device ----------------------
