@@ -6,9 +6,9 @@ multi-user.target that runs a shell script (the test's steps), writes what it se
 shared folder /probe and powers the machine off when the script ends, however it ends (or
 reboots it the way the app asks for a reboot).
 
-Machines booted together share one network namespace of their own, made for the run: the
-loopback they talk over is theirs alone, nothing reaches or leaves the host's network, and pip
-inside finds the project's dependencies only in the wheelhouse bind-mounted at /wheels.
+A machine has a network of its own (--private-network): its loopback is its alone, nothing
+reaches or leaves the host's network, and pip inside finds the project's dependencies only in
+the wheelhouse bind-mounted at /wheels.
 
 Every step is bounded in time, and a machine still running at its deadline is stopped
 (SIGTERM, then SIGKILL): nothing is left behind on the host but the temporary folders.
@@ -17,7 +17,6 @@ Needs root, mmdebstrap and systemd-nspawn (Debian's mmdebstrap and systemd-conta
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import signal
 import subprocess
@@ -30,7 +29,7 @@ from pathlib import Path
 
 SUITE = "bookworm"  # what Raspberry Pi OS Lite (64-bit) is built on
 BOOT_PACKAGES = ("systemd", "systemd-sysv", "dbus", "ca-certificates")
-TOOLS = {"mmdebstrap": "mmdebstrap", "systemd-nspawn": "systemd-container", "unshare": "util-linux"}
+TOOLS = {"mmdebstrap": "mmdebstrap", "systemd-nspawn": "systemd-container"}
 SOURCE_IN_MACHINE = "/usr/local/src/mfc-edge"
 # Not copied into a machine: environments, caches and the run's own files.
 _NOT_SOURCE = (".venv", "var", ".git", "__pycache__", "*.egg-info", ".mypy_cache", ".ruff_cache",
@@ -64,7 +63,7 @@ set -u
 machine=$(cat /etc/hostname)
 exec >>"/probe/$machine.log" 2>&1
 trap 'stage end; systemctl poweroff --no-block' EXIT
-stage() { echo "$machine $1 $(date +%s.%N)" >> /probe/stages; echo "== $1"; }
+stage() { echo "$1 $(date +%s.%N)" >> /probe/stages; echo "== $1"; }
 fail() { echo "$*" >> "/probe/$machine.failed"; echo "FAILED: $*"; exit 1; }
 # wait_for SECONDS COMMAND...: run COMMAND each second until it succeeds; false after SECONDS.
 wait_for() {
@@ -86,7 +85,7 @@ reboot_as_the_app_asks() {
   stage end
   trap - EXIT
   sleep 120
-  systemctl poweroff --no-block
+  trap 'systemctl poweroff --no-block' EXIT
   fail "no reboot within 120 s of /run/mfc-edge/reboot-request"
 }
 """
@@ -110,34 +109,17 @@ def _run(command: list[str], step: str, timeout: float, cwd: Path | None = None)
         raise ContainerError(f"{step} failed ({done.returncode}):\n{(done.stdout + done.stderr)[-3000:]}")
 
 
-def build_userlands(roots: dict[Path, Iterable[str]], timeout: float = 600) -> None:
-    """A minimal bookworm in each root with systemd and the given packages, built side by side
-    (the time goes to downloading and unpacking; one machine's packages may conflict with
-    another's, as chrony and systemd-timesyncd do)."""
-    builds = {root: subprocess.Popen(
-        ["mmdebstrap", "--quiet", "--variant=minbase", f"--include={','.join((*BOOT_PACKAGES, *packages))}",
-         SUITE, str(root)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for root, packages in roots.items()}
-    deadline = time.monotonic() + timeout
-    failures = []
-    for root, build in builds.items():
-        try:
-            output, _ = build.communicate(timeout=max(1.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            build.kill()
-            build.communicate()
-            failures.append(f"mmdebstrap {root}: not done within {timeout:.0f} s")
-            continue
-        if build.returncode != 0:
-            failures.append(f"mmdebstrap {root} failed ({build.returncode}):\n{output[-3000:]}")
-    if failures:
-        raise ContainerError("\n".join(failures))
+def build_userland(root: Path, packages: Iterable[str], timeout: float = 600) -> None:
+    """A minimal bookworm in `root` with systemd and `packages`."""
+    _run(["mmdebstrap", "--quiet", "--variant=minbase", f"--include={','.join((*BOOT_PACKAGES, *packages))}",
+          SUITE, str(root)], f"mmdebstrap {root}", timeout)
 
 
 def wheelhouse(repo: Path, extras: str, timeout: float = 900) -> Path:
     """Wheels of the project's dependencies (`extras` included) and of its build backend, kept
     under var/ by pyproject.toml's digest: a rerun reuses them, a changed dependency list makes
-    new ones. The project itself is left out: machines install it from its source."""
+    new ones (and the old go). The project itself is left out: machines install it from its
+    source."""
     pyproject = (repo / "pyproject.toml").read_bytes()
     key = hashlib.sha256(pyproject + extras.encode()).hexdigest()[:16]
     folder = repo / "var" / "boot-wheels" / key
@@ -150,6 +132,9 @@ def wheelhouse(repo: Path, extras: str, timeout: float = 900) -> Path:
           "--wheel-dir", str(building), f".[{extras}]", *build_backend], "building the wheelhouse", timeout, cwd=repo)
     for project_wheel in building.glob("mfc_edge-*.whl"):
         project_wheel.unlink()
+    for stale in folder.parent.iterdir():  # older dependency lists' wheels
+        if stale != building:
+            shutil.rmtree(stale)
     building.rename(folder)  # only a complete wheelhouse gets the name a rerun looks for
     return folder
 
@@ -161,7 +146,7 @@ def copy_source(repo: Path, root: Path) -> None:
     shutil.copytree(repo, target, ignore=shutil.ignore_patterns(*_NOT_SOURCE), symlinks=True)
 
 
-@dataclass(eq=False)  # a machine is itself, whatever its fields: it keys the boot's dicts
+@dataclass
 class Machine:
     name: str  # also its host name
     root: Path
@@ -185,43 +170,22 @@ class Machine:
         (wants / PROBE_UNIT).unlink(missing_ok=True)
         (wants / PROBE_UNIT).symlink_to(f"../{PROBE_UNIT}")
 
-    def nspawn_command(self, network: Path, probe: Path, wheels: Path) -> list[str]:
+    def nspawn_command(self, probe: Path, wheels: Path, console_blank: Path) -> list[str]:
         # --register=no and --keep-unit: the host's PID 1 is not systemd, so there is no
-        # machined to register with and no scope to move into.
+        # machined to register with and no scope to move into. A container's /sys is read-only,
+        # where a Pi's root writes the console's blanking time at every boot: a scratch file
+        # stands in for that one kernel parameter.
         return ["systemd-nspawn", "--quiet", "--boot", f"--directory={self.root}", f"--machine={self.name}",
-                "--register=no", "--keep-unit", f"--network-namespace-path={network}",
-                f"--bind={probe}:/probe", f"--bind-ro={wheels}:/wheels", "--console=read-only"]
-
-
-class PrivateNetwork:
-    """A network namespace of the run's own, held by a sleeping process, for machines to share."""
-
-    def __init__(self) -> None:
-        self.holder = subprocess.Popen(["unshare", "--net", "sleep", "infinity"])
-        self.path = Path(f"/proc/{self.holder.pid}/ns/net")
-        deadline = time.monotonic() + 5
-        while os.readlink(self.path) == os.readlink("/proc/self/ns/net"):
-            if time.monotonic() > deadline:  # unshare has not moved into a namespace of its own
-                self.close()
-                raise ContainerError("unshare --net: no network namespace within 5 s")
-            time.sleep(0.01)
-
-    def close(self) -> None:
-        self.holder.kill()
-        self.holder.wait()
-
-    def __enter__(self) -> PrivateNetwork:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+                "--register=no", "--keep-unit", "--private-network", "--console=read-only",
+                f"--bind={probe}:/probe", f"--bind-ro={wheels}:/wheels",
+                f"--bind={console_blank}:/sys/module/kernel/parameters/consoleblank"]
 
 
 @dataclass
 class BootResult:
-    exit_codes: dict[str, int]  # each machine's nspawn exit status
+    exit_code: int  # systemd-nspawn's: 0 when the machine powered off, REBOOTED
     seconds: float
-    stages: dict[str, list[tuple[str, float]]]  # per machine, its probe's stages and how long each took
+    stages: list[tuple[str, float]]  # the probe's stages and how long each took
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -236,35 +200,25 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def boot_together(machines: dict[Machine, str], probe: Path, wheels: Path, timeout: float) -> BootResult:
-    """Boot each machine with its probe script at once, in one private network, until every one
-    has powered off; ContainerError (with the tail of each console) past `timeout` seconds."""
+def boot(machine: Machine, probe_script: str, probe: Path, wheels: Path, timeout: float) -> BootResult:
+    """Boot `machine` with `probe_script` until it powers off or reboots; ContainerError (with the
+    tail of its console) past `timeout` seconds."""
+    machine.prepare(probe_script)
+    console = probe / f"{machine.name}.console"
+    console_blank = probe / "consoleblank"
+    console_blank.write_text("0\n")
     started = time.monotonic()
-    with PrivateNetwork() as network:
-        running: dict[Machine, tuple[subprocess.Popen[bytes], Path]] = {}
-        try:
-            for machine, script in machines.items():
-                machine.prepare(script)
-                console = probe / f"{machine.name}.console"
-                with console.open("ab") as out:
-                    running[machine] = (subprocess.Popen(machine.nspawn_command(network.path, probe, wheels),
-                                                         stdin=subprocess.DEVNULL, stdout=out,
-                                                         stderr=subprocess.STDOUT), console)
-            late = []
-            for machine, (process, _) in running.items():
-                try:
-                    process.wait(timeout=max(1.0, started + timeout - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    late.append(machine.name)
-        finally:
-            for process, _ in running.values():
-                _stop(process)
-    if late:
-        consoles = "\n".join(f"--- {m.name}:\n{c.read_text(errors='replace')[-2000:]}"
-                             for m, (_, c) in running.items())
-        raise ContainerError(f"still running after {timeout:.0f} s: {', '.join(late)}\n{consoles}")
-    return BootResult({m.name: p.returncode for m, (p, _) in running.items()}, time.monotonic() - started,
-                      _stage_times(probe))
+    with console.open("ab") as out:
+        process = subprocess.Popen(machine.nspawn_command(probe, wheels, console_blank), stdin=subprocess.DEVNULL,
+                                   stdout=out, stderr=subprocess.STDOUT)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ContainerError(f"{machine.name} still running after {timeout:.0f} s:\n"
+                             f"{console.read_text(errors='replace')[-2000:]}") from None
+    finally:
+        _stop(process)
+    return BootResult(process.returncode, time.monotonic() - started, _stage_times(probe))
 
 
 def read_show(path: Path) -> dict[str, str]:
@@ -274,15 +228,12 @@ def read_show(path: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
 
 
-def _stage_times(probe: Path) -> dict[str, list[tuple[str, float]]]:
-    """Per machine, the stages its probe logged with how long each took (the last one until the
-    probe ended), taken out of the shared folder so the next boot starts its own."""
-    began: dict[str, list[tuple[str, float]]] = {}
+def _stage_times(probe: Path) -> list[tuple[str, float]]:
+    """The stages the probe logged with how long each took (the last until the probe ended),
+    taken out of the shared folder so the next boot logs its own."""
     stages_file = probe / "stages"
-    if stages_file.exists():
-        for line in stages_file.read_text().splitlines():
-            machine, stage, when = line.split()
-            began.setdefault(machine, []).append((stage, float(when)))
-        stages_file.unlink()
-    return {machine: [(name, end - start) for (name, start), (_, end) in zip(stages, stages[1:], strict=False)]
-            for machine, stages in began.items()}
+    if not stages_file.exists():
+        return []
+    began = [(name, float(when)) for name, when in (line.split() for line in stages_file.read_text().splitlines())]
+    stages_file.unlink()
+    return [(name, end - start) for (name, start), (_, end) in zip(began, began[1:], strict=False)]
