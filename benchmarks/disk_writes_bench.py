@@ -12,7 +12,8 @@ checkpoint). Four ways of counting:
 - 4 KiB blocks of the kiosk's files that changed from before a ticket to after it: what a
   kernel with 4 KiB pages writes back when it writes back between two visitors (it does
   within 30 s), so the honest figure for the card. Twice: with the print result going to disk
-  with the next ticket, and with it written by the store's timer (visitors over a minute apart).
+  with the next ticket, and with it written in a transaction of its own, as the store's timer
+  does when the hub has not acknowledged it within a minute.
 - /proc/self/io write_bytes of the kiosk process, back to back and with `sync` after each
   ticket. The kernel counts a page when it turns dirty: back to back, tickets share pages
   still dirty (SQLite's shared-memory index, half-written WAL pages); with `sync`, each ticket
@@ -116,7 +117,7 @@ def kiosk_run(config: Path, tickets: int, pace: str) -> dict:
             time.sleep(0.002)
         if pace == "synced":
             os.sync()
-        if pace == "quiet":  # no visitor within FLUSH_AFTER_S: written back, then the timer writes what waited
+        if pace == "quiet":  # written back; then what the store's timer does when the hub is away
             middle = snapshot(device.data_dir)
             blocks.update(changed_blocks(before, middle))
             before = middle
@@ -203,19 +204,19 @@ def child(mode: str, config: Path, tickets: int) -> dict:
     return json.loads(out.stdout.splitlines()[-1])
 
 
-def prepared_kiosk(work: Path, hub: HubProcess, printer_port: int) -> Path:
+def prepared_kiosk(work: Path, hub: HubProcess, code: str, printer_port: int) -> Path:
     from mfc_edge.config import load_config
     from offline_cache.enrollment import enroll
 
     work.mkdir(parents=True)
     config = work / "kiosk.toml"
     config.write_text(CONFIG.format(port=printer_port, hub=hub.url, device=work.name), encoding="utf-8")
-    enroll(load_config(config), hub.enroll_code())
+    enroll(load_config(config), code)
     return config
 
 
 PACES = {"blocks": "4 KiB blocks changed, visitors under a minute apart (a print result goes with the next ticket)",
-         "quiet": "4 KiB blocks changed, visitors over a minute apart (the timer writes each print result)",
+         "quiet": "4 KiB blocks changed, each print result written on its own (as while the hub is away)",
          "fast": "/proc/self/io write_bytes, back to back",
          "synced": "/proc/self/io write_bytes, `sync` after each ticket"}
 BLOCKS = ("blocks", "quiet")
@@ -229,13 +230,15 @@ def measure(folder: Path, tickets: int, runs: int) -> dict:
                                stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
     assert printer.stdout
     printer.stdout.readline()  # "listening on …"
+    hub = HubProcess(folder / "hub")
+    codes = [hub.enroll_code() for _ in range(runs * len(PACES) + 1)]  # before the hub holds its file
     try:
-        with HubProcess(folder / "hub") as hub:
+        with hub:
             n = 0
             for _ in range(runs):
                 for pace in PACES:
                     n += 1
-                    counted = child(pace, prepared_kiosk(folder / f"kiosk-{n}", hub, port), tickets)
+                    counted = child(pace, prepared_kiosk(folder / f"kiosk-{n}", hub, codes[n - 1], port), tickets)
                     if pace in BLOCKS:
                         results[pace].append(sum(counted["blocks"].values()) * BLOCK / tickets)
                         results[f"{pace} by file"].update(counted["blocks"])
@@ -245,7 +248,8 @@ def measure(folder: Path, tickets: int, runs: int) -> dict:
                     print(f"{PACES[pace]}: {results[pace][-1] / 1024:.1f} KB per ticket "
                           f"(wchar {counted['wchar'] / tickets / 1024:.1f} KB)", flush=True)
             n += 1
-            results["breakdown"] = child("breakdown", prepared_kiosk(folder / f"kiosk-{n}", hub, port), tickets)
+            config = prepared_kiosk(folder / f"kiosk-{n}", hub, codes[n - 1], port)
+            results["breakdown"] = child("breakdown", config, tickets)
     finally:
         printer.terminate()
         printer.wait()

@@ -3,8 +3,9 @@
 Issuing a ticket writes the ticket and its outbox event in one `BEGIN IMMEDIATE`
 transaction with `synchronous=FULL`, so after a crash or a power cut a ticket is either fully
 recorded with its event or was never handed out, and it is on disk before it prints. The
-print result waits in memory for the next ticket's transaction (offline_cache/outbox.py):
-a power cut may lose it, and the kiosk then reports the ticket's print as interrupted.
+print result goes to the hub from memory and waits there for the next ticket's transaction
+(offline_cache/outbox.py): a power cut may lose it from the kiosk's file (not from the hub,
+once acknowledged), and the kiosk then reports that ticket's print as interrupted.
 
 For the SD card's sake the table has one index, (day, letter, lap, number), which also gives
 the last number of a letter. Rows are numbered in the order tickets are issued, so what the
@@ -200,7 +201,8 @@ class TicketStore(DeviceStore):
                     == day), default=None)
 
     def record_print(self, ticket_id: str, outcome: str, error: str = "") -> None:
-        """Kept in memory, and sent to the hub from there, until the next transaction writes it."""
+        """Kept in memory, and sent to the hub from there, until the next transaction writes it
+        (or FLUSH_AFTER_S passed without the hub's acknowledgement)."""
         with self._lock:
             moment = self.now()
             self._prints[ticket_id] = {"print_status": outcome, "print_error": error, "printed_at": iso(moment)}

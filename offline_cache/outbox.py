@@ -9,9 +9,11 @@ own (the kiosk's tickets) extend the schema with steps of their own (`_upgrade`)
 The file lives on an SD card, so each transaction counts: every page it touches is written
 to the WAL once more (and dirties a 4 KiB page of the card). Pages are 1 KiB, tables carry
 no index they can do without, and what a power cut may lose without harm waits in memory
-for the next transaction (or FLUSH_AFTER_S): the hub's acknowledgements (lost, the events
-are sent again and the hub answers "duplicate") and the events written `later` (a kiosk's
-print results). An event the hub acknowledges while it waits is never written at all.
+for the next transaction: the hub's acknowledgements (lost, the events are sent again and
+the hub answers "duplicate"), and the events written `later` (a kiosk's print results) with
+what they report. Such an event goes to the hub from memory; once the hub has it, nothing
+of it is lost with the device's memory, and it is never written at all. One the hub has not
+acknowledged within FLUSH_AFTER_S (the hub is away) is written then.
 """
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ log = logging.getLogger(__name__)
 ANCHOR_SAVE_DRIFT = timedelta(seconds=1)
 # Smaller pages, fewer bytes per changed page; a file made with larger ones is rewritten once.
 PAGE_SIZE = 1024
-# What waits in memory is written at the latest this long after it came, with no transaction before.
+# An event kept in memory that the hub has not acknowledged within this time is written down.
 FLUSH_AFTER_S = 60.0
 # SQLite's limit of parameters in one statement is 999 in older builds.
 DELETE_CHUNK = 500
@@ -129,7 +131,7 @@ class DeviceStore:
             self._written()
 
     def flush(self) -> None:
-        """Write what waits in memory now (the timer does it FLUSH_AFTER_S after it came)."""
+        """Write what waits in memory now (as closing the store does)."""
         with self._lock:
             if self._flush_timer:
                 self._flush_timer.cancel()
@@ -165,7 +167,10 @@ class DeviceStore:
 
     def _flush_quietly(self) -> None:
         try:
-            self.flush()
+            with self._lock:
+                self._flush_timer = None
+                if self._unwritten:  # events the hub has not acknowledged yet
+                    self.flush()
         except Exception:  # a closed or broken file: the next transaction or the next start tells
             log.exception("writing what waited in memory failed")
 
@@ -294,8 +299,6 @@ class DeviceStore:
             self._unwritten = [e for e in self._unwritten if e["id"] not in stored]
             self._acknowledged.update(stored - unwritten)
             if not rejected:
-                if self._waiting():
-                    self._flush_soon()
                 return
             with self.transaction():
                 for event_id, reason in rejected.items():

@@ -114,7 +114,7 @@ def test_a_power_cut_loses_only_what_may_be_lost(tmp_path):
     again.close()
 
 
-def test_what_waits_is_written_after_a_while_without_another_ticket(tmp_path):
+def test_a_print_result_the_hub_has_not_acknowledged_is_written_after_a_while(tmp_path):
     path = tmp_path / "kiosk.sqlite"
     store = open_store(path, flush_after=0.05)
     ticket = store.issue_ticket(service_id="passport", letter="П")
@@ -125,6 +125,22 @@ def test_what_waits_is_written_after_a_while_without_another_ticket(tmp_path):
             assert time.monotonic() < deadline, "the print result was never written"
             time.sleep(0.01)
         assert [r[0] for r in conn.execute("SELECT type FROM outbox")] == ["ticket.issued", "ticket.printed"]
+    store.close()
+
+
+def test_a_print_result_the_hub_has_waits_for_the_next_ticket(tmp_path):
+    path = tmp_path / "kiosk.sqlite"
+    store = open_store(path, flush_after=0.05)
+    ticket = store.issue_ticket(service_id="passport", letter="П")
+    store.record_print(ticket.id, "printed")
+    store.acknowledge([e["id"] for e in store.outbox()], {})
+    time.sleep(0.3)  # the timer has come and gone: nothing the hub lacks was waiting
+    with second_connection(path) as conn:
+        assert conn.execute("SELECT print_status FROM tickets").fetchone()[0] == "pending"
+        assert store.ticket(ticket.id).print_status == "printed"
+        store.issue_ticket(service_id="passport", letter="П")
+        assert [r[0] for r in conn.execute("SELECT print_status FROM tickets ORDER BY row")] == ["printed", "pending"]
+        assert [r[0] for r in conn.execute("SELECT type FROM outbox")] == ["ticket.issued"]
     store.close()
 
 
