@@ -140,14 +140,15 @@ class Boots:
         return f"{failed.read_text().strip()}\n{log.read_text()[-2000:]}\nrecords in {self.probe}"
 
 
-def _say(config: pytest.Config, line: str) -> None:
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"boot test: {line}")
+def _say(probe: Path, line: str) -> None:
+    """A stage's time: printed (pytest shows it with -rP or on failure) and kept with the records."""
+    print(f"boot test: {line}")
+    with (probe / "timings.txt").open("a") as timings:
+        timings.write(line + "\n")
 
 
 @pytest.fixture(scope="module")
-def boots(pytestconfig: pytest.Config) -> Iterator[Boots]:
+def boots() -> Iterator[Boots]:
     if os.geteuid() != 0:
         pytest.skip("only root can build and boot containers (CI runs as root)")
     if missing_tools():
@@ -162,31 +163,31 @@ def boots(pytestconfig: pytest.Config) -> Iterator[Boots]:
         # files (hub.local, which mDNS answers in a center and the hosts file here).
         machine = Machine("hub", Path(scratch) / "root", hosts={"hub.local": "127.0.0.1"})
         try:
-            yield _boot_twice(pytestconfig, probe, machine)
+            yield _boot_twice(probe, machine)
         except ContainerError as exc:
             pytest.fail(f"{exc}\nrecords in {probe}")
 
 
-def _boot_twice(config: pytest.Config, probe: Path, machine: Machine) -> Boots:
+def _boot_twice(probe: Path, machine: Machine) -> Boots:
     started = time.monotonic()
     wheels = wheelhouse(REPO, ",".join(ROLES))
-    _say(config, f"wheelhouse {time.monotonic() - started:.0f} s ({wheels})")
+    _say(probe, f"wheelhouse {time.monotonic() - started:.0f} s ({wheels})")
     started = time.monotonic()
     build_userland(machine.root, userland_packages(ROLES))
     copy_source(REPO, machine.root)
-    _say(config, f"userland by mmdebstrap {time.monotonic() - started:.0f} s")
+    _say(probe, f"userland by mmdebstrap {time.monotonic() - started:.0f} s")
     first = boot(machine, FIRST_BOOT, probe, wheels, timeout=900)
-    _report_boot(config, "first boot", first)
+    _report_boot(probe, "first boot", first)
     if (probe / "hub.failed").exists():
         return Boots(probe, first, None)
     second = boot(machine, SECOND_BOOT, probe, wheels, timeout=300)
-    _report_boot(config, "second boot", second)
+    _report_boot(probe, "second boot", second)
     return Boots(probe, first, second)
 
 
-def _report_boot(config: pytest.Config, what: str, result: BootResult) -> None:
+def _report_boot(probe: Path, what: str, result: BootResult) -> None:
     stages = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in result.stages)
-    _say(config, f"{what} {result.seconds:.0f} s: {stages}")
+    _say(probe, f"{what} {result.seconds:.0f} s: {stages}")
 
 
 def test_provisioned_hub_and_kiosk_come_up_active(boots: Boots) -> None:
