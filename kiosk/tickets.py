@@ -4,8 +4,8 @@ Issuing a ticket writes the ticket and its outbox event in one `BEGIN IMMEDIATE`
 transaction with `synchronous=FULL`, so after a crash or a power cut a ticket is either fully
 recorded with its event or was never handed out, and it is on disk before it prints. The
 print result goes to the hub from memory and waits there for the next ticket's transaction
-(offline_cache/outbox.py): a power cut may lose it from the kiosk's file (not from the hub,
-once acknowledged), and the kiosk then reports that ticket's print as interrupted.
+(at most 10 minutes, offline_cache/outbox.py): a power cut may lose it from the kiosk's file
+(not from the hub, once acknowledged), and the kiosk then reports that print as interrupted.
 
 For the SD card's sake the table has one index, (day, letter, lap, number), which also gives
 the last number of a letter. Rows are numbered in the order tickets are issued, so what the
@@ -30,7 +30,7 @@ from kiosk.numbering import CLOCK_FLOOR, format_number, next_number, ran_ahead, 
 from mfc_edge import ids, protocol
 from mfc_edge.times import iso, service_day
 from offline_cache.hub_time import Reading
-from offline_cache.outbox import FLUSH_AFTER_S, DeviceStore
+from offline_cache.outbox import FLUSH_AFTER_S, SETTLE_AFTER_S, DeviceStore
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +82,12 @@ BY_ID = "SELECT * FROM tickets WHERE id = ? ORDER BY row DESC LIMIT 1"
 class TicketStore(DeviceStore):
     def __init__(self, path: str | Path, *, center_id: str, device_id: str, timezone: ZoneInfo,
                  ticket_range: tuple[int, int], clock: Clock, clock_floor: datetime = CLOCK_FLOOR,
-                 flush_after: float = FLUSH_AFTER_S):
+                 flush_after: float = FLUSH_AFTER_S, settle_after: float = SETTLE_AFTER_S):
         self.timezone, self.ticket_range = timezone, ticket_range
         self.clock_floor = clock_floor
         self._prints: dict[str, dict[str, str]] = {}  # print results not yet written
-        super().__init__(path, center_id=center_id, device_id=device_id, clock=clock, flush_after=flush_after)
+        super().__init__(path, center_id=center_id, device_id=device_id, clock=clock, flush_after=flush_after,
+                         settle_after=settle_after)
         self._mark_interrupted_prints()
 
     def _create_schema(self) -> None:
@@ -202,7 +203,7 @@ class TicketStore(DeviceStore):
 
     def record_print(self, ticket_id: str, outcome: str, error: str = "") -> None:
         """Kept in memory, and sent to the hub from there, until the next transaction writes it
-        (or FLUSH_AFTER_S passed without the hub's acknowledgement)."""
+        (or the store's timer: FLUSH_AFTER_S without the hub's acknowledgement, else SETTLE_AFTER_S)."""
         with self._lock:
             moment = self.now()
             self._prints[ticket_id] = {"print_status": outcome, "print_error": error, "printed_at": iso(moment)}

@@ -13,7 +13,8 @@ for the next transaction: the hub's acknowledgements (lost, the events are sent 
 the hub answers "duplicate"), and the events written `later` (a kiosk's print results) with
 what they report. Such an event goes to the hub from memory; once the hub has it, nothing
 of it is lost with the device's memory, and it is never written at all. One the hub has not
-acknowledged within FLUSH_AFTER_S (the hub is away) is written then.
+acknowledged within FLUSH_AFTER_S (the hub is away) is written then; the rest waits at most
+SETTLE_AFTER_S, so that a quiet device's file soon says what the hub has.
 """
 from __future__ import annotations
 
@@ -42,19 +43,22 @@ log = logging.getLogger(__name__)
 ANCHOR_SAVE_DRIFT = timedelta(seconds=1)
 # Smaller pages, fewer bytes per changed page; a file made with larger ones is rewritten once.
 PAGE_SIZE = 1024
-# An event kept in memory that the hub has not acknowledged within this time is written down.
+# An event kept in memory that the hub has not acknowledged within this time is written down,
 FLUSH_AFTER_S = 60.0
+# and what else waits (acknowledgements, what the hub has) within this one: well inside the hour
+# after which `mfc-edge doctor` calls events left in the outbox a problem.
+SETTLE_AFTER_S = 600.0
 # SQLite's limit of parameters in one statement is 999 in older builds.
 DELETE_CHUNK = 500
 
 
 class DeviceStore:
     def __init__(self, path: str | Path, *, center_id: str, device_id: str, clock: Clock,
-                 flush_after: float = FLUSH_AFTER_S):
+                 flush_after: float = FLUSH_AFTER_S, settle_after: float = SETTLE_AFTER_S):
         self.path = Path(path)
         make_folder(self.path.parent)  # DataFolderError, one line, when it cannot be made
         self.center_id, self.device_id = center_id, device_id
-        self.clock, self.flush_after = clock, flush_after
+        self.clock, self.flush_after, self.settle_after = clock, flush_after, settle_after
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
         self.db = sqlite_utils.Database(conn)
         self._use_small_pages()
@@ -159,18 +163,18 @@ class DeviceStore:
             self._flush_timer.cancel()
             self._flush_timer = None
 
-    def _flush_soon(self) -> None:
-        if self._flush_timer is None:
-            self._flush_timer = threading.Timer(self.flush_after, self._flush_quietly)
-            self._flush_timer.daemon = True
-            self._flush_timer.start()
+    def _flush_later(self) -> None:
+        """Write what waits if no transaction comes first: soon while the hub lacks some of it."""
+        if self._flush_timer:
+            self._flush_timer.cancel()
+        self._flush_timer = threading.Timer(self.flush_after if self._unwritten else self.settle_after,
+                                            self._flush_quietly)
+        self._flush_timer.daemon = True
+        self._flush_timer.start()
 
     def _flush_quietly(self) -> None:
         try:
-            with self._lock:
-                self._flush_timer = None
-                if self._unwritten:  # events the hub has not acknowledged yet
-                    self.flush()
+            self.flush()
         except Exception:  # a closed or broken file: the next transaction or the next start tells
             log.exception("writing what waited in memory failed")
 
@@ -242,7 +246,7 @@ class DeviceStore:
         event = protocol.make_event(event_type, self.center_id, self.device_id, at, body)
         with self._lock:
             self._unwritten.append(event)
-            self._flush_soon()
+            self._flush_later()
         return event
 
     def _insert_event(self, event: dict[str, Any]) -> None:
@@ -299,6 +303,8 @@ class DeviceStore:
             self._unwritten = [e for e in self._unwritten if e["id"] not in stored]
             self._acknowledged.update(stored - unwritten)
             if not rejected:
+                if self._waiting():
+                    self._flush_later()
                 return
             with self.transaction():
                 for event_id, reason in rejected.items():

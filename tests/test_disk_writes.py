@@ -91,7 +91,7 @@ def test_one_transaction_per_ticket_with_its_print_result_and_acknowledgement(tm
 
 def test_a_power_cut_loses_only_what_may_be_lost(tmp_path):
     path = tmp_path / "kiosk.sqlite"
-    store = open_store(path, flush_after=3600)
+    store = open_store(path, flush_after=3600, settle_after=3600)
     first = store.issue_ticket(service_id="passport", letter="П")
     store.record_print(first.id, "printed")
     store.acknowledge([e["id"] for e in store.outbox()], {})
@@ -130,17 +130,32 @@ def test_a_print_result_the_hub_has_not_acknowledged_is_written_after_a_while(tm
 
 def test_a_print_result_the_hub_has_waits_for_the_next_ticket(tmp_path):
     path = tmp_path / "kiosk.sqlite"
-    store = open_store(path, flush_after=0.05)
+    store = open_store(path, flush_after=0.05, settle_after=3600)
     ticket = store.issue_ticket(service_id="passport", letter="П")
     store.record_print(ticket.id, "printed")
     store.acknowledge([e["id"] for e in store.outbox()], {})
-    time.sleep(0.3)  # the timer has come and gone: nothing the hub lacks was waiting
+    time.sleep(0.3)  # the hub has everything: the timer waits for settle_after now
     with second_connection(path) as conn:
         assert conn.execute("SELECT print_status FROM tickets").fetchone()[0] == "pending"
         assert store.ticket(ticket.id).print_status == "printed"
         store.issue_ticket(service_id="passport", letter="П")
         assert [r[0] for r in conn.execute("SELECT print_status FROM tickets ORDER BY row")] == ["printed", "pending"]
         assert [r[0] for r in conn.execute("SELECT type FROM outbox")] == ["ticket.issued"]
+    store.close()
+
+
+def test_a_quiet_kiosks_file_soon_says_what_the_hub_has(tmp_path):
+    path = tmp_path / "kiosk.sqlite"
+    store = open_store(path, flush_after=3600, settle_after=0.05)
+    ticket = store.issue_ticket(service_id="passport", letter="П")
+    store.record_print(ticket.id, "printed")
+    store.acknowledge([e["id"] for e in store.outbox()], {})
+    deadline = time.monotonic() + 10
+    with second_connection(path) as conn:  # as `mfc-edge tickets` and `mfc-edge doctor` read it
+        while conn.execute("SELECT count(*) FROM outbox").fetchone()[0]:
+            assert time.monotonic() < deadline, "the acknowledgement was never written"
+            time.sleep(0.01)
+        assert conn.execute("SELECT print_status FROM tickets").fetchone()[0] == "printed"
     store.close()
 
 
