@@ -70,11 +70,11 @@ mkdir -p /boot/firmware
 hub device-file --role kiosk > /boot/firmware/mfc-edge.toml 2> /probe/device-file.err \\
   || fail "hub device-file: $(cat /probe/device-file.err)"
 systemctl start --no-block {FIRSTBOOT_UNIT}
-# It enrolls, then starts the kiosk: a minute here (no packages to fetch), three at most.
+# It enrolls, then starts the kiosk: seconds here (nothing to fetch), three minutes at most.
 wait_for 180 active {KIOSK_UNIT}
 record first {FIRSTBOOT_UNIT}
 record first {KIOSK_UNIT}
-[ "$(show {FIRSTBOOT_UNIT} ActiveState) $(show {FIRSTBOOT_UNIT} Result)" = "active success" ] || fail \
+[ "$(show {FIRSTBOOT_UNIT} ActiveState) $(show {FIRSTBOOT_UNIT} Result)" = "active success" ] || fail \\
   "{FIRSTBOOT_UNIT} did not finish: $(journalctl -b -u {FIRSTBOOT_UNIT} -o cat | tail -n 3)"
 active {KIOSK_UNIT} || fail "{KIOSK_UNIT} not active after the first-boot unit"
 stage printer-check
