@@ -77,7 +77,7 @@ def test_first_boot_enrolls_scrubs_the_code_joins_wifi_and_starts_the_role(hub, 
 
     assert system.commands == ["raspi-config nonint do_wifi_country RU", "nmcli connection reload",
                                "nmcli connection up mfc-edge-wifi",
-                               "mfc-edge provision kiosk", "systemctl enable --now mfc-edge-kiosk.service"]
+                               "mfc-edge provision kiosk", "systemctl enable --now --no-block mfc-edge-kiosk.service"]
     assert not where.boot_file.exists()  # marked done: the first-boot unit's condition fails from now on
     left = where.done_file.read_text(encoding="utf-8")
     assert given.code not in left and "enrollment_code" not in left
@@ -128,7 +128,7 @@ def test_a_bad_code_is_one_line_and_a_corrected_file_dropped_in_is_taken(hub, ca
                                 "Trying again in 10 s"]
     assert not any(r.exc_info for r in caplog.records)
     assert system.commands == ["mfc-edge provision kiosk", "mfc-edge provision kiosk",
-                               "systemctl enable --now mfc-edge-kiosk.service"]
+                               "systemctl enable --now --no-block mfc-edge-kiosk.service"]
     assert (where.var / "device-token").is_file() and where.done_file.exists()
 
 

@@ -136,7 +136,8 @@ class FirstBoot:
             self.led.close()  # before the service starts: its app drives the same pin
             self.led = None
         log.info("starting %s", unit)
-        self.run(["systemctl", "enable", "--now", unit])
+        # --no-block: this unit is ordered before the role's, whose start would wait for it to end
+        self.run(["systemctl", "enable", "--now", "--no-block", unit])
         os.replace(self.places.boot_file, self.places.done_file)
         log.info("done: %s is enrolled with %s and running", boot.device_id, boot.hub_url)
 

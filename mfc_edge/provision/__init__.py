@@ -69,4 +69,4 @@ def provision(plan: Plan, report: Report) -> None:
         system.disable_swap_file(root, report)
     system.enable_units(root, units_to_enable(role), report)
     if report.changes:
-        system.tell_running_systemd(root, report)
+        system.tell_running_systemd(root, role, report)

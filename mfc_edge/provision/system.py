@@ -150,12 +150,15 @@ def disable_swap_file(root: Path, report: Report) -> None:
         report.changed(f"disabled {SWAP_FILE_UNIT} (the swap file on the SD card; zram swaps in memory)")
 
 
-def tell_running_systemd(root: Path, report: Report) -> None:
-    """On the machine itself, have systemd and udev read the new files; settings of the journal,
-    watchdog, swap and clock take effect at the next boot."""
+def tell_running_systemd(root: Path, role: Role, report: Report) -> None:
+    """On the machine itself, have systemd and udev read the new files, and listen for the app's
+    reboot requests from now on; settings of the journal, watchdog, swap and clock take effect at
+    the next boot, as does the role's service (first boot starts it itself)."""
     if root != Path("/") or not Path("/run/systemd/system").exists():
         return
     run(["systemctl", "daemon-reload"], "systemctl daemon-reload")
+    if role.is_device:
+        run(["systemctl", "start", "mfc-edge-reboot.path"], "systemctl start mfc-edge-reboot.path")
     if shutil.which("udevadm") and os.path.exists("/run/udev/control"):
         run(["udevadm", "control", "--reload"], "udevadm control --reload")
     report.note("reboot to start the role with every system setting applied")
