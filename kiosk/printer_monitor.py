@@ -20,11 +20,15 @@ class PrinterMonitor:
         self._thread: threading.Thread | None = None
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        # The first check at once: a kiosk started without its printer must not say "printer ok"
+        # (to the screen, its heartbeat and systemd's status line) until the first interval ends.
+        while True:
             try:
                 self.desk.check_printer().result(timeout=self.interval * 4)
             except Exception:  # a hung printer thread shows up in the tickets; keep watching
                 log.exception("printer check failed")
+            if self._stop.wait(self.interval):
+                return
 
     def start(self) -> PrinterMonitor:
         self._thread = threading.Thread(target=self._run, name="printer-monitor", daemon=True)

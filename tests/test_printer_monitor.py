@@ -65,3 +65,16 @@ def test_the_monitor_polls_and_the_hub_keeps_the_latest_status_per_device(kiosk,
         assert found["parts"]["printer"]["status"] == "paper_out"
     finally:
         hub.close()
+
+
+def test_the_monitor_asks_the_printer_as_soon_as_it_starts(kiosk, printer):
+    """A kiosk started without its printer said "printer ok" for a whole interval."""
+    printer.state.paper = "out"
+    noticed = threading.Event()
+    kiosk.desk.on_status_change(lambda status: noticed.set())
+    monitor = PrinterMonitor(kiosk.desk, interval=3600).start()
+    try:
+        assert noticed.wait(10)  # long before the first interval ends
+    finally:
+        monitor.stop()
+    assert statuses(kiosk) == [{"status": "paper_out", "previous": "ok"}]
