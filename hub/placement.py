@@ -10,11 +10,14 @@ places each new ticket by the best it knows, in this order:
 1. `elapsed`: the ticket names the kiosk's boot and monotonic clock when issued, and the batch's
    request the same boot's clock when sent: the visitor came that many real seconds before the
    hub got the ticket, whatever the wall clock said meanwhile (to within the request's latency).
-2. `received`, for a ticket stated after the hub got it (a clock that ran ahead), or dated
-   while the kiosk's clock was behind its own last ticket (`clock_suspect`: the stated time is
-   only a stand-in): the visitor came no later than the hub got it, and is not called after
-   visitors who came later.
-3. `hub`: the kiosk dated it by the hub's own time, learned earlier in the same boot: trusted.
+2. `received`, for a ticket stated after the hub got it (a clock that ran ahead), or dated by
+   the kiosk's own clock while it was behind the kiosk's last ticket (`clock_suspect`: the
+   stated time is only a stand-in): the visitor came no later than the hub got it, and is not
+   called after visitors who came later.
+3. `hub`: the kiosk dated it by the hub's own time, learned earlier in the same boot: trusted,
+   even `clock_suspect`: stepped over a last ticket dated ahead, it is still at most SKEW_LIMIT
+   after the visitor came (a last ticket further ahead no longer holds the kiosk back,
+   kiosk/numbering.py), while the time the hub got it may be hours later, after an outage.
 4. `device`: the stated time: an outbox emptied after an outage, or a kiosk of an older release.
 
 The day is the center's local date of that time, except that a ticket placed by its stated
@@ -74,11 +77,13 @@ class Arrival:
     def place(self, body: dict[str, Any]) -> Placement:
         """Where a `ticket.issued` body goes (the rules in this module's text)."""
         clock, sender, received = body.get("clock"), self.sender, self.received
+        by_hub = clock is not None and clock["hub"]
         if clock is not None and sender is not None and clock["boot"] == sender[0] and sender[1] >= clock["mono"]:
             at, timing = received - timedelta(seconds=sender[1] - clock["mono"]), ELAPSED
-        elif (stated := datetime.fromisoformat(body["issued_at"])) > received or body.get("clock_suspect"):
+        elif (stated := datetime.fromisoformat(body["issued_at"])) > received or (
+                body.get("clock_suspect") and not by_hub):
             at, timing = received, RECEIVED
-        elif clock is not None and clock["hub"]:
+        elif by_hub:
             at, timing = stated, HUB
         else:
             at, timing = stated, DEVICE
