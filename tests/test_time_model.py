@@ -270,6 +270,31 @@ def test_a_ticket_from_a_clock_ahead_is_called_before_visitors_who_came_later(ce
     assert [t["number"] for t in center.call_all(["passport-rf"])] == [first.number, second.number]
 
 
+def test_a_ticket_dated_by_the_hubs_time_past_a_last_one_slightly_ahead_keeps_its_place_after_a_reboot(center):
+    """Found by the property test below: the hub took such a ticket's time for a stand-in."""
+    kiosk = center.add_kiosk("kiosk-2", (300, 599))
+    center.advance(seconds=7)
+    kiosk.clock.jump(seconds=881)  # a wrong step of the wall clock, before the kiosk has heard the hub
+    center.advance(seconds=6)
+    first = kiosk.issue()
+    center.advance(seconds=765)
+    assert kiosk.sync_now()  # now it dates by the hub's time, 116 s behind its last ticket
+    came = center.clock.now()
+    second = kiosk.issue()  # stepped over that one: within the limit, so not let go
+    assert second.issued_at == first.issued_at + timedelta(milliseconds=1) <= came + SKEW_LIMIT
+    [sent] = [e for e in events_of(kiosk, protocol.TICKET_ISSUED) if e["body"]["ticket"] == second.id]
+    assert sent["body"]["clock_suspect"] and sent["body"]["clock"]["hub"]
+    center.advance(seconds=1038)
+    kiosk.reboot()  # the monotonic clock of the boot that issued it is gone
+    assert kiosk.sync_now()
+    placed = {t["id"]: t for t in center.tickets()}
+    assert (placed[first.id]["timing"], datetime.fromisoformat(placed[first.id]["issued_at"])) == \
+        ("elapsed", NINE + timedelta(seconds=13))
+    # By the kiosk's date, at most the limit after the visitor came; not 17 minutes later, when the hub got it.
+    assert (placed[second.id]["timing"], datetime.fromisoformat(placed[second.id]["issued_at"])) == \
+        ("hub", second.issued_at)
+    assert [t["number"] for t in center.call_all(["passport-rf"])] == [first.number, second.number]
+
 def test_a_ticket_stated_after_it_reached_the_hub_is_placed_when_the_hub_got_it(center):
     """A kiosk of an older release sends no monotonic clock: a future time is still not believed."""
     moment = NINE + timedelta(hours=30)
