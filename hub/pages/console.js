@@ -127,6 +127,8 @@ function renderRatings(ratings) {
     row([["окно " + w, ""], [r.count, "num"], [percent(r.happy_share), "num"]])));
 }
 
+const CHANNEL = {pilot: "пилот", stable: "основной"};
+
 // The heartbeat's figures in a line (offline_cache/heartbeat.py); what a device cannot read is left out.
 function beatFigures(beat) {
   if (!beat) { return "сводок ещё не было"; }
@@ -134,6 +136,9 @@ function beatFigures(beat) {
   const uptime = (s) => s >= 86400 ? Math.floor(s / 86400) + " д " + Math.floor(s % 86400 / 3600) + " ч"
     : Math.floor(s / 3600) + " ч " + Math.floor(s % 3600 / 60) + " мин";
   const shown = [beat.version ? "версия " + beat.version : "версия ?"];
+  if (beat.release !== undefined && beat.release !== null) {  // taken from the hub, not the card image
+    shown[0] += " · выпуск № " + beat.release + (beat.channel ? " (" + CHANNEL[beat.channel] + ")" : "");
+  }
   if (beat.uptime_s !== null) { shown.push("работает " + uptime(beat.uptime_s)); }
   shown.push("в очереди " + beat.outbox);
   if (beat.disk) { shown.push("диск " + number(beat.disk.free_bytes / 1e9, 1) + " ГБ своб."); }

@@ -28,7 +28,7 @@ def device_line(d: dict[str, Any]) -> str:
 
 def beat_figures(beat: dict[str, Any]) -> str:
     """The heartbeat's key figures; those the device could not read are left out."""
-    shown = [f"v{beat['version']}" if beat.get("version") else "version ?"]
+    shown = [software(beat)]
     if beat.get("uptime_s") is not None:
         shown.append(f"up {duration(beat['uptime_s'])}")
     shown.append(f"outbox {beat['outbox']}")
@@ -45,6 +45,15 @@ def beat_figures(beat: dict[str, Any]) -> str:
     if beat.get("display"):
         shown.append(f"display {beat['display'].get('power') or beat['display']['status']}")
     return ", ".join(shown)
+
+
+def software(beat: dict[str, Any]) -> str:
+    """The version the device runs and, once it has taken a release from the hub, its number and
+    channel; a device installed from the card image has neither."""
+    version = f"v{beat['version']}" if beat.get("version") else "version ?"
+    if beat.get("release") is None:
+        return version
+    return f"{version} release {beat['release']}" + (f" ({beat['channel']})" if beat.get("channel") else "")
 
 
 def duration(seconds: float) -> str:
