@@ -184,8 +184,28 @@ def hub_schema_6(db: sqlite_utils.Database) -> None:
     db.execute('DROP INDEX IF EXISTS "idx_tickets_center_state_service_issued_at"')
 
 
+# Software releases (hub/releases.py): each publish, its signed manifest per machine, the wheels
+# it offers (the blob store keeps them by hash), the pilot devices and the release settings.
+SCHEMA_7 = (
+    Table("releases", {"number": int, "version": str, "channel": str, "published_at": str, "promoted_at": str,
+                       "halted_at": str}, pk="number"),
+    Table("release_manifests", {"number": int, "machine": str, "manifest": str, "signature": str},
+          pk=("number", "machine")),
+    Table("release_wheels", {"number": int, "sha256": str}, pk=("number", "sha256"),
+          indexes=(Index(("sha256",)),)),
+    Table("release_pilots", {"center": str, "device": str}, pk=("center", "device")),
+    Table("release_settings", {"name": str, "value": str}, pk="name"),
+)
+
+
+def hub_schema_7(db: sqlite_utils.Database) -> None:
+    """The tables of SCHEMA_7."""
+    for table in SCHEMA_7:
+        ensure_table(db, table)
+
+
 MIGRATIONS: tuple[Migration, ...] = (hub_schema_1, hub_schema_2, hub_schema_3, hub_schema_4, hub_schema_5,
-                                     hub_schema_6)
+                                     hub_schema_6, hub_schema_7)
 
 
 def version(db: sqlite_utils.Database) -> int:
