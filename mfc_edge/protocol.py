@@ -58,17 +58,24 @@ BUTTON_RELEASED = "button.released"  # body: button, pin; a stuck button let go,
 SLIDE_PLAYED = "slide.played"
 # body: item, kind, asset, bundle, reason (a short code), detail; the slide was not shown
 SLIDE_SKIPPED = "slide.skipped"
+# Software releases (issue 15), sent by the updater of every device role:
+SOFTWARE_UPDATED = "software.updated"  # body: from (version, null if unknown), to (version), release
+SOFTWARE_ROLLED_BACK = "software.rolled_back"  # body: release, version, reason (one line)
+SOFTWARE_UPDATE_FAILED = "software.update_failed"  # body: release (null if unreadable), reason (one line)
+_SOFTWARE_EVENTS = frozenset({SOFTWARE_UPDATED, SOFTWARE_ROLLED_BACK, SOFTWARE_UPDATE_FAILED})
 EVENT_TYPES = frozenset({TICKET_ISSUED, TICKET_PRINTED, PRINTER_STATUS, CLOCK_SUSPECT, CLOCK_SKEWED,
                          NUMBERING_WRAPPED, BUNDLE_APPLIED, BUNDLE_REFUSED, RATING_GIVEN, HELP_REQUESTED,
-                         BUTTON_STUCK, BUTTON_RELEASED, SLIDE_PLAYED, SLIDE_SKIPPED})
+                         BUTTON_STUCK, BUTTON_RELEASED, SLIDE_PLAYED, SLIDE_SKIPPED, *_SOFTWARE_EVENTS})
 # The events each role of device sends; the hub refuses any other from a device of that role.
 # Kiosks issue and print tickets; kiosks and screens follow content bundles; window devices
 # (consoles, also those at the entrance) have the rating, help and keypad buttons.
 EVENTS_BY_ROLE: dict[str, frozenset[str]] = {
     "kiosk": frozenset({TICKET_ISSUED, TICKET_PRINTED, PRINTER_STATUS, CLOCK_SUSPECT, CLOCK_SKEWED,
-                        NUMBERING_WRAPPED, BUNDLE_APPLIED, BUNDLE_REFUSED}),
-    "signage": frozenset({SLIDE_PLAYED, SLIDE_SKIPPED, BUNDLE_APPLIED, BUNDLE_REFUSED, CLOCK_SKEWED}),
-    "console": frozenset({RATING_GIVEN, HELP_REQUESTED, BUTTON_STUCK, BUTTON_RELEASED, CLOCK_SKEWED}),
+                        NUMBERING_WRAPPED, BUNDLE_APPLIED, BUNDLE_REFUSED, *_SOFTWARE_EVENTS}),
+    "signage": frozenset({SLIDE_PLAYED, SLIDE_SKIPPED, BUNDLE_APPLIED, BUNDLE_REFUSED, CLOCK_SKEWED,
+                          *_SOFTWARE_EVENTS}),
+    "console": frozenset({RATING_GIVEN, HELP_REQUESTED, BUTTON_STUCK, BUTTON_RELEASED, CLOCK_SKEWED,
+                          *_SOFTWARE_EVENTS}),
 }
 PRINTER_STATES = ("ok", "paper_near_end", "paper_out", "cover_open", "offline", "unreachable", "no_status")
 RATING_SCALES = (3, 5)
@@ -247,6 +254,14 @@ def _slide_fields(**extra: Any) -> dict[str, Any]:
             "bundle": lambda v: v is None or _bundle_version(v), **extra}
 
 
+def _software_version(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 64
+
+
+def _one_line(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 1000 and "\n" not in value
+
+
 _BUTTON_FIELDS = {"button": lambda v: isinstance(v, str) and 0 < len(v) <= 40,
                   "pin": lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 40}
 
@@ -264,6 +279,10 @@ _BODY_FIELDS: dict[str, dict[str, Any]] = {
                                 and not isinstance(v, bool) and 0 <= v <= 86_400),
     SLIDE_SKIPPED: _slide_fields(reason=_is_code,
                                  detail=lambda v: isinstance(v, str) and len(v) <= 1000),
+    SOFTWARE_UPDATED: {"from": lambda v: v is None or _software_version(v), "to": _software_version,
+                       "release": _bundle_version},
+    SOFTWARE_ROLLED_BACK: {"release": _bundle_version, "version": _software_version, "reason": _one_line},
+    SOFTWARE_UPDATE_FAILED: {"release": lambda v: v is None or _bundle_version(v), "reason": _one_line},
     BUNDLE_REFUSED: {
         "version": lambda v: v is None or _bundle_version(v),
         "reason": _is_code,

@@ -188,25 +188,8 @@ class BundleUpdater:
             raise
 
     def _fetch(self, asset: Asset, version: int, resume: bool) -> int:
-        part = self.store.part_path(asset.sha256)
-        have = part.stat().st_size if resume and part.exists() else 0
-        if have > asset.size:
-            have = 0
-        received = 0
-        if have < asset.size or not part.exists():
-            with self._get(f"assets/{asset.sha256}", {"Range": f"bytes={have}-"} if have else {}) as reply:
-                if reply.status_code == 416 and have:  # the partial file is no prefix of this asset
-                    return self._fetch(asset, version, resume=False)
-                start = self._start_of(reply, have, asset, version)
-                received, digest = self._stream(reply, part, start, asset, version)
-        else:
-            digest = bundle.hash_file(part)  # complete but never moved in: stopped just before
-        if digest.hexdigest() != asset.sha256:
-            part.unlink(missing_ok=True)
-            if have and resume:  # maybe the old partial bytes were bad, not the hub's: once more, whole
-                return received + self._fetch(asset, version, resume=False)
-            raise Refusal("tampered", f"asset {asset.name!r}: its SHA-256 does not match the manifest", version)
-        return received
+        return fetch_resumable(self._get, f"assets/{asset.sha256}", self.store.part_path(asset.sha256),
+                               asset, version, resume)
 
     @staticmethod
     def _start_of(reply: requests.Response, have: int, asset: Asset, version: int) -> int:
@@ -252,6 +235,33 @@ class BundleUpdater:
             raise Refusal("truncated", f"asset {asset.name!r}: the hub sent {start + received} of its "
                                        f"{asset.size} bytes", version)
         return received, digest
+
+
+def fetch_resumable(get: Callable[[str, dict[str, str]], requests.Response], path: str, part: Path,
+                    asset: Asset, version: int, resume: bool = True) -> int:
+    """Fetch `path` (under the API) into `part` until it holds `asset`, verified by its SHA-256,
+    resuming what an earlier try left there with a Range request. Returns bytes received.
+    Refusal when the hub's bytes are not the asset (the .part is kept only when they may be),
+    Failure when the download could not finish. The content updater and the software
+    updater (offline_cache/software_update_fetch.py) download through this."""
+    have = part.stat().st_size if resume and part.exists() else 0
+    if have > asset.size:
+        have = 0
+    received = 0
+    if have < asset.size or not part.exists():
+        with get(path, {"Range": f"bytes={have}-"} if have else {}) as reply:
+            if reply.status_code == 416 and have:  # the partial file is no prefix of this asset
+                return fetch_resumable(get, path, part, asset, version, resume=False)
+            start = BundleUpdater._start_of(reply, have, asset, version)
+            received, digest = BundleUpdater._stream(reply, part, start, asset, version)
+    else:
+        digest = bundle.hash_file(part)  # complete but never moved in: stopped just before
+    if digest.hexdigest() != asset.sha256:
+        part.unlink(missing_ok=True)
+        if have and resume:  # maybe the old partial bytes were bad, not the hub's: once more, whole
+            return received + fetch_resumable(get, path, part, asset, version, resume=False)
+        raise Refusal("tampered", f"asset {asset.name!r}: its SHA-256 does not match the manifest", version)
+    return received
 
 
 def _body(reply: requests.Response) -> Iterator[bytes]:
