@@ -2,8 +2,10 @@
 
 Projected from device events as they arrive: `printer.status` (the latest per device, kept
 even when it is "ok", so a technician sees the printer answered), `button.stuck` and
-`button.released` (the stuck button works again: "ok"), and the
-bundle a device applied or refused last, to compare with the newest one published for it.
+`button.released` (the stuck button works again: "ok"), the
+bundle a device applied or refused last, to compare with the newest one published for it, and
+the software release it rolled back last (`software.rolled_back`), shown until it has taken a
+release since (`software.updated`).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from hub.identity import Identity
 from mfc_edge import protocol
 
 BUNDLE, REFUSED_BUNDLE = "bundle", "refused bundle"
+UPDATED, ROLLED_BACK = "software", "rolled back"
 
 
 class DeviceHealth:
@@ -36,6 +39,10 @@ class DeviceHealth:
             part, status = BUNDLE, str(body["version"])
         elif event["type"] == protocol.BUNDLE_REFUSED:
             part, status = REFUSED_BUNDLE, f"{body['version'] or '?'}: {body['reason']}"
+        elif event["type"] == protocol.SOFTWARE_UPDATED:
+            part, status = UPDATED, str(body["release"])
+        elif event["type"] == protocol.SOFTWARE_ROLLED_BACK:
+            part, status = ROLLED_BACK, f"{body['release']} ({body['version']}): {body['reason']}"
         else:
             part, status = f"button {body['button']}", "stuck" if event["type"] == protocol.BUTTON_STUCK else "ok"
         d.execute("INSERT INTO device_health (center, device, part, status, since) VALUES (?, ?, ?, ?, ?) "
@@ -55,8 +62,10 @@ class DeviceHealth:
         result = []
         for d in self.identity.devices(center):
             own = parts.get(d["id"], {})
-            if REFUSED_BUNDLE in own and BUNDLE in own and own[REFUSED_BUNDLE]["since"] < own[BUNDLE]["since"]:
-                del own[REFUSED_BUNDLE]  # a newer bundle has been applied since
+            for news, older in ((BUNDLE, REFUSED_BUNDLE), (UPDATED, ROLLED_BACK)):
+                if older in own and news in own and own[older]["since"] < own[news]["since"]:
+                    del own[older]  # a newer bundle or release has been taken since
+            own.pop(UPDATED, None)  # the heartbeat says which release runs
             running = int(own.pop(BUNDLE)["status"]) if BUNDLE in own else None
             if d["role"] not in latest_by_role:  # once per role: the alert sweep lists every device
                 latest_by_role[d["role"]] = self.latest_bundle(center, d["role"])
