@@ -27,7 +27,8 @@ from hub.alerts import SWEEP_EVERY_S, watch_devices
 from hub.headers import SecurityHeaders
 from hub.hub import Hub
 from hub.limits import BodyLimit
-from hub.routes import console, devices, pages
+from hub.releases import SOAK_CHECK_EVERY_S, soak_releases
+from hub.routes import console, devices, pages, releases
 from hub.routes.device_models import Feed, FeedCall, FeedEstimate
 from hub.routes.devices import SCREENSHOT_PATH
 from hub.time_header import HubTimeHeader
@@ -97,11 +98,12 @@ async def invalid_request(request: Request, exc: Exception) -> Response:
 
 
 def create_app(hub: Hub, end_of_day_every: float = END_OF_DAY_CHECK_S, docs: bool = False,
-               alerts_every: float = SWEEP_EVERY_S) -> FastAPI:
+               alerts_every: float = SWEEP_EVERY_S, soak_every: float = SOAK_CHECK_EVERY_S) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(close_past_days(hub, end_of_day_every)),
-                 asyncio.create_task(watch_devices(hub.alerts, alerts_every))]
+                 asyncio.create_task(watch_devices(hub.alerts, alerts_every)),
+                 asyncio.create_task(soak_releases(hub.releases, soak_every))]
         yield
         for task in tasks:
             task.cancel()
@@ -116,7 +118,7 @@ def create_app(hub: Hub, end_of_day_every: float = END_OF_DAY_CHECK_S, docs: boo
                                  protocol.HEARTBEAT_PATH: protocol.MAX_HEARTBEAT_BYTES})
     app.add_middleware(SecurityHeaders)
     app.add_middleware(HubTimeHeader, now=hub.db.now)  # added last: outermost
-    for router in (ops, devices.router, console.router, pages.router):
+    for router in (ops, devices.router, releases.router, console.router, pages.router):
         app.include_router(router)
     if docs:
         app.add_api_route("/docs", docs_page, methods=["GET"], include_in_schema=False)

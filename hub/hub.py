@@ -18,6 +18,7 @@ from hub.load import LoadCache
 from hub.operators import Operators
 from hub.queue import DEFAULT_PRIORITY_STREAK, Queue
 from hub.ratings import Ratings
+from hub.releases import Releases
 from hub.remote import RemoteCommands
 from hub.screens import Screens
 from mfc_edge import protocol
@@ -34,13 +35,15 @@ class Hub:
         self.bundles = Bundles(self.db, data_dir)
         self.catalogs = Catalogs(self.bundles)
         self.heartbeats = Heartbeats(self.db)
+        self.releases = Releases(self.db, data_dir, self.bundles, self.heartbeats)
         self.device_health = DeviceHealth(self.db, self.identity, self.heartbeats, self.bundles.latest_version)
         self.events = EventLog(self.db, self.queue, {
             protocol.RATING_GIVEN: self.ratings.project,
             protocol.HELP_REQUESTED: self.help.project,
             **{kind: self.device_health.project for kind in (
                 protocol.PRINTER_STATUS, protocol.BUTTON_STUCK, protocol.BUTTON_RELEASED,
-                protocol.BUNDLE_APPLIED, protocol.BUNDLE_REFUSED)}},
+                protocol.BUNDLE_APPLIED, protocol.BUNDLE_REFUSED, protocol.SOFTWARE_UPDATED,
+                protocol.SOFTWARE_ROLLED_BACK)}},
             services=self.catalogs.for_center)
         self.events.checks[protocol.RATING_GIVEN] = self.ratings.problems
         self.operators = Operators(self.db)

@@ -148,7 +148,8 @@ def _refuse_constant(name: str) -> None:
     raise ManifestError(f"{name} is not valid JSON")
 
 
-def _load_json(data: Any, what: str, limit: int) -> Any:
+def load_json(data: Any, what: str, limit: int) -> Any:
+    """Strict JSON (no duplicate keys, NaN or Infinity) of at most `limit` bytes, or ManifestError."""
     _require(isinstance(data, (bytes, bytearray)), f"the {what} must be bytes")
     _require(len(data) <= limit, f"the {what} is larger than {limit} bytes")
     try:
@@ -164,7 +165,7 @@ def _load_json(data: Any, what: str, limit: int) -> Any:
 
 def parse_manifest(data: bytes) -> Manifest:
     """The manifest in `data`, or ManifestError saying what is wrong with it (for any input at all)."""
-    raw = _load_json(data, "manifest", MAX_MANIFEST_BYTES)
+    raw = load_json(data, "manifest", MAX_MANIFEST_BYTES)
     _require(isinstance(raw, dict) and set(raw) == _MANIFEST_KEYS,
              "the manifest must be an object with exactly the keys " + ", ".join(sorted(_MANIFEST_KEYS)))
     _require(_is_int(raw["format"]) and raw["format"] == FORMAT,
@@ -212,11 +213,11 @@ def _b64(value: Any, what: str) -> bytes:
     raise ManifestError(f"the envelope's {what} is not a base64 string")
 
 
-def parse_envelope(data: bytes) -> Envelope:
-    raw = _load_json(data, "envelope", MAX_ENVELOPE_BYTES)
+def parse_envelope(data: bytes, limit: int = MAX_ENVELOPE_BYTES) -> Envelope:
+    raw = load_json(data, "envelope", limit)
     _require(isinstance(raw, dict), "the envelope must be a JSON object")
     if not raw.get("signature"):
-        raise ManifestError("the bundle is not signed", "unsigned")
+        raise ManifestError("the envelope is not signed", "unsigned")
     _require(set(raw) == {"manifest", "signature"}, "the envelope must have exactly the keys manifest, signature")
     signature = _b64(raw["signature"], "signature")
     if len(signature) != SIGNATURE_BYTES:
@@ -240,12 +241,19 @@ def verify_envelope(data: bytes, public_key: bytes) -> tuple[Envelope, Manifest]
 
     The signature is checked before the manifest is parsed, so nothing unsigned is ever interpreted.
     """
-    envelope = parse_envelope(data)
+    envelope = verified_envelope(data, public_key)
+    return envelope, parse_manifest(envelope.manifest_bytes)
+
+
+def verified_envelope(data: bytes, public_key: bytes, limit: int = MAX_ENVELOPE_BYTES) -> Envelope:
+    """The envelope in `data` whose signature the pinned key made, or ManifestError. Releases
+    (mfc_edge/release.py) travel in the same envelope."""
+    envelope = parse_envelope(data, limit)
     try:
         Ed25519PublicKey.from_public_bytes(public_key).verify(envelope.signature, envelope.manifest_bytes)
     except InvalidSignature:
         raise ManifestError("the signature does not match the hub's pinned key", "bad-signature") from None
-    return envelope, parse_manifest(envelope.manifest_bytes)
+    return envelope
 
 
 def hash_file(path: Path, length: int | None = None, digest: Any = None) -> Any:

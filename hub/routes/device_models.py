@@ -1,7 +1,7 @@
 """The bodies devices send and the replies they get, as OpenAPI documents them."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -114,6 +114,8 @@ class Heartbeat(BaseModel):
     center: str = Field(max_length=64, description="must be the token's")
     device: str = Field(max_length=64, description="must be the token's")
     version: str | None = WORD
+    release: int | None = Field(None, ge=1, le=2 ** 63 - 1, description="the software release it runs (issue 15)")
+    channel: Literal["pilot", "stable"] | None = Field(None, description="the release's channel when it took it")
     every_s: float = Field(protocol.HEARTBEAT_EVERY_S, ge=1, le=3600,
                            description="seconds to the next beat; offline after "
                                        f"{protocol.OFFLINE_AFTER_BEATS} of them without a word")

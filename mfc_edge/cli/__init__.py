@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 
 from mfc_edge.catalog import CatalogError
-from mfc_edge.cli import device_commands, firstboot, hub_commands, provision
+from mfc_edge.cli import device_commands, firstboot, hub_commands, provision, release_commands
 from mfc_edge.cli.arguments import CommandError
 from mfc_edge.config import ConfigError
 from mfc_edge.files import DataFolderError
@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     hub_commands.register(add)
     provision.register(add)
     firstboot.register(add)
+    release_commands.register(add)
     return parser
 
 
