@@ -99,24 +99,27 @@ def call_numbers(db: Database, center: str, tickets: Iterable[tuple[str, str]]) 
     tickets = list(tickets)
     if not tickets:
         return []
-    wanted = sorted({(day, number) for number, day in tickets})
-    # The call numbers of a printed number П505 on a day are П505, П505/2, ..., П505/n: each is
-    # the next when its ticket arrives, and none is changed or removed later. So a new ticket
-    # takes the one after the highest, found by one statement for the whole batch: SQLite walks
-    # the unique index (center, day, number) over each number's range, П505 up to but not
-    # including П5050, where only its call numbers sort (hub/schema.py, step 2). Walking it
-    # from Python, one query and one row per call number, was a quarter of ingest's time when
-    # numbers repeated (benchmarks/RESULTS.md).
+    days, printed = sorted({day for _, day in tickets}), sorted({number for number, _ in tickets})
+    # One look-up down the unique index (center, day, number) for the printed numbers themselves.
+    taken = sorted((r[0], r[1]) for r in db.execute(
+        f"SELECT day, number FROM tickets WHERE center = ? AND day IN ({','.join('?' * len(days))}) "
+        f"AND number IN ({','.join('?' * len(printed))})", [center, *days, *printed]))
+    # A number already taken (a kiosk's clock was wrong, or its range ran out) is called П505/2,
+    # П505/3, ..., П505/n: each the next when its ticket arrived, none changed or removed later.
+    # So a new one takes the one after the highest, which one statement finds for all of them:
+    # SQLite walks the index over each number's range, П505 up to but not including П5050, where
+    # only its call numbers sort (hub/schema.py, step 2). Walking it from Python, a query and a
+    # row per call number, was a quarter of ingest's time when numbers repeated.
     highest: dict[tuple[str, str], int] = {}
-    for start in range(0, len(wanted), 500):  # 1,000 values: within SQLite's limit on ? per statement
-        chunk = wanted[start:start + 500]
+    for start in range(0, len(taken), 500):  # 1,000 values: within SQLite's limit on ? per statement
+        chunk = taken[start:start + 500]
         highest.update(((day, number), nth) for day, number, nth in db.execute(
-            f"WITH wanted(day, number) AS (VALUES {','.join(['(?, ?)'] * len(chunk))}) "
-            "SELECT wanted.day, wanted.number, max(CASE WHEN t.number = wanted.number THEN 1 "
-            "ELSE CAST(substr(t.number, length(wanted.number) + 2) AS INTEGER) END) "
-            "FROM wanted JOIN tickets AS t ON t.center = ? AND t.day = wanted.day "
-            "AND t.number >= wanted.number AND t.number < wanted.number || '0' "
-            "GROUP BY wanted.day, wanted.number", [*(v for pair in chunk for v in pair), center]))
+            f"WITH taken(day, number) AS (VALUES {','.join(['(?, ?)'] * len(chunk))}) "
+            "SELECT taken.day, taken.number, max(CASE WHEN t.number = taken.number THEN 1 "
+            "ELSE CAST(substr(t.number, length(taken.number) + 2) AS INTEGER) END) "
+            "FROM taken JOIN tickets AS t ON t.center = ? AND t.day = taken.day "
+            "AND t.number >= taken.number AND t.number < taken.number || '0' "
+            "GROUP BY taken.day, taken.number", [*(v for pair in chunk for v in pair), center]))
     found = []
     for number, day in tickets:
         nth = highest[day, number] = highest.get((day, number), 0) + 1
