@@ -161,7 +161,8 @@ function renderDevices(devices) {
     const current = Object.entries(d.parts).filter(([part, p]) => !(part.startsWith("button ") && p.status === "ok"));
     const parts = current.map(([part, p]) =>
       part === "printer" ? PRINTER[p.status] || p.status
-      : part === "refused bundle" ? "отклонён пакет " + p.status : part + ": залипла");
+      : part === "refused bundle" ? "отклонён пакет " + p.status
+      : part === "rolled back" ? "откат выпуска № " + p.status : part + ": залипла");
     const trouble = current.some(([part, p]) => part !== "printer" || !["ok", "paper_near_end"].includes(p.status));
     const b = d.bundle;
     const bundle = (b.running ? "№ " + b.running : "нет") +
@@ -176,6 +177,36 @@ function renderDevices(devices) {
     tr.classList.toggle("offline", offline);
     return tr;
   }));
+}
+
+// Each release the hub offers (hub/releases.py) and how this center's devices took it; supervisors
+// of the hub's own center may promote a pilot release to every device or halt one.
+function renderReleases(found) {
+  $("release-rows").replaceChildren(...found.releases.map((r) => {
+    const p = r.progress;
+    const tr = row([["№ " + r.number, ""], [r.version, ""], [r.halted ? "остановлен" : CHANNEL[r.channel], r.halted ? "trouble" : ""],
+                    [when(r.published_at), ""], [p.updated, "num"], [p.pending, "num"],
+                    [p.rolled_back, p.rolled_back ? "num trouble" : "num"], ["", ""]]);
+    if (found.may_act && !r.halted) {
+      const actions = r.channel === "pilot" ? [["promote", "В основной канал"], ["halt", "Остановить"]] : [["halt", "Остановить"]];
+      tr.lastChild.append(...actions.map(([action, name]) => {
+        const b = document.createElement("button"); b.textContent = name; b.dataset.action = action;
+        b.onclick = () => releaseAction(r.number, action, name);
+        return b;
+      }));
+    }
+    return tr;
+  }));
+}
+
+async function releaseAction(number, action, name) {
+  if (action === "halt" && !confirm("Остановить выпуск № " + number + "? Устройства больше не будут его загружать.")) {
+    return;
+  }
+  $("release-message").textContent = "";
+  try { await api("/console/api/releases/" + number + "/" + action, {}); }
+  catch (error) { $("release-message").textContent = name + ": " + error.message; }
+  await refresh();
 }
 
 let shownScreens = "";
@@ -219,6 +250,7 @@ async function refresh() {
       renderHall(await api("/console/api/hall"));
       renderDevices((await api("/console/api/devices")).devices);
       renderScreens((await api("/console/api/screens")).screens);
+      renderReleases(await api("/console/api/releases"));
     }
   } catch (error) { /* signed out or the hub is restarting: the next poll tries again */ }
 }

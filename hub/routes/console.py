@@ -1,6 +1,6 @@
 """Routes the operator console calls (hub/pages/console.html), signed in with a session cookie:
-operators work the queue at the window they opened; supervisors also see the hall, the devices
-and the screens, and may act at any window of their center.
+operators work the queue at the window they opened; supervisors also see the hall, the devices,
+the screens and the software releases, and may act at any window of their center.
 
 Service ids are checked against the center's own catalog (hub/catalogs.py): a service a kiosk
 bundle added can be opened at a window and transferred to like a built-in one.
@@ -20,6 +20,7 @@ from hub.help import HelpError
 from hub.hub import Hub
 from hub.operators import SUPERVISOR, Operator, SignInBusy, SignInError, SignInLocked
 from hub.queue import QueueError
+from hub.releases import ReleaseRefused
 from hub.remote import CommandRefused
 from hub.routes.common import DEVICE, SESSION_COOKIE, WINDOW, HubDep, OperatorDep, SupervisorDep, queue_reply
 from mfc_edge import protocol
@@ -208,6 +209,52 @@ def remote_command(hub: HubDep, who: SupervisorDep, device_id: str = PathParam(p
 def remote_commands(hub: HubDep, who: SupervisorDep) -> dict[str, Any]:
     """The latest command of each kind for each device of the center: who asked, when, and the result."""
     return {"commands": hub.remote.latest(who.center)}
+
+
+# --- software releases ---------------------------------------------------------------------
+
+RELEASES_SHOWN = 10  # the newest; older ones are in `mfc-edge hub release list`
+
+
+def may_release(hub: Hub, who: Operator) -> bool:
+    """A release is hub-wide, so promoting or halting one reaches every center the hub serves: a
+    supervisor may do it on a hub that serves their center alone, the usual one hub per center.
+    A hub shared by several centers leaves it to its technician (`mfc-edge hub release`)."""
+    centers = {d["center"] for d in hub.identity.devices()} | {c["id"] for c in hub.centers.all()}
+    return who.role == SUPERVISOR and centers <= {who.center}
+
+
+@router.get("/console/api/releases", responses={403: {"description": "the signed-in operator is not a supervisor"}})
+def releases(hub: HubDep, who: SupervisorDep) -> dict[str, Any]:
+    """The newest releases, newest first, each with its channel and, among the supervisor's own
+    center's devices, those running it, those it is offered to that have not taken it yet, and
+    those that rolled it back; and whether this supervisor may promote and halt them."""
+    shown = []
+    for row in reversed(hub.releases.rows()[-RELEASES_SHOWN:]):
+        progress = hub.releases.progress(row["number"], who.center)
+        shown.append({"number": row["number"], "version": row["version"], "channel": row["channel"],
+                      "halted": bool(row["halted_at"]), "published_at": row["published_at"],
+                      "promoted_at": row["promoted_at"], "halted_at": row["halted_at"], "machines": row["machines"],
+                      "progress": {"updated": len(progress.updated), "pending": len(progress.pending),
+                                   "rolled_back": len(progress.rolled_back)},
+                      "devices": {"updated": progress.updated, "pending": progress.pending,
+                                  "rolled_back": progress.rolled_back}})
+    return {"releases": shown, "may_act": may_release(hub, who)}
+
+
+@router.post("/console/api/releases/{number}/{action}",
+             responses={403: {"description": "not a supervisor, or the hub serves other centers too"},
+                        409: {"description": "no such release, or a halted one to promote"}})
+def release_action(hub: HubDep, who: SupervisorDep, number: int = PathParam(ge=1, le=2 ** 63 - 1),
+                   action: str = PathParam(pattern="^(promote|halt)$")) -> dict[str, Any]:
+    """Promote a pilot release to every device, or halt a release: no device takes it any more."""
+    if not may_release(hub, who):
+        raise HTTPException(403, "этот хаб обслуживает и другие центры: выпуском управляет техник хаба")
+    try:
+        (hub.releases.promote if action == "promote" else hub.releases.halt)(number)
+    except ReleaseRefused as exc:
+        raise HTTPException(409, str(exc)) from None
+    return {"release": number, "status": "promoted" if action == "promote" else "halted"}
 
 
 # --- help requests and ratings ------------------------------------------------------------
