@@ -16,6 +16,7 @@ on). benchmarks/arm64_wheels.py uses the same functions to check that every role
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,7 +44,9 @@ _LINUX = {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix
 _WHEEL_LINE = re.compile(r"^\s*(?:Saved|File was already downloaded) (\S+\.whl)$", re.MULTILINE)
 _MISSING_LINE = re.compile(r"^ERROR: (?:Could not find a version that satisfies the requirement|"
                            r"No matching distribution found for) .*$", re.MULTILINE)
-_BUILT_LINE = re.compile(r"filename=(\S+\.whl)")
+# What the working tree has besides the project's source (.gitignore, and tools' caches).
+_NOT_SOURCE = (".git", ".venv", "var", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis",
+               ".mypy_cache", ".ruff_cache")
 
 
 class BuildError(RuntimeError):
@@ -112,10 +115,15 @@ def foreign(wheels: list[str], machine: str) -> list[str]:
 
 
 def build_project_wheel(root: Path, dest: Path) -> str:
-    """Build the project's wheel from the working tree at `root` into `dest`; its file name."""
+    """Build the project's wheel from the working tree at `root` into `dest`; its file name.
+
+    From a copy without the ignored folders: setuptools builds through build/lib, where a module
+    deleted since an earlier build would still be, and would ship in the wheel."""
     with tempfile.TemporaryDirectory(prefix="mfc-edge-wheel-") as scratch:
+        source = Path(scratch) / "source"
+        shutil.copytree(root, source, ignore=shutil.ignore_patterns(*_NOT_SOURCE), symlinks=True)
         result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check",
-                                 "-w", scratch, str(root)], capture_output=True, text=True)
+                                 "-w", scratch, str(source)], capture_output=True, text=True)
         built = list(Path(scratch).glob("*.whl"))
         if result.returncode != 0 or len(built) != 1:
             last = (result.stderr.strip().splitlines() or ["no wheel was made"])[-1]
