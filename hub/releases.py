@@ -33,7 +33,7 @@ from hub.identity import Device
 from mfc_edge import protocol, release
 from mfc_edge.bundle import Envelope, hash_file
 from mfc_edge.release import Release, Wheel
-from mfc_edge.release_build import DescriptionError, read_description
+from mfc_edge.release_build import Description, DescriptionError, read_description
 
 CHANNELS = ("pilot", "stable")
 SOAK_CHECK_EVERY_S = 60.0
@@ -83,29 +83,29 @@ class Releases:
     # --- publishing -------------------------------------------------------------
 
     def publish(self, folder: Path, channel: str) -> tuple[int, list[str], int]:
-        """Publish the built release in `folder`: (its number, its machines, wheels newly stored)."""
+        """Publish the built release in `folder`: (its number, its machines, wheels newly stored).
+        A folder devices would refuse, or whose wheels are not the ones described, is refused
+        before anything is stored."""
         if channel not in CHANNELS:
             raise ReleaseRefused(f"channel {channel!r}: expected one of {', '.join(CHANNELS)}")
         try:
             described = read_description(folder)
         except DescriptionError as exc:
             raise ReleaseRefused(str(exc)) from None
-        files = {wheel.name: self._checked(folder, wheel) for wheel in described.wheels}
-        new = sum(not self.wheels.path(w.sha256).exists() for w in described.wheels)
-        for wheel in described.wheels:
-            self.wheels.put(files[wheel.name])
         now = iso(self.db.now())
-        by_name = {w.name: w for w in described.wheels}
+        for machine in described.machines:  # as devices would parse it, numbered 1 until it has its number
+            try:
+                release.parse_release(self._manifest(described, machine, 1, now).encode())
+            except release.ReleaseError as exc:
+                raise ReleaseRefused(f"{folder}: cannot publish this release for {machine}: {exc}") from None
+        files = {wheel.name: self._checked(folder, wheel) for wheel in described.wheels}
+        missing = [w for w in described.wheels if not self.wheels.path(w.sha256).exists()]
+        for wheel in missing:  # the others, stored by an earlier release, are not copied again
+            self.wheels.put(files[wheel.name])
         with self.db.transaction() as tx:
             number = (tx.execute("SELECT MAX(number) FROM releases").fetchone()[0] or 0) + 1
-            for machine, roles in described.machines.items():
-                names = sorted({name for listed in roles.values() for name in listed})
-                try:  # what devices would refuse, the hub does not publish
-                    envelope = release.sign(self.bundles.key, Release(
-                        number, described.version, machine, now, tuple(by_name[n] for n in names),
-                        {role: tuple(sorted(listed)) for role, listed in roles.items()}))
-                except release.ReleaseError as exc:
-                    raise ReleaseRefused(f"{folder}: cannot publish this release for {machine}: {exc}") from None
+            for machine in described.machines:
+                envelope = release.sign(self.bundles.key, self._manifest(described, machine, number, now))
                 tx.table("release_manifests").insert({
                     "number": number, "machine": machine,
                     "manifest": base64.b64encode(envelope.manifest_bytes).decode(),
@@ -115,7 +115,14 @@ class Releases:
             tx.table("releases").insert({"number": number, "version": described.version, "channel": channel,
                                          "published_at": now, "promoted_at": now if channel == "stable" else None,
                                          "halted_at": None})
-        return number, sorted(described.machines), new
+        return number, sorted(described.machines), len({w.sha256 for w in missing})
+
+    @staticmethod
+    def _manifest(described: Description, machine: str, number: int, now: str) -> Release:
+        roles = described.machines[machine]
+        names = {name for listed in roles.values() for name in listed}
+        return Release(number, described.version, machine, now, tuple(w for w in described.wheels if w.name in names),
+                       {role: tuple(sorted(listed)) for role, listed in roles.items()})
 
     @staticmethod
     def _checked(folder: Path, wheel: Wheel) -> Path:

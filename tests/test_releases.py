@@ -128,6 +128,23 @@ def test_a_folder_whose_wheel_was_changed_after_the_build_is_refused_whole(cente
     assert center.hub.releases.rows() == [] and not list(center.hub.releases.wheels.folder.iterdir())
 
 
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d["wheels"][0].update(name="../../evil-1.0-py3-none-any.whl"), "is not a wheel file name"),
+    (lambda d: d["machines"]["x86_64"].update(console=[]), "roles.console must be a non-empty list"),
+    (lambda d: d.update(version="0.2.0; rm -rf /"), "is not a version string"),
+    (lambda d: d["machines"].update(riscv64={"console": []}), "machines must map some of"),
+])
+def test_a_hostile_release_description_is_refused_in_one_line_before_anything_is_stored(center, tmp_path, change,
+                                                                                       message):
+    folder = make_release(tmp_path / "r")
+    described = json.loads((folder / DESCRIPTION).read_bytes())
+    change(described)
+    (folder / DESCRIPTION).write_text(json.dumps(described))
+    with pytest.raises(ReleaseRefused, match=message) as refused:
+        center.hub.releases.publish(folder, "stable")
+    assert "\n" not in str(refused.value) and not list(center.hub.releases.wheels.folder.iterdir())
+
+
 def test_pilot_releases_reach_pilots_only_until_promoted_and_halted_ones_nobody(center, tmp_path):
     releases = center.hub.releases
     pilot, other = center.device("c1"), center.device("c2")
