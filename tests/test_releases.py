@@ -270,8 +270,11 @@ def test_the_release_commands(tmp_path, capsys):
     assert main(["hub", "release", str(make_release(tmp_path / "r")), "--channel", "pilot", "--data", str(data)]) == 0
     assert "release 1" in capsys.readouterr().out
     assert main(["hub", "release", "promote", "1", "--data", str(data)]) == 0
-    assert main(["hub", "release", "list", "--data", str(data)]) == 0
-    assert "stable" in capsys.readouterr().out
+    assert main(["hub", "release", "list", "--center", "strogino", "--data", str(data)]) == 0
+    assert "stable" in capsys.readouterr().out.split("strogino: 0 on it, 0 pending, 0 rolled back")[0]
+    assert main(["hub", "release", "pilots", "--center", "strogino", "--share", "1.5", "--data", str(data)]) == 2
+    assert capsys.readouterr().err.strip() == "mfc-edge: error: share 1.5: expected 0 to 1 (0.2 makes a fifth of " \
+                                              "the devices pilots)"
     assert main(["hub", "release", "soak", "--hours", "24", "--data", str(data)]) == 0
     assert main(["hub", "release", "halt", "7", "--data", str(data)]) == 2
     assert capsys.readouterr().err.strip() == "mfc-edge: error: there is no release 7"

@@ -61,7 +61,9 @@ def cmd_hub_release(args: argparse.Namespace) -> int:
             print(f"release {args.number} is halted: no device takes it from now on")
         elif args.what == "list":
             for row in releases.rows():
-                print(describe(row))
+                progress = args.center and releases.progress(row["number"], args.center)
+                print(describe(row) + (f"  {args.center}: {len(progress.updated)} on it, {len(progress.pending)} "
+                                       f"pending, {len(progress.rolled_back)} rolled back" if progress else ""))
         elif args.what == "pilots":
             _set_pilots(args, releases)
         elif args.what == "soak":
@@ -108,14 +110,15 @@ def register_hub(hub_sub: argparse._SubParsersAction) -> None:
     q = hub_sub.add_parser(
         "release", help="Publish a built release (DIR --channel ...), or promote, halt, list, pilots, soak.",
         description="hub release DIR --channel pilot|stable: sign and publish a release built by `mfc-edge release "
-                    "build`. hub release promote N / halt N / list; hub release pilots --center C (--device D ... | "
-                    "--share 0.2); hub release soak --hours H (a pilot release no device rolled back becomes stable "
+                    "build`. hub release promote N / halt N / list [--center C: with its rollout there]; hub release "
+                    "pilots --center C (--device D ... | --share 0.2); hub release soak --hours H (a pilot release no "
+                    "device rolled back becomes stable "
                     "after H hours; 0: only by hand).")
     q.add_argument("what", metavar="DIR|" + "|".join(ACTIONS), help="a built release folder, or an action")
     q.add_argument("number", nargs="?", help="the release, for promote and halt")
     q.add_argument("--data", type=Path, default=Path("var/hub"), help="the hub's data folder")
     q.add_argument("--channel", choices=("pilot", "stable"), help="for DIR: who takes it first")
-    q.add_argument("--center", help="for pilots: center id")
+    q.add_argument("--center", help="for pilots: center id; for list: show each release's rollout there")
     q.add_argument("--device", dest="pilot_devices", action="append", metavar="DEVICE",
                    help="for pilots: a pilot device; repeat for more (replaces the center's named pilots)")
     q.add_argument("--share", type=float, help="for pilots: the share of each role's devices, 0 to 1")
