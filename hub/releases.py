@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import fcntl
 import hashlib
 import logging
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -36,6 +39,9 @@ from mfc_edge.release import Release, Wheel
 from mfc_edge.release_build import Description, DescriptionError, read_description
 
 CHANNELS = ("pilot", "stable")
+# The newest stable release and the one before it keep their wheels: a device still fetching the
+# older one when the newer is promoted can finish it.
+KEEP_STABLE = 2
 SOAK_CHECK_EVERY_S = 60.0
 _SOAK_HOURS = "soak_hours"
 _SHARE = "pilot_share."  # + center
@@ -79,6 +85,7 @@ class Releases:
         self.heartbeats = heartbeats
         # Apart from the bundles' blobs, whose garbage collection keeps only what bundles have.
         self.wheels = BlobStore(Path(data_dir) / "wheels")
+        self.lock_path = Path(data_dir) / "release.lock"
 
     # --- publishing -------------------------------------------------------------
 
@@ -99,9 +106,22 @@ class Releases:
             except release.ReleaseError as exc:
                 raise ReleaseRefused(f"{folder}: cannot publish this release for {machine}: {exc}") from None
         files = {wheel.name: self._checked(folder, wheel) for wheel in described.wheels}
-        missing = [w for w in described.wheels if not self.wheels.path(w.sha256).exists()]
-        for wheel in missing:  # the others, stored by an earlier release, are not copied again
-            self.wheels.put(files[wheel.name])
+        with self._one_publisher():
+            missing = [w for w in described.wheels if not self.wheels.path(w.sha256).exists()]
+            for wheel in missing:  # the others, stored by an earlier release, are not copied again
+                self.wheels.put(files[wheel.name])
+            number = self._record(described, channel, now)
+            self.collect_garbage()
+        return number, sorted(described.machines), len({w.sha256 for w in missing})
+
+    @contextmanager
+    def _one_publisher(self) -> Iterator[None]:
+        """Wheels one publisher has stored but not yet recorded must not be collected by another."""
+        with open(self.lock_path, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def _record(self, described: Description, channel: str, now: str) -> int:
         with self.db.transaction() as tx:
             number = (tx.execute("SELECT MAX(number) FROM releases").fetchone()[0] or 0) + 1
             for machine in described.machines:
@@ -115,7 +135,21 @@ class Releases:
             tx.table("releases").insert({"number": number, "version": described.version, "channel": channel,
                                          "published_at": now, "promoted_at": now if channel == "stable" else None,
                                          "halted_at": None})
-        return number, sorted(described.machines), len({w.sha256 for w in missing})
+        return number
+
+    def collect_garbage(self) -> tuple[int, int]:
+        """Delete the wheels no device will fetch again: those of no release from the stable one
+        before the newest stable on (a device may be fetching it still), halted ones left out.
+        (wheels deleted, bytes freed)"""
+        rows = list(self.db.db.query("SELECT number, channel FROM releases WHERE halted_at IS NULL "
+                                     "ORDER BY number DESC"))
+        stable = [r["number"] for r in rows if r["channel"] == "stable"][:KEEP_STABLE]
+        floor = stable[-1] if stable else 0
+        kept = [r["number"] for r in rows if r["number"] >= floor]
+        with self.db.transaction() as tx:
+            tx.execute(f"DELETE FROM release_wheels WHERE number NOT IN ({', '.join('?' * len(kept))})", kept)
+            needed = {r[0] for r in tx.execute("SELECT DISTINCT sha256 FROM release_wheels")}
+        return self.wheels.remove_all_but(needed)
 
     @staticmethod
     def _manifest(described: Description, machine: str, number: int, now: str) -> Release:

@@ -120,6 +120,19 @@ def test_a_release_that_changes_one_wheel_stores_one_new_blob(center, tmp_path):
     assert number == 2 and new == 1 and len(added) == 1
 
 
+def test_wheels_only_releases_older_than_the_last_two_stable_ones_had_are_deleted(center, tmp_path):
+    releases = center.hub.releases
+    for number in (1, 2, 3):
+        releases.publish(make_release(tmp_path / str(number), version=f"0.{number}.0"), "stable")
+    gone = hashlib.sha256(wheel_bytes("mfc_edge-0.1.0-py3-none-any.whl", 10)).hexdigest()  # release 1's alone
+    kept = hashlib.sha256(wheel_bytes("mfc_edge-0.2.0-py3-none-any.whl", 20)).hexdigest()
+    assert not releases.wheels.path(gone).exists() and releases.wheels.path(kept).exists()
+    device = center.device("c1")
+    assert device.get(f"{release.WHEELS_PATH}/{gone}").status_code == 404
+    assert device.get(f"{release.WHEELS_PATH}/{kept}").status_code == 200
+    assert len(list(releases.wheels.folder.iterdir())) == 3 + 2  # the three shared wheels, two project wheels
+
+
 def test_a_folder_whose_wheel_was_changed_after_the_build_is_refused_whole(center, tmp_path):
     folder = make_release(tmp_path / "r")
     (folder / "wheels" / COMMON[0]).write_bytes(b"something else")
