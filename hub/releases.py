@@ -4,7 +4,9 @@
 (mfc_edge/release_build.py): every wheel is checked against its description, stored once by its
 hash (a wheel an earlier release had is not stored again, and devices that have it do not fetch
 it again), and one manifest per machine is signed with the hub's bundle key, all under the
-next release number: numbers only go up, so devices can refuse an older release.
+next release number: numbers only go up, so devices can refuse an older release. Wheels no
+device will fetch again are deleted then (`collect_garbage`), or a hub publishing a release a
+month would fill its disk with a couple of hundred megabytes each time.
 
 A device is offered the newest release it should run: pilot devices the newest pilot or stable
 one, others the newest stable one, a halted release nobody. Pilots are named devices, or a share
