@@ -291,5 +291,7 @@ def test_the_release_commands(tmp_path, capsys):
     assert main(["hub", "release", "soak", "--hours", "24", "--data", str(data)]) == 0
     assert main(["hub", "release", "halt", "7", "--data", str(data)]) == 2
     assert capsys.readouterr().err.strip() == "mfc-edge: error: there is no release 7"
+    assert main(["hub", "release", "promote", "9" * 30, "--data", str(data)]) == 2
+    assert "needs a release number" in capsys.readouterr().err
     assert main(["hub", "release", str(tmp_path / "nothing"), "--channel", "stable", "--data", str(data)]) == 2
     assert "cannot be read" in capsys.readouterr().err

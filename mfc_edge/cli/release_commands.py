@@ -31,6 +31,8 @@ def cmd_release_build(args: argparse.Namespace) -> int:
         described = build(args.root, args.out, sorted(set(machines)), sorted(set(args.role or ROLES)))
     except BuildError as exc:
         raise CommandError(str(exc)) from None
+    except OSError as exc:
+        raise CommandError(f"--out {args.out}: {exc.strerror or exc}") from None
     size = sum(w.size for w in described.wheels)
     print(f"release {described.version} for {', '.join(described.machines)}: {len(described.wheels)} wheels, "
           f"{size / 1e6:.1f} MB in {args.out / 'wheels'}; publish it with `mfc-edge hub release {args.out} "
@@ -39,7 +41,7 @@ def cmd_release_build(args: argparse.Namespace) -> int:
 
 
 def _number(args: argparse.Namespace) -> int:
-    if args.number is None or not args.number.isdigit():
+    if args.number is None or not args.number.isascii() or not args.number.isdigit() or len(args.number) > 18:
         raise CommandError(f"hub release {args.what} needs a release number, e.g. `hub release {args.what} 3`")
     return int(args.number)
 
