@@ -18,6 +18,7 @@ from mfc_edge.cli.fleet import beat_figures, device_line
 from mfc_edge.release import Wheel
 from mfc_edge.release_build import DESCRIPTION, Description
 from offline_cache.hub_client import HubClient
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
 
 
 def a_device(beat: dict[str, Any] | None) -> dict[str, Any]:
@@ -167,3 +168,35 @@ def test_on_a_hub_serving_two_centers_only_its_technician_promotes(center, tmp_p
     refused = supervisor.post(f"{center.url}/console/api/releases/1/promote", timeout=10)
     assert refused.status_code == 403 and "другие центры" in refused.json()["detail"]
     assert center.hub.releases.rows()[0]["channel"] == "pilot"
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_console_panel_shows_the_rollout_and_halts_a_release(center, tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api")
+    pilot = center.device("kiosk-1")
+    center.hub.releases.set_pilots("strogino", devices=["kiosk-1"])
+    center.hub.releases.publish(built_release(tmp_path / "r1", "0.2.0"), "pilot")
+    beat(pilot, "kiosk-1", "0.2.0", 1, "pilot")
+    center.hub.operators.add("strogino", "smirnova", "Смирнова Анна", PASSWORD, "supervisor")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 900})
+            page.goto(f"{center.url}/console")
+            page.fill("#center", "strogino")
+            page.fill("#login", "smirnova")
+            page.fill("#password", PASSWORD)
+            page.click("#sign-in")
+            page.wait_for_selector("#device-rows tr[data-device='kiosk-1']:has-text('выпуск № 1 (пилот)')")
+            row = page.locator("#release-rows tr", has_text="№ 1")
+            row.wait_for()
+            assert [c.strip() for c in row.locator("td").all_inner_texts()[:7]] == [
+                "№ 1", "0.2.0", "пилот", row.locator("td").nth(3).inner_text().strip(), "1", "0", "0"]
+            page.once("dialog", lambda dialog: dialog.accept())  # «Остановить» asks first
+            row.locator("button[data-action='halt']").click()
+            page.wait_for_selector("#release-rows tr:has-text('остановлен')")
+            assert row.locator("button").count() == 0  # nothing more to do with a halted release
+        finally:
+            browser.close()
+    assert center.hub.releases.rows()[0]["halted_at"]
