@@ -6,13 +6,16 @@ up-to-date device gets a 304), so the answer is the one the device itself would 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import requests
 
 from mfc_edge import bundle, protocol
 from mfc_edge.config import DeviceConfig
 from offline_cache.content import ContentStore, load_bundle_key
+from offline_cache.heartbeat import software_version
 from offline_cache.hub_client import CredentialError, HubClient, load_token
+from offline_cache.software_update_state import STATE_FILE, read_state, running_release
 
 READ_ONLY_QUOTA = 1 << 40  # status only reads the content folder; the quota is the updater's business
 
@@ -58,7 +61,19 @@ def bundle_status(device: DeviceConfig, timeout: float = 10.0) -> BundleStatus:
     return BundleStatus(active and active.version, manifest.version)
 
 
-def status_lines(device: DeviceConfig) -> list[str]:
+def software_lines(state_file: Path) -> list[str]:
+    """The software this program runs (version, release, channel) and the last rollback, if any."""
+    running = running_release(state_file)
+    release = f"release {running['release']} ({running['channel']})" if running["release"] else "no release yet"
+    lines = [f"software {software_version() or 'unknown version'}, {release}"]
+    rollback = read_state(state_file).get("last_rollback")
+    if isinstance(rollback, dict):
+        lines.append(f"rollback release {rollback.get('release')} ({rollback.get('version')}) at "
+                     f"{rollback.get('at')}: {rollback.get('reason')}")
+    return lines
+
+
+def status_lines(device: DeviceConfig, software_state: Path = Path("/") / STATE_FILE) -> list[str]:
     found = bundle_status(device)
     if found.up_to_date is True:
         state = "up to date"
@@ -68,5 +83,6 @@ def status_lines(device: DeviceConfig) -> list[str]:
         state = found.note or "nothing published for this device yet"
     lines = [f"device   {device.device_id} ({device.role}) of center {device.center_id}",
              f"hub      {device.hub_url or '—'}",
+             *software_lines(software_state),
              f"bundle   {'version ' + str(found.active) if found.active else 'none (built-in content)'}; {state}"]
     return lines

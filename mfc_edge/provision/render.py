@@ -15,6 +15,8 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "data" / "provision"
 UNITS = PurePosixPath("etc/systemd/system")
 FIRSTBOOT_UNIT = "mfc-edge-firstboot.service"
 REBOOT_UNITS = ("mfc-edge-reboot.path", "mfc-edge-reboot.service")
+# The software updater (issue 15): the timer starts the oneshot service.
+UPDATE_UNITS = ("mfc-edge-update.service", "mfc-edge-update.timer")
 
 # Kivy on a Pi with no desktop: SDL draws through KMS/DRM itself, Kivy keeps its settings in the
 # data folder, ignores command-line arguments (they are mfc-edge's) and logs only to the journal.
@@ -118,6 +120,7 @@ def system_files(role: Role, hub_host: str | None) -> list[SystemFile]:
     ]
     if role.is_device:
         files += [SystemFile(UNITS / unit, fill(f"{unit}.in")) for unit in REBOOT_UNITS]
+        files += [SystemFile(UNITS / unit, fill(f"{unit}.in", role=role.name)) for unit in UPDATE_UNITS]
         if hub_host:
             files.append(SystemFile(PurePosixPath("etc/systemd/timesyncd.conf.d/mfc-edge.conf"),
                                     fill("timesyncd.conf.in", role=role.name, hub_host=hub_host)))
@@ -136,5 +139,5 @@ def units_to_enable(role: Role) -> list[str]:
     if role.unit:
         units.append(role.unit)
     if role.is_device:
-        units.append("mfc-edge-reboot.path")
+        units += ["mfc-edge-reboot.path", "mfc-edge-update.timer"]
     return units
