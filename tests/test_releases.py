@@ -4,6 +4,7 @@ pilot and stable channels, halting, promotion by hand and after a soak, and the 
 against a hub serving on 127.0.0.1. A release built from the working tree: test_release_build.py."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -15,7 +16,7 @@ import pytest
 import requests
 
 from hub.api import Hub
-from hub.releases import ReleaseRefused
+from hub.releases import ReleaseRefused, soak_releases
 from hub.server import HubThread
 from mfc_edge import bundle, protocol, release
 from mfc_edge.cli import main
@@ -228,6 +229,24 @@ def test_soak_promotes_a_healthy_pilot_release_only_and_progress_counts_devices(
     clock.later = timedelta(hours=3)
     assert releases.promote_soaked() == [1]  # release 2 was rolled back by c2: it stays with the pilots
     assert offered(center, devices["c3"]) == (1, "stable")
+
+
+def test_the_hub_s_periodic_soak_check_promotes_without_anyone_asking(center, tmp_path):
+    releases = center.hub.releases
+    releases.publish(make_release(tmp_path / "r"), "pilot")
+    releases.set_soak_hours(1)
+    center.clock.later = timedelta(hours=2)
+
+    async def a_while() -> None:
+        task = asyncio.create_task(soak_releases(releases, every=0.01))
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            if releases.rows()[0]["channel"] == "stable":
+                break
+        task.cancel()
+
+    asyncio.run(a_while())
+    assert releases.rows()[0]["channel"] == "stable"
 
 
 @pytest.mark.parametrize("tamper, reason", [
