@@ -1,6 +1,7 @@
 """The `mfc-edge` command line, run as a technician would run it."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -105,8 +106,10 @@ def test_headless_demo_is_a_center_in_a_box(tmp_path):
     screens = sorted(p.name for p in (out / "screens").glob("*.png"))
     assert {"01-home.png", "05-ticket.png", "08-search-keyboard.png", "15-closed.png", "16-phone-waiting.png",
             "18-console-called.png", "19-phone-called.png", "20-console-rating-and-help.png",
-            "21-screen-call-and-load-chart.png", "22-screen-portrait.png", "23-console-devices-one-offline.png"
-            } <= set(screens)
+            "21-screen-call-and-load-chart.png", "22-screen-portrait.png", "23-console-devices-one-offline.png",
+            "24-console-release-taken.png"} <= set(screens)
+    assert re.search(r"Release 1 \(mfc-edge [0-9.]+, the project's wheel alone\) was published as a pilot release; "
+                     r"the pilot kiosk-demo took it", result.stdout), result.stdout
     assert re.search(r"The second screen screen-2 stopped beating: .* the center's webhook got: screen-2 \(экран\): "
                      r"нет связи с 10:\d\d · screen-2 \(signage\): offline since 10:\d\d", result.stdout), result.stdout
     hub = sqlite3.connect(out / "hub" / "hub.sqlite")
@@ -116,6 +119,9 @@ def test_headless_demo_is_a_center_in_a_box(tmp_path):
     assert sorted(states.values()).count("done") == 1 and sorted(states.values()).count("called") == 1
     past = dict(hub.execute("SELECT state, count(*) FROM tickets WHERE day < '2026-11-23' GROUP BY state"))
     assert set(past) == {"expired"} and past["expired"] > 1000  # the load chart's history, its days closed
+    assert hub.execute("SELECT number, channel FROM releases").fetchall() == [(1, "pilot")]
+    (beat,) = hub.execute("SELECT beat FROM heartbeats WHERE device = 'kiosk-demo'").fetchone()
+    assert (json.loads(beat)["release"], json.loads(beat)["channel"]) == (1, "pilot")
     ratings = hub.execute("SELECT window, score FROM ratings").fetchall()
     helps = hub.execute("SELECT point FROM help_requests").fetchall()
     hub.close()

@@ -239,6 +239,7 @@ def _hall_screen(center: CenterInABox, out: Path, shots: Path) -> str:
     next call made at window 3 appears on it and is announced."""
     from mfc_edge.cli.demo_devices import devices_scene
     from mfc_edge.cli.demo_kiosk import VISIT_START
+    from mfc_edge.cli.demo_release import release_scene
     from mfc_edge.cli.demo_screen import open_demo_screen, publish_screen_bundle, screen_scene, seed_history
 
     seed_history(center.hub, "strogino", center.clock.now().astimezone(VISIT_START.tzinfo))
@@ -253,8 +254,9 @@ def _hall_screen(center: CenterInABox, out: Path, shots: Path) -> str:
 
     try:
         shown = screen_scene(device, screen, center.clock, call_next, shots)
-        # While this screen still runs: the fleet, with a second screen gone dark.
-        return shown + "\n" + devices_scene(center, [center.kiosk, center.window_device, screen], out, shots)
+        # While this screen still runs: the fleet, with a second screen gone dark, then a software release.
+        shown += "\n" + devices_scene(center, [center.kiosk, center.window_device, screen], out, shots)
+        return shown + "\n" + release_scene(center, out, shots)
     finally:
         screen.close()
 
