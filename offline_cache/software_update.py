@@ -20,6 +20,7 @@ Commands (systemctl) go through an injectable runner, so tests record them inste
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import subprocess
@@ -77,6 +78,14 @@ class SoftwareUpdater:
     # ---- one pass ----
 
     def run_once(self) -> Outcome:
+        """One pass; a pass already under way (the timer's, a technician's) makes this one wait
+        for it, so two never switch at once."""
+        self.layout.state_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.layout.state_file.with_suffix(".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return self._pass()
+
+    def _pass(self) -> Outcome:
         self.recover()
         state = read_state(self.layout.state_file)
         try:
@@ -212,12 +221,12 @@ class SoftwareUpdater:
         switching = state.get("switching")
         if not isinstance(switching, dict):
             return
-        old = Path(switching["from"])
+        old = Path(str(switching.get("from")))
         log.warning("an earlier update to release %s stopped during its switch: back to %s",
                     switching.get("release"), old.name)
-        if installer.target_of(self.layout.current) != old.resolve():
-            installer.point(self.layout.current, old)
-            self._restart()
+        installer.point(self.layout.current, old)
+        # Whichever moment it stopped at, the service may run the new release: start the old one.
+        self._restart()
         self._save(state, switching=None, current=switching.get("from_record") or None)
 
     # ---- reports ----

@@ -9,10 +9,12 @@ checking size and SHA-256 on the way (the content updater's download, offline_ca
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from typing import Any
 
 import requests
+import urllib3
 
 from mfc_edge import release
 from mfc_edge.bundle import Asset, canonical_json
@@ -22,6 +24,9 @@ from offline_cache.software_update_state import Layout
 
 MAX_OFFER_BYTES = release.MAX_ENVELOPE_BYTES + 1024
 CHANNELS = ("pilot", "stable")
+# Room asked for per byte of wheels, for the environment they unpack into (files unzipped and
+# compiled .pyc beside them): an estimate erring on the safe side.
+UNPACKED_PER_WHEEL_BYTE = 3
 
 
 @dataclass(frozen=True)
@@ -44,30 +49,34 @@ class ReleaseSource:
         as `etag`. Refusal for anything that cannot be installed, Failure to try later."""
         headers = {"If-None-Match": etag} if etag else {}
         try:
-            reply = self.hub.get(release.RELEASE_PATH, params={"machine": self.machine}, headers=headers,
-                                 timeout=self.timeout)
-        except requests.RequestException as exc:
+            with self.hub.get(release.RELEASE_PATH, params={"machine": self.machine}, headers=headers,
+                              stream=True, timeout=self.timeout) as reply:
+                if reply.status_code in (204, 304):
+                    return None
+                if reply.status_code != 200:
+                    raise Failure(f"the hub answered {reply.status_code} when asked for a release")
+                body = reply.raw.read(MAX_OFFER_BYTES + 1, decode_content=True)  # never more than that in memory
+                etag = reply.headers.get("ETag")
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             raise Failure(f"the hub cannot be reached: {exc.__class__.__name__}") from None
-        if reply.status_code in (204, 304):
-            return None
-        if reply.status_code != 200:
-            raise Failure(f"the hub answered {reply.status_code} when asked for a release")
-        if len(reply.content) > MAX_OFFER_BYTES:
+        if len(body) > MAX_OFFER_BYTES:
             raise Refusal("oversized", f"the hub's release offer is larger than {MAX_OFFER_BYTES} bytes")
-        envelope, channel = _read_offer(reply.content)
+        envelope, channel = _read_offer(body)
         try:
             found = release.verify_release(envelope, self.public_key, self.machine)
         except release.ReleaseError as exc:
             raise Refusal(exc.reason, str(exc)) from None
         if not found.wheels_for(self.role):
             raise Refusal("no-wheels", f"release {found.release} has no wheels for a {self.role}", found.release)
-        return Offer(found, channel, reply.headers.get("ETag"))
+        return Offer(found, channel, etag)
 
     def download(self, offer: Offer) -> int:
         """Bring every wheel of this role's into the cache. Returns bytes received."""
         received = 0
         number = offer.release.release
-        for wheel in offer.release.wheels_for(self.role):
+        wheels = offer.release.wheels_for(self.role)
+        self._check_room(sum(w.size for w in wheels), number)
+        for wheel in wheels:
             target = self.layout.wheel_path(wheel.sha256)
             if target.exists() and target.stat().st_size == wheel.size:
                 continue  # stored under its hash only once verified
@@ -81,6 +90,16 @@ class ReleaseSource:
                 raise
             part.replace(target)
         return received
+
+    def _check_room(self, wheel_bytes: int, number: int) -> None:
+        """Refuse to start what the card cannot hold: the wheels, and the environment they
+        unpack into (about three times their size), beside the current and previous releases."""
+        self.layout.wheels.mkdir(parents=True, exist_ok=True)
+        needed = wheel_bytes * (1 + UNPACKED_PER_WHEEL_BYTE)
+        free = shutil.disk_usage(self.layout.wheels).free
+        if free < needed:
+            raise Refusal("no-room", f"release {number} needs about {needed // 2**20 + 1} MB free on the card, "
+                                     f"and it has less", number)
 
     def _get(self, path: str, headers: dict[str, str]) -> requests.Response:
         return self.hub.get(path, headers=headers, stream=True, timeout=self.timeout)

@@ -589,3 +589,30 @@ def test_the_app_writes_the_health_file_after_a_beat_the_hub_accepted_only(tmp_p
     assert (transport.bodies[1]["release"], transport.bodies[1]["channel"]) == (4, "pilot")
     lines = software_lines(state)
     assert lines[0].endswith(", release 4 (pilot)") and lines[1] == "rollback release 5 (0.5.0) at x: no heartbeat"
+
+
+def test_a_release_the_card_cannot_hold_is_not_downloaded(device, monkeypatch) -> None:
+    updater, hub, systemd, events, wheels = device
+    hub.publish(1, "0.2.0", [app_wheel(wheels, "0.2.0"), dep_wheel(wheels, "1.0")])
+    real = __import__("shutil").disk_usage
+    monkeypatch.setattr("offline_cache.software_update_fetch.shutil.disk_usage",
+                        lambda path: real(path)._replace(free=1000))
+    outcome = updater.run_once()
+    assert (outcome.status, outcome.detail) == ("refused", "no-room: release 1 needs about 1 MB free on the card, "
+                                                           "and it has less")
+    assert hub.sent == [] and systemd.restarts == 0 and events[0][0] == protocol.SOFTWARE_UPDATE_FAILED
+
+
+@pytest.mark.parametrize(("offer", "said"), [
+    (b"<html>", "malformed: the hub's release offer is not JSON"),
+    (b'{"envelope": {}, "channel": "beta"}', "malformed: the hub's release offer is not an object with an envelope"),
+    (b'{"channel": "stable"}', "unsigned: the hub's release offer carries no envelope"),
+    (b'{"channel": "stable", "envelope": {"manifest": "AA=="}}', "unsigned: release envelope: the envelope is not"),
+    (b" " * (release.MAX_ENVELOPE_BYTES + 2048), "oversized: the hub's release offer is larger than"),
+])
+def test_a_hostile_offer_is_one_line_and_changes_nothing(device, offer, said) -> None:
+    updater, hub, systemd, events, _ = device
+    hub.offer = offer
+    outcome = updater.run_once()
+    assert outcome.status == "refused" and outcome.detail.startswith(said) and "\n" not in outcome.detail
+    assert os.readlink(updater.layout.current) == "venv" and systemd.restarts == 0 and len(events) == 1
