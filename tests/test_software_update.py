@@ -616,3 +616,22 @@ def test_a_hostile_offer_is_one_line_and_changes_nothing(device, offer, said) ->
     outcome = updater.run_once()
     assert outcome.status == "refused" and outcome.detail.startswith(said) and "\n" not in outcome.detail
     assert os.readlink(updater.layout.current) == "venv" and systemd.restarts == 0 and len(events) == 1
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the updater runs as root; only root can give files away")
+def test_the_updaters_events_reach_the_apps_outbox_in_files_the_app_can_write(tmp_path) -> None:
+    from hardware.clock import SystemClock
+    from mfc_edge.cli.update import Outbox
+    from offline_cache.outbox import DeviceStore
+
+    data = tmp_path / "data"
+    data.mkdir()
+    os.chown(data, 4321, 4321)  # the app's user owns its data folder
+    Outbox(data / "kiosk.sqlite", "strogino", "k1").record_event(
+        protocol.SOFTWARE_UPDATED, {"from": "0.1.0", "to": "0.2.0", "release": 1})
+    assert {p.name: p.stat().st_uid for p in data.iterdir()} == {"kiosk.sqlite": 4321}
+    store = DeviceStore(data / "kiosk.sqlite", center_id="strogino", device_id="k1", clock=SystemClock())
+    try:
+        assert [(e["type"], e["body"]["release"]) for e in store.outbox()] == [(protocol.SOFTWARE_UPDATED, 1)]
+    finally:
+        store.close()

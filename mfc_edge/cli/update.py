@@ -7,9 +7,11 @@ var/cache/mfc-edge, var/lib/mfc-edge and run/mfc-edge under another folder (test
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from mfc_edge.cli.arguments import CommandError
 
@@ -27,14 +29,44 @@ def _health_timeout(text: str) -> float:
     return value
 
 
+class Outbox:
+    """The app's outbox, opened for each event only: the updater runs as root and restarts the
+    app meanwhile. Files SQLite makes for root (the database of a device that never ran, its
+    -wal and -shm while the app is down) are given to the data folder's owner, the app's user,
+    or the app could no longer write them."""
+
+    def __init__(self, path: Path, center: str, device: str):
+        self.path, self.center, self.device = path, center, device
+
+    def record_event(self, event_type: str, body: dict[str, Any]) -> None:
+        from hardware.clock import SystemClock
+        from offline_cache.outbox import DeviceStore
+
+        store = DeviceStore(self.path, center_id=self.center, device_id=self.device, clock=SystemClock())
+        try:
+            store.record_event(event_type, body)
+        finally:
+            store.close()
+            self._give_back()
+
+    def _give_back(self) -> None:
+        if os.geteuid() != 0:
+            return
+        owner = self.path.parent.stat()
+        for path in (self.path, *(self.path.with_name(self.path.name + end) for end in ("-wal", "-shm"))):
+            try:
+                if path.stat().st_uid != owner.st_uid:
+                    os.chown(path, owner.st_uid, owner.st_gid)
+            except FileNotFoundError:
+                pass
+
+
 def cmd_update(args: argparse.Namespace) -> int:
     import platform
 
-    from hardware.clock import SystemClock
     from mfc_edge.config import load_config
     from offline_cache.content import load_bundle_key
     from offline_cache.hub_client import HubClient, load_token
-    from offline_cache.outbox import DeviceStore
     from offline_cache.software_update import SoftwareUpdater
     from offline_cache.software_update_fetch import ReleaseSource
     from offline_cache.software_update_state import Layout
@@ -45,11 +77,10 @@ def cmd_update(args: argparse.Namespace) -> int:
         raise CommandError(f"{device.path}: the device is not enrolled with a hub (mfc-edge enroll)")
     layout = Layout(Path(args.prefix))
     hub = HubClient(device.hub_url, token, ca_file=device.hub_ca_file)
-    store = DeviceStore(device.data_dir / f"{device.role}.sqlite", center_id=device.center_id,
-                        device_id=device.device_id, clock=SystemClock())
+    outbox = Outbox(device.data_dir / f"{device.role}.sqlite", device.center_id, device.device_id)
     try:
         source = ReleaseSource(hub, key, platform.machine(), device.role, layout)
-        updater = SoftwareUpdater(source, layout, role=device.role, report=store.record_event,
+        updater = SoftwareUpdater(source, layout, role=device.role, report=outbox.record_event,
                                   health_timeout=args.health_timeout)
         while True:
             outcome = updater.run_once()
@@ -59,7 +90,6 @@ def cmd_update(args: argparse.Namespace) -> int:
                 return 0 if outcome.status in ("unchanged", "updated") else 1
             time.sleep(EVERY_S)
     finally:
-        store.close()
         hub.close()
 
 
