@@ -107,6 +107,9 @@ def create_app(hub: Hub, end_of_day_every: float = END_OF_DAY_CHECK_S, docs: boo
         yield
         for task in tasks:
             task.cancel()
+        # A task waiting on a worker thread (an alert sweep, a day's closing) ends only once that
+        # thread is done: waiting for it keeps the hub's database open until nobody uses it.
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     app = FastAPI(title="mfc-edge hub", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="The center's hub: device enrollment, event sync, the live queue.")
