@@ -17,6 +17,7 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 DEMO_OPERATOR = ("operator", "demo-operator-2026", "Иванова Мария")
 WINDOW_CONSOLE = """\
@@ -266,7 +267,7 @@ def _console_calls(center: CenterInABox, ticket, shots: Path) -> str:
     the real console page; the visitor's phone page is shown before and after."""
     from playwright.sync_api import sync_playwright
 
-    url, (login, password, name) = center.server.url, DEMO_OPERATOR
+    url = center.server.url
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"])
         try:
@@ -276,13 +277,7 @@ def _console_calls(center: CenterInABox, ticket, shots: Path) -> str:
             phone.goto(f"{url}/t/{ticket.status_token}")
             phone.screenshot(path=str(shots / "16-phone-waiting.png"))
 
-            console = browser.new_page(viewport={"width": 1366, "height": 768}, **local)
-            console.goto(f"{url}/console")
-            console.fill("#center", "strogino")
-            console.fill("#login", login)
-            console.fill("#password", password)
-            console.click("#sign-in")
-            console.wait_for_selector(f"#who:has-text('{name}')")
+            console = signed_in_console(browser, url, DEMO_OPERATOR, height=768)
             console.fill("#window", DEMO_WINDOW)
             console.check(f"#services input[value='{ticket.service_id}']")
             console.click("#open-window")
@@ -318,6 +313,20 @@ def _wait(condition, what: str, timeout: float = 20) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError(f"the demo waited in vain for {what}")
         time.sleep(0.05)
+
+
+def signed_in_console(browser: Any, url: str, account: tuple[str, str, str], height: int = 900) -> Any:
+    """A page of the operator console on a PC in the center (Moscow time), signed in as `account`
+    (login, password, name)."""
+    login, password, name = account
+    page = browser.new_page(viewport={"width": 1366, "height": height}, timezone_id="Europe/Moscow", locale="ru-RU")
+    page.goto(f"{url}/console")
+    page.fill("#center", "strogino")
+    page.fill("#login", login)
+    page.fill("#password", password)
+    page.click("#sign-in")
+    page.wait_for_selector(f"#who:has-text('{name}')")
+    return page
 
 
 def _chromium() -> str:

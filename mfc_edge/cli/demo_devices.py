@@ -74,7 +74,7 @@ def devices_scene(center: Any, live: list[Any], out: Path, shots: Path) -> str:
     """`live`: the wired devices still running (kiosk, window console, the hall's screen)."""
     from playwright.sync_api import sync_playwright
 
-    from mfc_edge.cli.demo import _chromium, _wait
+    from mfc_edge.cli.demo import _chromium, _wait, signed_in_console
 
     for device in live:  # the demo's clock has run ahead of the real minute they beat by
         beat_once(device)
@@ -95,13 +95,7 @@ def devices_scene(center: Any, live: list[Any], out: Path, shots: Path) -> str:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"])
         try:
-            page = browser.new_page(viewport={"width": 1366, "height": 900}, timezone_id="Europe/Moscow",
-                                    locale="ru-RU")
-            page.goto(f"{center.server.url}/console")
-            page.fill("#center", "strogino")
-            page.fill("#login", login)
-            page.fill("#password", password)
-            page.click("#sign-in")
+            page = signed_in_console(browser, center.server.url, SUPERVISOR)
             page.wait_for_selector(f"#device-rows tr[data-device='{DARK_SCREEN}'].offline")
             page.wait_for_selector("#device-rows tr[data-device='kiosk-demo']:not(.offline)")
             page.locator("#screens").scroll_into_view_if_needed()

@@ -89,22 +89,14 @@ def release_scene(center: Any, out: Path, shots: Path) -> str:
     """The kiosk takes a pilot release; the supervisor's console shows it (24-…png)."""
     from playwright.sync_api import sync_playwright
 
-    from mfc_edge.cli.demo import _chromium
+    from mfc_edge.cli.demo import _chromium, signed_in_console
     from mfc_edge.cli.demo_devices import SUPERVISOR
 
     number, version = take_release(center, out)
-    login, password, name = SUPERVISOR
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"])
         try:
-            page = browser.new_page(viewport={"width": 1366, "height": 900}, timezone_id="Europe/Moscow",
-                                    locale="ru-RU")
-            page.goto(f"{center.server.url}/console")
-            page.fill("#center", "strogino")
-            page.fill("#login", login)
-            page.fill("#password", password)
-            page.click("#sign-in")
-            page.wait_for_selector(f"#who:has-text('{name}')")
+            page = signed_in_console(browser, center.server.url, SUPERVISOR)
             page.wait_for_selector(f"#device-rows tr[data-device='{PILOT}']:has-text('выпуск № {number}')")
             page.wait_for_selector(f"#release-rows tr:has-text('№ {number}')")
             page.locator("#releases").scroll_into_view_if_needed()
