@@ -39,8 +39,9 @@ def install(layout: Layout, found: Release, role: str, python: str = sys.executa
         # pip reads a wheel's name from its file name; the cache names wheels by hash.
         for wheel in found.wheels_for(role):
             os.symlink(layout.wheel_path(wheel.sha256), Path(links) / wheel.name)
-        _run([python, "-m", "venv", "--without-pip", str(final)], "making the environment")
-        _run([python, "-m", "pip", "--python", str(final / "bin/python"), "install", "--no-index",
+        # With its own pip, as provisioning's venv has one: the next update runs from this release.
+        _run([python, "-m", "venv", str(final)], "making the environment")
+        _run([str(final / "bin/python"), "-m", "pip", "install", "--no-index",
               "--no-cache-dir", "--disable-pip-version-check", "--no-warn-script-location", "--find-links", links,
               f"mfc-edge[{role}]"], "installing its wheels")
     os.sync()  # everything the release holds reaches the card before it is called complete
