@@ -84,3 +84,89 @@ def test_a_built_release_is_published_and_fetched_from_a_hub_process_with_resume
         assert len(first) + len(rest.content) == wheel.size
     finally:
         running.stop()
+
+
+# What the new release's own app does once systemd starts it: a heartbeat the hub accepts, which
+# writes the health file the updater's gate waits for. It runs in the release's environment.
+APP_BEATS = """
+import sys
+from pathlib import Path
+from hardware.clock import SystemClock
+from offline_cache.heartbeat import Heartbeat
+from offline_cache.hub_client import HubClient
+from offline_cache.outbox import DeviceStore
+url, token, data, state, runtime = sys.argv[1:6]
+store = DeviceStore(Path(data) / "console.sqlite", center_id="strogino", device_id="w1", clock=SystemClock())
+client = HubClient(url, token)
+try:
+    beat = Heartbeat(store, client, Path(data), software_state=Path(state), runtime_dir=Path(runtime))
+    sys.exit(0 if beat.send_once() else 1)
+finally:
+    client.close()
+    store.close()
+"""
+
+
+class StartsTheRelease:
+    """systemctl for the console's unit: a restart runs the app's heartbeat from `current`."""
+
+    def __init__(self, layout, url: str, token: str, data: Path):
+        self.layout, self.url, self.token, self.data = layout, url, token, data
+        self.state, self.runs = "inactive", []
+
+    def __call__(self, command: list[str]) -> str:
+        if command[1] == "restart":
+            done = subprocess.run([str(self.layout.current / "bin/python"), "-c", APP_BEATS, self.url, self.token,
+                                   str(self.data), str(self.layout.state_file), str(self.layout.health_file.parent)],
+                                  capture_output=True, text=True, timeout=120, check=False)
+            self.runs.append(done)
+            self.state = "active" if done.returncode == 0 else "failed"
+            return ""
+        return self.state + "\n"
+
+
+@pytest.mark.slow
+def test_a_device_installs_the_real_release_and_runs_it(built, tmp_path):
+    """The release built from this tree, published, taken by the updater into a scratch prefix: a
+    new environment from the release's wheels alone, switched to, started, and healthy."""
+    from hub.server import HubThread
+    from offline_cache.hub_client import HubClient
+    from offline_cache.software_update import SoftwareUpdater
+    from offline_cache.software_update_fetch import ReleaseSource
+    from offline_cache.software_update_state import Layout
+
+    hub = Hub(tmp_path / "hub")
+    layout = Layout(tmp_path / "device")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(layout.home / "venv")], check=True)
+    layout.current.symlink_to("venv")  # what provisioning left: the card's first environment
+    layout.health_file.parent.mkdir(parents=True)
+    (tmp_path / "data").mkdir()
+    events: list[tuple[str, dict]] = []
+    try:
+        assert hub.releases.publish(built, "stable") is not None
+        code = hub.identity.create_code("strogino", "console", window="1")
+        with HubThread(hub) as server:
+            token = requests.post(f"{server.url}/api/v1/enroll", json={"code": code, "device_id": "w1"},
+                                  timeout=10).json()["token"]
+            client = HubClient(server.url, token)
+            systemd = StartsTheRelease(layout, server.url, token, tmp_path / "data")
+            updater = SoftwareUpdater(ReleaseSource(client, hub.bundles.public_key(), "x86_64", "console", layout),
+                                      layout, role="console", report=lambda kind, body: events.append((kind, body)),
+                                      runner=systemd, health_timeout=120, poll_every=0.2)
+            try:
+                outcome = updater.run_once()
+            finally:
+                client.close()
+        assert outcome.status == "updated", (outcome, [r.stderr[-2000:] for r in systemd.runs])
+        assert layout.current.resolve() == (layout.releases / "1").resolve()
+        assert [kind for kind, _ in events] == ["software.updated"]
+        new = layout.current / "bin/python"
+        imports = "import mfc_edge.cli, gpiozero, offline_cache.heartbeat; print('ok')"
+        assert subprocess.run([new, "-c", imports], capture_output=True, text=True).stdout == "ok\n"
+        # the console's environment holds its role's packages, not the screens'
+        assert subprocess.run([new, "-c", "import kivy"], capture_output=True).returncode != 0
+        assert subprocess.run([layout.current / "bin/mfc-edge", "--help"], capture_output=True).returncode == 0
+        [device] = hub.device_health.devices("strogino")
+        assert device["beat"]["release"] == 1 and device["beat"]["channel"] == "stable"
+    finally:
+        hub.close()
