@@ -23,6 +23,7 @@ pytestmark = pytest.mark.slow  # thousands of tickets through the fault proxy, t
 KIOSKS = 3
 TICKETS_PER_KIOSK = 1000
 LETTERS = "АБВГДЕЖИКЛ"
+MIN_ROUNDS = 6
 
 
 def test_every_ticket_reaches_the_hub_exactly_once_in_order(tmp_path):
@@ -54,7 +55,9 @@ def test_every_ticket_reaches_the_hub_exactly_once_in_order(tmp_path):
         faults = [dict(latency=0.05), dict(reset_after_bytes=4000), dict(drop=True), dict(half_open=True),
                   dict(bandwidth=100_000), dict(refuse=True), dict(latency=0.2, bandwidth=300_000)]
         restarted, rounds, failures_seen = False, 0, 0
-        while any(t.is_alive() for t in issuers):
+        # At least MIN_ROUNDS of faults whatever the machine's speed: once the kiosks have issued
+        # everything, their outboxes still drain through the faults.
+        while rounds < MIN_ROUNDS or any(t.is_alive() for t in issuers):
             rounds += 1
             fault = rng.choice(faults)
             proxy.set(**fault)
@@ -70,7 +73,7 @@ def test_every_ticket_reaches_the_hub_exactly_once_in_order(tmp_path):
                 restarted = True
             time.sleep(rng.uniform(0.1, 0.3))
         proxy.reset()
-        assert restarted and rounds >= 5
+        assert restarted
         assert failures_seen > 0, "the faults never made a sync fail: the test proved nothing"
         deadline = time.monotonic() + 120
         while any(s.outbox_size() for s in stores) and time.monotonic() < deadline:
