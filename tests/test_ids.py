@@ -61,3 +61,11 @@ def test_a_kiosk_ticket_event_made_with_these_ids_is_accepted_by_the_protocol():
         "ticket": ids.ticket_id(), "number": "П001", "service": "passport-rf", "day": TEST_DAY.isoformat(),
         "priority": False, "issued_at": moment.isoformat(), "status_token": ids.status_token()})
     assert protocol.event_problem(event) is None
+
+
+def test_identifiers_made_in_one_millisecond_sort_in_the_order_they_were_made(monkeypatch):
+    """A kiosk issues several tickets in a millisecond; their ids once sorted at random."""
+    monkeypatch.setattr(ids.time, "time_ns", lambda: 1_790_000_000 * 10 ** 9)
+    for make in (ids.event_id, ids.ticket_id):
+        made = [make() for _ in range(1000)]
+        assert made == sorted(made) and len(set(made)) == len(made)
