@@ -17,6 +17,8 @@ from offline_cache.device import Device
 from offline_cache.feed import FeedPoller
 from offline_cache.hub_client import connect as connect_to_hub
 from offline_cache.hub_poller import HubPoller
+from offline_cache.notices import CACHE_FILE as NOTICES_FILE
+from offline_cache.notices import NoticeBoard
 
 LOAD_EVERY_S = 3600.0  # for the closed screen's "fewest visitors" hint; the figures change daily
 
@@ -28,6 +30,7 @@ class Kiosk(Device):
     desk: TicketDesk
     feed: FeedPoller | None = None
     load: HubPoller | None = None
+    notices: NoticeBoard | None = None  # the center's urgent notices; None without a hub
     monitor: PrinterMonitor | None = None
     catalog_updates: CatalogUpdates = field(default_factory=CatalogUpdates)
 
@@ -51,15 +54,16 @@ def open_kiosk(device: DeviceConfig, clock: Clock, catalog: Catalog | None = Non
     device = with_bundle_settings(device, content)
     catalog = catalog or bundled_catalog(content) or load_catalog()
     hub = connect_to_hub(device, enabled=connect)
-    feed = load = None
+    feed = load = notices = None
     if hub:
         feed = FeedPoller(hub).start()
         load = HubPoller(hub, LOAD_PATH, interval=LOAD_EVERY_S, stale_after=float("inf"),
                          cache_file=device.data_dir / "load.json").start()
+        notices = NoticeBoard.polling(hub, cache_file=device.data_dir / NOTICES_FILE).start()
     estimator = Estimator(store, device.windows, feed.latest if feed else (lambda: None))
     desk = TicketDesk(device, catalog, store, printer, estimator)
     kiosk = Kiosk(device=device, store=store, hub=hub, catalog=catalog, desk=desk, feed=feed, load=load,
-                  workers=[w for w in (feed, load) if w])
+                  notices=notices, workers=[w for w in (feed, load, notices) if w])
     kiosk.start_sync()
     if kiosk.sync:
         sync = kiosk.sync

@@ -30,6 +30,8 @@ SCREENSHOT_PATH = f"{API}/screenshot"
 HEARTBEAT_PATH = f"{API}/heartbeat"
 # A device's commands from its supervisor (hub/remote.py); it reports each at COMMANDS_PATH/<id>.
 COMMANDS_PATH = f"{API}/commands"
+# A center's urgent notices still in force (hub/notices.py), read by its kiosks and screens.
+NOTICES_PATH = f"{API}/notices"
 HEALTH_PATH = "/healthz"
 
 # Time on the wire (offline_cache/hub_time.py): every answer of the hub carries its own clock,
@@ -113,6 +115,9 @@ MAX_SCREENSHOT_BYTES = 4 * 1024 * 1024
 # A heartbeat is a few hundred bytes of figures; anything much larger is not one.
 MAX_HEARTBEAT_BYTES = 8 * 1024
 MAX_COMMAND_RESULT = 200  # characters of a command's result, said to a supervisor in one line
+# An urgent notice is read from a distance in a banner: a couple of lines, not an article.
+MAX_NOTICE_CHARS = 280
+MAX_NOTICE_DAYS = 7  # a notice expires at most this long after it is posted
 
 # What a supervisor can ask of a device: restart its app, reboot the machine, send a screenshot.
 RESTART, REBOOT, SCREENSHOT = "restart", "reboot", "screenshot"

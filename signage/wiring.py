@@ -21,6 +21,8 @@ from offline_cache.device import Device
 from offline_cache.feed import FeedPoller
 from offline_cache.hub_client import connect as connect_to_hub
 from offline_cache.hub_poller import HubPoller
+from offline_cache.notices import CACHE_FILE as NOTICES_FILE
+from offline_cache.notices import NoticeBoard
 from offline_cache.outbox import DeviceStore
 from offline_cache.screenshots import ScreenshotUploader
 from signage.announcer import Announcer, NewCalls
@@ -37,6 +39,7 @@ class Screen(Device):
     feed: FeedPoller | None = None
     load: HubPoller | None = None
     ratings: HubPoller | None = None
+    notices: NoticeBoard | None = None  # the center's urgent notices; None without a hub
     uploader: ScreenshotUploader | None = None
     new_calls: NewCalls = field(default_factory=NewCalls)
 
@@ -81,7 +84,8 @@ def open_screen(device: DeviceConfig, clock: Clock, *, connect: bool = True,
     screen.load = HubPoller(hub, LOAD_PATH, interval=LOAD_EVERY_S, stale_after=float("inf"),
                             cache_file=device.data_dir / "load.json").start()
     screen.ratings = HubPoller(hub, RATINGS_PATH, interval=RATINGS_EVERY_S, stale_after=10 * RATINGS_EVERY_S).start()
-    screen.workers += [w for w in (screen.feed, screen.load, screen.ratings) if w]
+    screen.notices = NoticeBoard.polling(hub, cache_file=device.data_dir / NOTICES_FILE).start()
+    screen.workers += [w for w in (screen.feed, screen.load, screen.ratings, screen.notices) if w]
     if content_store:
         screen.bundles = BundleFollower(content_store, hub, center=device.center_id, role="signage",
                                         report=store.record_event, on_applied=screen.content.refresh).start()
