@@ -68,6 +68,7 @@ class DeviceConfig:
     languages: tuple[str, ...] = LANGUAGES
     ticket_range: tuple[int, int] = (1, 999)
     idle_timeout: float = 60.0
+    attract_after: float = 120.0  # a kiosk left untouched this long plays its attract loop
     windows: int = 3
     hours: OpeningHours = EVERY_DAY_8_TO_20
     printer: Any = None  # a PrinterConfig (kiosk.config) for kiosks
@@ -198,7 +199,8 @@ ROOM_SECTIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 
 # What a center's bundle may set for all its kiosks (its `kiosk.toml`); a device's identity,
 # printer, number range and hub link stay in the device's own file.
-OVERRIDABLE = {"center": ("name", "name_en"), "kiosk": ("languages", "idle_timeout", "windows"),
+OVERRIDABLE = {"center": ("name", "name_en"),
+               "kiosk": ("languages", "idle_timeout", "attract_after", "windows"),
                "hours": (*WEEKDAYS, "closed_dates")}
 
 
@@ -272,6 +274,7 @@ def _parse(path: Path, data: dict[str, Any]) -> DeviceConfig:
                                     "[first, last] with 1 <= first < last <= 999", (1, 999))
     cfg["idle_timeout"] = kiosk.get("idle_timeout", number(10, 3600),
                                     "seconds from 10 to 3600", 60.0)
+    cfg["attract_after"] = kiosk.get("attract_after", number(10, 3600), "seconds from 10 to 3600", 120.0)
     cfg["windows"] = int(kiosk.get("windows", number(1, 200),
                                    "the number of windows that usually serve visitors, 1 to 200", 3))
     intervals = tuple(

@@ -67,8 +67,10 @@ def test_every_printer_uri_form_is_accepted(tmp_path, uri):
      "FILE: [kiosk] ticket_range = [500, 1200]: expected [first, last] with 1 <= first < last <= 999"),
     (("idle_timeout = 60", "idle_timeout = 2"),
      "FILE: [kiosk] idle_timeout = 2: expected seconds from 10 to 3600"),
+    (("idle_timeout = 60", "idle_timeout = 60\nattract_after = 5"),
+     "FILE: [kiosk] attract_after = 5: expected seconds from 10 to 3600"),
     (("idle_timeout = 60", "idle_timout = 60"),
-     "FILE: [kiosk] idle_timout is not a known key: expected one of idle_timeout, languages, "
+     "FILE: [kiosk] idle_timout is not a known key: expected one of attract_after, idle_timeout, languages, "
      "ticket_range, windows"),
     (('timezone = "Europe/Moscow"', 'timezone = "Moscow"'),
      "FILE: [center] timezone = 'Moscow': expected an IANA time zone such as Europe/Moscow"),
