@@ -44,8 +44,9 @@ class Hall:
         return self.centers.today(center)[0]
 
     def today(self, center: str) -> dict[str, Any]:
-        """Per service and in total: issued, served, no-shows, still waiting, mean wait to be
-        called, and the share called within the standard."""
+        """Per service and in total: issued, served, no-shows, cancelled by their visitors (from
+        the phone page), still waiting, mean wait to be called, and the share called within
+        the standard."""
         day = self.service_day(center)
         rows = self.db.db.query("SELECT service, state, issued_at, called_at FROM tickets WHERE center = ? AND day = ?",
                                 [center, day])
@@ -60,20 +61,22 @@ class Hall:
 
 class _Tally:
     def __init__(self) -> None:
-        self.issued = self.served = self.no_show = self.waiting = 0
+        self.issued = self.served = self.no_show = self.cancelled = self.waiting = 0
         self.waits: list[float] = []
 
     def add(self, row: Row) -> None:
         self.issued += 1
         self.served += row["state"] == "done"
         self.no_show += row["state"] == "no_show"
+        self.cancelled += row["state"] == "cancelled"
         self.waiting += row["state"] == "waiting"
         if row["called_at"]:
             self.waits.append(max(0.0, _minutes(row["issued_at"], row["called_at"])))
 
     def summary(self) -> dict[str, Any]:
         called = len(self.waits)
-        return {"issued": self.issued, "served": self.served, "no_show": self.no_show, "waiting": self.waiting,
+        return {"issued": self.issued, "served": self.served, "no_show": self.no_show,
+                "cancelled": self.cancelled, "waiting": self.waiting,
                 "mean_wait_minutes": round(sum(self.waits) / called, 1) if called else None,
                 "within_standard": round(sum(w <= WAIT_STANDARD_MINUTES for w in self.waits) / called, 3)
                 if called else None}

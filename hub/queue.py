@@ -10,6 +10,7 @@ kiosk's clock said. Every state change is kept with its time in
 
     waiting → called → serving → done | no_show | transferred (→ waiting in another service)
     waiting → expired, when its service day is over in the center's time zone
+    waiting → cancelled, by the visitor from the phone page (`cancel`): never called afterwards
 
 A day's line ends with the day: the first call of the morning is a ticket of that morning,
 never one left waiting the evening before. What ends is what the hub had before midnight; a
@@ -245,7 +246,7 @@ class Queue:
                       [center, window])
             self.db.bump_feed(d, center)
 
-    def _set_state(self, d: Database, ticket: Row, state: str, at_window: str,
+    def _set_state(self, d: Database, ticket: Row, state: str, at_window: str | None,
                    **fields: str | None) -> None:
         now = iso(self.db.now())
         d.table("tickets").update(ticket["id"], {"state": state,
@@ -325,6 +326,22 @@ class Queue:
         with self.db.transaction() as d:
             ticket = self._active(center, window)
             self._set_state(d, ticket, "no_show", window, finished_at="now")
+            return dict(d.table("tickets").get(ticket["id"]))
+
+    def cancel(self, status_token: str) -> Row | None:
+        """The visitor gives up their ticket from the phone page: a waiting ticket leaves the line
+        as `cancelled`. Idempotent: a ticket already cancelled is returned as it is (a second tap,
+        a reloaded form). None for an unknown token; QueueError for a ticket no longer waiting,
+        which the window has called or served and only the operator can close."""
+        with self.db.transaction() as d:
+            found = list(d.query("SELECT * FROM tickets WHERE status_token = ?", [status_token]))
+            if not found:
+                return None
+            ticket = found[0]
+            if ticket["state"] == "waiting":
+                self._set_state(d, ticket, "cancelled", None, finished_at="now")
+            elif ticket["state"] != "cancelled":
+                raise QueueError("only a ticket still waiting in line can be cancelled")
             return dict(d.table("tickets").get(ticket["id"]))
 
     def transfer(self, center: str, window: str, to_service: str) -> Row:

@@ -230,3 +230,31 @@ def test_a_window_of_several_services_calls_in_the_order_of_one_line(queue):
         expected.append(f"П{head[0]:03d}")
         streak = streak + 1 if head[1] else 0
     assert serve_all(queue, services) == expected
+
+
+def test_a_cancelled_ticket_leaves_the_line_and_is_never_called(queue):
+    add(queue, 1), add(queue, 2), add(queue, 3)
+    cancelled = queue.cancel("token-strogino-0002-xxxxxxxx")
+    assert cancelled is not None and cancelled["state"] == "cancelled" and cancelled["finished_at"]
+    assert queue.people_ahead(queue.ticket_by_token("token-strogino-0003-xxxxxxxx")) == 1
+    assert queue.cancel("token-strogino-0002-xxxxxxxx")["state"] == "cancelled"  # a second tap: the same answer
+    assert [h["state"] for h in queue.history("strogino-2")] == ["cancelled"]  # recorded once
+    queue.open_window("strogino", "5", ["passport-rf"], "ivanova")
+    called = []
+    while (ticket := queue.call_next("strogino", "5", ["passport-rf"])) is not None:
+        called.append(ticket["number"])
+        queue.finish("strogino", "5")
+    assert called == ["П001", "П003"]
+    assert queue.cancel("no-such-token") is None
+
+
+def test_only_a_waiting_ticket_can_be_cancelled(queue):
+    add(queue, 1)
+    queue.open_window("strogino", "5", ["passport-rf"], "ivanova")
+    queue.call_next("strogino", "5", ["passport-rf"])
+    with pytest.raises(QueueError, match="only a ticket still waiting"):
+        queue.cancel("token-strogino-0001-xxxxxxxx")
+    queue.no_show("strogino", "5")
+    with pytest.raises(QueueError):
+        queue.cancel("token-strogino-0001-xxxxxxxx")
+    assert queue.ticket_by_token("token-strogino-0001-xxxxxxxx")["state"] == "no_show"

@@ -108,4 +108,4 @@ def test_the_days_figures(hall):
     today = smirnova.get(f"{url}/console/api/hall", timeout=10).json()["today"]
     assert today["day"] == TEST_DAY.isoformat()
     assert today["services"]["passport-rf"] == today["total"] == {
-        "issued": 4, "served": 1, "no_show": 1, "waiting": 2, "mean_wait_minutes": 15.0, "within_standard": 0.5}
+        "issued": 4, "served": 1, "no_show": 1, "cancelled": 0, "waiting": 2, "mean_wait_minutes": 15.0, "within_standard": 0.5}

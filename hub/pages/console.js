@@ -96,7 +96,8 @@ function renderHall(hall) {
     tr.lastChild.append(close);
     return tr;
   }));
-  const line = (name, f) => row([[name, ""], [f.issued, "num"], [f.served, "num"], [f.no_show, "num"], [f.waiting, "num"],
+  const line = (name, f) => row([[name, ""], [f.issued, "num"], [f.served, "num"], [f.no_show, "num"], [f.cancelled, "num"],
+    [f.waiting, "num"],
     [f.mean_wait_minutes === null ? "—" : f.mean_wait_minutes + " мин", "num"], [percent(f.within_standard), "num"]]);
   const total = line("Всего", hall.today.total); total.style.fontWeight = "600";
   $("hall-services").replaceChildren(...Object.entries(hall.today.services).map(([s, f]) => line((hall.service_names || {})[s] || serviceNames[s] || s, f)), total);
