@@ -204,8 +204,23 @@ def hub_schema_7(db: sqlite_utils.Database) -> None:
         ensure_table(db, table)
 
 
+# Urgent notices (hub/notices.py): what a supervisor posted to the center's kiosks and screens,
+# who posted it and who withdrew it; kept after they end, as the record of what was said.
+SCHEMA_8 = (
+    Table("notices", {"id": str, "center": str, "text_ru": str, "text_en": str, "services": str,
+                      "posted_at": str, "expires_at": str, "posted_by": str, "withdrawn_at": str,
+                      "withdrawn_by": str}, pk="id", indexes=(Index(("center", "expires_at")),)),
+)
+
+
+def hub_schema_8(db: sqlite_utils.Database) -> None:
+    """The tables of SCHEMA_8."""
+    for table in SCHEMA_8:
+        ensure_table(db, table)
+
+
 MIGRATIONS: tuple[Migration, ...] = (hub_schema_1, hub_schema_2, hub_schema_3, hub_schema_4, hub_schema_5,
-                                     hub_schema_6, hub_schema_7)
+                                     hub_schema_6, hub_schema_7, hub_schema_8)
 
 
 def version(db: sqlite_utils.Database) -> int:
