@@ -1,7 +1,8 @@
 """Playlists of the waiting-area screens: what to show, for how long, and when.
 
 A signage bundle holds `playlist.toml` next to the media it names. It has one playlist per
-screen profile (a screen's configuration says which one it plays):
+screen profile (a screen's configuration says which one it plays). A kiosk bundle may hold
+one too, with a `kiosk` playlist: the attract loop the kiosk plays while nobody touches it.
 
     [playlists.waiting-area]
     [[playlists.waiting-area.items]]
@@ -35,7 +36,9 @@ from mfc_edge.times import window_day
 
 ITEM_TYPES = ("image", "video", "text", "qr", "load-chart", "rules", "satisfaction")
 NEEDS_ASSET = ("image", "video")
-PROFILES = ("waiting-area", "kids", "info-panel")
+PROFILES = ("waiting-area", "kids", "info-panel", "kiosk")
+# What a kiosk plays with no `kiosk` playlist of its own: the slides it draws itself.
+BUILT_IN_KIOSK_LOOP = ("load-chart", "rules", "satisfaction")
 MAX_DURATION_S = 3600
 
 
@@ -92,6 +95,12 @@ class Playlist:
                 if (item.order, item.index) > (current.order, current.index):
                     return item
         return scheduled[0]
+
+
+def built_in_playlist(name: str, kinds: tuple[str, ...] = BUILT_IN_KIOSK_LOOP, seconds: float = 12.0) -> Playlist:
+    """A playlist of drawn slides (no files), for a device whose bundle has none."""
+    return Playlist(name, tuple(Item(index=i, type=kind, order=i * 10, duration=seconds)
+                                for i, kind in enumerate(kinds)))
 
 
 def load_playlists(path: str | Path) -> dict[str, Playlist]:

@@ -139,3 +139,14 @@ def test_missing_and_binary_files(tmp_path):
     (tmp_path / "bin.toml").write_bytes(b"\xff\xfe\x00")
     with pytest.raises(PlaylistError, match="not UTF-8"):
         load_playlists(Path(tmp_path / "bin.toml"))
+
+
+def test_the_built_in_kiosk_loop_is_drawn_slides_round_and_round():
+    from mfc_edge.playlist import BUILT_IN_KIOSK_LOOP, built_in_playlist
+
+    loop = built_in_playlist("kiosk")
+    assert [item.type for item in loop.items] == list(BUILT_IN_KIOSK_LOOP) == ["load-chart", "rules", "satisfaction"]
+    assert all(item.asset is None and item.duration == 12.0 for item in loop.items)
+    moment = datetime(2026, 11, 23, 10, 0)
+    first = loop.next_after(None, moment)
+    assert [loop.next_after(first, moment).type, loop.next_after(loop.items[-1], moment).type] == ["rules", "load-chart"]
