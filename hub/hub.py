@@ -15,6 +15,7 @@ from hub.heartbeats import Heartbeats
 from hub.help import HelpDesk
 from hub.identity import Identity
 from hub.load import LoadCache
+from hub.notices import Notices
 from hub.operators import Operators
 from hub.queue import DEFAULT_PRIORITY_STREAK, Queue
 from hub.ratings import Ratings
@@ -52,6 +53,7 @@ class Hub:
         self.screens = Screens(self.db, self.identity, data_dir)
         self.remote = RemoteCommands(self.db, self.identity)
         self.alerts = Alerts(self.db, self.device_health, self.centers)
+        self.notices = Notices(self.db, self.centers, self.catalogs)
 
     def close(self) -> None:
         self.db.close()
