@@ -83,11 +83,15 @@ def prepare_wav(src: Path, dst: Path, volume: int) -> Path:
     return dst
 
 
-def write_chime(path: Path, rate: int = RATE) -> Path:
-    """A soft two-note "ding-dong" (E5 then C5), about 1.2 s, 16-bit mono at full scale:
-    the volume is applied later, like for speech."""
-    notes = ((659.25, 0.0), (523.25, 0.45))  # (frequency Hz, start s)
-    length = int(rate * 1.25)
+DING_DONG = ((659.25, 0.0), (523.25, 0.45))  # the hall's chime: E5 then C5, (frequency Hz, start s)
+
+
+def write_chime(path: Path, rate: int = RATE, *, notes: tuple[tuple[float, float], ...] = DING_DONG,
+                loudness: float = 0.8, brightness: float = 0.25, decay: float = 4.0) -> Path:
+    """A soft two-note "ding-dong" (E5 then C5), about 1.2 s, 16-bit mono at `loudness` of
+    full scale: the volume is applied later, like for speech. Other `notes`, a lower
+    `loudness`, less `brightness` (the octave's share) and a slower `decay` make other chimes."""
+    length = int(rate * (max(start for _, start in notes) + 0.8))
     mix = [0.0] * length
     for freq, start in notes:
         first = int(start * rate)
@@ -95,13 +99,13 @@ def write_chime(path: Path, rate: int = RATE) -> Path:
             t = i / rate
             # A fast attack (no click) and an exponential decay make it sound struck, like a bell;
             # the quiet octave adds the bell's brightness without sharpness.
-            envelope = min(1.0, t / 0.01) * math.exp(-t * 4.0)
-            wave_ = math.sin(2 * math.pi * freq * t) + 0.25 * math.sin(4 * math.pi * freq * t)
+            envelope = min(1.0, t / 0.01) * math.exp(-t * decay)
+            wave_ = math.sin(2 * math.pi * freq * t) + brightness * math.sin(4 * math.pi * freq * t)
             mix[first + i] += envelope * wave_
     peak = max(abs(v) for v in mix) or 1.0
     fade = int(rate * 0.05)  # the last samples go to zero so the end does not click
     samples = array.array("h", (
-        round(0.8 * 32767 * v / peak * min(1.0, (length - i) / fade)) for i, v in enumerate(mix)))
+        round(loudness * 32767 * v / peak * min(1.0, (length - i) / fade)) for i, v in enumerate(mix)))
     if sys.byteorder == "big":
         samples.byteswap()
     with wave.open(str(path), "wb") as w:

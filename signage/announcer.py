@@ -2,7 +2,9 @@
 
 `Announcer.announce()` only queues; one worker thread renders and plays each call in the
 order it came, chime → Russian → English (if configured), and a new call waits for the one
-being spoken, so nobody hears half of their window. Speech comes from espeak-ng on the
+being spoken, so nobody hears half of their window. The kids' room screen (`kids=True`) only
+chimes, softly and with a tune of its own: cartoons play there, and the strip at its foot
+shows the parent who is called. Speech comes from espeak-ng on the
 device: a screen cut off from the hub by a broken link still has its voice.
 
 Nothing is dropped silently: every call ends up in `announced` with what happened to it
@@ -37,6 +39,11 @@ REMEMBERED_CALLS = 1000
 BACKLOG_WARNING = 10
 
 SPOKEN, QUIET, DISABLED, CHIME_ONLY, FAILED = "spoken", "quiet", "disabled", "chime-only", "failed"
+CHIMED = "chimed"  # the kids' room: the gentle chime, as meant, without words
+# The kids' room's chime: three rising notes (C5, E5, G5), pure, at half the hall chime's
+# loudness and dying away slowly, so it is heard over cartoons without startling a child.
+GENTLE_CHIME: dict[str, Any] = {"notes": ((523.25, 0.0), (659.25, 0.3), (783.99, 0.6)),
+                                "loudness": 0.4, "brightness": 0.0, "decay": 3.0}
 
 
 class Speech(Protocol):
@@ -63,13 +70,15 @@ class Announcement:
 
 class Announcer:
     def __init__(self, config: AnnouncementConfig, output: AudioOutput, speech: Speech, *,
-                 timezone: ZoneInfo, clock: Clock | None = None, work_dir: Path | None = None):
+                 timezone: ZoneInfo, clock: Clock | None = None, work_dir: Path | None = None,
+                 kids: bool = False):
         self.config, self.output, self.speech, self.timezone = config, output, speech, timezone
+        self.kids = kids
         self.clock = clock or SystemClock()
         self._own_dir = work_dir is None
         self.work_dir = Path(work_dir) if work_dir is not None else Path(tempfile.mkdtemp(prefix="mfc-announce-"))
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        self._chime = write_chime(self.work_dir / "chime.wav")
+        self._chime = write_chime(self.work_dir / "chime.wav", **(GENTLE_CHIME if kids else {}))
         self._queue: queue.Queue[dict | None] = queue.Queue()
         self._seen: OrderedDict[tuple, None] = OrderedDict()
         # What happened to the latest calls, for tests, the demo and a technician's look.
@@ -83,10 +92,12 @@ class Announcer:
 
     @classmethod
     def for_device(cls, device: Any, output: AudioOutput, speech: Speech, **kw: Any) -> Announcer:
-        """The announcer a screen's device file asks for (`[announcements]`, the center's time zone)."""
+        """The announcer a screen's device file asks for (`[announcements]`, the center's time
+        zone, the gentle chime alone for the kids' room)."""
         if device.signage is None:
             raise ValueError(f"{device.path}: not a waiting-area screen (role = {device.role!r})")
-        return cls(device.signage.announcements, output, speech, timezone=device.timezone, **kw)
+        return cls(device.signage.announcements, output, speech, timezone=device.timezone,
+                   kids=device.signage.profile == "kids", **kw)
 
     def start(self) -> Announcer:
         with self._lock:  # two workers would talk over each other
@@ -162,13 +173,20 @@ class Announcer:
         local = self.clock.now().astimezone(self.timezone)
         record.handled_at = local
         what = f"{call['number']} at window {call['window']}" + (" (recall)" if call["recall"] else "")
-        if not config.enabled or config.volume == 0:
+        if not config.enabled or config.volume == 0 or (self.kids and not config.chime):
             record.outcome = DISABLED
-            log.info("announcer: %s shown, not announced (announcements off or volume 0)", what)
+            log.info("announcer: %s shown, not announced (announcements off, volume 0, "
+                     "or a kids' room without its chime)", what)
             return
         if config.quiet_at(local.time()):
             record.outcome = QUIET
             log.info("announcer: %s shown, not announced (quiet hours, %s)", what, local.strftime("%H:%M"))
+            return
+        if self.kids:
+            self._play(self._chime)
+            record.phrases.append("chime")
+            record.outcome = CHIMED
+            log.info("announcer: %s chimed (kids' room)", what)
             return
         # Rendered before the chime, so the phrase follows it without a pause.
         spoken: list[tuple[str, Path]] = []

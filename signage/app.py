@@ -1,5 +1,9 @@
 """The waiting-area screen: zones, the playlist's rotation, the calls, the clock and the ticker.
 
+The hall's profile (waiting-area) shows the calls in a column beside the slides; the kids'
+room's (kids) in a strip at the foot of the screen, the latest one or two, so a parent
+watching the cartoons with a child sees their turn come.
+
 Import only after `hardware.display.prepare_kivy()`.
 """
 from __future__ import annotations
@@ -32,6 +36,7 @@ log = logging.getLogger(__name__)
 
 KV_FILE = Path(__file__).parent / "layout.kv"  # not signage.kv: Kivy would load that by itself, again
 TAKEOVER_S = 8.0
+KIDS_STRIP_CALLS = 2  # the strip is small: the newest call and the one before it
 # Message ids of the bottom line's date (not strftime: the device's locale is not the visitor's).
 MONTHS = tuple(f"{{day}} {m}" for m in ("January", "February", "March", "April", "May", "June", "July",
                                         "August", "September", "October", "November", "December"))
@@ -63,7 +68,8 @@ def calls_to_show(feed: dict[str, Any], today: str, timezone: Any, count: int) -
 
 class SignageApp(App):
     portrait = BooleanProperty(False)
-    shows_calls = BooleanProperty(True)
+    shows_calls = BooleanProperty(True)  # the hall's column of calls
+    shows_kids_strip = BooleanProperty(False)  # the kids' room's strip of calls
     shows_bottom_line = BooleanProperty(True)
     unit = NumericProperty(36)
     clock_text = StringProperty("")
@@ -87,6 +93,7 @@ class SignageApp(App):
                                             timedelta(minutes=self.settings.wake_before)) if panel else None
         self.title = "mfc-edge signage"
         self.shows_calls = self.settings.profile == "waiting-area"
+        self.shows_kids_strip = self.settings.kids_strip
         self.shows_bottom_line = self.settings.profile != "kids"
         self.player: Player | None = None
         self.takeover: Takeover | None = None
@@ -109,8 +116,11 @@ class SignageApp(App):
         root = SignageRoot()
         # Zones a profile does not have leave the layout, so the others take their room.
         self.calls_panel, self.bottom_line = root.ids.calls.__self__, root.ids.bottom.__self__
+        self.kids_strip = root.ids.kids_strip.__self__
         if not self.shows_calls:
             self.calls_panel.parent.remove_widget(self.calls_panel)
+        if not self.shows_kids_strip:
+            root.remove_widget(self.kids_strip)
         if not self.shows_bottom_line:
             root.remove_widget(self.bottom_line)
         self.ticker_text = "     ".join(t for t in (self.settings.ticker, self.settings.ticker_en) if t)
@@ -162,8 +172,10 @@ class SignageApp(App):
         self.weekday = now.weekday()
 
     def _follow_calls(self) -> None:
-        if not self.shows_calls or self.root is None:
+        if not (self.shows_calls or self.shows_kids_strip) or self.root is None:
             return
+        shown, count = (self.calls_panel, self.settings.calls_shown) if self.shows_calls else \
+            (self.kids_strip, KIDS_STRIP_CALLS)
         feed = self.screen.feed.latest() if self.screen.feed else None
         if feed is None:
             never = self.screen.feed is None or self.screen.feed.age() is None
@@ -172,13 +184,13 @@ class SignageApp(App):
                 + tr("Calls are shown on the displays above the windows", "en")) if never else (
                 tr("No connection to the queue: watch the displays above the windows") + "\n"
                 + tr("No connection to the queue: watch the displays above the windows", "en"))
-            self.calls_panel.show([])
+            shown.show([])
             self.notifier.status("waiting for the hub's queue" if never else "no connection to the hub's queue")
             return
         self.notifier.status("showing calls")
         self.calls_notice = ""
         today = self.local_now().date().isoformat()
-        self.calls_panel.show(calls_to_show(feed, today, self.device.timezone, self.settings.calls_shown))
+        shown.show(calls_to_show(feed, today, self.device.timezone, count))
         fresh = self.new_calls(feed)
         if fresh and self.settings.takeover:
             self.show_takeover(fresh[-1]["number"], fresh[-1]["window"])

@@ -11,6 +11,8 @@
     panel = "auto"               # auto | cec | backlight | none: how the panel sleeps outside [hours]
     wake_before = 15             # minutes before opening that the panel wakes
     video_decoder = "auto"       # auto: H.264 in hardware where the Pi has a decoder (Pi 4) | software
+    kids_calls = true            # kids profile only: the latest calls in a strip at the foot, with a
+                                 # gentle chime ([announcements] enabled, chime, volume, quiet_hours)
 
     [announcements]
     enabled = true
@@ -62,6 +64,7 @@ class SignageConfig:
     panel: str = "auto"  # see hardware/panel_power.py find_panel
     wake_before: float = 15.0  # minutes
     video_decoder: str = "auto"
+    kids_calls: bool = True
     announcements: AnnouncementConfig = field(default_factory=AnnouncementConfig)
 
     @property
@@ -70,7 +73,12 @@ class SignageConfig:
 
     @property
     def shows_calls(self) -> bool:
-        return self.profile == "waiting-area"
+        """Whether the screen follows the hub's calls: the hall's column, or the kids' room's strip."""
+        return self.profile == "waiting-area" or self.kids_strip
+
+    @property
+    def kids_strip(self) -> bool:
+        return self.profile == "kids" and self.kids_calls
 
 
 def _ticker(value: Any) -> str:
@@ -111,7 +119,10 @@ def load_section(path: Path, role: str, tables: dict[str, Any]) -> SignageConfig
         wake_before=s.get("wake_before", number(0, 240), "minutes from 0 to 240", 15.0),
         video_decoder=s.get("video_decoder", one_of(VIDEO_DECODERS),
                             "auto (hardware where the Pi has a decoder) or software", "auto"),
+        kids_calls=s.get("kids_calls", boolean, "true or false", True),
         announcements=announcements)
+    if found.profile != "kids" and "kids_calls" in (tables.get("signage") or {}):
+        raise ConfigError(f'{path}: [signage] kids_calls is only for profile = "kids"')
     s.finish()
     a.finish()
     return found

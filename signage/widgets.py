@@ -65,6 +65,30 @@ class CallsPanel(BoxLayout):
         return 1 + int((room - NEWEST_ROW * unit) // ((OTHER_ROW + ROW_GAP) * unit))
 
 
+class KidsCall(BoxLayout):
+    number = StringProperty("")
+    window = StringProperty("")
+    newest = BooleanProperty(False)
+
+
+class KidsCallsStrip(BoxLayout):
+    """The kids' room's calls: a soft strip at the foot of the screen, the newest call first
+    and highlighted; a friendly line instead while nobody has been called."""
+
+    tag = StringProperty("")
+    calls = ListProperty([])
+
+    def show(self, calls: list[dict[str, Any]]) -> None:
+        wanted = [(c["number"], c["window"]) for c in calls]
+        if wanted == self.calls:
+            return
+        self.calls = wanted
+        row = self.ids.calls
+        row.clear_widgets()
+        for index, (number, window) in enumerate(wanted):
+            row.add_widget(KidsCall(number=number, window=window, newest=index == 0))
+
+
 class BottomLine(BoxLayout):
     tag = StringProperty("")
 

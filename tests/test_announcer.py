@@ -15,7 +15,7 @@ from hardware.audio import AudioError, SimulatedOutput
 from hardware.clock import ManualClock
 from hardware.speech import EspeakSpeech, SpeechError
 from mfc_edge.config import load_config
-from signage.announcer import CHIME_ONLY, DISABLED, FAILED, QUIET, SPOKEN, Announcer, NewCalls
+from signage.announcer import CHIME_ONLY, CHIMED, DISABLED, FAILED, QUIET, SPOKEN, Announcer, NewCalls
 from signage.config import AnnouncementConfig
 from signage.phrases import (
     LETTER_NAMES_EN,
@@ -62,12 +62,12 @@ class FakeSpeech:
         return path
 
 
-def make(tmp_path, config=None, speech=None, clock=None, output=None):
+def make(tmp_path, config=None, speech=None, clock=None, output=None, kids=False):
     config = config or AnnouncementConfig()
     output = output or SimulatedOutput(sleep=True, speed=50, keep_dir=tmp_path / "heard")
     announcer = Announcer(config, output, speech or FakeSpeech(tmp_path / "speech"), timezone=MSK,
                           clock=clock or ManualClock(MONDAY_10AM),
-                          work_dir=tmp_path / "work")
+                          work_dir=tmp_path / "work", kids=kids)
     return announcer, output
 
 
@@ -210,6 +210,35 @@ def test_quiet_hours_follow_the_centers_time_zone_not_the_devices(tmp_path):
     announcer.announce(call("Д011"))
     assert announcer.wait_idle(WAIT)
     assert announcer.announced[0].outcome == QUIET and output.played == []
+    announcer.stop()
+
+
+def test_the_kids_room_hears_a_gentler_chime_and_no_words(tmp_path):
+    speech = FakeSpeech(tmp_path / "speech")
+    kids, kids_out = make(tmp_path / "kids", speech=speech, kids=True)
+    hall, hall_out = make(tmp_path / "hall")
+    for announcer in (kids, hall):
+        announcer.announce(call("А015", "3"))
+        assert announcer.wait_idle(WAIT)
+    [record] = kids.announced
+    assert record.outcome == CHIMED and record.phrases == ["chime"] and heard(kids_out) == ["chime"]
+    assert speech.rendered == []  # no words over the cartoons
+    gentle, ding_dong = (sox_stat(out.played[0].copy) for out in (kids_out, hall_out))
+    assert gentle["Maximum amplitude"] < 0.6 * ding_dong["Maximum amplitude"]
+    assert gentle["Rough   frequency"] != ding_dong["Rough   frequency"]  # a tune of its own
+    assert gentle["RMS     amplitude"] > 0.02  # still heard
+    for announcer in (kids, hall):
+        announcer.stop()
+
+
+@pytest.mark.parametrize("config, outcome", [
+    (AnnouncementConfig(quiet_hours=((time(9, 0), time(11, 0)),)), QUIET),
+    (AnnouncementConfig(chime=False), DISABLED), (AnnouncementConfig(enabled=False), DISABLED)])
+def test_the_kids_room_is_silent_in_quiet_hours_or_without_its_chime(tmp_path, config, outcome):
+    announcer, output = make(tmp_path, config, kids=True)
+    announcer.announce(call("А016", "4"))
+    assert announcer.wait_idle(WAIT)
+    assert [r.outcome for r in announcer.announced] == [outcome] and output.played == []
     announcer.stop()
 
 

@@ -17,6 +17,12 @@ def test_defaults_and_sizes(tmp_path):
     assert device.signage.feed_stale_after == 60 and device.signage.screenshot_every == 10
 
 
+@pytest.mark.parametrize("extra, strip", [("", True), ("kids_calls = false", False)])
+def test_the_kids_room_follows_calls_unless_told_not_to(tmp_path, extra, strip):
+    settings = load_config(screen_config(tmp_path, "kids", extra=extra)).signage
+    assert settings.kids_strip is strip and settings.shows_calls is strip
+
+
 def test_quiet_hours_may_pass_midnight(tmp_path):
     device = load_config(screen_config(tmp_path, extra='[announcements]\nquiet_hours = ["21:00-08:00", "13:00-14:00"]'))
     quiet = device.signage.announcements.quiet_at
@@ -34,6 +40,8 @@ def test_quiet_hours_may_pass_midnight(tmp_path):
     ("kids", "landscape", "[announcements]\nvolume = 120", "[announcements] volume = 120: expected a whole percent"),
     ("kids", "landscape", '[announcements]\nquiet_hours = ["22:00"]', "[announcements] quiet_hours = ['22:00']: "
      'expected a list of windows like "21:00-08:00"'),
+    ("kids", "landscape", 'kids_calls = "yes"', "[signage] kids_calls = 'yes': expected true or false"),
+    ("waiting-area", "landscape", "kids_calls = true", '[signage] kids_calls is only for profile = "kids"'),
 ])
 def test_bad_values_are_named(tmp_path, profile, orientation, extra, message):
     with pytest.raises(ConfigError) as error:

@@ -122,8 +122,16 @@ def test_each_profile_lays_out_its_zones_on_screen(make_screen, tmp_path, profil
         assert main.width > 0.6 * width and inside_window(main)
         assert (calls.parent is not None) == (profile == "waiting-area")
         assert (bottom.parent is not None) == (profile != "kids")
-        if profile == "kids":  # the main zone alone fills the screen
-            assert main.width == width and main.height == height
+        if profile == "kids":  # the main zone fills the screen above the strip of calls
+            strip = app.kids_strip
+            assert main.width == width and main.height + strip.height == height and inside_window(strip)
+            def kids_calls():
+                return [w.text for w in walk(strip) if getattr(w, "tag", "") == "kids-call"]
+            assert d.wait_until(lambda: kids_calls() == ["Талон П042 — окно 5", "Талон А017 — окно 12"]), kids_calls()
+            for label in walk(strip):  # each text fits the strip
+                if getattr(label, "text", "") and label.opacity:
+                    assert label.texture_size[0] <= label.width + 1 and inside(label, strip), label.text
+                    assert label.texture_size[1] <= label.height + 1, label.text  # not wrapped out of it
         if profile == "waiting-area":
             assert inside_window(calls)
             def numbers():
