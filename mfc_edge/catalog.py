@@ -3,6 +3,21 @@
 The bundled catalog (data/catalog.toml) is used until the hub publishes another one.
 `load_catalog` checks the whole file before anything uses it; a problem raises one
 `CatalogError` naming the file, the entry, the key, the value and what is allowed.
+
+Video consultations are optional `[[consultations]]` entries: an agency's specialists answer
+questions over video, from the visitor's phone (`url`, https only, shown as a QR code) or in the
+center's video booth (`booth_service`, a catalog service whose ticket queues for the booth):
+
+    [[consultations]]
+    id = "rosreestr-video"
+    agency = "Росреестр"
+    agency_en = "Rosreestr"
+    topics = "Регистрация недвижимости, выписки из ЕГРН"
+    topics_en = "Property registration, EGRN extracts"
+    hours = ["mon-fri 10:00-17:00"]          # center's local time: see mfc_edge/week_hours.py
+    url = "https://example.org/video"
+    booth_service = "video-booth"            # optional
+    services = ["property-rights"]           # optional: their pages list this consultation
 """
 from __future__ import annotations
 
@@ -13,12 +28,16 @@ from pathlib import Path
 from typing import Any
 
 from mfc_edge.files import read_toml
+from mfc_edge.week_hours import WEEK_HOURS_RULE, WeekHours, parse_week_hours
 
 BUNDLED_CATALOG = Path(__file__).parent / "data" / "catalog.toml"
 TICKET_LETTERS = "АБВГДЕЖИКЛМНПРСТУФХЦЧШЭЮЯ"
 LANGS = ("ru", "en")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
 _WORD = re.compile(r"[\w-]+")
+_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:\d{1,5})?(/[!-~]*)?$")  # printable ASCII, no spaces
+MAX_URL = 300  # a longer address makes a QR code too dense to read from a kiosk's screen
+CONSULTATION_KEYS = {"id", "agency", "agency_en", "topics", "topics_en", "hours", "url", "booth_service", "services"}
 
 
 class CatalogError(ValueError):
@@ -62,6 +81,19 @@ class Service:
     documents: tuple[Bilingual, ...]
 
 
+@dataclass(frozen=True)
+class Consultation:
+    """An agency's video consultation: from the visitor's phone, or in the center's booth."""
+
+    id: str
+    agency: Bilingual
+    topics: Bilingual
+    hours: WeekHours  # when specialists are on line, in the center's local time
+    url: str
+    booth_service: str | None  # the service whose ticket queues for the center's video booth
+    services: tuple[str, ...]  # services whose pages list it
+
+
 def fold(text: str) -> str:
     """Lower case with ё read as е: how people type on a kiosk keyboard."""
     return text.lower().replace("ё", "е")
@@ -73,6 +105,7 @@ class Catalog:
     categories: tuple[Category, ...]
     situations: tuple[Situation, ...]
     services: tuple[Service, ...]
+    consultations: tuple[Consultation, ...] = ()
 
     def service(self, service_id: str) -> Service:
         return next(s for s in self.services if s.id == service_id)
@@ -83,6 +116,12 @@ class Catalog:
     def in_situation(self, situation_id: str) -> list[Service]:
         situation = next(s for s in self.situations if s.id == situation_id)
         return [self.service(sid) for sid in situation.services]
+
+    def consultation(self, consultation_id: str) -> Consultation:
+        return next(c for c in self.consultations if c.id == consultation_id)
+
+    def consultations_for(self, service_id: str) -> list[Consultation]:
+        return [c for c in self.consultations if service_id in c.services]
 
     def search(self, query: str, limit: int = 12) -> list[Service]:
         """Services whose names or keywords, in either language, hold every word of the query.
@@ -111,18 +150,38 @@ class Catalog:
         return [s for _, _, s in sorted(scored, key=lambda x: x[:2])][:limit]
 
 
-class _Entry:
-    """Reads one catalog entry and turns every bad value into a CatalogError."""
+class Entry:
+    """Reads one entry of a data file and turns every bad value into `error` (a CatalogError here)."""
+
+    error: type[ValueError] = CatalogError
 
     def __init__(self, path: Path, where: str, table: Any):
         self.path, self.where = path, where
         if not isinstance(table, dict):
-            raise CatalogError(f"{path}: {where}: expected a table, got {table!r}")
+            raise self.error(f"{path}: {where}: expected a table, got {table!r}")
         self.table = table
 
-    def fail(self, key: str, allowed: str) -> CatalogError:
+    def fail(self, key: str, allowed: str) -> ValueError:
         value = self.table.get(key, "<missing>")
-        return CatalogError(f"{self.path}: {self.where} {key} = {value!r}: expected {allowed}")
+        return self.error(f"{self.path}: {self.where} {key} = {value!r}: expected {allowed}")
+
+    def text(self, key: str) -> str:
+        value = self.table.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, "a non-empty text")
+        return value.strip()
+
+    def week_hours(self, key: str) -> WeekHours:
+        try:
+            return parse_week_hours(self.table.get(key))
+        except ValueError:
+            raise self.fail(key, WEEK_HOURS_RULE) from None
+
+    def only_keys(self, allowed: set[str]) -> None:
+        """A misspelt key silently ignored is a field that never shows."""
+        unknown = sorted(set(self.table) - allowed)
+        if unknown:
+            raise self.fail(unknown[0], "none such: known keys are " + ", ".join(sorted(allowed)))
 
     def ident(self, key: str) -> str:
         value = self.table.get(key)
@@ -139,22 +198,24 @@ class _Entry:
 
 
 def _parse(path: Path, data: dict[str, Any]) -> Catalog:
-    top = _Entry(path, "top level", data)
+    top = Entry(path, "top level", data)
     if data.get("version") != 1:
         raise top.fail("version", "1")
     for key in ("categories", "situations", "services"):
         if not isinstance(data.get(key), list) or not data[key]:
             raise top.fail(key, f"a non-empty list of [[{key}]] tables")
+    if not isinstance(data.get("consultations", []), list):
+        raise top.fail("consultations", "a list of [[consultations]] tables")
 
     categories = []
     for i, table in enumerate(data["categories"]):
-        entry = _Entry(path, f"categories[{i}]", table)
+        entry = Entry(path, f"categories[{i}]", table)
         categories.append(Category(entry.ident("id"), entry.text2("name")))
     category_ids = [c.id for c in categories]
 
     services = []
     for i, table in enumerate(data["services"]):
-        entry = _Entry(path, f"services[{i}]", table)
+        entry = Entry(path, f"services[{i}]", table)
         sid = entry.ident("id")
         entry.where = f"services[{i}] ({sid})"
         if table.get("category") not in category_ids:
@@ -182,7 +243,7 @@ def _parse(path: Path, data: dict[str, Any]) -> Catalog:
     situations = []
     service_ids = [s.id for s in services]
     for i, table in enumerate(data["situations"]):
-        entry = _Entry(path, f"situations[{i}]", table)
+        entry = Entry(path, f"situations[{i}]", table)
         sid = entry.ident("id")
         entry.where = f"situations[{i}] ({sid})"
         listed = table.get("services")
@@ -190,12 +251,36 @@ def _parse(path: Path, data: dict[str, Any]) -> Catalog:
             raise entry.fail("services", "a non-empty list of service ids from the catalog")
         situations.append(Situation(sid, entry.text2("name"), entry.text2("description"), tuple(listed)))
 
+    consultations = _consultations(path, data.get("consultations", []), service_ids)
     for kind, ids in (("categories", category_ids), ("services", service_ids),
-                      ("situations", [s.id for s in situations])):
+                      ("situations", [s.id for s in situations]), ("consultations", [c.id for c in consultations])):
         duplicates = sorted({x for x in ids if ids.count(x) > 1})
         if duplicates:
             raise CatalogError(f"{path}: {kind}: id {duplicates[0]!r} is used twice: expected unique ids")
-    return Catalog(1, tuple(categories), tuple(situations), tuple(services))
+    return Catalog(1, tuple(categories), tuple(situations), tuple(services), tuple(consultations))
+
+
+def _consultations(path: Path, tables: Any, service_ids: list[str]) -> list[Consultation]:
+    found = []
+    for i, table in enumerate(tables):
+        entry = Entry(path, f"consultations[{i}]", table)
+        cid = entry.ident("id")
+        entry.where = f"consultations[{i}] ({cid})"
+        entry.only_keys(CONSULTATION_KEYS)
+        agency = Bilingual(entry.text("agency"), entry.text("agency_en"))
+        topics = Bilingual(entry.text("topics"), entry.text("topics_en"))
+        hours = entry.week_hours("hours")
+        url = table.get("url")
+        if not isinstance(url, str) or len(url) > MAX_URL or not _URL.match(url):
+            raise entry.fail("url", f"an https:// address without spaces, up to {MAX_URL} characters")
+        booth = table.get("booth_service")
+        if booth is not None and booth not in service_ids:
+            raise entry.fail("booth_service", "the id of a service from the catalog")
+        listed = table.get("services", [])
+        if not isinstance(listed, list) or any(s not in service_ids for s in listed):
+            raise entry.fail("services", "a list of service ids from the catalog")
+        found.append(Consultation(cid, agency, topics, hours, url, booth, tuple(listed)))
+    return found
 
 
 def load_catalog(path: str | Path = BUNDLED_CATALOG) -> Catalog:
