@@ -24,11 +24,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from hub.alerts import SWEEP_EVERY_S, watch_devices
+from hub.feed_watch import FeedWatch
 from hub.headers import SecurityHeaders
 from hub.hub import Hub
 from hub.limits import BodyLimit
 from hub.releases import SOAK_CHECK_EVERY_S, soak_releases
-from hub.routes import console, devices, notices, pages, releases
+from hub.routes import console, devices, notices, pages, releases, status
 from hub.routes.device_models import Feed, FeedCall, FeedEstimate
 from hub.routes.devices import SCREENSHOT_PATH
 from hub.time_header import HubTimeHeader
@@ -114,6 +115,8 @@ def create_app(hub: Hub, end_of_day_every: float = END_OF_DAY_CHECK_S, docs: boo
     app = FastAPI(title="mfc-edge hub", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="The center's hub: device enrollment, event sync, the live queue.")
     app.state.hub = hub
+    # The phone pages' long polls wait here for their center's line to change (hub/routes/status.py).
+    app.state.feed_watch = FeedWatch(hub.db.feed_version)
     app.add_exception_handler(ClientDisconnect, client_gone)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_middleware(BodyLimit, max_bytes=protocol.MAX_BATCH_BYTES,
@@ -121,7 +124,8 @@ def create_app(hub: Hub, end_of_day_every: float = END_OF_DAY_CHECK_S, docs: boo
                                  protocol.HEARTBEAT_PATH: protocol.MAX_HEARTBEAT_BYTES})
     app.add_middleware(SecurityHeaders)
     app.add_middleware(HubTimeHeader, now=hub.db.now)  # added last: outermost
-    for router in (ops, devices.router, releases.router, console.router, notices.router, pages.router):
+    for router in (ops, devices.router, releases.router, console.router, notices.router, pages.router,
+                   status.router):
         app.include_router(router)
     if docs:
         app.add_api_route("/docs", docs_page, methods=["GET"], include_in_schema=False)

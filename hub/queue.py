@@ -155,6 +155,11 @@ class Queue:
         rows = list(self.db.db.query("SELECT * FROM tickets WHERE status_token = ?", [status_token]))
         return rows[0] if rows else None
 
+    def times_called(self, ticket_id: str) -> int:
+        """How often the ticket has been called, recalls included: a phone rings again for each."""
+        return self.db.db.execute("SELECT count(*) FROM ticket_history WHERE ticket = ? "
+                                  "AND state IN ('called', 'recalled')", [ticket_id]).fetchone()[0]
+
     def tickets_of_day(self, center: str, day: str) -> list[Row]:
         """A center's tickets of one service day in order of issue, with their state, window and
         the device they came from; without their status tokens, which open the phone page."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -33,6 +34,12 @@ def serve(data_dir: Path, host: str, port: int, certfile: Path | None = None, ke
         hub.close()
 
 
+def release_long_polls(app: Any) -> None:
+    """Phone pages waiting for their line to change (hub/feed_watch.py) answer at once: uvicorn's
+    graceful shutdown waits for every open request, and theirs would hold it up to half a minute."""
+    app.state.feed_watch.close()
+
+
 class _NotifyingServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, notifier: ServiceNotifier):
         super().__init__(config)
@@ -47,6 +54,7 @@ class _NotifyingServer(uvicorn.Server):
         # Said here: after a SIGTERM uvicorn raises the signal again once it has shut down,
         # which ends the process before any `finally` of the caller runs.
         self.notifier.stopping()
+        release_long_polls(self.config.app)
         await super().shutdown(sockets)
 
 
@@ -57,8 +65,8 @@ class HubThread:
     def __init__(self, hub: Hub, host: str = "127.0.0.1", port: int = 0, end_of_day_every: float = END_OF_DAY_CHECK_S,
                  docs: bool = False, alerts_every: float = SWEEP_EVERY_S):
         self.hub = hub
-        self.server = uvicorn.Server(uvicorn.Config(create_app(hub, end_of_day_every, docs, alerts_every), host=host,
-                                                    port=port, log_level="warning"))
+        self.app = create_app(hub, end_of_day_every, docs, alerts_every)
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host=host, port=port, log_level="warning"))
         self._thread = threading.Thread(target=self.server.run, name="hub", daemon=True)
 
     @property
@@ -76,6 +84,7 @@ class HubThread:
         return self
 
     def stop(self) -> None:
+        release_long_polls(self.app)
         self.server.should_exit = True
         self._thread.join(timeout=10)
 

@@ -104,8 +104,12 @@ def test_the_days_figures(hall):
     clock.advance(minutes=10)
     ivanova.post_to("call-next", window="5")   # П002 waited 20 min: over the 15-minute standard
     ivanova.post_to("no-show", window="5")
+    # П004's visitor gives the ticket up on the phone page: cancelled, not a no-show
+    assert requests.post(f"{url}/t/token-0004-abcdefghijklmnop/cancel", allow_redirects=False,
+                         timeout=10).status_code == 303
 
     today = smirnova.get(f"{url}/console/api/hall", timeout=10).json()["today"]
     assert today["day"] == TEST_DAY.isoformat()
     assert today["services"]["passport-rf"] == today["total"] == {
-        "issued": 4, "served": 1, "no_show": 1, "cancelled": 0, "waiting": 2, "mean_wait_minutes": 15.0, "within_standard": 0.5}
+        "issued": 4, "served": 1, "no_show": 1, "cancelled": 1, "waiting": 1, "mean_wait_minutes": 15.0,
+        "within_standard": 0.5}

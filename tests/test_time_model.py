@@ -19,7 +19,7 @@ from hub.hall import Hall
 from hub.identity import Device
 from hub.operators import Operator
 from hub.routes.console import state as console_state
-from hub.routes.pages import status_page
+from hub.routes.status import status_page
 from kiosk.numbering import CLOCK_FLOOR, ticket_time
 from kiosk.tickets import Ticket
 from mfc_edge import protocol

@@ -1,0 +1,96 @@
+"""Waiting for a center's line to change: what lets a visitor's phone page (`/t/<token>`) show
+a call within a second instead of reloading every 15 seconds.
+
+Every change screens or phones show bumps the center's feed version (`HubDB.bump_feed`).
+A phone asks for its ticket's state with the version it last saw; while nothing has changed
+its request waits here (a long poll). One task reads the versions of the centers someone
+waits for, a few times a second, and wakes the requests whose center has moved on: one small
+query per tick whatever the number of phones, and a change made by another process (the
+command line on the same database) is seen too, which an in-process signal would miss.
+
+The number of waiting requests is bounded (`limit`): beyond it a phone is told to come back
+later rather than holding one more connection open.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from starlette.concurrency import run_in_threadpool
+
+log = logging.getLogger(__name__)
+
+POLL_EVERY_S = 0.2
+MAX_WAITING = 500
+
+
+class TooManyWaiting(RuntimeError):
+    """`limit` requests already wait: the caller should answer at once and be asked again later."""
+
+
+@dataclass(eq=False)
+class _Waiter:
+    center: str
+    seen: int
+    woken: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class FeedWatch:
+    """`versions(center)`: the center's feed version now (`HubDB.feed_version`); read on a worker
+    thread, as every database read of the hub's event loop is."""
+
+    def __init__(self, versions: Callable[[str], int], every: float = POLL_EVERY_S, limit: int = MAX_WAITING):
+        self.versions, self.every, self.limit = versions, every, limit
+        self._waiters: set[_Waiter] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiters)
+
+    async def wait(self, center: str, seen: int, timeout: float) -> None:
+        """Return once the center's feed version is no longer `seen`, or after `timeout` seconds,
+        or at once when the hub is stopping. Raises TooManyWaiting past the limit."""
+        if self._closing:
+            return
+        if len(self._waiters) >= self.limit:
+            raise TooManyWaiting(f"{len(self._waiters)} phones already wait for the line to change")
+        waiter = _Waiter(center, seen)
+        self._waiters.add(waiter)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._watch())
+        try:
+            await asyncio.wait_for(waiter.woken.wait(), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            self._waiters.discard(waiter)
+
+    def close(self) -> None:
+        """The hub is stopping: every waiting request answers within a tick, so that the server's
+        graceful shutdown, which waits for open requests, is not held up by phones. Safe from
+        any thread: it only sets a flag the watching task reads."""
+        self._closing = True
+
+    def _read(self, centers: set[str]) -> dict[str, int]:
+        return {center: self.versions(center) for center in centers}
+
+    async def _watch(self) -> None:
+        """Runs while anyone waits; a failed read (a locked or busy disk) is retried next tick."""
+        while self._waiters:
+            if self._closing:
+                for waiter in list(self._waiters):
+                    waiter.woken.set()
+            else:
+                try:
+                    now = await run_in_threadpool(self._read, {waiter.center for waiter in self._waiters})
+                except Exception:  # the phones keep waiting; their own timeout still ends the wait
+                    log.exception("reading the feed versions failed; trying again")
+                    now = {}
+                for waiter in list(self._waiters):
+                    if waiter.center in now and now[waiter.center] != waiter.seen:
+                        waiter.woken.set()
+            await asyncio.sleep(self.every)
