@@ -13,7 +13,7 @@ from kiosk.tickets import TicketStore
 from mfc_edge import protocol
 from offline_cache.hub_client import HubClient
 from offline_cache.sync import SyncAgent
-from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, sign_in
 from tests.helpers.day import MSK
 from tests.helpers.hubprocess import HubProcess, hub_today
 
@@ -36,15 +36,6 @@ def hub_with_tickets(tmp_path):
         SyncAgent(store, HubClient(hub.url, token)).drain()
         yield hub, tickets
         store.close()
-
-
-def sign_in(page, url: str, login: str, name: str) -> None:
-    page.goto(f"{url}/console")
-    page.fill("#center", "strogino")
-    page.fill("#login", login)
-    page.fill("#password", "correct horse 42")
-    page.click("#sign-in")
-    page.wait_for_selector(f"#who:has-text('{name}')")
 
 
 def test_sign_in_call_no_show_call_transfer_finish(hub_with_tickets, tmp_path):

@@ -1,0 +1,120 @@
+"""An urgent notice end to end: a supervisor posts it on the console in Chromium against a real
+hub process; a kiosk's and a screen's notice boards show it within seconds, each for the
+services it concerns; a kiosk offline while it was posted shows it when it reconnects, only
+while it is valid by the device's clock, also after a restart; «Снять» takes it down everywhere."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+
+from offline_cache.hub_client import HubClient
+from offline_cache.notices import NoticeBoard
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, sign_in
+from tests.helpers.faultproxy import FaultProxy
+from tests.helpers.hubprocess import HubProcess
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # headless Chromium against a real hub process
+
+TEXT = "Росреестр: приём документов на регистрацию недвижимости приостановлен до 14:00"
+TEXT_EN = "Rosreestr: property registration documents are not accepted until 14:00"
+SHOWN_WITHIN_S = 15.0  # the goal is 5 s (benchmarks/notice_bench.py); the margin is for a loaded machine
+
+
+def wait_for(check: Callable[[], Any], timeout: float = SHOWN_WITHIN_S) -> Any:
+    """`check()` once it is truthy, or its last value after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (found := check()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
+
+
+def ids(notices) -> list[str]:
+    return [n.id for n in notices]
+
+
+@pytest.fixture
+def hub(tmp_path):
+    with HubProcess(tmp_path / "hub") as hub:
+        added = subprocess.run([sys.executable, "-m", "mfc_edge.cli", "hub", "add-operator", "--data",
+                                str(hub.data_dir), "--center", "strogino", "--login", "smirnova", "--name",
+                                "Смирнова Анна", "--role", "supervisor"],
+                               input="correct horse 42\n", capture_output=True, text=True)
+        assert added.returncode == 0, added.stderr
+        yield hub
+
+
+def enrolled(hub: HubProcess, role: str, device: str, url: str | None = None) -> HubClient:
+    token = requests.post(f"{hub.url}/api/v1/enroll", json={"code": hub.enroll_code(role=role), "device_id": device},
+                          timeout=10).json()["token"]
+    return HubClient(url or hub.url, token)
+
+
+def test_posted_on_the_console_shown_on_devices_offline_ones_on_reconnect_withdrawn(hub, tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api")
+    kiosk = NoticeBoard.polling(enrolled(hub, "kiosk", "kiosk-1"), cache_file=tmp_path / "kiosk-1.json").start()
+    screen = NoticeBoard.polling(enrolled(hub, "signage", "screen-1")).start()
+    with FaultProxy(("127.0.0.1", hub.port)) as proxy:
+        proxy.set(refuse=True)  # kiosk-2's network is down while the notice is posted
+        away_cache = tmp_path / "kiosk-2.json"
+        away = NoticeBoard.polling(enrolled(hub, "kiosk", "kiosk-2", proxy.url()), cache_file=away_cache,
+                                   timeout=1.0).start()
+        try:
+            with playwright.sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1366, "height": 900})
+                refused = []  # what the hub's Content-Security-Policy stopped: nothing the page needs
+                page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+                sign_in(page, hub.url, "smirnova", "Смирнова Анна")
+                page.wait_for_selector("#notice-list:has-text('Нет действующих объявлений')")
+
+                page.click("#notice-post")  # nothing written: the hub names the field
+                page.wait_for_selector("#notice-message:has-text('напишите текст объявления')")
+                assert page.evaluate("document.activeElement.id") == "notice-ru"
+                page.fill("#notice-ru", TEXT)
+                page.fill("#notice-en", TEXT_EN)
+                page.check("#notice-services input[value='property-rights']")
+                page.select_option("#notice-expires", "30")
+                page.click("#notice-post")
+                page.wait_for_selector("#notice-message:has-text('Опубликовано')")
+                page.wait_for_selector(f"#notice-list li:has-text('{TEXT}')")
+                assert "опубликовал(а) smirnova" in page.inner_text("#notice-list")
+                assert page.input_value("#notice-ru") == ""  # the form is ready for the next one
+
+                # Shown on the kiosk (for its service, not others) and on the screen, by their clocks.
+                assert wait_for(lambda: kiosk.current(datetime.now(UTC)))
+                assert wait_for(lambda: screen.current(datetime.now(UTC)))
+                [notice] = kiosk.current(datetime.now(UTC), "property-rights")
+                assert notice.text("ru") == TEXT and notice.text("en") == TEXT_EN
+                assert kiosk.current(datetime.now(UTC), "passport-rf") == []
+                assert ids(screen.current(datetime.now(UTC))) == [notice.id]
+                expired = notice.expires_at + timedelta(seconds=1)
+                assert kiosk.current(expired) == [] and screen.current(expired) == []  # gone after expiry
+
+                # The offline kiosk knew nothing; back on the network it shows it, while valid only.
+                assert away.all_known() == () and away.poller.last_status is None
+                proxy.set(refuse=False)
+                assert ids(wait_for(lambda: away.current(datetime.now(UTC)))) == [notice.id]
+                assert away.current(expired) == []
+                away.stop()
+                # Restarted while the hub is away again: the saved list, by its clock only.
+                proxy.set(refuse=True)
+                restarted = NoticeBoard.polling(HubClient(proxy.url(), "t" * 32), cache_file=away_cache, timeout=1.0)
+                assert not restarted.poller.poll_once()
+                assert ids(restarted.current(datetime.now(UTC))) == [notice.id] and restarted.current(expired) == []
+
+                page.on("dialog", lambda dialog: dialog.accept())
+                page.click(f"#notice-list li:has-text('{TEXT}') button:has-text('Снять')")
+                page.wait_for_selector("#notice-list:has-text('Нет действующих объявлений')")
+                assert wait_for(lambda: not kiosk.current(datetime.now(UTC)) and not screen.current(datetime.now(UTC)))
+                browser.close()
+            assert refused == []
+        finally:
+            for board in (kiosk, screen, away):
+                board.stop()
