@@ -15,10 +15,11 @@ from hub.video_check import SCREENS, UnplayableVideo, check_videos
 from mfc_edge import bundle
 from mfc_edge.catalog import CatalogError, load_catalog
 from mfc_edge.config import ConfigError, check_overrides
+from mfc_edge.kids_room import KidsRoomError, load_kids_room
 from mfc_edge.playlist import load_playlists
 
 # What each role's bundle must hold: at least one of these files.
-REQUIRED = {"kiosk": ("catalog.toml", "kiosk.toml"), "signage": ("playlist.toml",)}
+REQUIRED = {"kiosk": ("catalog.toml", "kiosk.toml", "kids.toml"), "signage": ("playlist.toml",)}
 
 
 class PublishError(ValueError):
@@ -66,7 +67,8 @@ def _check_role_files(folder: Path, names: set[str], role: str, screens: Sequenc
         raise PublishError(f"{folder}: a {role} bundle needs " + " or ".join(required) + " at the top of the folder")
     try:
         if role == "kiosk":
-            for name, check in (("catalog.toml", load_catalog), ("kiosk.toml", check_overrides)):
+            for name, check in (("catalog.toml", load_catalog), ("kiosk.toml", check_overrides),
+                                ("kids.toml", load_kids_room)):
                 if name in names:
                     check(folder / name)
             return []
@@ -74,7 +76,7 @@ def _check_role_files(folder: Path, names: set[str], role: str, screens: Sequenc
         videos = {item.asset for playlist in playlists.values() for item in playlist.items
                   if item.type == "video" and item.asset}
         return check_videos(folder, videos & names, screens)
-    except (CatalogError, ConfigError, UnplayableVideo) as exc:
+    except (CatalogError, ConfigError, KidsRoomError, UnplayableVideo) as exc:
         raise PublishError(str(exc)) from None
 
 

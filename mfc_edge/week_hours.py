@@ -23,7 +23,7 @@ from mfc_edge.protocol import WEEKDAYS
 WEEK_HOURS_RULE = ('a non-empty list of "DAYS HH:MM-HH:MM" such as "mon-fri 10:00-17:00" '
                    "(DAYS: mon tue wed thu fri sat sun, a range mon-fri or a list mon,wed,fri)")
 SHORT_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # message ids in the gettext catalogs
-_LINE = re.compile(r"^([a-z,-]+) (\d\d):(\d\d)-(\d\d):(\d\d)$")
+_SPAN = re.compile(r"^(\d\d):(\d\d)-(\d\d):(\d\d)$")
 
 Interval = tuple[time, time]
 
@@ -65,7 +65,8 @@ class WeekHours:
         return shown
 
 
-def _days(spec: str) -> list[int]:
+def parse_days(spec: str) -> list[int]:
+    """The weekdays (Monday 0) of a DAYS spec such as "mon-wed,fri"; ValueError if it is not one."""
     found: list[int] = []
     for part in spec.split(","):
         ends = part.split("-")
@@ -78,20 +79,28 @@ def _days(spec: str) -> list[int]:
     return found
 
 
+def parse_span(text: str) -> Interval:
+    """"HH:MM-HH:MM", the start before the end; ValueError otherwise."""
+    match = _SPAN.match(text)
+    if not match:
+        raise ValueError(text)
+    h1, m1, h2, m2 = map(int, match.groups())
+    start, end = time(h1, m1), time(h2, m2)  # 25:00 raises ValueError
+    if not start < end:
+        raise ValueError(text)
+    return start, end
+
+
 def parse_week_hours(value: object) -> WeekHours:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         raise ValueError(value)
     days: list[list[Interval]] = [[] for _ in WEEKDAYS]
     for line in value:
-        match = _LINE.match(line.strip())
-        if not match:
+        days_spec, space, span = line.strip().partition(" ")
+        if not space:
             raise ValueError(line)
-        h1, m1, h2, m2 = map(int, match.groups()[1:])
-        start, end = time(h1, m1), time(h2, m2)  # 25:00 raises ValueError
-        if not start < end:
-            raise ValueError(line)
-        for day in _days(match.group(1)):
-            days[day].append((start, end))
+        for day in parse_days(days_spec):
+            days[day].append(parse_span(span))
     for intervals in days:
         intervals.sort()
         if any(later[0] < earlier[1] for earlier, later in itertools.pairwise(intervals)):
