@@ -1,4 +1,5 @@
-"""The kiosk application: navigation, language, large-text mode, idle reset, closed hours.
+"""The kiosk application: navigation, language, large-text mode, idle reset, the attract loop,
+closed hours.
 
 Import only after `hardware.display.prepare_kivy()`.
 """
@@ -15,11 +16,13 @@ from kivy.core.window import Window
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
+from kivy.uix.widget import Widget
 
 from hardware.clock import Clock as WallClock
 from hardware.display import supervise_screen
 from hardware.panel_power import PanelPower, PanelSchedule
 from hardware.printer import PrinterStatus, PrintResult
+from kiosk.attract import AttractScreen
 from kiosk.content import CatalogUpdates
 from kiosk.desk import IssuedTicket, TicketDesk
 from kiosk.keyboard import OnScreenKeyboard  # noqa: F401  (used by screens.kv)
@@ -40,7 +43,7 @@ from mfc_edge.service_notify import ServiceNotifier
 
 log = logging.getLogger(__name__)
 
-KV_FILES = ("theme.kv", "screens.kv")
+KV_FILES = ("theme.kv", "screens.kv", "attract.kv")
 PANEL_WAKES_BEFORE_OPENING = timedelta(minutes=15)  # time for the panel to come up before the first visitor
 _kv_loaded = False
 
@@ -70,19 +73,24 @@ class KioskApp(App):
     unit = NumericProperty(20)
     theme = ObjectProperty(None)
     clock_text = StringProperty("")
+    weekday = NumericProperty(0)  # the center's day (Monday 0): the attract loop's load chart marks it
     center_name = StringProperty("")
     staff_banner = StringProperty("")
 
     def __init__(self, device: DeviceConfig, catalog: Catalog, desk: TicketDesk, clock: WallClock,
                  catalog_updates: CatalogUpdates | None = None,
                  load_figures: Callable[[], dict | None] = lambda: None,
-                 notifier: ServiceNotifier | None = None, panel: PanelPower | None = None, **kwargs):
+                 notifier: ServiceNotifier | None = None, panel: PanelPower | None = None,
+                 attract: Callable[[], Widget] | None = None, **kwargs):
         """`load_figures` gives the hub's load figures (`GET /api/v1/load`), if any; `notifier`
         tells systemd the kiosk is up and alive (by default through $NOTIFY_SOCKET, if set);
-        `panel`, when given, sleeps outside opening hours."""
+        `panel`, when given, sleeps outside opening hours; `attract` makes the attract loop
+        (a widget with start(), stop() and `showing`: see kiosk/attract.py); without one the
+        kiosk waits on its start screen."""
         super().__init__(**kwargs)
         self.device, self.catalog, self.desk, self.clock = device, catalog, desk, clock
         self.catalog_updates, self.load_figures = catalog_updates, load_figures
+        self.attract_factory = attract
         self.notifier = notifier or ServiceNotifier()
         self.panel_schedule = PanelSchedule(panel, clock, device.hours, device.timezone,
                                             PANEL_WAKES_BEFORE_OPENING) if panel else None
@@ -112,6 +120,11 @@ class KioskApp(App):
                        SearchScreen(name="search"), ServiceScreen(name="service"),
                        ResultScreen(name="result"), ClosedScreen(name="closed")):
             self.manager.add_widget(screen)
+        self.attract: AttractScreen | None = None
+        if self.attract_factory is not None:
+            self.attract = AttractScreen(name="attract")
+            self.attract.hold(self.attract_factory())
+            self.manager.add_widget(self.attract)
         Window.bind(size=self._resize, on_touch_down=self._touched)
         self._end_supervision = supervise_screen(self.notifier, "kiosk")
         self._resize(Window, Window.size)
@@ -122,6 +135,7 @@ class KioskApp(App):
 
     def on_stop(self) -> None:
         self._ticker.cancel()
+        self._stop_attract()
         self._end_supervision()
         Window.unbind(size=self._resize, on_touch_down=self._touched)
 
@@ -158,6 +172,7 @@ class KioskApp(App):
 
     def go_home(self, reset: bool = False) -> None:
         """Back to the start; `reset` also restores the language and text size for the next visitor."""
+        self._stop_attract()
         self.history.clear()
         self.desk.next_visitor()
         if reset:
@@ -206,13 +221,40 @@ class KioskApp(App):
     def local_now(self) -> datetime:
         return self.clock.now().astimezone(self.device.timezone)
 
+    def _idle_s(self) -> float:
+        return (self.clock.now() - self.last_touch).total_seconds()
+
     def _touched(self, *_args) -> None:
         self.last_touch = self.clock.now()
+        if self.manager.current != "attract":
+            self._stop_attract()  # a loop still waiting for its first slide is not wanted any more
+
+    # --- the attract loop (kiosk/attract.py) ------------------------------------
+
+    def _play_attract(self) -> None:
+        """Reset for the next visitor and start the loop; its screen goes up once a slide is on."""
+        if self.attract is None or self.manager.current == "attract":
+            return
+        if self.manager.current != "home" or self.lang != self.device.languages[0] or self.large:
+            self.go_home(reset=True)
+        self.attract.loop.start()
+        if self.attract.loop.showing:
+            log.info("idle for %ss: playing the attract loop", self.device.attract_after)
+            self.manager.current = "attract"
+
+    def end_attract(self) -> None:
+        """A touch: the start screen at once (the loop stops as its screen leaves)."""
+        self.manager.current = "home"
+
+    def _stop_attract(self) -> None:
+        if self.attract is not None:
+            self.attract.loop.stop()
 
     def tick(self, *_args) -> None:
         now = self.local_now()
         self.clock_text = now.strftime("%H:%M")
-        if self.catalog_updates and self.manager.current in ("home", "closed"):
+        self.weekday = now.weekday()
+        if self.catalog_updates and self.manager.current in ("home", "closed", "attract"):
             self._adopt_catalog()
         is_open = self.device.hours.is_open(now.date(), now.time())
         if not is_open:
@@ -223,7 +265,9 @@ class KioskApp(App):
             self.manager.current_screen.refresh()  # "we open tomorrow" becomes "today" at midnight
         elif is_open and self.manager.current == "closed":
             self.go_home(reset=True)
-        elif is_open and (self.clock.now() - self.last_touch).total_seconds() >= self.device.idle_timeout:
+        elif self.attract is not None and self._idle_s() >= self.device.attract_after:
+            self._play_attract()
+        elif is_open and self._idle_s() >= self.device.idle_timeout:
             if self.manager.current != "home" or self.lang != self.device.languages[0] or self.large:
                 log.info("idle for %ss: back to the start", self.device.idle_timeout)
                 self.go_home(reset=True)

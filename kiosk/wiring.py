@@ -12,7 +12,8 @@ from kiosk.printer_monitor import PrinterMonitor
 from kiosk.tickets import TicketStore
 from mfc_edge.catalog import Catalog, load_catalog
 from mfc_edge.config import DeviceConfig
-from mfc_edge.protocol import LOAD_PATH
+from mfc_edge.protocol import LOAD_PATH, RATINGS_PATH
+from offline_cache.content import ContentStore
 from offline_cache.device import Device
 from offline_cache.feed import FeedPoller
 from offline_cache.hub_client import connect as connect_to_hub
@@ -21,6 +22,7 @@ from offline_cache.notices import CACHE_FILE as NOTICES_FILE
 from offline_cache.notices import NoticeBoard
 
 LOAD_EVERY_S = 3600.0  # for the closed screen's "fewest visitors" hint; the figures change daily
+RATINGS_EVERY_S = 60.0  # for the attract loop's satisfaction slide
 
 
 @dataclass(kw_only=True)
@@ -30,8 +32,10 @@ class Kiosk(Device):
     desk: TicketDesk
     feed: FeedPoller | None = None
     load: HubPoller | None = None
+    ratings: HubPoller | None = None  # today's visitor ratings, for the attract loop
     notices: NoticeBoard | None = None  # the center's urgent notices; None without a hub
     monitor: PrinterMonitor | None = None
+    content: ContentStore | None = None  # the kiosk's bundles (None before enrollment)
     catalog_updates: CatalogUpdates = field(default_factory=CatalogUpdates)
 
     def close_parts(self) -> None:
@@ -54,16 +58,18 @@ def open_kiosk(device: DeviceConfig, clock: Clock, catalog: Catalog | None = Non
     device = with_bundle_settings(device, content)
     catalog = catalog or bundled_catalog(content) or load_catalog()
     hub = connect_to_hub(device, enabled=connect)
-    feed = load = notices = None
+    feed = load = ratings = notices = None
     if hub:
         feed = FeedPoller(hub).start()
         load = HubPoller(hub, LOAD_PATH, interval=LOAD_EVERY_S, stale_after=float("inf"),
                          cache_file=device.data_dir / "load.json").start()
+        ratings = HubPoller(hub, RATINGS_PATH, interval=RATINGS_EVERY_S, stale_after=10 * RATINGS_EVERY_S).start()
         notices = NoticeBoard.polling(hub, cache_file=device.data_dir / NOTICES_FILE).start()
     estimator = Estimator(store, device.windows, feed.latest if feed else (lambda: None))
     desk = TicketDesk(device, catalog, store, printer, estimator)
     kiosk = Kiosk(device=device, store=store, hub=hub, catalog=catalog, desk=desk, feed=feed, load=load,
-                  notices=notices, workers=[w for w in (feed, load, notices) if w])
+                  ratings=ratings, notices=notices, content=content,
+                  workers=[w for w in (feed, load, ratings, notices) if w])
     kiosk.start_sync()
     if kiosk.sync:
         sync = kiosk.sync

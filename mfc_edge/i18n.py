@@ -23,7 +23,11 @@ class Translator:
     lang: str
     catalog: gettext.GNUTranslations
 
-    def __call__(self, message: str) -> str:
+    def __call__(self, message: str, lang: str | None = None) -> str:
+        """`lang` asks for another language's text: the slides a kiosk shares with the screens
+        say everything in Russian and in English, whichever language the visitor chose."""
+        if lang is not None and lang != self.lang:
+            return translator(lang)(message)
         return self.catalog.gettext(message)
 
     def n(self, singular: str, plural: str, count: int) -> str:

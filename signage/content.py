@@ -25,10 +25,11 @@ class ScreenContent:
     """The playlist for one profile from the active bundle; None when there is no bundle, the
     bundle has no such playlist, or its playlist cannot be read (the screen then shows its
     built-in fallback, never an error). The bundle is read again after `refresh()`, which the
-    bundle follower calls when a new one has been applied."""
+    bundle follower calls when a new one has been applied. A `default` playlist, when given, is
+    played instead of the fallback (the kiosk's attract loop: most kiosk bundles have none)."""
 
-    def __init__(self, content: ContentStore | None, profile: str):
-        self.content, self.profile = content, profile
+    def __init__(self, content: ContentStore | None, profile: str, default: Playlist | None = None):
+        self.content, self.profile, self.default = content, profile, default
         self._lock = threading.Lock()
         self._stale = True
         self._active: ActiveBundle | None = None
@@ -45,10 +46,13 @@ class ScreenContent:
                 if active is None or self._active is None or active.version != self._active.version:
                     self._playlist = self._read(active) if active else None
                 self._active = active
-            return self._playlist, self._active.version if self._active else None
+            return self._playlist or self.default, self._active.version if self._active else None
 
     def _read(self, active: ActiveBundle) -> Playlist | None:
         path = active.path_of(PLAYLIST_ASSET)
+        if path is None and self.default is not None:
+            log.info("bundle %d has no %s: playing the built-in %s loop", active.version, PLAYLIST_ASSET, self.profile)
+            return None
         if path is None:
             log.error("bundle %d has no %s: showing the fallback", active.version, PLAYLIST_ASSET)
             return None

@@ -63,6 +63,7 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
     from hardware.screen_capture import capture_png
     from kiosk.app import KioskApp
     from kiosk.wiring import open_kiosk
+    from mfc_edge.cli.kiosk_attract import attract_loop
     from offline_cache.remote_commands import start_remote_hands
 
     kiosk = open_kiosk(device, SystemClock(), catalog)
@@ -71,7 +72,8 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
         # The screens read the store's clock: the hub's time once heard, as tickets are dated.
         # A window on a desktop is development: its monitor is left alone outside opening hours.
         KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, kiosk.store, kiosk.catalog_updates,
-                 load_figures=kiosk.load_figures, panel=None if args.windowed else find_panel()).run()
+                 load_figures=kiosk.load_figures, panel=None if args.windowed else find_panel(),
+                 attract=attract_loop(kiosk, kiosk.store)).run()
     finally:
         kiosk.close()
     return hands.exit_code if hands else 0
