@@ -6,7 +6,7 @@ one too, with a `kiosk` playlist: the attract loop the kiosk plays while nobody 
 
     [playlists.waiting-area]
     [[playlists.waiting-area.items]]
-    type = "image"                  # image | video | text | qr | load-chart | rules | satisfaction
+    type = "image"                  # image | video | text | qr | consultation | load-chart | rules | satisfaction
     asset = "media/passport.png"    # a file of the bundle (image and video)
     duration = 12                   # seconds; a video without one plays to its end
     order = 10                      # lower first; by default the order in the file
@@ -16,9 +16,11 @@ one too, with a `kiosk` playlist: the attract loop the kiosk plays while nobody 
     hours = ["08:00-12:00", "22:00-02:00"]   # optional: only in these windows; may pass midnight
 
 Text slides have `title`/`text` (and `title_en`/`text_en`); QR slides a `url` and a
-`title`; videos `sound = true` to play with sound. A window that passes midnight belongs to
-the day it starts on: "22:00-02:00" with weekdays = ["fri"] runs from Friday 22:00 to
-Saturday 02:00.
+`title`; consultation slides `consultation = "rosreestr-video"`, the id of a video
+consultation of the catalog (the bundle's catalog.toml, or the built-in one: see
+signage/slides.py ConsultationSlide); videos `sound = true` to play with sound. A window
+that passes midnight belongs to the day it starts on: "22:00-02:00" with weekdays = ["fri"]
+runs from Friday 22:00 to Saturday 02:00.
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ from mfc_edge.files import read_toml
 from mfc_edge.protocol import WEEKDAYS
 from mfc_edge.times import window_day
 
-ITEM_TYPES = ("image", "video", "text", "qr", "load-chart", "rules", "satisfaction")
+ITEM_TYPES = ("image", "video", "text", "qr", "consultation", "load-chart", "rules", "satisfaction")
 NEEDS_ASSET = ("image", "video")
 PROFILES = ("waiting-area", "kids", "info-panel", "kiosk")
 # What a kiosk plays with no `kiosk` playlist of its own: the slides it draws itself.
@@ -59,6 +61,7 @@ class Item:
     text: str = ""
     text_en: str = ""
     url: str = ""
+    consultation: str = ""  # a catalog's video consultation id
     first_day: date | None = None
     last_day: date | None = None
     weekdays: frozenset[int] = frozenset(range(7))
@@ -146,6 +149,7 @@ def _item(path: Path, section: str, index: int, raw: Any) -> Item:
         asset=r.get("asset", nonempty_text, "the name of a file in the bundle", None),
         sound=r.get("sound", boolean, "true or false", False),
         url=r.get("url", _url, "an https:// or http:// address", ""),
+        consultation=r.get("consultation", _ident, "the id of a video consultation, like \"rosreestr-video\"", ""),
         first_day=r.get("from", _date, "a date like 2026-12-01", None),
         last_day=r.get("until", _date, "a date like 2026-12-31", None),
         weekdays=r.get("weekdays", _weekdays, "a list of " + ", ".join(WEEKDAYS), frozenset(range(7))),
@@ -156,6 +160,9 @@ def _item(path: Path, section: str, index: int, raw: Any) -> Item:
         raise PlaylistError(f"{path}: [{section}] asset is missing: a {kind} needs a file of the bundle")
     if kind == "qr" and not item.url:
         raise PlaylistError(f"{path}: [{section}] url is missing: a QR slide needs the address it opens")
+    if kind == "consultation" and not item.consultation:
+        raise PlaylistError(f"{path}: [{section}] consultation is missing: the id of a video consultation "
+                            "of the catalog, like \"rosreestr-video\"")
     if item.first_day and item.last_day and item.first_day > item.last_day:
         raise PlaylistError(f"{path}: [{section}] from = {item.first_day} is after until = {item.last_day}")
     return item
@@ -181,6 +188,12 @@ def _seconds(value: Any) -> float:
 
 def _url(value: Any) -> str:
     if not isinstance(value, str) or not re.match(r"^https?://[^\s/]+\S*$", value):
+        raise ValueError
+    return value
+
+
+def _ident(value: Any) -> str:
+    if not isinstance(value, str) or not re.match(r"^[a-z0-9][a-z0-9-]{0,59}$", value):
         raise ValueError
     return value
 

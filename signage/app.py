@@ -2,7 +2,9 @@
 
 The hall's profile (waiting-area) shows the calls in a column beside the slides; the kids'
 room's (kids) in a strip at the foot of the screen, the latest one or two, so a parent
-watching the cartoons with a child sees their turn come.
+watching the cartoons with a child sees their turn come. Every profile lays the center's
+urgent notices over its slides, looked at each second by the screen's own clock, so one
+goes away at its expiry, hub or no hub.
 
 Import only after `hardware.display.prepare_kivy()`.
 """
@@ -116,7 +118,7 @@ class SignageApp(App):
         root = SignageRoot()
         # Zones a profile does not have leave the layout, so the others take their room.
         self.calls_panel, self.bottom_line = root.ids.calls.__self__, root.ids.bottom.__self__
-        self.kids_strip = root.ids.kids_strip.__self__
+        self.kids_strip, self.notice_banner = root.ids.kids_strip.__self__, root.ids.notices.__self__
         if not self.shows_calls:
             self.calls_panel.parent.remove_widget(self.calls_panel)
         if not self.shows_kids_strip:
@@ -129,6 +131,7 @@ class SignageApp(App):
                              video_volume=1.0, video_decoders=self.settings.video_decoder)
         self._events = [Clock.schedule_interval(self.player.tick, 0.1),
                         Clock.schedule_interval(lambda _dt: self._tick_clock(), 1.0),
+                        Clock.schedule_interval(lambda _dt: self._show_notices(), 1.0),
                         Clock.schedule_interval(lambda _dt: self._follow_calls(), 0.5)]
         if self.panel_schedule:
             self._events.append(Clock.schedule_interval(lambda _dt: self.panel_schedule.update(), 10.0))
@@ -139,6 +142,7 @@ class SignageApp(App):
 
     def on_start(self) -> None:
         self._follow_calls()
+        self._show_notices()
 
     def on_stop(self) -> None:
         for event in self._events:
@@ -194,6 +198,11 @@ class SignageApp(App):
         fresh = self.new_calls(feed)
         if fresh and self.settings.takeover:
             self.show_takeover(fresh[-1]["number"], fresh[-1]["window"])
+
+    def _show_notices(self) -> None:
+        board = self.screen.notices
+        if self.root is not None:
+            self.notice_banner.show(board.current(self.clock.now()) if board else [])
 
     def show_takeover(self, number: str, window: str) -> None:
         """The whole screen says who is called, for a few seconds; the playlist runs on beneath."""

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
 
+from mfc_edge.catalog import BUNDLED_CATALOG, Catalog, CatalogError, Consultation, load_catalog
 from mfc_edge.load_summary import LoadSummary, hour_span
 from mfc_edge.playlist import Item
 from signage.media import AssetError, Picture, decode_picture, qr_picture, video_decoder
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 
 VIDEO_LOAD_TIMEOUT_S = 8.0  # a video with no first frame by then is taken as undecodable
 MAX_VIDEO_S = 3600.0  # a video that never reports its end still ends
+# A bundle's own catalog, under the name the kiosk's bundle uses for it (kiosk/content.py).
+CATALOG_ASSET = "catalog.toml"
 
 
 @dataclass
@@ -224,6 +228,64 @@ class QrSlide(Slide):
         self.ready = True
 
 
+@lru_cache(maxsize=4)
+def _catalog(path: Path) -> Catalog:
+    """Read once: a bundle's files are stored by their hash, so one path is one content."""
+    return load_catalog(path)
+
+
+def find_consultation(consultation_id: str, asset_path: Callable[[str], Path | None]) -> Consultation:
+    """The catalog's video consultation: the catalog of the bundle being played when it has one
+    (a center's own, as on its kiosks), else the built-in catalog. AssetError when the catalog
+    cannot be read or has no such consultation."""
+    path = asset_path(CATALOG_ASSET)
+    source = f"the bundle's {CATALOG_ASSET}" if path else "the built-in catalog"
+    try:
+        catalog = _catalog(path or BUNDLED_CATALOG)
+    except CatalogError as exc:
+        raise AssetError("bad-catalog", str(exc).replace(str(path), source)) from None  # stored by hash
+    found = next((c for c in catalog.consultations if c.id == consultation_id), None)
+    if found is None:
+        known = ", ".join(c.id for c in catalog.consultations) or "none"
+        raise AssetError("unknown-consultation", f"no video consultation {consultation_id!r} in {source} "
+                                                 f"(it has {known})")
+    return found
+
+
+class ConsultationSlide(Slide):
+    """A video consultation of the catalog: the agency, its topics, when specialists are on
+    line, and a large QR code of its page for the visitor's phone. Looked up and drawn on a
+    worker thread; an id the catalog does not have is skipped, never shown blank."""
+
+    consultation = ObjectProperty(None, allownone=True)
+    texture = ObjectProperty(None, allownone=True)
+    hours_ru = StringProperty("")
+    hours_en = StringProperty("")
+
+    def prepare(self) -> None:
+        threading.Thread(target=self._look_up, args=(self.item.consultation, self.data.asset_path),
+                         name="consultation", daemon=True).start()
+
+    def _look_up(self, consultation_id: str, asset_path: Callable[[str], Path | None]) -> None:
+        try:
+            found = find_consultation(consultation_id, asset_path)
+        except AssetError as exc:
+            reason, detail = exc.reason, exc.detail
+            Clock.schedule_once(lambda _dt: self.fail(reason, detail))
+            return
+        code = qr_picture(found.url)
+        Clock.schedule_once(lambda _dt: self._show(found, code))
+
+    def _show(self, found: Consultation, code: Picture) -> None:
+        self.hours_ru = ", ".join(found.hours.describe(lambda m: tr(m, "ru")))
+        self.hours_en = ", ".join(found.hours.describe(lambda m: tr(m, "en")))
+        self.texture, self.consultation = texture_of(code), found
+        self.ready = True
+
+    def release(self) -> None:
+        self.texture = None
+
+
 class RulesSlide(Slide):
     """The eight rules of the Moscow public-service standard."""
 
@@ -274,7 +336,7 @@ class SatisfactionSlide(Slide):
 
 
 SLIDE_TYPES: dict[str, type[Slide]] = {
-    "image": PictureSlide, "video": VideoSlide, "text": TextSlide, "qr": QrSlide,
+    "image": PictureSlide, "video": VideoSlide, "text": TextSlide, "qr": QrSlide, "consultation": ConsultationSlide,
     "rules": RulesSlide, "load-chart": LoadChartSlide, "satisfaction": SatisfactionSlide,
 }
 

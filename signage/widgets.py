@@ -89,6 +89,30 @@ class KidsCallsStrip(BoxLayout):
             row.add_widget(KidsCall(number=number, window=window, newest=index == 0))
 
 
+class NoticeBanner(BoxLayout):
+    """The center's urgent notices over the slides: all those in force, newest first, each in
+    Russian with its English under it. Nothing at all while there are none."""
+
+    tag = StringProperty("")
+    shown = ListProperty([])  # the ids on the banner, newest first
+
+    def show(self, notices: list[Any]) -> None:
+        ids = [n.id for n in notices]
+        if ids == self.shown:
+            return
+        self.shown = ids
+        rows = self.ids.rows
+        rows.clear_widgets()
+        for notice in notices:
+            rows.add_widget(NoticeRow(text_ru=notice.text("ru"),
+                                      text_en=notice.text_en if notice.text_en != notice.text_ru else ""))
+
+
+class NoticeRow(BoxLayout):
+    text_ru = StringProperty("")
+    text_en = StringProperty("")
+
+
 class BottomLine(BoxLayout):
     tag = StringProperty("")
 

@@ -102,6 +102,8 @@ def test_videos_play_to_their_end_unless_given_a_duration(playlists):
     ('type = "image"', "items #1] asset is missing: a image needs a file of the bundle"),
     ('type = "qr"\ntitle = "x"', "items #1] url is missing"),
     ('type = "qr"\nurl = "javascript:alert(1)"', "url = 'javascript:alert(1)': expected an https://"),
+    ('type = "consultation"', "items #1] consultation is missing: the id of a video consultation"),
+    ('type = "consultation"\nconsultation = "Rosreestr Video"', "consultation = 'Rosreestr Video': expected the id"),
     ('type = "rules"\nduration = 0', "duration = 0: expected seconds, more than 0"),
     ('type = "rules"\nhours = ["25:00-26:00"]', "hours = ['25:00-26:00']: expected a list of windows"),
     ('type = "rules"\nhours = ["10:00-10:00"]', "hours = ['10:00-10:00']"),
