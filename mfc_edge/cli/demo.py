@@ -197,6 +197,7 @@ def _scripted(out: Path) -> int:
     from hardware.clock import ManualClock
     from kiosk.app import KioskApp
     from kiosk.headless import HeadlessKiosk
+    from mfc_edge.cli.demo_kids import kids_scene
     from mfc_edge.cli.demo_kiosk import VISIT_START, scripted_visit, show_closed
 
     for part in ("screens", "tickets", "data", "console-data", "hub", "kiosk-bundle", "kiosk.toml", "console.toml",
@@ -224,6 +225,7 @@ def _scripted(out: Path) -> int:
             show_closed(k, app, clock, shots)
         clock.set(after_console + timedelta(minutes=2))  # the hall's screen, back in opening hours
         shown = _hall_screen(center, out, shots)
+        shown += "\n" + kids_scene(center, out, shots)
     finally:
         center.close()
     tickets = sorted((out / "tickets").glob("job-*"))
