@@ -1,7 +1,8 @@
 """An urgent notice end to end: a supervisor posts it on the console in Chromium against a real
-hub process; a kiosk's and a screen's notice boards show it within seconds, each for the
-services it concerns; a kiosk offline while it was posted shows it when it reconnects, only
-while it is valid by the device's clock, also after a restart; «Снять» takes it down everywhere."""
+hub process; a screen lays it over its slide and a kiosk's notice board has it within seconds,
+for the services it concerns; both drop it at its expiry by their own clock; a kiosk offline
+while it was posted shows it when it reconnects, only while it is valid by its clock, also
+after a restart; «Снять» takes it down everywhere."""
 from __future__ import annotations
 
 import subprocess
@@ -14,11 +15,20 @@ from typing import Any
 import pytest
 import requests
 
+from hardware.audio import SimulatedOutput
+from hardware.clock import ManualClock
+from hardware.headless_display import HeadlessDisplay
+from mfc_edge.cli import main as cli
+from mfc_edge.config import load_config
 from offline_cache.hub_client import HubClient
 from offline_cache.notices import NoticeBoard
+from signage.app import SignageApp
+from signage.wiring import open_screen
 from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, sign_in
 from tests.helpers.faultproxy import FaultProxy
 from tests.helpers.hubprocess import HubProcess
+from tests.helpers.signage import screen_config
+from tests.test_signage_notices import banner_texts
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # headless Chromium against a real hub process
 
@@ -56,11 +66,24 @@ def enrolled(hub: HubProcess, role: str, device: str, url: str | None = None) ->
     return HubClient(url or hub.url, token)
 
 
-def test_posted_on_the_console_shown_on_devices_offline_ones_on_reconnect_withdrawn(hub, tmp_path):
+@pytest.fixture
+def hall_screen(hub, tmp_path):
+    """A waiting-area screen enrolled with the hub, on a clock of its own set to now."""
+    folder = tmp_path / "screen"
+    folder.mkdir()
+    config = screen_config(folder, hub=hub.url)
+    assert cli(["enroll", "--config", str(config), "--code", hub.enroll_code(role="signage")]) == 0
+    device, clock = load_config(config), ManualClock(datetime.now(UTC))
+    screen = open_screen(device, clock, audio=SimulatedOutput())
+    yield SignageApp(device, screen, clock, new_calls=screen.calls_to_announce), clock
+    screen.close()
+
+
+def test_posted_on_the_console_shown_on_devices_offline_ones_on_reconnect_withdrawn(hub, hall_screen, tmp_path):
     playwright = pytest.importorskip("playwright.sync_api")
+    app, screen_clock = hall_screen
     kiosk = NoticeBoard.polling(enrolled(hub, "kiosk", "kiosk-1"), cache_file=tmp_path / "kiosk-1.json").start()
-    screen = NoticeBoard.polling(enrolled(hub, "signage", "screen-1")).start()
-    with FaultProxy(("127.0.0.1", hub.port)) as proxy:
+    with FaultProxy(("127.0.0.1", hub.port)) as proxy, HeadlessDisplay(app, (1280, 720)) as screen:
         proxy.set(refuse=True)  # kiosk-2's network is down while the notice is posted
         away_cache = tmp_path / "kiosk-2.json"
         away = NoticeBoard.polling(enrolled(hub, "kiosk", "kiosk-2", proxy.url()), cache_file=away_cache,
@@ -73,6 +96,7 @@ def test_posted_on_the_console_shown_on_devices_offline_ones_on_reconnect_withdr
                 page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
                 sign_in(page, hub.url, "smirnova", "Смирнова Анна")
                 page.wait_for_selector("#notice-list:has-text('Нет действующих объявлений')")
+                assert banner_texts(app) == []
 
                 page.click("#notice-post")  # nothing written: the hub names the field
                 page.wait_for_selector("#notice-message:has-text('напишите текст объявления')")
@@ -87,15 +111,19 @@ def test_posted_on_the_console_shown_on_devices_offline_ones_on_reconnect_withdr
                 assert "опубликовал(а) smirnova" in page.inner_text("#notice-list")
                 assert page.input_value("#notice-ru") == ""  # the form is ready for the next one
 
-                # Shown on the kiosk (for its service, not others) and on the screen, by their clocks.
+                # On the screen over its slide, Russian then English; on the kiosk for its service only.
+                assert screen.wait_until(lambda: banner_texts(app) == [TEXT, TEXT_EN], SHOWN_WITHIN_S)
                 assert wait_for(lambda: kiosk.current(datetime.now(UTC)))
-                assert wait_for(lambda: screen.current(datetime.now(UTC)))
                 [notice] = kiosk.current(datetime.now(UTC), "property-rights")
                 assert notice.text("ru") == TEXT and notice.text("en") == TEXT_EN
                 assert kiosk.current(datetime.now(UTC), "passport-rf") == []
-                assert ids(screen.current(datetime.now(UTC))) == [notice.id]
+                # Gone at its expiry by each device's own clock.
                 expired = notice.expires_at + timedelta(seconds=1)
-                assert kiosk.current(expired) == [] and screen.current(expired) == []  # gone after expiry
+                assert kiosk.current(expired) == []
+                screen_clock.set(expired)
+                assert screen.wait_until(lambda: banner_texts(app) == [], 5)
+                screen_clock.set(datetime.now(UTC))
+                assert screen.wait_until(lambda: banner_texts(app) == [TEXT, TEXT_EN], 5)
 
                 # The offline kiosk knew nothing; back on the network it shows it, while valid only.
                 assert away.all_known() == () and away.poller.last_status is None
@@ -112,9 +140,10 @@ def test_posted_on_the_console_shown_on_devices_offline_ones_on_reconnect_withdr
                 page.on("dialog", lambda dialog: dialog.accept())
                 page.click(f"#notice-list li:has-text('{TEXT}') button:has-text('Снять')")
                 page.wait_for_selector("#notice-list:has-text('Нет действующих объявлений')")
-                assert wait_for(lambda: not kiosk.current(datetime.now(UTC)) and not screen.current(datetime.now(UTC)))
+                assert screen.wait_until(lambda: banner_texts(app) == [], SHOWN_WITHIN_S)
+                assert wait_for(lambda: not kiosk.current(datetime.now(UTC)))
                 browser.close()
             assert refused == []
         finally:
-            for board in (kiosk, screen, away):
+            for board in (kiosk, away):
                 board.stop()
