@@ -7,17 +7,18 @@ import pytest
 from hardware.audio import SimulatedOutput
 from hardware.clock import ManualClock
 from hardware.headless_display import HeadlessDisplay, walk
-from hub.api import Hub
-from hub.server import HubThread
 from mfc_edge.cli import main as cli
 from mfc_edge.config import load_config
 from signage.announcer import CHIMED, QUIET
 from signage.app import SignageApp
 from signage.wiring import open_screen
+from tests import test_signage_hub_link
 from tests.helpers.day import MONDAY_10AM, at
 from tests.helpers.signage import screen_config
 from tests.helpers.sound import sox_stat
 from tests.test_signage_hub_link import issue, wait
+
+center = test_signage_hub_link.center  # the fixture: a hub on 127.0.0.1, on the test day's clock
 
 PLAYLIST = """\
 [playlists.kids]
@@ -27,16 +28,6 @@ title = "Мультфильмы"
 text = "Смешарики, Фиксики и Простоквашино"
 duration = 30
 """
-
-
-@pytest.fixture
-def center(tmp_path):
-    clock = ManualClock(MONDAY_10AM)
-    hub = Hub(tmp_path / "hub", clock=clock)
-    server = HubThread(hub).start()
-    yield hub, server, clock
-    server.stop()
-    hub.close()
 
 
 def strip_texts(app) -> list[str]:

@@ -7,6 +7,7 @@ and each past day is closed at its end, so the live queue holds only today's vis
 from __future__ import annotations
 
 import random
+import shutil
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -120,6 +121,30 @@ def open_demo_screen(folder: Path, hub, hub_url: str, clock, announcements: Path
     enroll(device, hub.identity.create_code("strogino", "signage"))
     announcements.mkdir(parents=True, exist_ok=True)
     screen = open_screen(device, clock, audio=SimulatedOutput(keep_dir=announcements))
+    return device, screen
+
+
+def enrolled_screen(folder: Path, config_text: str, center, what: str):
+    """Another screen of the demo in `folder` (emptied first), `config_text` its device file with
+    {hub_url} to fill in: enrolled like a technician would, with a recording speaker, and with
+    the center's signed bundle applied. `what` names it in errors."""
+    from hardware.audio import SimulatedOutput
+    from mfc_edge.config import load_config
+    from offline_cache.enrollment import enroll
+    from signage.wiring import open_screen
+
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    config = folder / "screen.toml"
+    config.write_text(config_text.format(hub_url=center.server.url), encoding="utf-8")
+    device = load_config(config)
+    enroll(device, center.hub.identity.create_code("strogino", "signage"))
+    screen = open_screen(device, center.clock, audio=SimulatedOutput(keep_dir=folder / "heard"))
+    result = screen.bundles.check() if screen.bundles else None
+    if result is None or result.status not in ("applied", "unchanged"):
+        screen.close()
+        raise RuntimeError(f"{what} did not apply the signage bundle: {result}")
+    screen.content.refresh()
     return device, screen
 
 
