@@ -43,12 +43,8 @@ type = "load-chart"
 duration = 20
 
 [[playlists.waiting-area.items]]
-type = "qr"
-title = "Видеоконсультация со специалистом"
-text = "Задайте вопрос специалисту по видеосвязи, не выходя из дома"
-title_en = "Video consultation with a specialist"
-text_en = "Ask a specialist over video, from home"
-url = "https://www.mos.ru/services/"
+type = "consultation"
+consultation = "rosreestr-video"
 duration = 15
 
 [[playlists.waiting-area.items]]
@@ -64,6 +60,8 @@ duration = 15
 type = "text"
 title = "Детская комната"
 text = "Мультфильмы, книги и карандаши ждут вас, пока родители получают услугу"
+title_en = "The kids' room"
+text_en = "Cartoons, books and pencils for you while your parents are served"
 duration = 30
 """
 # Visitors by hour on a weekday: a morning peak before lunch and another after work.
