@@ -36,6 +36,7 @@ from kiosk.screens import (
     ServicesScreen,
     SituationsScreen,
 )
+from kiosk.when import WhenScreen
 from mfc_edge.catalog import Catalog
 from mfc_edge.config import DeviceConfig
 from mfc_edge.i18n import translator
@@ -43,7 +44,7 @@ from mfc_edge.service_notify import ServiceNotifier
 
 log = logging.getLogger(__name__)
 
-KV_FILES = ("theme.kv", "screens.kv", "attract.kv")
+KV_FILES = ("theme.kv", "screens.kv", "attract.kv", "when.kv")
 PANEL_WAKES_BEFORE_OPENING = timedelta(minutes=15)  # time for the panel to come up before the first visitor
 _kv_loaded = False
 
@@ -118,7 +119,7 @@ class KioskApp(App):
         for screen in (HomeScreen(name="home"), CategoriesScreen(name="categories"),
                        SituationsScreen(name="situations"), ServicesScreen(name="services"),
                        SearchScreen(name="search"), ServiceScreen(name="service"),
-                       ResultScreen(name="result"), ClosedScreen(name="closed")):
+                       ResultScreen(name="result"), ClosedScreen(name="closed"), WhenScreen(name="when")):
             self.manager.add_widget(screen)
         self.attract: AttractScreen | None = None
         if self.attract_factory is not None:
