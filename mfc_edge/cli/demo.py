@@ -154,6 +154,7 @@ class CenterInABox:
 def _interactive(out: Path) -> int:
     from hardware.clock import SystemClock
     from kiosk.app import KioskApp
+    from mfc_edge.cli.kiosk_attract import attract_loop
 
     workdir = Path(tempfile.mkdtemp(prefix="mfc-edge-demo-"))
     clock = SystemClock()
@@ -170,7 +171,7 @@ def _interactive(out: Path) -> int:
               flush=True)
         _keys_press_buttons(center)
         KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, clock, kiosk.catalog_updates,
-                 load_figures=kiosk.load_figures).run()
+                 load_figures=kiosk.load_figures, attract=attract_loop(kiosk, clock)).run()
     finally:
         center.close()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -199,6 +200,8 @@ def _scripted(out: Path) -> int:
     from kiosk.headless import HeadlessKiosk
     from mfc_edge.cli.demo_kids import kids_scene
     from mfc_edge.cli.demo_kiosk import VISIT_START, scripted_visit, show_closed
+    from mfc_edge.cli.demo_kiosk_info import info_scenes
+    from mfc_edge.cli.kiosk_attract import attract_loop
 
     for part in ("screens", "tickets", "data", "console-data", "hub", "kiosk-bundle", "kiosk.toml", "console.toml",
                  "screen-data", "screen.toml", "signage-bundle", "announcements", "screen-2-data"):
@@ -214,9 +217,10 @@ def _scripted(out: Path) -> int:
         center.open_window_console()
         bundle_version = center.wait_for_bundle()
         app = KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, clock, kiosk.catalog_updates,
-                       load_figures=kiosk.load_figures)
+                       load_figures=kiosk.load_figures, attract=attract_loop(kiosk, clock))
         with HeadlessKiosk(app, (1280, 800)) as k:
             scripted_visit(k, app, kiosk, center.printer, clock, shots)
+            info_scenes(k, app, clock, shots)
             center.wait_synced()
             first = kiosk.store.tickets()[0]
             clock.advance(minutes=6)
