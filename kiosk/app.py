@@ -23,6 +23,7 @@ from hardware.display import supervise_screen
 from hardware.panel_power import PanelPower, PanelSchedule
 from hardware.printer import PrinterStatus, PrintResult
 from kiosk.attract import AttractScreen
+from kiosk.consult_screens import ConsultationScreen, ConsultationsScreen, KidsRoomScreen
 from kiosk.content import CatalogUpdates
 from kiosk.desk import IssuedTicket, TicketDesk
 from kiosk.keyboard import OnScreenKeyboard  # noqa: F401  (used by screens.kv)
@@ -40,11 +41,12 @@ from kiosk.when import WhenScreen
 from mfc_edge.catalog import Catalog
 from mfc_edge.config import DeviceConfig
 from mfc_edge.i18n import translator
+from mfc_edge.kids_room import KidsRoom
 from mfc_edge.service_notify import ServiceNotifier
 
 log = logging.getLogger(__name__)
 
-KV_FILES = ("theme.kv", "screens.kv", "attract.kv", "when.kv")
+KV_FILES = ("theme.kv", "screens.kv", "attract.kv", "when.kv", "consult.kv")
 PANEL_WAKES_BEFORE_OPENING = timedelta(minutes=15)  # time for the panel to come up before the first visitor
 _kv_loaded = False
 
@@ -82,7 +84,8 @@ class KioskApp(App):
                  catalog_updates: CatalogUpdates | None = None,
                  load_figures: Callable[[], dict | None] = lambda: None,
                  notifier: ServiceNotifier | None = None, panel: PanelPower | None = None,
-                 attract: Callable[[], Widget] | None = None, **kwargs):
+                 attract: Callable[[], Widget] | None = None,
+                 kids_room: Callable[[], KidsRoom | None] = lambda: None, **kwargs):
         """`load_figures` gives the hub's load figures (`GET /api/v1/load`), if any; `notifier`
         tells systemd the kiosk is up and alive (by default through $NOTIFY_SOCKET, if set);
         `panel`, when given, sleeps outside opening hours; `attract` makes the attract loop
@@ -91,6 +94,7 @@ class KioskApp(App):
         super().__init__(**kwargs)
         self.device, self.catalog, self.desk, self.clock = device, catalog, desk, clock
         self.catalog_updates, self.load_figures = catalog_updates, load_figures
+        self.kids_room = kids_room  # the active bundle's kids' room (kiosk/content.py); None: none
         self.attract_factory = attract
         self.notifier = notifier or ServiceNotifier()
         self.panel_schedule = PanelSchedule(panel, clock, device.hours, device.timezone,
@@ -119,7 +123,9 @@ class KioskApp(App):
         for screen in (HomeScreen(name="home"), CategoriesScreen(name="categories"),
                        SituationsScreen(name="situations"), ServicesScreen(name="services"),
                        SearchScreen(name="search"), ServiceScreen(name="service"),
-                       ResultScreen(name="result"), ClosedScreen(name="closed"), WhenScreen(name="when")):
+                       ResultScreen(name="result"), ClosedScreen(name="closed"), WhenScreen(name="when"),
+                       ConsultationsScreen(name="consultations"), ConsultationScreen(name="consultation"),
+                       KidsRoomScreen(name="kids-room")):
             self.manager.add_widget(screen)
         self.attract: AttractScreen | None = None
         if self.attract_factory is not None:

@@ -4,7 +4,8 @@ The bundle's `catalog.toml` replaces the built-in catalog; without a bundle, or 
 catalog cannot be read, the kiosk keeps the built-in one. A catalog that arrives while the
 kiosk runs is taken between visitors, never in the middle of someone's choice. The bundle's
 `kiosk.toml` sets center-wide settings (opening hours, languages, idle time: see
-`mfc_edge.config.OVERRIDABLE`) over the device's own file when the kiosk starts.
+`mfc_edge.config.OVERRIDABLE`) over the device's own file when the kiosk starts. Its `kids.toml`
+(mfc_edge/kids_room.py) is the kids' room page's hours and activities, read when the page opens.
 """
 from __future__ import annotations
 
@@ -14,13 +15,14 @@ import threading
 from kiosk.tickets import TicketStore
 from mfc_edge.catalog import Catalog, CatalogError, load_catalog
 from mfc_edge.config import ConfigError, DeviceConfig, load_config
+from mfc_edge.kids_room import KidsRoom, KidsRoomError, load_kids_room
 from offline_cache.bundle_follower import BundleFollower
 from offline_cache.content import ContentStore, load_bundle_key
 from offline_cache.hub_client import HubClient
 
 log = logging.getLogger(__name__)
 
-CATALOG_ASSET, SETTINGS_ASSET = "catalog.toml", "kiosk.toml"
+CATALOG_ASSET, SETTINGS_ASSET, KIDS_ASSET = "catalog.toml", "kiosk.toml", "kids.toml"
 QUOTA_BYTES = 512 * 1024 * 1024  # a kiosk bundle is a catalog and a few pictures
 
 
@@ -43,6 +45,19 @@ def bundled_catalog(content: ContentStore | None) -> Catalog | None:
         return None
     log.info("service catalog from bundle %d", active.version)
     return catalog
+
+
+def bundled_kids_room(content: ContentStore | None) -> KidsRoom | None:
+    """The active bundle's kids' room, or None when it has none (or one that cannot be read)."""
+    active = content.current() if content else None
+    path = active.path_of(KIDS_ASSET) if active else None
+    if path is None:
+        return None
+    try:
+        return load_kids_room(path)
+    except KidsRoomError as exc:  # the page then shows the center's hours and a friendly line
+        log.error("bundle %d: its %s cannot be used: %s", active.version, KIDS_ASSET, exc)
+        return None
 
 
 def with_bundle_settings(device: DeviceConfig, content: ContentStore | None) -> DeviceConfig:

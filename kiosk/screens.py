@@ -115,6 +115,22 @@ class SearchScreen(TileScreen):
         self.query = ""
 
 
+def open_consultation(app, consultation_id: str) -> None:
+    app.manager.get_screen("consultation").consultation_id = consultation_id
+    app.go("consultation")
+
+
+def consultation_links(app, service_id: str) -> list[TileButton]:
+    """Buttons to the consultations that concern a service, for its page."""
+    buttons = []
+    for consultation in app.catalog.consultations_for(service_id):
+        button = TileButton(tag=f"service-consultation:{consultation.id}",
+                            text=app.tr("Video consultation: {agency}").format(agency=consultation.agency(app.lang)))
+        button.bind(on_release=lambda _b, cid=consultation.id: open_consultation(app, cid))
+        buttons.append(button)
+    return buttons
+
+
 class ServiceScreen(KioskScreen):
     service_id = StringProperty("")
     service_name = StringProperty("")
@@ -129,6 +145,9 @@ class ServiceScreen(KioskScreen):
         self.service_name = service.name(lang)
         self.description = service.description(lang)
         self.documents = "\n".join(f"•  {d(lang)}" for d in service.documents)
+        self.ids.consultations.clear_widgets()
+        for button in consultation_links(self.app, service.id):
+            self.ids.consultations.add_widget(button)
 
 
 class ResultScreen(KioskScreen):

@@ -5,13 +5,21 @@ from dataclasses import dataclass, field
 
 from hardware.clock import Clock
 from hardware.printer import TicketPrinter
-from kiosk.content import CatalogUpdates, bundled_catalog, follow_bundles, open_content, with_bundle_settings
+from kiosk.content import (
+    CatalogUpdates,
+    bundled_catalog,
+    bundled_kids_room,
+    follow_bundles,
+    open_content,
+    with_bundle_settings,
+)
 from kiosk.desk import TicketDesk
 from kiosk.estimate import Estimator
 from kiosk.printer_monitor import PrinterMonitor
 from kiosk.tickets import TicketStore
 from mfc_edge.catalog import Catalog, load_catalog
 from mfc_edge.config import DeviceConfig
+from mfc_edge.kids_room import KidsRoom
 from mfc_edge.protocol import LOAD_PATH, RATINGS_PATH
 from offline_cache.content import ContentStore
 from offline_cache.device import Device
@@ -44,6 +52,10 @@ class Kiosk(Device):
     def load_figures(self) -> dict | None:
         """The hub's latest load figures (kept on disk, so also after a restart while the hub is away)."""
         return self.load.last_known() if self.load else None
+
+    def kids_room(self) -> KidsRoom | None:
+        """The active bundle's kids' room, read each time it is asked for: a new bundle shows at once."""
+        return bundled_kids_room(self.content)
 
 
 def open_kiosk(device: DeviceConfig, clock: Clock, catalog: Catalog | None = None, *,
