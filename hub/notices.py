@@ -30,6 +30,13 @@ MIN_DURATION = timedelta(minutes=1)
 ENDED_SHOWN = 10  # ended notices the console lists under the current ones
 
 
+# Notices with the names of who posted and who withdrew them, for the console (logins are kept:
+# they are the record; names are what a supervisor reads).
+NAMED = ("SELECT n.*, p.name AS posted_by_name, w.name AS withdrawn_by_name FROM notices AS n "
+         "LEFT JOIN operators AS p ON p.center = n.center AND p.login = n.posted_by "
+         "LEFT JOIN operators AS w ON w.center = n.center AND w.login = n.withdrawn_by")
+
+
 class NoticeRefused(ValueError):
     """A notice that cannot be posted as given: `field` is the form field at fault."""
 
@@ -115,7 +122,7 @@ class Notices:
             now = iso(self.db.now())
             changed = d.execute("UPDATE notices SET withdrawn_at = ?, withdrawn_by = ? WHERE id = ? AND center = ? "
                                 "AND withdrawn_at IS NULL AND expires_at > ?", [now, by, notice, center, now]).rowcount
-            rows = list(d.query("SELECT * FROM notices WHERE id = ? AND center = ?", [notice, center]))
+            rows = list(d.query(f"{NAMED} WHERE n.id = ? AND n.center = ?", [notice, center]))
         if not changed:
             return None
         log.info("notices: %s withdrew %s of center %s", by, notice, center)
@@ -124,14 +131,14 @@ class Notices:
     def current(self, center: str) -> list[dict[str, Any]]:
         """The center's notices in force now (not expired, not withdrawn), newest first."""
         return list(self.db.db.query(
-            "SELECT * FROM notices WHERE center = ? AND expires_at > ? AND withdrawn_at IS NULL "
-            "ORDER BY posted_at DESC, id DESC", [center, iso(self.db.now())]))
+            f"{NAMED} WHERE n.center = ? AND n.expires_at > ? AND n.withdrawn_at IS NULL "
+            "ORDER BY n.posted_at DESC, n.id DESC", [center, iso(self.db.now())]))
 
     def ended(self, center: str, limit: int = ENDED_SHOWN) -> list[dict[str, Any]]:
         """The center's latest notices no longer in force, newest first: the console's record."""
         return list(self.db.db.query(
-            "SELECT * FROM notices WHERE center = ? AND (expires_at <= ? OR withdrawn_at IS NOT NULL) "
-            "ORDER BY posted_at DESC, id DESC LIMIT ?", [center, iso(self.db.now()), limit]))
+            f"{NAMED} WHERE n.center = ? AND (n.expires_at <= ? OR n.withdrawn_at IS NOT NULL) "
+            "ORDER BY n.posted_at DESC, n.id DESC LIMIT ?", [center, iso(self.db.now()), limit]))
 
     def for_devices(self, center: str) -> tuple[str, dict[str, Any]]:
         """The ETag and body of the devices' answer (offline_cache/notices.py reads it). A notice

@@ -68,7 +68,8 @@ def test_posted_notice_reaches_the_centers_devices_until_withdrawn(center):
                  services=["property-rights"], expires_in_minutes=120)
     assert reply.status_code == 201, reply.text
     posted = reply.json()
-    assert posted["text_ru"] == TEXT and posted["posted_by"] == "smirnova"
+    assert posted["text_ru"] == TEXT
+    assert (posted["posted_by"], posted["posted_by_name"]) == ("smirnova", "Смирнова Анна")
     assert posted["expires_at"] == (START + timedelta(hours=2)).isoformat(timespec="microseconds")
 
     seen = center.device_get(kiosk, first.headers["ETag"])  # the list changed: the old tag is no good
@@ -78,10 +79,11 @@ def test_posted_notice_reaches_the_centers_devices_until_withdrawn(center):
     assert notice["services"] == ["property-rights"]
 
     listed = supervisor.get(f"{center.url}/console/api/notices", timeout=10).json()
-    assert [n["id"] for n in listed["current"]] == [posted["id"]] and listed["ended"] == []
+    assert [(n["id"], n["posted_by_name"]) for n in listed["current"]] == [(posted["id"], "Смирнова Анна")]
+    assert listed["ended"] == []
 
     withdrawn = supervisor.post(f"{center.url}/console/api/notices/{posted['id']}/withdraw", timeout=10)
-    assert withdrawn.status_code == 200 and withdrawn.json()["withdrawn_by"] == "smirnova"
+    assert withdrawn.status_code == 200 and withdrawn.json()["withdrawn_by_name"] == "Смирнова Анна"
     assert center.device_get(kiosk).json() == {"notices": []}
     again = supervisor.post(f"{center.url}/console/api/notices/{posted['id']}/withdraw", timeout=10)
     assert again.status_code == 404

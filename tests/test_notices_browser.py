@@ -108,7 +108,7 @@ def test_posted_on_the_console_shown_on_devices_offline_ones_on_reconnect_withdr
                 page.click("#notice-post")
                 page.wait_for_selector("#notice-message:has-text('Опубликовано')")
                 page.wait_for_selector(f"#notice-list li:has-text('{TEXT}')")
-                assert "опубликовал(а) smirnova" in page.inner_text("#notice-list")
+                assert "опубликовал(а) Смирнова Анна" in page.inner_text("#notice-list")
                 assert page.input_value("#notice-ru") == ""  # the form is ready for the next one
 
                 # On the screen over its slide, Russian then English; on the kiosk for its service only.

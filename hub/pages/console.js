@@ -257,7 +257,7 @@ function renderNotices(found, services) {
     const text = document.createElement("span"); text.textContent = n.text_ru;
     const about = document.createElement("small");
     about.textContent = (n.services.length ? "для услуг: " + n.services.map((s) => serviceNames[s] || s).join(", ")
-      : "для всего центра") + " · до " + when(n.expires_at) + " · опубликовал(а) " + n.posted_by +
+      : "для всего центра") + " · до " + when(n.expires_at) + " · опубликовал(а) " + (n.posted_by_name || n.posted_by) +
       (n.text_en ? " · есть английский текст" : "");
     text.append(about);
     const withdraw = document.createElement("button"); withdraw.textContent = "Снять";
@@ -274,7 +274,7 @@ async function postNotice() {
   const expires = $("notice-expires").value;
   const body = {text_ru: $("notice-ru").value, text_en: $("notice-en").value,
     services: [...$("notice-services").querySelectorAll("input:checked")].map((box) => box.value)};
-  $("notice-message").textContent = "";
+  $("notice-message").textContent = ""; $("notice-message").classList.remove("done");
   if (expires === "until" && !$("notice-until").value) {
     $("notice-message").textContent = "Укажите, до какого времени сегодня действует объявление";
     return;
@@ -285,6 +285,7 @@ async function postNotice() {
     $("notice-ru").value = ""; $("notice-en").value = "";
     for (const box of $("notice-services").querySelectorAll("input:checked")) { box.checked = false; }
     $("notice-message").textContent = "Опубликовано: киоски и экраны покажут его в течение нескольких секунд";
+    $("notice-message").classList.add("done");
   } catch (error) {
     // The hub names the field at fault ("text_ru: ..."): say the rest, and put the cursor there.
     const [, field, said] = error.message.match(/^(\w+): (.*)$/s) || [null, "", error.message];

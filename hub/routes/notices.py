@@ -32,8 +32,9 @@ class NewNotice(BaseModel):
 
 
 def for_console(row: dict[str, Any]) -> dict[str, Any]:
-    return {**wire(row), "posted_by": row["posted_by"], "withdrawn_at": row["withdrawn_at"],
-            "withdrawn_by": row["withdrawn_by"]}
+    return {**wire(row), "posted_by": row["posted_by"], "posted_by_name": row.get("posted_by_name"),
+            "withdrawn_at": row["withdrawn_at"], "withdrawn_by": row["withdrawn_by"],
+            "withdrawn_by_name": row.get("withdrawn_by_name")}
 
 
 @router.get("/console/api/notices", responses=SUPERVISOR_ONLY)
@@ -54,7 +55,7 @@ def post_notice(body: NewNotice, hub: HubDep, who: SupervisorDep) -> dict[str, A
         row = hub.notices.post(who.center, who.login, body.text_ru, body.text_en, body.services, expires)
     except NoticeRefused as exc:
         raise HTTPException(422, str(exc)) from None
-    return for_console(row)
+    return {**for_console(row), "posted_by_name": who.name}
 
 
 @router.post("/console/api/notices/{notice_id}/withdraw", responses={
