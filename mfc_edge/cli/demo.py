@@ -201,6 +201,7 @@ def _scripted(out: Path) -> int:
     from mfc_edge.cli.demo_kids import kids_scene
     from mfc_edge.cli.demo_kiosk import VISIT_START, scripted_visit, show_closed
     from mfc_edge.cli.demo_kiosk_info import info_scenes
+    from mfc_edge.cli.demo_notices import notices_scene
     from mfc_edge.cli.kiosk_attract import attract_loop
 
     for part in ("screens", "tickets", "data", "console-data", "hub", "kiosk-bundle", "kiosk.toml", "console.toml",
@@ -230,6 +231,7 @@ def _scripted(out: Path) -> int:
         clock.set(after_console + timedelta(minutes=2))  # the hall's screen, back in opening hours
         shown = _hall_screen(center, out, shots)
         shown += "\n" + kids_scene(center, out, shots)
+        shown += "\n" + notices_scene(center, out, shots)
     finally:
         center.close()
     tickets = sorted((out / "tickets").glob("job-*"))
