@@ -26,6 +26,9 @@ from mfc_edge.protocol import MAX_NOTICE_CHARS, MAX_NOTICE_DAYS
 log = logging.getLogger(__name__)
 
 MAX_SERVICES = 50  # a notice for more services than this is a notice for the whole center
+# In force at once in a center: the kiosks' and screens' banners have room for a few; more is
+# noise nobody reads, and a form sent twice by a hurried hand stops here.
+MAX_IN_FORCE = 5
 MIN_DURATION = timedelta(minutes=1)
 ENDED_SHOWN = 10  # ended notices the console lists under the current ones
 
@@ -52,6 +55,10 @@ def _text(field: str, value: str, *, required: bool) -> str:
     if len(text) > MAX_NOTICE_CHARS:
         raise NoticeRefused(field, f"не длиннее {MAX_NOTICE_CHARS} знаков (сейчас {len(text)})")
     return text
+
+
+class TooManyNotices(NoticeRefused):
+    """As many notices as MAX_IN_FORCE are in force already."""
 
 
 class Notices:
@@ -111,6 +118,11 @@ class Notices:
                "posted_at": iso(now), "expires_at": iso(expires_at), "posted_by": by,
                "withdrawn_at": None, "withdrawn_by": None}
         with self.db.transaction() as d:
+            in_force = d.execute("SELECT count(*) FROM notices WHERE center = ? AND expires_at > ? "
+                                 "AND withdrawn_at IS NULL", [center, iso(now)]).fetchone()[0]
+            if in_force >= MAX_IN_FORCE:
+                raise TooManyNotices("notices", f"уже действуют {in_force} объявлений: снимите ненужные, "
+                                                "прежде чем публиковать новое")
             d.table("notices").insert(row)
         log.info("notices: %s posted %s to center %s until %s: %s", by, row["id"], center, row["expires_at"], text_ru)
         return row

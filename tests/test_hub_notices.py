@@ -140,6 +140,15 @@ def test_a_bad_field_is_a_422_naming_it(center, body, field):
     assert center.hub.notices.current("strogino") == []
 
 
+def test_at_most_five_in_force_at_once(center):
+    supervisor = center.signed_in("smirnova")
+    posted = [post(supervisor, center.url, text_ru=f"Объявление {n}", expires_in_minutes=30) for n in range(6)]
+    assert [r.status_code for r in posted] == [201] * 5 + [409]
+    assert "снимите ненужные" in posted[5].json()["detail"]
+    supervisor.post(f"{center.url}/console/api/notices/{posted[0].json()['id']}/withdraw", timeout=10)
+    assert post(supervisor, center.url, text_ru="Объявление 6", expires_in_minutes=30).status_code == 201
+
+
 def test_the_pydantic_limits_name_the_field_too(center):
     reply = post(center.signed_in("smirnova"), center.url, text_ru=TEXT, expires_in_minutes=0)
     assert reply.status_code == 422 and reply.json()["detail"][0]["loc"] == ["body", "expires_in_minutes"]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
-from hub.notices import ENDED_SHOWN, NoticeRefused, wire
+from hub.notices import ENDED_SHOWN, NoticeRefused, TooManyNotices, wire
 from hub.routes.common import DeviceDep, HubDep, SupervisorDep, etag_matches
 from mfc_edge import protocol
 
@@ -46,13 +46,16 @@ def notices(hub: HubDep, who: SupervisorDep) -> dict[str, Any]:
 
 
 @router.post("/console/api/notices", status_code=201, responses={
-    **SUPERVISOR_ONLY, 422: {"description": "a field cannot be used: the detail names it and says why"}})
+    **SUPERVISOR_ONLY, 409: {"description": "as many notices as the center may have are in force already"},
+    422: {"description": "a field cannot be used: the detail names it and says why"}})
 def post_notice(body: NewNotice, hub: HubDep, who: SupervisorDep) -> dict[str, Any]:
     """Post a notice to every kiosk and screen of the center; they show it within seconds."""
     try:
         expires = hub.notices.expiry(who.center, minutes=body.expires_in_minutes, until=body.until,
                                      at=body.expires_at)
         row = hub.notices.post(who.center, who.login, body.text_ru, body.text_en, body.services, expires)
+    except TooManyNotices as exc:
+        raise HTTPException(409, str(exc)) from None
     except NoticeRefused as exc:
         raise HTTPException(422, str(exc)) from None
     return {**for_console(row), "posted_by_name": who.name}
