@@ -83,7 +83,7 @@ class ConsultationScreen(KioskScreen):
         self.booth = consultation.booth_service is not None
         if consultation.url != self._qr_url:  # drawing a code takes a moment: only when it changes
             self.qr, self._qr_url = qr_texture(consultation.url), consultation.url
-        self.title = t("Video consultation: {agency}").format(agency=self.agency)
+        self.title = t("Video consultation")  # the agency's name is the page's own title
 
     def take_booth_ticket(self) -> None:
         consultation = self.consultation()
@@ -108,6 +108,7 @@ class KidsRoomScreen(KioskScreen):
     week = StringProperty("")  # the week's hours
     note = StringProperty("")
     none_today = StringProperty("")
+    scheduled = BooleanProperty(False)  # the bundle has a kids.toml: its activities are listed
 
     def refresh(self) -> None:
         app, t, lang = self.app, self.app.tr, self.app.lang
@@ -120,12 +121,13 @@ class KidsRoomScreen(KioskScreen):
             self.today = t("Open today: {hours}").format(hours=spans((opens,))) if opens else t("Closed today")
             self.week = ""
             self.note = t("The kids' room is open while the center is open. Ask a consultant in the hall about today's activities.")  # noqa: E501 (one literal for the message extractor)
-            self.none_today = ""
+            self.none_today, self.scheduled = "", False
             return
         intervals = room.hours.today(now)
         self.today = t("Open today: {hours}").format(hours=spans(intervals)) if intervals else t("Closed today")
         self.week = "\n".join(room.hours.describe(t))
         self.note = room.note(lang) if room.note else ""
+        self.scheduled = True
         activities = room.activities_on(now.date())
         self.none_today = "" if activities else t("No classes today: the room is open for free play.")
         for i, activity in enumerate(activities):

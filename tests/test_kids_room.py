@@ -110,3 +110,15 @@ def test_the_hub_refuses_to_publish_a_bad_kids_file_and_takes_a_good_one(tmp_pat
     write(folder, KIDS.replace('time = "11:00-11:45"', 'time = "11:00"'))
     with pytest.raises(PublishError, match=r"kids.toml: activities\[0\] \(Лепим из пластилина\) time = '11:00'"):
         collect_assets(folder, "kiosk")
+
+
+def test_the_example_file_loads_and_each_activity_falls_in_the_rooms_hours():
+    from mfc_edge.catalog import BUNDLED_CATALOG
+
+    room = load_kids_room(BUNDLED_CATALOG.parent / "kids.example.toml")
+    assert room.note and room.activities_on(MONDAY)
+    for activity in room.activities:
+        days = [activity.on_date.weekday()] if activity.on_date else activity.weekdays
+        for day in days:
+            assert any(start <= activity.start and activity.end <= end for start, end in room.hours.by_weekday[day]), \
+                activity.title.ru
