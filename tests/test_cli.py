@@ -113,6 +113,10 @@ def test_headless_demo_is_a_center_in_a_box(tmp_path):
     assert (out / "screens" / "30-kids-screen-call.png").stat().st_size > 10_000
     for shot in ("25-kiosk-attract-loop.png", "26-kiosk-when-to-come.png"):  # the kiosk left alone, then informing
         assert (out / "screens" / shot).stat().st_size > 10_000
+    for shot in ("27-kiosk-video-consultations.png", "28-kiosk-video-consultation.png", "29-kiosk-kids-room.png"):
+        assert (out / "screens" / shot).stat().st_size > 10_000
+    assert re.search(r"The kiosk listed 3 video consultations and showed the kids' room with [1-9] activities today "
+                     r"from its bundle's kids.toml", result.stdout), result.stdout
     assert "The supervisor posted «Росреестр: приём документов" in result.stdout  # an urgent notice, on a screen
     for shot in ("32-screen-urgent-notice.png", "33-console-notice.png"):
         assert (out / "screens" / shot).stat().st_size > 10_000
