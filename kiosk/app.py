@@ -27,6 +27,7 @@ from kiosk.consult_screens import ConsultationScreen, ConsultationsScreen, KidsR
 from kiosk.content import CatalogUpdates
 from kiosk.desk import IssuedTicket, TicketDesk
 from kiosk.keyboard import OnScreenKeyboard  # noqa: F401  (used by screens.kv)
+from kiosk.notices import NoticeBanner  # noqa: F401  (used by screens.kv)
 from kiosk.screens import (
     CategoriesScreen,
     ClosedScreen,
@@ -43,10 +44,11 @@ from mfc_edge.config import DeviceConfig
 from mfc_edge.i18n import translator
 from mfc_edge.kids_room import KidsRoom
 from mfc_edge.service_notify import ServiceNotifier
+from offline_cache.notices import NoticeBoard
 
 log = logging.getLogger(__name__)
 
-KV_FILES = ("theme.kv", "screens.kv", "attract.kv", "when.kv", "consult.kv")
+KV_FILES = ("theme.kv", "screens.kv", "attract.kv", "when.kv", "notices.kv", "consult.kv")
 PANEL_WAKES_BEFORE_OPENING = timedelta(minutes=15)  # time for the panel to come up before the first visitor
 _kv_loaded = False
 
@@ -79,23 +81,25 @@ class KioskApp(App):
     weekday = NumericProperty(0)  # the center's day (Monday 0): the attract loop's load chart marks it
     center_name = StringProperty("")
     staff_banner = StringProperty("")
+    current_notices = ListProperty([])  # the center's urgent notices in force (kiosk/notices.py)
 
     def __init__(self, device: DeviceConfig, catalog: Catalog, desk: TicketDesk, clock: WallClock,
                  catalog_updates: CatalogUpdates | None = None,
                  load_figures: Callable[[], dict | None] = lambda: None,
                  notifier: ServiceNotifier | None = None, panel: PanelPower | None = None,
-                 attract: Callable[[], Widget] | None = None,
+                 attract: Callable[[], Widget] | None = None, notices: NoticeBoard | None = None,
                  kids_room: Callable[[], KidsRoom | None] = lambda: None, **kwargs):
         """`load_figures` gives the hub's load figures (`GET /api/v1/load`), if any; `notifier`
         tells systemd the kiosk is up and alive (by default through $NOTIFY_SOCKET, if set);
         `panel`, when given, sleeps outside opening hours; `attract` makes the attract loop
         (a widget with start(), stop() and `showing`: see kiosk/attract.py); without one the
-        kiosk waits on its start screen."""
+        kiosk waits on its start screen; `notices` is the center's board of urgent notices."""
         super().__init__(**kwargs)
         self.device, self.catalog, self.desk, self.clock = device, catalog, desk, clock
         self.catalog_updates, self.load_figures = catalog_updates, load_figures
         self.kids_room = kids_room  # the active bundle's kids' room (kiosk/content.py); None: none
         self.attract_factory = attract
+        self.notices = notices
         self.notifier = notifier or ServiceNotifier()
         self.panel_schedule = PanelSchedule(panel, clock, device.hours, device.timezone,
                                             PANEL_WAKES_BEFORE_OPENING) if panel else None
@@ -261,6 +265,8 @@ class KioskApp(App):
         now = self.local_now()
         self.clock_text = now.strftime("%H:%M")
         self.weekday = now.weekday()
+        if self.notices is not None:  # every second, by this kiosk's clock: a notice goes at its expiry
+            self.current_notices = self.notices.current(self.clock.now())
         if self.catalog_updates and self.manager.current in ("home", "closed", "attract"):
             self._adopt_catalog()
         is_open = self.device.hours.is_open(now.date(), now.time())

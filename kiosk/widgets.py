@@ -16,10 +16,12 @@ PALETTES = {
     "normal": dict(bg=(1, 1, 1, 1), fg=(0.08, 0.1, 0.14, 1), header=(0.04, 0.23, 0.52, 1),
                    header_fg=(1, 1, 1, 1), tile=(0.9, 0.94, 0.99, 1), tile_fg=(0.02, 0.16, 0.4, 1),
                    accent=(0.74, 0.05, 0.16, 1), accent_fg=(1, 1, 1, 1), pressed=(0.66, 0.78, 0.95, 1),
-                   border=(0.55, 0.64, 0.8, 1), muted=(0.36, 0.38, 0.44, 1)),
+                   border=(0.55, 0.64, 0.8, 1), muted=(0.36, 0.38, 0.44, 1),
+                   warn=(1, 0.76, 0.03, 1), warn_fg=(0.1, 0.07, 0, 1)),
     "contrast": dict(bg=(0, 0, 0, 1), fg=(1, 1, 0, 1), header=(0, 0, 0, 1), header_fg=(1, 1, 0, 1),
                      tile=(0, 0, 0, 1), tile_fg=(1, 1, 0, 1), accent=(1, 1, 0, 1), accent_fg=(0, 0, 0, 1),
-                     pressed=(1, 1, 1, 1), border=(1, 1, 0, 1), muted=(0.85, 0.85, 0.85, 1)),
+                     pressed=(1, 1, 1, 1), border=(1, 1, 0, 1), muted=(0.85, 0.85, 0.85, 1),
+                     warn=(1, 1, 0, 1), warn_fg=(0, 0, 0, 1)),
 }
 
 
@@ -35,6 +37,8 @@ class Theme(EventDispatcher):
     pressed = ColorProperty()
     border = ColorProperty()
     muted = ColorProperty()
+    warn = ColorProperty()  # urgent notices: amber, dark text
+    warn_fg = ColorProperty()
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

@@ -73,7 +73,8 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
         # A window on a desktop is development: its monitor is left alone outside opening hours.
         KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, kiosk.store, kiosk.catalog_updates,
                  load_figures=kiosk.load_figures, panel=None if args.windowed else find_panel(),
-                 attract=attract_loop(kiosk, kiosk.store), kids_room=kiosk.kids_room).run()
+                 attract=attract_loop(kiosk, kiosk.store), kids_room=kiosk.kids_room,
+                 notices=kiosk.notices).run()
     finally:
         kiosk.close()
     return hands.exit_code if hands else 0
