@@ -118,10 +118,12 @@ class CenterInABox:
     def publish_kiosk_bundle(self) -> None:
         """The content editor publishes the service catalog as a signed kiosk bundle."""
         from mfc_edge.catalog import BUNDLED_CATALOG
+        from mfc_edge.cli.demo_kiosk_consult import add_kids_room
 
         folder = self.folder / "kiosk-bundle"
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(BUNDLED_CATALOG, folder / "catalog.toml")
+        add_kids_room(folder)
         self.hub.bundles.publish_folder(folder, "strogino", "kiosk")
 
     def wait_for_bundle(self, timeout: float = 20) -> int:
@@ -171,7 +173,7 @@ def _interactive(out: Path) -> int:
               flush=True)
         _keys_press_buttons(center)
         KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, clock, kiosk.catalog_updates,
-                 load_figures=kiosk.load_figures, attract=attract_loop(kiosk, clock),
+                 load_figures=kiosk.load_figures, attract=attract_loop(kiosk, clock), kids_room=kiosk.kids_room,
                  notices=kiosk.notices).run()
     finally:
         center.close()
@@ -201,6 +203,7 @@ def _scripted(out: Path) -> int:
     from kiosk.headless import HeadlessKiosk
     from mfc_edge.cli.demo_kids import kids_scene
     from mfc_edge.cli.demo_kiosk import VISIT_START, scripted_visit, show_closed
+    from mfc_edge.cli.demo_kiosk_consult import consult_scenes
     from mfc_edge.cli.demo_kiosk_info import info_scenes
     from mfc_edge.cli.demo_notices import notices_scene
     from mfc_edge.cli.kiosk_attract import attract_loop
@@ -220,10 +223,11 @@ def _scripted(out: Path) -> int:
         bundle_version = center.wait_for_bundle()
         app = KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, clock, kiosk.catalog_updates,
                        load_figures=kiosk.load_figures, attract=attract_loop(kiosk, clock),
-                       notices=kiosk.notices)
+                       kids_room=kiosk.kids_room, notices=kiosk.notices)
         with HeadlessKiosk(app, (1280, 800)) as k:
             scripted_visit(k, app, kiosk, center.printer, clock, shots)
             info_scenes(k, app, clock, shots)
+            consulted = consult_scenes(k, shots)
             center.wait_synced()
             first = kiosk.store.tickets()[0]
             clock.advance(minutes=6)
@@ -231,7 +235,7 @@ def _scripted(out: Path) -> int:
             after_console = clock.now()
             show_closed(k, app, clock, shots)
         clock.set(after_console + timedelta(minutes=2))  # the hall's screen, back in opening hours
-        shown = _hall_screen(center, out, shots)
+        shown = _hall_screen(center, out, shots) + "\n" + consulted
         shown += "\n" + kids_scene(center, out, shots)
         shown += "\n" + notices_scene(center, out, shots)
     finally:
