@@ -71,7 +71,8 @@ def _check_role_files(folder: Path, names: set[str], role: str, screens: Sequenc
                                 ("kids.toml", load_kids_room)):
                 if name in names:
                     check(folder / name)
-            return []
+            if "playlist.toml" not in names:  # a kiosk's own attract loop is optional
+                return []
         playlists = load_playlists(folder / "playlist.toml")
         videos = {item.asset for playlist in playlists.values() for item in playlist.items
                   if item.type == "video" and item.asset}

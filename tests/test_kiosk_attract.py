@@ -125,3 +125,17 @@ def test_the_bundle_loop_never_shows_a_frame_without_content(attract_screens, ki
     assert frames_without == 0
     assert set(changes) == {"media/red.png", "text", "media/blue.png"}
     assert len(changes) >= 9
+
+
+def test_the_hub_checks_a_kiosk_bundles_playlist_when_it_has_one(tmp_path):
+    from hub.bundle_folder import PublishError, collect_assets
+    from mfc_edge.catalog import BUNDLED_CATALOG
+
+    folder = tmp_path / "bundle"
+    folder.mkdir()
+    (folder / "catalog.toml").write_bytes(BUNDLED_CATALOG.read_bytes())
+    assert [name for name, _ in collect_assets(folder, "kiosk").files] == ["catalog.toml"]  # no loop of its own
+    (folder / "playlist.toml").write_text('[playlists.kiosk]\n[[playlists.kiosk.items]]\ntype = "rules"\n'
+                                          'duration = 0\n', encoding="utf-8")
+    with pytest.raises(PublishError, match=r"playlist.toml: \[playlists.kiosk.items #1\] duration = 0: expected"):
+        collect_assets(folder, "kiosk")
