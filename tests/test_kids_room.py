@@ -25,6 +25,12 @@ title = "Рисуем осень"
 title_en = "Painting autumn"
 date = 2026-11-23
 time = "10:00-10:40"
+
+[[activities]]
+title = "Оригами"
+title_en = "Origami"
+days = "tue"
+time = "12:00-12:30"
 """
 MONDAY = date(2026, 11, 23)
 
@@ -50,8 +56,9 @@ def test_kids_room_loads_and_lists_a_days_activities_in_order(tmp_path):
     assert [a.title("ru") for a in today] == ["Рисуем осень", "Лепим из пластилина"]
     assert today[1].ages == (4, 7) and today[0].ages is None
     assert [a.title("en") for a in room.activities_on(date(2026, 11, 25))] == ["Plasticine modelling"]
-    assert room.activities_on(date(2026, 11, 30)) == [a for a in room.activities if a.weekdays]  # next Monday
-    assert room.activities_on(date(2026, 11, 24)) == []
+    assert [a.title("en") for a in room.activities_on(date(2026, 11, 30))] == ["Plasticine modelling"]  # next Monday
+    assert [a.title("en") for a in room.activities_on(date(2026, 11, 24))] == ["Origami"]
+    assert room.activities_on(date(2026, 11, 29)) == []
 
 
 def test_hours_alone_are_enough(tmp_path):

@@ -8,32 +8,8 @@ from PIL import Image
 from hardware.escpos_decode import decode_escpos, receipt_text
 from mfc_edge.kids_room import load_kids_room
 from tests.helpers.day import at
+from tests.test_kids_room import KIDS
 from tests.test_kiosk_bundle import enrolled, hub, wait_applied  # noqa: F401  (fixtures)
-
-KIDS = """\
-hours = ["mon-fri 09:00-20:00", "sat 10:00-17:00"]
-note = "Дети от 3 до 10 лет, пока родители в центре"
-note_en = "Children aged 3 to 10 while their parents are in the center"
-
-[[activities]]
-title = "Лепим из пластилина"
-title_en = "Plasticine modelling"
-days = "mon,wed"
-time = "11:00-11:45"
-ages = [4, 7]
-
-[[activities]]
-title = "Рисуем осень"
-title_en = "Painting autumn"
-date = 2026-11-23
-time = "10:00-10:40"
-
-[[activities]]
-title = "Оригами"
-title_en = "Origami"
-days = "tue"
-time = "12:00-12:30"
-"""
 
 
 @pytest.fixture
@@ -145,7 +121,7 @@ def test_kids_room_shows_hours_and_todays_activities_in_order(room, clock):
     room.tap("kids-room")
     assert room.screen == "kids-room"
     assert room.find(tag="kids-today").text == "Сегодня открыто: 09:00–20:00"
-    assert room.find(tag="kids-note").text == "Дети от 3 до 10 лет, пока родители в центре"
+    assert room.find(tag="kids-note").text == "Дети от 3 до 10 лет"
     assert room.find(tag="kids-week").text == "Пн–Пт 09:00–20:00\nСб 10:00–17:00"
     assert room.find(tag="activity:0").text == "[b]10:00–10:40[/b]   Рисуем осень"
     assert room.find(tag="activity:1").text == "[b]11:00–11:45[/b]   Лепим из пластилина  ·  4–7 лет"
