@@ -129,3 +129,16 @@ def test_the_example_file_loads_and_each_activity_falls_in_the_rooms_hours():
         for day in days:
             assert any(start <= activity.start and activity.end <= end for start, end in room.hours.by_weekday[day]), \
                 activity.title.ru
+
+
+def test_publishing_a_bad_kids_file_is_one_line_naming_it(tmp_path):
+    from tests.helpers.bundles import run_cli
+
+    folder = tmp_path / "bundle"
+    folder.mkdir()
+    write(folder, KIDS.replace("ages = [4, 7]", "ages = [7, 4]"))
+    out = run_cli("hub", "publish", str(folder), "--data", str(tmp_path / "hub"), "--center", "strogino",
+                  "--role", "kiosk")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip() == (f"mfc-edge: error: {folder / 'kids.toml'}: activities[0] (Лепим из пластилина) "
+                                  "ages = [7, 4]: expected [from, to]: whole years from 0 to 17, from not above to")
