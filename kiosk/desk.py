@@ -75,7 +75,7 @@ class TicketDesk:
         return self.printer is not None and self.printer_status.can_print
 
     def status_url(self, ticket: Ticket) -> str | None:
-        return f"{self.config.hub_url}/t/{ticket.status_token}" if self.config.hub_url else None
+        return self.config.status_page_url(ticket.status_token)
 
     def next_visitor(self) -> None:
         """The visitor is done: a tap from now on is someone new, not a double tap."""

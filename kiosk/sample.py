@@ -16,5 +16,5 @@ def sample_ticket_job(device: DeviceConfig, catalog: Catalog) -> bytes:
                     service_id=service.id, service_day=CLOCK_FLOOR.date().isoformat(), priority=False,
                     lang=device.languages[0], issued_at=max(SystemClock().now(), CLOCK_FLOOR),
                     status_token="test-print", print_status="pending", print_error="")
-    url = f"{device.hub_url}/t/test-print" if device.hub_url else None
-    return ticket_job(device, ticket=ticket, service=service, estimate=Estimate(0, 0, True), status_url=url)
+    return ticket_job(device, ticket=ticket, service=service, estimate=Estimate(0, 0, True),
+                      status_url=device.status_page_url(ticket.status_token))

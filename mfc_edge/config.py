@@ -4,6 +4,11 @@ Every problem stops the device with one `ConfigError` whose message names the fi
 the key, the bad value and what is allowed, so a technician can fix it from the log
 line alone. Unknown keys are errors too: a misspelt key silently ignored is how a
 kiosk ends up printing to the wrong printer.
+
+`[hub] url` is where the device reaches the hub, usually on the center's network;
+`[hub] public_url` (optional) is the hub's address as visitors' phones reach it from the
+internet: the QR code and link on each ticket lead there (`/t/<token>`), and to `url` when
+it is not set. A center's kiosk bundle may set public_url for all its kiosks.
 """
 from __future__ import annotations
 
@@ -73,12 +78,18 @@ class DeviceConfig:
     hours: OpeningHours = EVERY_DAY_8_TO_20
     printer: Any = None  # a PrinterConfig (kiosk.config) for kiosks
     hub_url: str | None = None
+    hub_public_url: str | None = None
     hub_ca_file: str | None = None
     console: Any = None  # a ConsoleConfig (window_device.config) for window and entrance devices
     signage: Any = None  # a SignageConfig (signage.config) for waiting-area screens
 
     def center_name_in(self, lang: str) -> str:
         return self.center_name_en if lang == "en" and self.center_name_en else self.center_name
+
+    def status_page_url(self, status_token: str) -> str | None:
+        """The ticket's page on the visitor's phone (its QR code), or None without a hub."""
+        base = self.hub_public_url or self.hub_url
+        return f"{base}/t/{status_token}" if base else None
 
 
 class TableReader:
@@ -198,10 +209,11 @@ ROOM_SECTIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 }
 
 # What a center's bundle may set for all its kiosks (its `kiosk.toml`); a device's identity,
-# printer, number range and hub link stay in the device's own file.
+# printer, number range and hub link stay in the device's own file. The hub's public address
+# is the center's, the same for every kiosk.
 OVERRIDABLE = {"center": ("name", "name_en"),
                "kiosk": ("languages", "idle_timeout", "attract_after", "windows"),
-               "hours": (*WEEKDAYS, "closed_dates")}
+               "hours": (*WEEKDAYS, "closed_dates"), "hub": ("public_url",)}
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -285,6 +297,8 @@ def _parse(path: Path, data: dict[str, Any]) -> DeviceConfig:
         intervals, hours.get("closed_dates", _dates, "a list of dates such as 2026-01-01", frozenset())
     )
     cfg["hub_url"] = hub.get("url", _hub_url, "an http:// or https:// URL", None)
+    cfg["hub_public_url"] = hub.get("public_url", _hub_url, "an http:// or https:// URL that visitors' phones "
+                                    "reach", None)
     cfg["hub_ca_file"] = hub.get("ca_file", _existing_file(path), "a PEM file of the CA that signed the hub's "
                                  "certificate", None)
     for reader in (center, device, kiosk, hours, hub):

@@ -114,3 +114,23 @@ def test_broken_toml_and_missing_file(tmp_path):
     assert error_for(tmp_path, "[center\nid=1").startswith("FILE: not valid TOML: ")
     with pytest.raises(ConfigError, match=r"nope\.toml: file not found"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_tickets_lead_phones_to_the_hubs_public_address_when_it_has_one(tmp_path):
+    text = good(tmp_path)
+    lan = load_config(write_config(tmp_path, text))
+    assert lan.hub_public_url is None and lan.status_page_url("Zr8Qm1x") == "https://hub.example.org/t/Zr8Qm1x"
+    public = load_config(write_config(tmp_path, text + 'public_url = "https://ochered.example.org/"\n'))
+    assert public.hub_url == "https://hub.example.org"  # devices still reach the hub on the center's network
+    assert public.status_page_url("Zr8Qm1x") == "https://ochered.example.org/t/Zr8Qm1x"
+    assert error_for(tmp_path, text + 'public_url = "ochered.example.org"\n') == (
+        "FILE: [hub] public_url = 'ochered.example.org': expected an http:// or https:// URL that visitors' "
+        "phones reach")
+    # The address is the center's: its kiosk bundle may give it to every kiosk.
+    bundle = tmp_path / "bundle-kiosk.toml"
+    bundle.write_text('[hub]\npublic_url = "https://ochered.example.org"\n', encoding="utf-8")
+    laid_over = load_config(write_config(tmp_path, text), overrides=bundle)
+    assert laid_over.status_page_url("Zr8Qm1x") == "https://ochered.example.org/t/Zr8Qm1x"
+    bundle.write_text('[hub]\nurl = "https://elsewhere.example.org"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[hub\] url cannot be set by a bundle: expected one of public_url"):
+        load_config(write_config(tmp_path, text), overrides=bundle)

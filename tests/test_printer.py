@@ -129,3 +129,20 @@ def test_status_for_technicians(tmp_path):
         vp.state.answers_status = False
         assert TicketPrinter(vp.uri, status_timeout=0.2).status() is PrinterStatus.NO_STATUS
     assert TicketPrinter(vp.uri, timeout=0.5).status() is PrinterStatus.UNREACHABLE
+
+
+def test_the_tickets_qr_leads_to_the_hubs_public_address(tmp_path, printer, clock):
+    from kiosk.wiring import open_kiosk
+    from mfc_edge.config import load_config
+    from tests.helpers.devices import BASE_CONFIG, write_config
+
+    text = BASE_CONFIG.format(printer_uri=printer.uri) + 'public_url = "https://ochered.example.org"\n'
+    kiosk = open_kiosk(load_config(write_config(tmp_path, text)), clock)
+    try:
+        issued = kiosk.desk.issue(kiosk.catalog.services[0].id)
+        assert issued.printed.result(timeout=10).outcome == "printed"
+        url = f"https://ochered.example.org/t/{issued.ticket.status_token}"
+        assert issued.status_url == url
+        assert qr_payloads(printer.wait_for_jobs(1)[0].png_path) == [url]  # as a phone's camera reads it
+    finally:
+        kiosk.close()
