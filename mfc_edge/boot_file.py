@@ -6,6 +6,10 @@ partition, and `mfc-edge firstboot` reads it on the device's first start. Both s
 module, so the file is written and read by one set of rules. The partition can be read by
 anyone holding the card, so the one-time enrollment code and the Wi-Fi password are scrubbed
 from it once used (`scrub`), keeping the rest, comments included, for whoever looks later.
+
+Its [hub] gives the address devices reach the hub by. The hub's public address for visitors'
+phones (`[hub] public_url`, mfc_edge/config.py) is not in it: it is the same for all of a
+center's kiosks, so the center's kiosk bundle gives it to them (kiosk.toml, [hub] public_url).
 """
 from __future__ import annotations
 
