@@ -89,7 +89,7 @@ class KidsCallsStrip(BoxLayout):
             row.add_widget(KidsCall(number=number, window=window, newest=index == 0))
 
 
-class NoticeBanner(BoxLayout):
+class ScreenNoticeBanner(BoxLayout):
     """The center's urgent notices over the slides: all those in force, newest first, each in
     Russian with its English under it. Nothing at all while there are none."""
 
@@ -104,11 +104,11 @@ class NoticeBanner(BoxLayout):
         rows = self.ids.rows
         rows.clear_widgets()
         for notice in notices:
-            rows.add_widget(NoticeRow(text_ru=notice.text("ru"),
+            rows.add_widget(ScreenNoticeRow(text_ru=notice.text("ru"),
                                       text_en=notice.text_en if notice.text_en != notice.text_ru else ""))
 
 
-class NoticeRow(BoxLayout):
+class ScreenNoticeRow(BoxLayout):
     text_ru = StringProperty("")
     text_en = StringProperty("")
 
