@@ -172,3 +172,16 @@ def test_kids_room_page_from_the_centers_signed_bundle(enrolled, hub, clock, tmp
             assert k.find(tag="activity:0").text == "[b]10:00–10:40[/b]   Рисуем осень"
     finally:
         kiosk.close()
+
+
+@pytest.mark.parametrize("size", [(800, 480), (480, 800), (1080, 1920)])
+def test_small_and_upright_panels_keep_the_code_readable_and_the_booth_ticket_reachable(screens, kiosk, tmp_path,
+                                                                                       size):
+    screens.resize(size)
+    screens.tap("large-text")
+    screens.tap("consultations")
+    screens.tap("consultation:sfr-video")
+    shot = screens.screenshot(tmp_path / "consultation.png")
+    assert [r.text for r in zxingcpp.read_barcodes(Image.open(shot))] == [screens.app.catalog.consultation("sfr-video").url]
+    screens.tap("booth-ticket")
+    assert screens.screen == "result" and kiosk.store.tickets()[-1].service_id == "video-booth"
