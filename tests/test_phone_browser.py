@@ -11,7 +11,8 @@ from hardware.clock import ManualClock
 from hub.api import Hub
 from hub.server import HubThread
 from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.helpers.day import TEST_DAY, at
+from tests.helpers.day import at
+from tests.helpers.line import token, waiting_line
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -24,19 +25,10 @@ AudioContext.prototype.createOscillator = function () { window.recorded.tones +=
 """
 
 
-def token(n: int) -> str:
-    return f"token-{n:04d}-abcdefghijklmnop"
-
-
 @pytest.fixture
 def center(tmp_path):
     hub = Hub(tmp_path / "hub", clock=ManualClock(at(7, tz=UTC)))
-    with hub.db.transaction() as d:
-        for n in range(1, 5):
-            d["tickets"].insert({"id": f"t{n}", "center": "strogino", "device": "kiosk-1", "number": f"П{n:03d}",
-                                 "service": "passport-rf", "day": TEST_DAY.isoformat(), "priority": 0,
-                                 "issued_at": f"{TEST_DAY}T07:00:0{n}.000000+00:00", "status_token": token(n),
-                                 "state": "waiting"})
+    waiting_line(hub, 4)
     hub.queue.open_window("strogino", "5", ["passport-rf"], "ivanova")
     with HubThread(hub) as server:
         yield hub, server.url

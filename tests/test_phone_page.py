@@ -15,25 +15,16 @@ from hardware.clock import ManualClock
 from hub.api import Hub
 from hub.routes import status
 from hub.server import HubThread
-from tests.helpers.day import TEST_DAY, at
+from tests.helpers.day import at
+from tests.helpers.line import token, waiting_line
 
 START = at(7, tz=UTC)  # 10:00 in Moscow
-
-
-def token(n: int) -> str:
-    return f"token-{n:04d}-abcdefghijklmnop"
 
 
 @pytest.fixture
 def center(tmp_path):
     hub = Hub(tmp_path / "hub", clock=ManualClock(START))
-    with hub.db.transaction() as d:
-        for n in range(1, 4):
-            d["tickets"].insert({"id": f"t{n}", "center": "strogino", "device": "kiosk-1", "number": f"П{n:03d}",
-                                 "service": "passport-rf", "day": TEST_DAY.isoformat(), "priority": 0,
-                                 "issued_at": f"{TEST_DAY}T07:00:0{n}.000000+00:00", "status_token": token(n),
-                                 "state": "waiting"})
-        hub.db.bump_feed(d, "strogino")
+    waiting_line(hub, 3)
     hub.queue.open_window("strogino", "5", ["passport-rf"], "ivanova")
     with HubThread(hub) as server:
         yield hub, server
@@ -139,11 +130,7 @@ def test_a_phone_that_goes_away_stops_waiting(center):
 
 def test_a_stopping_hub_answers_the_waiting_phones_at_once(tmp_path):
     hub = Hub(tmp_path / "hub", clock=ManualClock(START))
-    with hub.db.transaction() as d:
-        d["tickets"].insert({"id": "t1", "center": "strogino", "device": "kiosk-1", "number": "П001",
-                             "service": "passport-rf", "day": TEST_DAY.isoformat(), "priority": 0,
-                             "issued_at": f"{TEST_DAY}T07:00:01.000000+00:00", "status_token": token(1),
-                             "state": "waiting"})
+    waiting_line(hub, 1)
     server = HubThread(hub).start()
     try:
         poll = Poll(server.url, 1, state(server.url, 1).json()["version"])
