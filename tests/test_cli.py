@@ -115,6 +115,10 @@ def test_headless_demo_is_a_center_in_a_box(tmp_path):
         assert (out / "screens" / shot).stat().st_size > 10_000
     for shot in ("27-kiosk-video-consultations.png", "28-kiosk-video-consultation.png", "29-kiosk-kids-room.png"):
         assert (out / "screens" / shot).stat().st_size > 10_000
+    # The phone of the visitor behind the called one changed by itself to «Вы следующий».
+    assert re.search(r"The phone page of П\d{3} said «Вы следующий» within seconds of the call, without a reload",
+                     result.stdout), result.stdout
+    assert (out / "screens" / "34-phone-you-are-next.png").stat().st_size > 10_000
     assert re.search(r"The kiosk listed 3 video consultations and showed the kids' room with [1-9] activities today "
                      r"from its bundle's kids.toml", result.stdout), result.stdout
     assert "The supervisor posted «Росреестр: приём документов" in result.stdout  # an urgent notice, on a screen

@@ -281,6 +281,8 @@ def _console_calls(center: CenterInABox, ticket, shots: Path) -> str:
     the real console page; the visitor's phone page is shown before and after."""
     from playwright.sync_api import sync_playwright
 
+    from mfc_edge.cli.demo_phone import open_next_in_line, you_are_next
+
     url = center.server.url
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"])
@@ -290,6 +292,7 @@ def _console_calls(center: CenterInABox, ticket, shots: Path) -> str:
             phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, **local)
             phone.goto(f"{url}/t/{ticket.status_token}")
             phone.screenshot(path=str(shots / "16-phone-waiting.png"))
+            behind = open_next_in_line(browser, url, center, ticket)  # the phone of the visitor behind
 
             console = signed_in_console(browser, url, DEMO_OPERATOR, height=768)
             console.fill("#window", DEMO_WINDOW)
@@ -300,6 +303,7 @@ def _console_calls(center: CenterInABox, ticket, shots: Path) -> str:
             console.click("#call-next")
             console.wait_for_selector(f"#current:has-text('{ticket.number}')")
             console.screenshot(path=str(shots / "18-console-called.png"))
+            next_said = you_are_next(behind, shots)
 
             phone.reload()
             phone.wait_for_selector(f"text=Пройдите к окну {DEMO_WINDOW}")
@@ -316,7 +320,7 @@ def _console_calls(center: CenterInABox, ticket, shots: Path) -> str:
             console.screenshot(path=str(shots / "20-console-rating-and-help.png"))
             return (f"Ticket {ticket.number} was issued at the kiosk and called to window {DEMO_WINDOW} from the "
                     f"console; the visitor rated the service on window {DEMO_WINDOW}'s smiley buttons, and the "
-                    f"entrance's help button reached the operators.")
+                    f"entrance's help button reached the operators. {next_said}")
         finally:
             browser.close()
 
