@@ -99,7 +99,7 @@ def test_the_visitor_cancels_after_confirming_and_is_never_called(center, phone)
     phone.click("#confirm-cancel")
     phone.wait_for_selector("main.over #headline:has-text('You have cancelled this ticket. It will not be called.')")
     assert hub.queue.ticket_by_token(token(2))["state"] == "cancelled"
-    assert not phone.is_visible("#cancel-ticket")
+    assert not phone.is_visible("#cancel-ticket") and not phone.is_visible("#sound")  # nothing more to come
     assert [serve_next(hub) for _ in range(3)] == ["П001", "П003", "П004"]
     assert hub.queue.ticket_by_token(token(2))["state"] == "cancelled"
     assert phone.refused == []

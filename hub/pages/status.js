@@ -24,7 +24,7 @@
     if (audio.state === "suspended") audio.resume();
     soundButton.textContent = body.dataset.soundOn;
   }
-  if (AudioContextClass) {
+  if (AudioContextClass && !body.dataset.final) {  // a ticket already over will not ring
     soundButton.textContent = body.dataset.soundOff;
     soundButton.classList.remove("hidden");
     soundButton.addEventListener("click", () => { unlockSound(); beep(1); });
@@ -78,6 +78,7 @@
       location.reload();  // back in a line (moved to another service): the page's own cancel button
     }
     if (view.calls > calls) ring();
+    if (view.final) soundButton.classList.add("hidden");
     calls = view.calls;
     version = view.version;
   }
