@@ -209,7 +209,8 @@ def _scripted(out: Path) -> int:
     from mfc_edge.cli.kiosk_attract import attract_loop
 
     for part in ("screens", "tickets", "data", "console-data", "hub", "kiosk-bundle", "kiosk.toml", "console.toml",
-                 "screen-data", "screen.toml", "signage-bundle", "announcements", "screen-2-data"):
+                 "screen-data", "screen.toml", "signage-bundle", "announcements", "screen-2-data",
+                 "kiosk-software", "release"):  # a second run's kiosk would find the release installed
         target = out / part
         shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
