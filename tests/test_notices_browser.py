@@ -2,7 +2,8 @@
 hub process; a screen lays it over its slide and a kiosk's notice board has it within seconds,
 for the services it concerns; both drop it at its expiry by their own clock; a kiosk offline
 while it was posted shows it when it reconnects, only while it is valid by its clock, also
-after a restart; «Снять» takes it down everywhere."""
+after a restart; «Снять» takes it down everywhere. A real kiosk enrolled with the hub shows it
+on its start screen and on the page of the service it concerns, not on another's."""
 from __future__ import annotations
 
 import subprocess
@@ -25,6 +26,8 @@ from offline_cache.notices import NoticeBoard
 from signage.app import SignageApp
 from signage.wiring import open_screen
 from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, sign_in
+from tests.helpers.day import MONDAY_10AM
+from tests.helpers.devices import BASE_CONFIG, write_config
 from tests.helpers.faultproxy import FaultProxy
 from tests.helpers.hubprocess import HubProcess
 from tests.helpers.signage import screen_config
@@ -101,13 +104,8 @@ def test_posted_on_the_console_shown_on_devices_offline_ones_on_reconnect_withdr
                 page.click("#notice-post")  # nothing written: the hub names the field
                 page.wait_for_selector("#notice-message:has-text('напишите текст объявления')")
                 assert page.evaluate("document.activeElement.id") == "notice-ru"
-                page.fill("#notice-ru", TEXT)
-                page.fill("#notice-en", TEXT_EN)
-                page.check("#notice-services input[value='property-rights']")
-                page.select_option("#notice-expires", "30")
-                page.click("#notice-post")
+                post_notice(page, ["property-rights"])
                 page.wait_for_selector("#notice-message:has-text('Опубликовано')")
-                page.wait_for_selector(f"#notice-list li:has-text('{TEXT}')")
                 assert "опубликовал(а) Смирнова Анна" in page.inner_text("#notice-list")
                 assert page.input_value("#notice-ru") == ""  # the form is ready for the next one
 
@@ -147,3 +145,54 @@ def test_posted_on_the_console_shown_on_devices_offline_ones_on_reconnect_withdr
         finally:
             for board in (kiosk, away):
                 board.stop()
+
+
+def post_notice(page, services: list[str], expires: str = "30") -> None:
+    page.fill("#notice-ru", TEXT)
+    page.fill("#notice-en", TEXT_EN)
+    for service in services:
+        page.check(f"#notice-services input[value='{service}']")
+    page.select_option("#notice-expires", expires)
+    page.click("#notice-post")
+    page.wait_for_selector(f"#notice-list li:has-text('{TEXT}')")
+
+
+def test_posted_on_the_console_shown_on_a_kiosks_start_screen_and_the_service_page(hub, printer, tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api")
+    from kiosk.app import KioskApp
+    from kiosk.headless import HeadlessKiosk
+    from kiosk.wiring import open_kiosk
+
+    folder = tmp_path / "kiosk"
+    folder.mkdir()
+    config = write_config(folder, BASE_CONFIG.format(printer_uri=printer.uri).replace("https://hub.example.org",
+                                                                                      hub.url))
+    assert cli(["enroll", "--config", str(config), "--code", hub.enroll_code(role="kiosk")]) == 0
+    clock = ManualClock(MONDAY_10AM)  # the kiosk's own clock, in opening hours
+    kiosk = open_kiosk(load_config(config), clock)
+    app = KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, clock, notices=kiosk.notices)
+    try:
+        with HeadlessKiosk(app, (1280, 800)) as k, playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1366, "height": 900})
+            sign_in(page, hub.url, "smirnova", "Смирнова Анна")
+            banner = k.find(tag="notice-banner")
+            assert banner.text == ""
+            post_notice(page, ["property-rights"])
+            assert k.wait_until(lambda: TEXT in banner.text, SHOWN_WITHIN_S)  # the start screen: every notice
+            assert banner.height > 0
+            k.app.show_service("property-rights")
+            k.frames(3)
+            assert TEXT in k.find(tag="notice-banner").text  # before the ticket buttons
+            k.app.go_home()
+            k.app.show_service("passport-rf")
+            k.frames(3)
+            assert k.find(tag="notice-banner").text == ""  # not this service's concern
+            k.app.go_home()
+            k.frames(2)
+            page.on("dialog", lambda dialog: dialog.accept())
+            page.click(f"#notice-list li:has-text('{TEXT}') button:has-text('Снять')")
+            assert k.wait_until(lambda: k.find(tag="notice-banner").text == "", SHOWN_WITHIN_S)
+            browser.close()
+    finally:
+        kiosk.close()
