@@ -122,7 +122,7 @@ def test_headless_demo_is_a_center_in_a_box(tmp_path):
     assert re.search(r"The kiosk listed 3 video consultations and showed the kids' room with [1-9] activities today "
                      r"from its bundle's kids.toml", result.stdout), result.stdout
     assert "The supervisor posted «Росреестр: приём документов" in result.stdout  # an urgent notice, on a screen
-    for shot in ("32-screen-urgent-notice.png", "33-console-notice.png"):
+    for shot in ("31-kiosk-urgent-notice.png", "32-screen-urgent-notice.png", "33-console-notice.png"):
         assert (out / "screens" / shot).stat().st_size > 10_000
     assert re.search(r"Release 1 \(mfc-edge [0-9.]+, the project's wheel alone\) was published as a pilot release; "
                      r"the pilot kiosk-demo took it", result.stdout), result.stdout

@@ -1,6 +1,7 @@
 """The urgent notice's part of the demo: the supervisor posts «Росреестр: приём документов …
 приостановлен» on the console (33-console-notice.png); the entrance's screen, a second hall
-screen enrolled with the demo hub, lays it over its slide (32-screen-urgent-notice.png)."""
+screen enrolled with the demo hub, lays it over its slide (32-screen-urgent-notice.png), and
+the kiosk's start screen shows it above the ways in (31-kiosk-urgent-notice.png)."""
 from __future__ import annotations
 
 import shutil
@@ -75,5 +76,23 @@ def notices_scene(center: Any, out: Path, shots: Path) -> str:
             d.screenshot(shots / "32-screen-urgent-notice.png")
     finally:
         screen.close()
+    kiosk_shows(center, shots)
     return (f"The supervisor posted «{NOTICE_RU}» on the console for two hours; the entrance's screen laid it "
-            "over its slide, Russian and English.")
+            "over its slide, Russian and English, and the kiosk's start screen showed it.")
+
+
+def kiosk_shows(center: Any, shots: Path) -> None:
+    """The demo's kiosk, its board following the hub, shows the notice on its start screen."""
+    from kiosk.app import KioskApp
+    from kiosk.headless import HeadlessKiosk
+
+    kiosk = center.kiosk
+    if kiosk.notices is None or kiosk.notices.poller is None or not kiosk.notices.poller.poll_once():
+        raise RuntimeError("the kiosk could not reach the hub for its notices")
+    app = KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, center.clock, kiosk.catalog_updates,
+                   load_figures=kiosk.load_figures, kids_room=kiosk.kids_room, notices=kiosk.notices)
+    with HeadlessKiosk(app, (1280, 800)) as k:
+        if not k.wait_until(lambda: NOTICE_RU in k.find(tag="notice-banner").text, 10):
+            raise RuntimeError("the demo waited in vain for the notice on the kiosk")
+        k.frames(5)
+        k.screenshot(shots / "31-kiosk-urgent-notice.png")
