@@ -139,3 +139,25 @@ def test_the_hub_checks_a_kiosk_bundles_playlist_when_it_has_one(tmp_path):
                                           'duration = 0\n', encoding="utf-8")
     with pytest.raises(PublishError, match=r"playlist.toml: \[playlists.kiosk.items #1\] duration = 0: expected"):
         collect_assets(folder, "kiosk")
+
+
+def test_the_kiosk_and_the_screens_never_name_a_layout_rule_alike():
+    """The attract loop loads the screens' layout.kv into the kiosk's app, and Kivy keeps one set
+    of rules, classes and #:set names for all files: a name in both would restyle the other's."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+
+    def names(room: str) -> set[str]:
+        found = set()
+        for path in (root / room).glob("*.kv"):
+            text = path.read_text(encoding="utf-8")
+            for rule in re.findall(r"^<([^>]+)>:", text, re.M):
+                found |= {part.strip().lstrip("-").split("@")[0] for part in rule.split(",")}
+            found |= {f"#:set {name}" for name in re.findall(r"^#:set\s+(\w+)", text, re.M)}
+        return found
+
+    kiosk, signage = names("kiosk"), names("signage")
+    assert "AttractScreen" in kiosk and "SlidePage" in signage and "#:set BG" in signage
+    assert kiosk & signage == set()
