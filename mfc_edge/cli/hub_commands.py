@@ -216,7 +216,8 @@ def register(add: AddCommand) -> None:
     q = hub_sub.add_parser("publish", help="Publish a folder as the next signed content bundle for a role.",
                            description="Publish every file of a folder (hidden ones skipped) as the next signed "
                                        "content bundle for the devices of a center with the given role. A kiosk "
-                                       "bundle holds catalog.toml, kiosk.toml and/or kids.toml; a signage "
+                                       "bundle holds catalog.toml, kiosk.toml and/or kids.toml (and may hold a "
+                                       "playlist.toml with a kiosk playlist: its attract loop); a signage "
                                        "bundle playlist.toml. "
                                        "Each video the playlist plays is read: one none of the --screens models "
                                        "plays smoothly is refused with the ffmpeg command that converts it.")
