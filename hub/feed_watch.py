@@ -8,8 +8,10 @@ waits for, a few times a second, and wakes the requests whose center has moved o
 query per tick whatever the number of phones, and a change made by another process (the
 command line on the same database) is seen too, which an in-process signal would miss.
 
-The number of waiting requests is bounded (`limit`): beyond it a phone is told to come back
-later rather than holding one more connection open.
+The number of waiting requests is bounded (`limit`), and so is the number for one ticket
+(`per_ticket`: a phone needs one, a visitor with a few tabs open a few), so that nobody holding
+one ticket can take every place: beyond either a phone is told to come back later rather than
+holding one more connection open.
 """
 from __future__ import annotations
 
@@ -24,15 +26,18 @@ log = logging.getLogger(__name__)
 
 POLL_EVERY_S = 0.2
 MAX_WAITING = 500
+MAX_PER_TICKET = 4
 
 
 class TooManyWaiting(RuntimeError):
-    """`limit` requests already wait: the caller should answer at once and be asked again later."""
+    """Too many requests already wait (in all, or for the ticket): the caller should answer at
+    once and be asked again later."""
 
 
 @dataclass(eq=False)
 class _Waiter:
     center: str
+    ticket: str
     seen: int
     woken: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -41,8 +46,9 @@ class FeedWatch:
     """`versions(center)`: the center's feed version now (`HubDB.feed_version`); read on a worker
     thread, as every database read of the hub's event loop is."""
 
-    def __init__(self, versions: Callable[[str], int], every: float = POLL_EVERY_S, limit: int = MAX_WAITING):
-        self.versions, self.every, self.limit = versions, every, limit
+    def __init__(self, versions: Callable[[str], int], every: float = POLL_EVERY_S, limit: int = MAX_WAITING,
+                 per_ticket: int = MAX_PER_TICKET):
+        self.versions, self.every, self.limit, self.per_ticket = versions, every, limit, per_ticket
         self._waiters: set[_Waiter] = set()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -51,14 +57,16 @@ class FeedWatch:
     def waiting(self) -> int:
         return len(self._waiters)
 
-    async def wait(self, center: str, seen: int, timeout: float) -> None:
+    async def wait(self, center: str, ticket: str, seen: int, timeout: float) -> None:
         """Return once the center's feed version is no longer `seen`, or after `timeout` seconds,
-        or at once when the hub is stopping. Raises TooManyWaiting past the limit."""
+        or at once when the hub is stopping. Raises TooManyWaiting past the limits."""
         if self._closing:
             return
         if len(self._waiters) >= self.limit:
             raise TooManyWaiting(f"{len(self._waiters)} phones already wait for the line to change")
-        waiter = _Waiter(center, seen)
+        if sum(waiter.ticket == ticket for waiter in self._waiters) >= self.per_ticket:
+            raise TooManyWaiting(f"{self.per_ticket} requests already wait for this ticket")
+        waiter = _Waiter(center, ticket, seen)
         self._waiters.add(waiter)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._watch())

@@ -118,6 +118,18 @@ def test_the_number_of_waiting_phones_is_bounded(center):
     assert first.is_alive()
 
 
+def test_one_ticket_cannot_take_every_place_among_the_waiting(center):
+    _, server = center
+    version = state(server.url, 1).json()["version"]
+    polls = [Poll(server.url, 1, version) for _ in range(4)]  # a visitor with four tabs open
+    wait_for(lambda: server.app.state.feed_watch.waiting == 4, "the four polls to wait")
+    fifth = state(server.url, 1, after=version)
+    assert fifth.status_code == 503 and fifth.headers["Retry-After"] == str(status.BUSY_RETRY_S)
+    other = Poll(server.url, 2, version)  # another ticket still gets its place
+    wait_for(lambda: server.app.state.feed_watch.waiting == 5, "another ticket's poll to wait")
+    assert all(poll.is_alive() for poll in (*polls, other))
+
+
 def test_a_phone_that_goes_away_stops_waiting(center):
     _, server = center
     version = state(server.url, 1).json()["version"]

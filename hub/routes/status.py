@@ -168,7 +168,7 @@ async def ticket_state(status_token: str, request: Request, after: int | None = 
     if after is not None and view.version == after and not view.final:
         watch: FeedWatch = request.app.state.feed_watch
         try:
-            await _wait_unless_gone(request, watch.wait(center, after, LONG_POLL_S))
+            await _wait_unless_gone(request, watch.wait(center, status_token, after, LONG_POLL_S))
         except TooManyWaiting:
             return JSONResponse({"detail": "too many phones wait: ask again later"}, status_code=503,
                                 headers={"Retry-After": str(BUSY_RETRY_S), "Cache-Control": "no-store"})
