@@ -219,8 +219,30 @@ def hub_schema_8(db: sqlite_utils.Database) -> None:
         ensure_table(db, table)
 
 
+# Booked visits and ready documents (hub/bookings.py, hub/applications.py): the tokens of the
+# booking and back-office systems that post them (hashed, like device tokens; center "*" may post
+# for any center), the bookings as those systems last sent them, and the applications' readiness.
+SCHEMA_9 = (
+    Table("integration_tokens", {"id": str, "center": str, "name": str, "hash": str, "created_at": str,
+                                 "revoked_at": str}, pk="id", indexes=(Index(("hash",), unique=True),)),
+    # id is the booking system's own id; slot times are UTC ISO; initial is one letter or "".
+    Table("bookings", {"id": str, "center": str, "code": str, "service": str, "slot_start": str, "slot_end": str,
+                       "initial": str, "state": str, "version": int, "updated_at": str,
+                       "checked_in_ticket": str, "checked_in_at": str}, pk="id",
+          indexes=(Index(("center", "slot_start")), Index(("center", "code")))),
+    Table("applications", {"number": str, "center": str, "state": str, "updated_at": str},
+          pk=("center", "number")),
+)
+
+
+def hub_schema_9(db: sqlite_utils.Database) -> None:
+    """The tables of SCHEMA_9."""
+    for table in SCHEMA_9:
+        ensure_table(db, table)
+
+
 MIGRATIONS: tuple[Migration, ...] = (hub_schema_1, hub_schema_2, hub_schema_3, hub_schema_4, hub_schema_5,
-                                     hub_schema_6, hub_schema_7, hub_schema_8)
+                                     hub_schema_6, hub_schema_7, hub_schema_8, hub_schema_9)
 
 
 def version(db: sqlite_utils.Database) -> int:

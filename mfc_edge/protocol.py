@@ -33,6 +33,22 @@ COMMANDS_PATH = f"{API}/commands"
 # A center's urgent notices still in force (hub/notices.py), read by its kiosks and screens.
 NOTICES_PATH = f"{API}/notices"
 HEALTH_PATH = "/healthz"
+# The booking system and the back office post here with an integration token (hub/routes/integration.py).
+BOOKINGS_IMPORT_PATH = f"{API}/bookings"
+APPLICATIONS_IMPORT_PATH = f"{API}/applications"
+# A center's bookings of today (and tomorrow morning) and its applications' readiness, read by
+# its kiosks with their device token and kept on disk (offline_cache/bookings.py).
+BOOKINGS_TODAY_PATH = f"{API}/bookings/today"
+APPLICATIONS_PATH = APPLICATIONS_IMPORT_PATH  # GET for devices, POST for the back office
+BOOKING_STATES = ("active", "cancelled")
+APPLICATION_STATES = ("not-ready", "ready", "collected")
+
+
+def booking_code_key(code: str) -> str:
+    """A booking code or application number as it is compared: upper case, without spaces and
+    dashes, so "ab-12 34" typed on a keypad finds "AB1234" read by a scanner."""
+    return "".join(code.split()).replace("-", "").upper()
+
 
 # Time on the wire (offline_cache/hub_time.py): every answer of the hub carries its own clock,
 # to the microsecond (`Date` has whole seconds and may be the web server's, not the hub's
