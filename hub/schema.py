@@ -241,8 +241,26 @@ def hub_schema_9(db: sqlite_utils.Database) -> None:
         ensure_table(db, table)
 
 
+def hub_schema_10(db: sqlite_utils.Database) -> None:
+    """A ticket's booked visit (hub/booked_visits.py): `booking`, the id of the booking it keeps,
+    and `slot_at`, its slot (UTC); "" for a walk-in. `booking_duplicate`: the booking a ticket
+    was checked in with at another kiosk after an earlier ticket had it; the ticket is a walk-in
+    then, and its operator is told. Partial indexes: the few booked tickets waiting, which
+    "call next" reads beside the walk-in lines (hub/queue_order.py), and a booking's tickets."""
+    tickets = db.table("tickets")
+    for column in ("booking", "slot_at", "booking_duplicate"):
+        if column not in tickets.columns_dict:
+            db.execute(f"ALTER TABLE tickets ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+    db.execute('CREATE INDEX IF NOT EXISTS "idx_tickets_booked_waiting" ON "tickets" ("center", "state") '
+               "WHERE booking != ''")
+    db.execute('CREATE INDEX IF NOT EXISTS "idx_tickets_booking" ON "tickets" ("booking") '
+               "WHERE booking != ''")
+    db.execute('CREATE INDEX IF NOT EXISTS "idx_tickets_booking_duplicate" ON "tickets" ("booking_duplicate") '
+               "WHERE booking_duplicate != ''")
+
+
 MIGRATIONS: tuple[Migration, ...] = (hub_schema_1, hub_schema_2, hub_schema_3, hub_schema_4, hub_schema_5,
-                                     hub_schema_6, hub_schema_7, hub_schema_8, hub_schema_9)
+                                     hub_schema_6, hub_schema_7, hub_schema_8, hub_schema_9, hub_schema_10)
 
 
 def version(db: sqlite_utils.Database) -> int:

@@ -203,7 +203,19 @@ _TICKET_ISSUED_FIELDS = {
     # Optional: the kiosk's boot and monotonic clock when it issued the ticket, and whether its
     # time then came from the hub's (offline_cache/hub_time.py); kiosks before it send none.
     "clock": lambda v: v is None or _ticket_clock(v),
+    # Optional: the booking the visitor checked in with at the kiosk (id, code, slot_start): the
+    # hub calls a booked ticket by its slot and settles a booking checked in at two kiosks.
+    "booking": lambda v: v is None or _ticket_booking(v),
 }
+
+# A booking's id and code as the booking system spells them: printable, no spaces, not long.
+_BOOKING_TEXT = re.compile(r"[0-9A-Za-zА-Яа-яЁё._:/-]{1,64}")
+
+
+def _ticket_booking(v: Any) -> bool:
+    return (isinstance(v, dict) and set(v) == {"id", "code", "slot_start"}
+            and all(isinstance(v[k], str) and bool(_BOOKING_TEXT.fullmatch(v[k])) for k in ("id", "code"))
+            and _is_time(v["slot_start"]))
 
 
 def _seconds(v: Any, limit: float) -> bool:
