@@ -46,9 +46,12 @@ class ConsultationsScreen(TileScreen):
         app, t, lang = self.app, self.app.tr, self.app.lang
         self.title = t("Video consultations")
         now, small = app.local_now(), int(app.unit * 0.8)
-        return [(f"consultation:{c.id}",
-                 f"[b]{c.agency(lang)}[/b]\n[size={small}]{c.topics(lang)}\n{on_line_text(t, c.hours, now)}[/size]",
-                 lambda c=c: open_consultation(app, c.id)) for c in app.catalog.consultations]
+
+        def text(c: Consultation) -> str:  # the agency, its questions, and whether it can be reached now
+            status = on_line_text(t, c.hours, now)
+            return f"[b]{c.agency(lang)}[/b]\n[size={small}]{c.topics(lang)}\n[b]{status}[/b][/size]"
+        return [(f"consultation:{c.id}", text(c), lambda c=c: open_consultation(app, c.id))
+                for c in app.catalog.consultations]
 
     def refresh(self) -> None:
         super().refresh()
