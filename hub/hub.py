@@ -4,6 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from hub.alerts import Alerts
+from hub.applications import Applications
+from hub.bookings import Bookings
 from hub.bundles import Bundles
 from hub.catalogs import Catalogs
 from hub.centers import Centers
@@ -14,6 +16,7 @@ from hub.hall import Hall
 from hub.heartbeats import Heartbeats
 from hub.help import HelpDesk
 from hub.identity import Identity
+from hub.integration_tokens import IntegrationTokens
 from hub.load import LoadCache
 from hub.notices import Notices
 from hub.operators import Operators
@@ -54,6 +57,10 @@ class Hub:
         self.remote = RemoteCommands(self.db, self.identity)
         self.alerts = Alerts(self.db, self.device_health, self.centers)
         self.notices = Notices(self.db, self.centers, self.catalogs)
+        # Booked visits and ready documents, posted by the booking system and the back office.
+        self.integration_tokens = IntegrationTokens(self.db)
+        self.bookings = Bookings(self.db, self.centers, self.catalogs)
+        self.applications = Applications(self.db)
 
     def close(self) -> None:
         self.db.close()
