@@ -21,6 +21,7 @@ from mfc_edge.catalog import Catalog, load_catalog
 from mfc_edge.config import DeviceConfig
 from mfc_edge.kids_room import KidsRoom
 from mfc_edge.protocol import LOAD_PATH, RATINGS_PATH
+from offline_cache.bookings import APPLICATIONS_FILE, BOOKINGS_FILE, ApplicationBook, BookingBook
 from offline_cache.content import ContentStore
 from offline_cache.device import Device
 from offline_cache.feed import FeedPoller
@@ -42,6 +43,10 @@ class Kiosk(Device):
     load: HubPoller | None = None
     ratings: HubPoller | None = None  # today's visitor ratings, for the attract loop
     notices: NoticeBoard | None = None  # the center's urgent notices; None without a hub
+    # The center's bookings of the day and its applications' readiness, kept on disk for
+    # check-in with the hub away; empty without a hub.
+    bookings: BookingBook = field(default_factory=lambda: BookingBook.of([]))
+    applications: ApplicationBook = field(default_factory=lambda: ApplicationBook.of({}))
     monitor: PrinterMonitor | None = None
     content: ContentStore | None = None  # the kiosk's bundles (None before enrollment)
     catalog_updates: CatalogUpdates = field(default_factory=CatalogUpdates)
@@ -71,17 +76,22 @@ def open_kiosk(device: DeviceConfig, clock: Clock, catalog: Catalog | None = Non
     catalog = catalog or bundled_catalog(content) or load_catalog()
     hub = connect_to_hub(device, enabled=connect)
     feed = load = ratings = notices = None
+    bookings: BookingBook | None = None
+    applications: ApplicationBook | None = None
     if hub:
         feed = FeedPoller(hub).start()
         load = HubPoller(hub, LOAD_PATH, interval=LOAD_EVERY_S, stale_after=float("inf"),
                          cache_file=device.data_dir / "load.json").start()
         ratings = HubPoller(hub, RATINGS_PATH, interval=RATINGS_EVERY_S, stale_after=10 * RATINGS_EVERY_S).start()
         notices = NoticeBoard.polling(hub, cache_file=device.data_dir / NOTICES_FILE).start()
+        bookings = BookingBook.polling(hub, cache_file=device.data_dir / BOOKINGS_FILE).start()
+        applications = ApplicationBook.polling(hub, cache_file=device.data_dir / APPLICATIONS_FILE).start()
     estimator = Estimator(store, device.windows, feed.latest if feed else (lambda: None))
     desk = TicketDesk(device, catalog, store, printer, estimator)
     kiosk = Kiosk(device=device, store=store, hub=hub, catalog=catalog, desk=desk, feed=feed, load=load,
                   ratings=ratings, notices=notices, content=content,
-                  workers=[w for w in (feed, load, ratings, notices) if w])
+                  bookings=bookings or BookingBook.of([]), applications=applications or ApplicationBook.of({}),
+                  workers=[w for w in (feed, load, ratings, notices, bookings, applications) if w])
     kiosk.start_sync()
     if kiosk.sync:
         sync = kiosk.sync

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 from mfc_edge.protocol import (
     APPLICATION_STATES,
@@ -139,7 +139,7 @@ class _HubCopy(Generic[T]):
                 self._parsed_from, self._parsed = data, self._parse(data)
             return self._parsed
 
-    def start(self) -> _HubCopy[T]:
+    def start(self) -> Self:
         if self.poller:
             self.poller.start()
         return self

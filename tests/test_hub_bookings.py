@@ -240,3 +240,28 @@ def test_a_spoiled_entry_is_left_out_of_the_kiosks_copy_not_the_whole_list():
                                                  {"number": "3", "state": "lost"}]}) == {"1": "ready"}
     assert parse_bookings(None) == () and BookingBook.of([]).find("AB1234") is None
     assert ApplicationBook.of({"77-01": "ready"}).status("7701") == "ready"
+
+
+def test_an_enrolled_kiosk_keeps_its_centers_bookings_and_applications(center, tmp_path, printer, clock):
+    from kiosk.wiring import open_kiosk
+    from mfc_edge.config import load_config
+    from offline_cache.hub_client import save_token
+    from tests.helpers.devices import write_config
+
+    center.bookings(booking())
+    center.post(APPLICATIONS_IMPORT_PATH, {"applications": [{"number": "55", "center": "strogino", "state": "ready"}]})
+    config = write_config(tmp_path, printer_uri=printer.uri)
+    config.write_text(config.read_text().replace("https://hub.example.org", center.url))
+    device = load_config(config)
+    save_token(device.data_dir, center.device_token())
+    kiosk = open_kiosk(device, clock)
+    try:
+        assert kiosk.bookings.poller.poll_once() and kiosk.applications.poller.poll_once()
+        assert kiosk.bookings.find("AB1234").id == "B-1" and kiosk.applications.status("55") == "ready"
+    finally:
+        kiosk.close()
+    alone = open_kiosk(device, clock, connect=False)  # no hub link at all: empty books, never None
+    try:
+        assert alone.bookings.find("AB1234") is None and alone.applications.status("55") is None
+    finally:
+        alone.close()
