@@ -1,12 +1,13 @@
 """The live queue: the tickets of all kiosks of a center, one line per service.
 
-Call order: priority tickets first, but never more than `priority_streak` of them in a
-row at one window while an ordinary ticket waits (so the ordinary line cannot stall);
-then by time of issue, so a ticket that reached the hub late after an outage takes its
-place by when it was issued. That time, the ticket's service day and the number it is
-called by are the hub's, placed when the ticket arrives (hub/placement.py), whatever the
-kiosk's clock said. Every state change is kept with its time in
-`ticket_history`: the data for wait times, service times and the 15-minute standard.
+Call order (hub/queue_order.py, where it is written out): priority tickets first, but never
+more than `priority_streak` of them in a row at one window while an ordinary ticket waits (so
+the ordinary line cannot stall); then by time of issue, so a ticket that reached the hub late
+after an outage takes its place by when it was issued. A booked visitor goes ahead from their
+slot on, unless a walk-in's 15 minutes run out before the booked visitor's 5. That time, the
+ticket's service day and the number it is called by are the hub's, placed when the ticket
+arrives (hub/placement.py), whatever the kiosk's clock said. Every state change is kept with
+its time in `ticket_history`: the data for wait times, service times and the 15-minute standard.
 
     waiting → called → serving → done | no_show | transferred (→ waiting in another service)
     waiting → expired, when its service day is over in the center's time zone
@@ -32,9 +33,11 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from hub.booked_visits import settle_check_ins
 from hub.centers import Centers
 from hub.db import HubDB, Row, iso, stored_time
 from hub.placement import Arrival, call_numbers
+from hub.queue_order import next_ticket
 
 DEFAULT_PRIORITY_STREAK = 3
 DEFAULT_SERVICE_MINUTES = 10.0
@@ -98,6 +101,8 @@ class Queue:
              body["day"], int(body["priority"]), iso(where.at), stored_time(body["issued_at"]),
              where.timing, body["status_token"], received)
             for (event, where), number in zip(placed, numbers, strict=True) for body in [event["body"]]])
+        settle_check_ins(d, center, [(body["ticket"], body["booking"]) for event, _ in placed
+                                     for body in [event["body"]] if body.get("booking")])
         today = arrival.today.isoformat()
         self._expire(d, center, [event["body"]["ticket"] for event, where in placed if where.day < today],
                      "issued on a past day")
@@ -267,32 +272,20 @@ class Queue:
         with self.db.transaction() as d:
             if self.current(center, window):
                 raise QueueError("finish the current visitor or mark a no-show first")
-            marks = ",".join(["(?)"] * len(services))
             rows = list(d.query("SELECT priority_streak FROM windows WHERE center = ? AND window = ?",
                                 [center, window]))
             streak = (rows[0]["priority_streak"] or 0) if rows else 0
-            # After `priority_streak` priority calls in a row, an ordinary ticket goes first.
-            order = "priority, issued_at" if streak >= self.priority_streak else "priority DESC, issued_at"
             self._expire_past_days(d, center)  # the minute's check may not have run since midnight
-            # The head of each service's ordinary and priority line, one step down the index
-            # (center, state, service, priority, issued_at) each (hub/schema.py, step 6), and the
-            # first of those: sorting every waiting ticket of the services instead took 130 ms
-            # with 70,000 waiting (benchmarks/RESULTS.md).
-            found = list(d.query(
-                f"WITH wanted(service) AS (VALUES {marks}), heads(id) AS (SELECT (SELECT id FROM tickets "
-                "WHERE center = ? AND state = 'waiting' AND service = wanted.service AND priority = line.priority "
-                "ORDER BY issued_at LIMIT 1) FROM wanted, (SELECT 0 AS priority UNION ALL SELECT 1) AS line) "
-                f"SELECT * FROM tickets WHERE id IN (SELECT id FROM heads) ORDER BY {order} LIMIT 1",
-                [*services, center]))
-            if not found:
+            ticket = next_ticket(d, center, services, self.db.now(), streak, self.priority_streak)
+            if ticket is None:
                 return None
-            ticket = found[0]
             self._set_state(d, ticket, "called", window, window=window, called_at="now")
             d.table("calls").insert({"center": center, "ticket": ticket["id"], "number": ticket["number"],
                                "window": window, "at": iso(self.db.now()), "recall": 0})
-            d.table("windows").upsert({"center": center, "window": window,
-                                 "priority_streak": streak + 1 if ticket["priority"] else 0},
-                                pk=("center", "window"))
+            if not ticket["booking"]:  # the streak counts the walk-in line's calls (hub/queue_order.py)
+                d.table("windows").upsert({"center": center, "window": window,
+                                           "priority_streak": streak + 1 if ticket["priority"] else 0},
+                                          pk=("center", "window"))
             return dict(d.table("tickets").get(ticket["id"]))
 
     def _active(self, center: str, window: str) -> Row:
