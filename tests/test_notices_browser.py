@@ -138,6 +138,7 @@ def test_posted_on_the_console_shown_on_devices_offline_ones_on_reconnect_withdr
                 page.on("dialog", lambda dialog: dialog.accept())
                 page.click(f"#notice-list li:has-text('{TEXT}') button:has-text('Снять')")
                 page.wait_for_selector("#notice-list:has-text('Нет действующих объявлений')")
+                page.wait_for_selector(f"#notice-ended li:has-text('{TEXT}'):has-text('снял(а) Смирнова Анна')")
                 assert screen.wait_until(lambda: banner_texts(app) == [], SHOWN_WITHIN_S)
                 assert wait_for(lambda: not kiosk.current(datetime.now(UTC)))
                 browser.close()

@@ -80,7 +80,7 @@ function render(state) {
   }));
   $("calls").replaceChildren(...state.calls.map((c) => row([[c.number, ""], ["окно " + c.window, ""], [clock(c.at), "num"]])));
   $("hall").classList.toggle("hidden", !supervisor);
-  $("notices").classList.toggle("hidden", !supervisor);
+  $("notices").classList.toggle("hidden", !supervisor);  // notices.js fills it
 }
 
 function percent(share) { return share === null ? "—" : Math.round(share * 100) + " %"; }
@@ -237,73 +237,6 @@ function renderScreens(screens) {
   }));
 }
 
-// Urgent notices (hub/notices.py): a supervisor posts one to every kiosk and screen of the center,
-// for some services or all, and takes it down with «Снять». Typed text survives the redraws: only
-// the services' boxes (when the catalog changes) and the list of notices are drawn again.
-function renderNotices(found, services) {
-  const listed = services.map((s) => s.id).join("\n");
-  if (listed !== $("notice-services").dataset.listed) {
-    const ticked = new Set([...$("notice-services").querySelectorAll("input:checked")].map((box) => box.value));
-    $("notice-services").replaceChildren(...services.map((s) => {
-      const label = document.createElement("label");
-      const box = document.createElement("input"); box.type = "checkbox"; box.value = s.id; box.checked = ticked.has(s.id);
-      label.append(box, s.name);
-      return label;
-    }));
-    $("notice-services").dataset.listed = listed;
-  }
-  $("notice-list").replaceChildren(...(found.current.length ? found.current.map((n) => {
-    const li = document.createElement("li");
-    const text = document.createElement("span"); text.textContent = n.text_ru;
-    const about = document.createElement("small");
-    about.textContent = (n.services.length ? "для услуг: " + n.services.map((s) => serviceNames[s] || s).join(", ")
-      : "для всего центра") + " · до " + when(n.expires_at) + " · опубликовал(а) " + (n.posted_by_name || n.posted_by) +
-      (n.text_en ? " · есть английский текст" : "");
-    text.append(about);
-    const withdraw = document.createElement("button"); withdraw.textContent = "Снять";
-    withdraw.onclick = () => withdrawNotice(n.id);
-    li.append(text, withdraw);
-    return li;
-  }) : [Object.assign(document.createElement("li"), {textContent: "Нет действующих объявлений"})]));
-}
-
-const NOTICE_FIELDS = {text_ru: "notice-ru", text_en: "notice-en", services: "notice-services",
-  expires: "notice-expires", until: "notice-until", expires_at: "notice-expires"};
-
-async function postNotice() {
-  const expires = $("notice-expires").value;
-  const body = {text_ru: $("notice-ru").value, text_en: $("notice-en").value,
-    services: [...$("notice-services").querySelectorAll("input:checked")].map((box) => box.value)};
-  $("notice-message").textContent = ""; $("notice-message").classList.remove("done");
-  if (expires === "until" && !$("notice-until").value) {
-    $("notice-message").textContent = "Укажите, до какого времени сегодня действует объявление";
-    return;
-  }
-  if (expires === "until") { body.until = $("notice-until").value; } else { body.expires_in_minutes = Number(expires); }
-  try {
-    await api("/console/api/notices", body);
-    $("notice-ru").value = ""; $("notice-en").value = "";
-    for (const box of $("notice-services").querySelectorAll("input:checked")) { box.checked = false; }
-    $("notice-message").textContent = "Опубликовано: киоски и экраны покажут его в течение нескольких секунд";
-    $("notice-message").classList.add("done");
-  } catch (error) {
-    // The hub names the field at fault ("text_ru: ..."): say the rest, and put the cursor there.
-    const [, field, said] = error.message.match(/^(\w+): (.*)$/s) || [null, "", error.message];
-    $("notice-message").textContent = said;
-    const input = NOTICE_FIELDS[field];
-    if (input) { $(input).focus(); }
-  }
-  await refresh();
-}
-
-async function withdrawNotice(id) {
-  if (!confirm("Снять объявление со всех киосков и экранов?")) { return; }
-  $("notice-message").textContent = "";
-  try { await api("/console/api/notices/" + encodeURIComponent(id) + "/withdraw", {}); }
-  catch (error) { $("notice-message").textContent = error.message; }
-  await refresh();
-}
-
 async function helpAction(action, request) {
   try { await api("/console/api/help/" + action, {request}); } catch (error) { $("message").textContent = error.message; }
   await refresh();
@@ -316,7 +249,6 @@ async function refresh() {
     renderHelp((await api("/console/api/help")).requests);
     renderRatings(await api("/console/api/ratings"));
     if (state.operator.role === "supervisor") {
-      renderNotices(await api("/console/api/notices"), state.services);
       renderHall(await api("/console/api/hall"));
       renderDevices((await api("/console/api/devices")).devices);
       renderScreens((await api("/console/api/screens")).screens);
@@ -361,8 +293,6 @@ $("start").onclick = () => act("start");
 $("finish").onclick = () => act("finish");
 $("no-show").onclick = () => act("no-show");
 $("transfer").onclick = () => act("transfer", {to_service: $("transfer-to").value});
-$("notice-post").onclick = postNotice;
-$("notice-expires").onchange = () => $("notice-until").classList.toggle("hidden", $("notice-expires").value !== "until");
 
 refresh().then(() => { if ($("who").textContent) { $("sign-in-form").classList.add("hidden");
   $("console").classList.remove("hidden"); $("sign-out").classList.remove("hidden"); } });
