@@ -265,3 +265,22 @@ def test_an_enrolled_kiosk_keeps_its_centers_bookings_and_applications(center, t
         assert alone.bookings.find("AB1234") is None and alone.applications.status("55") is None
     finally:
         alone.close()
+
+
+def test_the_demo_posts_its_bookings_and_applications_through_the_api(center):
+    from types import SimpleNamespace
+
+    from mfc_edge.cli.demo_bookings import BY_KEYPAD, BY_SCAN, CANCELLED, READY, import_bookings
+
+    demo = SimpleNamespace(hub=center.hub, server=SimpleNamespace(url=center.url), clock=ManualClock(START),
+                           kiosk=None)
+    assert import_bookings(demo).startswith("The booking system posted 4 bookings (1 cancelled)")
+    kiosk = center.device_token()
+    got = {b["code"]: b for b in center.device_get(BOOKINGS_TODAY_PATH, kiosk).json()["bookings"]}
+    assert {"KD4821", "QR7305"} <= set(got) and got[CANCELLED.replace("-", "")]["state"] == "cancelled"
+    assert got[BY_KEYPAD.replace("-", "")]["slot_start"] == iso_utc(START + timedelta(minutes=10))
+    assert BY_SCAN in got and center.hub.applications.status("strogino", READY) == "ready"
+
+
+def iso_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")

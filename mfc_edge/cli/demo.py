@@ -201,6 +201,7 @@ def _scripted(out: Path) -> int:
     from hardware.clock import ManualClock
     from kiosk.app import KioskApp
     from kiosk.headless import HeadlessKiosk
+    from mfc_edge.cli.demo_bookings import import_bookings
     from mfc_edge.cli.demo_kids import kids_scene
     from mfc_edge.cli.demo_kiosk import VISIT_START, scripted_visit, show_closed
     from mfc_edge.cli.demo_kiosk_consult import consult_scenes
@@ -222,6 +223,7 @@ def _scripted(out: Path) -> int:
         kiosk = center.open_kiosk()
         center.open_window_console()
         bundle_version = center.wait_for_bundle()
+        booked = import_bookings(center)  # the day's bookings, before the first visitor
         app = KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, clock, kiosk.catalog_updates,
                        load_figures=kiosk.load_figures, attract=attract_loop(kiosk, clock),
                        kids_room=kiosk.kids_room, notices=kiosk.notices)
@@ -236,7 +238,7 @@ def _scripted(out: Path) -> int:
             after_console = clock.now()
             show_closed(k, app, clock, shots)
         clock.set(after_console + timedelta(minutes=2))  # the hall's screen, back in opening hours
-        shown = _hall_screen(center, out, shots) + "\n" + consulted
+        shown = _hall_screen(center, out, shots) + "\n" + consulted + "\n" + booked
         shown += "\n" + kids_scene(center, out, shots)
         shown += "\n" + notices_scene(center, out, shots)
     finally:
