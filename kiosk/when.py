@@ -7,6 +7,7 @@ feed, or, while the feed is missing, the kiosk's own guess, marked «приме�
 """
 from __future__ import annotations
 
+from kivy.app import App
 from kivy.clock import Clock
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
@@ -39,7 +40,17 @@ class WhenScreen(KioskScreen):
     waits_note = StringProperty("")
 
     def on_enter(self, *args) -> None:
-        self._refreshing = Clock.schedule_interval(lambda _dt: self.refresh(), REFRESH_S)
+        app = self.app
+
+        def refresh(_dt: float) -> bool:
+            # A kiosk stopped while showing this page never calls on_leave: the timer ends
+            # with its app rather than firing inside the next one.
+            if App.get_running_app() is not app:
+                return False
+            self.refresh()
+            return True
+
+        self._refreshing = Clock.schedule_interval(refresh, REFRESH_S)
 
     def on_leave(self, *args) -> None:
         self._refreshing.cancel()
