@@ -130,10 +130,11 @@ def booking_row(raw: Any, centers: Centers, catalogs: Catalogs, now: datetime,
         raise Refused("service", f"{service!r}: not a service of center {center}'s catalog")
     zone = centers.timezone(center)
     start, end = _moment(raw, "slot_start", zone), _moment(raw, "slot_end", zone)
+    for key, moment in (("slot_start", start), ("slot_end", end)):  # first: year 9999 + 12 h would overflow
+        if abs(moment - now) > SLOT_RANGE:
+            raise Refused(key, f"{moment.date()}: more than a year away from today")
     if not start < end <= start + MAX_SLOT:
         raise Refused("slot_end", f"must come after slot_start and at most {MAX_SLOT.seconds // 3600} hours later")
-    if abs(start - now) > SLOT_RANGE:
-        raise Refused("slot_start", f"{start.date()}: more than a year away from today")
     initial = text(raw, "initial", 8, "")
     if len(initial) > 1 or (initial and not initial.isalpha()):
         raise Refused("initial", "at most one letter: a booking holds no other personal data")

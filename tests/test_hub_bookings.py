@@ -136,6 +136,9 @@ def test_the_kiosks_get_today_and_tomorrow_morning_only(center):
     ({"version": -1}, "version"), ({"version": "2"}, "version"), ({"center": "../x"}, "center"),
     ({"name": "Иванов Иван"}, "name"), ({"phone": "+7 900"}, "phone"),
     ({"slot_start": "2029-01-01T10:00:00+03:00", "slot_end": "2029-01-01T10:15:00+03:00"}, "slot_start"),
+    ({"slot_start": "9999-12-31T23:30:00+00:00"}, "slot_start"), ({"slot_end": "0001-01-01T00:00:00+03:00"}, "slot_end"),
+    ({"slot_start": "2026-11-26T11:00:00+25:00"}, "slot_start"), ({"version": 2.5}, "version"),
+    ({"slot_end": "2026-11-27T11:00:00+03:00"}, "slot_end"),
 ])
 def test_a_bad_booking_is_refused_naming_the_field_and_the_others_are_taken(center, fields, field):
     reply = center.bookings(booking("good", code="GOOD1"), booking(**fields))
