@@ -66,6 +66,8 @@ function render(state) {
   $("current-info").textContent = current
     ? (current.printed && current.printed !== current.number ? "на талоне " + current.printed + " · " : "") +
       (serviceNames[current.service] || current.service) + (current.priority ? " · вне очереди" : "") +
+      (current.slot_at ? " · по записи на " + clock(current.slot_at) : "") +
+      (current.second_check_in ? " · повторная регистрация по записи: запись уже у другого талона" : "") +
       (current.state === "serving" ? " · обслуживается" : " · вызван")
     : othersWindow ? "Это окно открыто другим оператором"
     : (windowOpen ? "Нажмите «Вызвать следующего»" : "Откройте окно: номер и услуги слева");
@@ -81,6 +83,7 @@ function render(state) {
   $("calls").replaceChildren(...state.calls.map((c) => row([[c.number, ""], ["окно " + c.window, ""], [clock(c.at), "num"]])));
   $("hall").classList.toggle("hidden", !supervisor);
   $("notices").classList.toggle("hidden", !supervisor);  // notices.js fills it
+  $("bookings").classList.toggle("hidden", !supervisor);  // bookings.js fills it
 }
 
 function percent(share) { return share === null ? "—" : Math.round(share * 100) + " %"; }

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Cookie, HTTPException, Request, Response
+from fastapi import APIRouter, Cookie, HTTPException, Query, Request, Response
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
+from hub.booked_visits import BookedVisits
 from hub.help import HelpError
 from hub.hub import Hub
 from hub.operators import SUPERVISOR, Operator, SignInBusy, SignInError, SignInLocked
@@ -108,7 +110,10 @@ def state(hub: HubDep, who: OperatorDep, window: str = "") -> dict[str, Any]:
         "current": current and {"number": current["number"], "service": current["service"],
                                 "state": current["state"], "priority": bool(current["priority"]),
                                 # what the visitor's paper says, when the hub calls it otherwise
-                                "printed": current["printed_number"] or current["number"]},
+                                "printed": current["printed_number"] or current["number"],
+                                # a booked visit's slot; a second check-in by a booking another ticket kept
+                                "slot_at": current["slot_at"] or None,
+                                "second_check_in": bool(current["booking_duplicate"])},
         "calls": [c.__dict__ for c in queue.recent_calls(who.center)],
     }
 
@@ -171,6 +176,19 @@ def hall(hub: HubDep, who: SupervisorDep) -> dict[str, Any]:
     catalog = hub.catalogs.for_center(who.center)
     return {"windows": hub.hall.windows(who.center), "today": today,
             "service_names": {s: catalog.name(s) for s in today["services"]}}
+
+
+@router.get("/console/api/bookings", responses={403: {"description": "the signed-in operator is not a supervisor"}})
+def booked_visits(hub: HubDep, who: SupervisorDep,
+                  day: str = Query("", pattern=r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")) -> dict[str, Any]:
+    """The booked visits of the center's day (today unless `day`, YYYY-MM-DD): slot, code,
+    check-in, ticket, first call, whether the 5-minute norm was met, no-shows; the tickets of a
+    second check-in by a booking; and the day's counts (hub/booked_visits.py)."""
+    try:
+        date.fromisoformat(day or "2000-01-01")
+    except ValueError:
+        raise HTTPException(422, f"day: {day!r} is not a date") from None
+    return BookedVisits(hub.db, hub.centers).day(who.center, day or None)
 
 
 @router.get("/console/api/devices", responses={403: {"description": "the signed-in operator is not a supervisor"}})

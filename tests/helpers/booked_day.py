@@ -51,7 +51,7 @@ class Day:
 
 def put_in_line(queue: Queue, visitor: Visitor, day: str) -> None:
     with queue.db.transaction() as d:
-        d["tickets"].insert({
+        d.table("tickets").insert({
             "id": visitor.name, "center": CENTER, "device": "kiosk-1", "number": visitor.name,
             "printed_number": visitor.name, "service": visitor.service, "day": day,
             "priority": int(visitor.priority), "issued_at": iso(visitor.arrives),
