@@ -198,3 +198,16 @@ def test_the_days_view_has_check_ins_calls_norms_and_no_shows(queue, clock):
     assert [d["number"] for d in view["duplicates"]] == ["П002"]
     assert view["counts"] == {"booked": 3, "cancelled": 0, "checked_in": 2, "called": 2, "norm_met": 1,
                               "norm_judged": 2, "no_shows": 1}
+
+
+def test_the_halls_standard_counts_a_booked_visitor_from_the_slot(queue, clock):
+    from hub.hall import Hall
+
+    add(queue, "B1", at(9, 35), slot=at(10))  # 25 minutes early, called 3 minutes after the slot: in the norm
+    add(queue, "B2", at(9, 40), slot=at(10, 1))
+    add(queue, "W1", at(9, 52))
+    assert [call(queue, clock, at(10, 3, s)) for s in (0, 1)] == ["B1", "B2"]
+    assert call(queue, clock, at(10, 8)) == "W1"  # 16 minutes after its ticket
+    clock.set(at(10, 9))
+    today = Hall(queue.db, queue.centers).today("strogino")["total"]
+    assert today["within_standard"] == round(2 / 3, 3)
