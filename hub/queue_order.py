@@ -19,8 +19,8 @@ The rule, for a window serving some services (only tickets of those services cou
    goes to the walk-in line (rule 1 picks who). With the norms above this means a booked
    visitor due now goes ahead of walk-ins who have waited less than 10 minutes. Earliest
    deadline first is the order that misses the fewest deadlines when both norms cannot be
-   met, and neither side can starve the other: every waiting ticket's deadline only comes
-   nearer, so it is eventually the earliest.
+   met, and neither side can starve the other: a deadline never moves, and a newcomer's lies
+   at least 5 minutes after it comes, so whoever has waited long enough holds the earliest.
 3. Among due booked tickets: the earliest deadline, then the earlier check-in, then the id.
 4. A booked visitor who checked in before the slot is not due yet: the window calls them only
    when no walk-in waits for its services (a free window calls them early rather than stand
