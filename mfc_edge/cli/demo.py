@@ -202,11 +202,13 @@ def _scripted(out: Path) -> int:
     from kiosk.app import KioskApp
     from kiosk.headless import HeadlessKiosk
     from mfc_edge.cli.demo_bookings import import_bookings
+    from mfc_edge.cli.demo_bookings_console import bookings_console_scene
     from mfc_edge.cli.demo_kids import kids_scene
     from mfc_edge.cli.demo_kiosk import VISIT_START, scripted_visit, show_closed
     from mfc_edge.cli.demo_kiosk_consult import consult_scenes
     from mfc_edge.cli.demo_kiosk_info import info_scenes
     from mfc_edge.cli.demo_notices import notices_scene
+    from mfc_edge.cli.demo_screen import seed_history
     from mfc_edge.cli.kiosk_attract import attract_loop
 
     for part in ("screens", "tickets", "data", "console-data", "hub", "kiosk-bundle", "kiosk.toml", "console.toml",
@@ -219,6 +221,9 @@ def _scripted(out: Path) -> int:
     clock = ManualClock(VISIT_START)
     center = CenterInABox(out, out / "tickets", clock)
     try:
+        # Eight weeks of past visits before the day starts: the kiosk's «Когда лучше прийти» and
+        # the hall screen's chart both draw the center's load from them.
+        seed_history(center.hub, "strogino", clock.now().astimezone(VISIT_START.tzinfo))
         center.publish_kiosk_bundle()
         kiosk = center.open_kiosk()
         center.open_window_console()
@@ -241,6 +246,7 @@ def _scripted(out: Path) -> int:
         shown = _hall_screen(center, out, shots) + "\n" + consulted + "\n" + booked
         shown += "\n" + kids_scene(center, out, shots)
         shown += "\n" + notices_scene(center, out, shots)
+        shown += "\n" + bookings_console_scene(center, shots)
     finally:
         center.close()
     tickets = sorted((out / "tickets").glob("job-*"))
@@ -253,14 +259,12 @@ def _scripted(out: Path) -> int:
 
 
 def _hall_screen(center: CenterInABox, out: Path, shots: Path) -> str:
-    """The waiting area's screen: eight weeks of past visits give it a load chart, and the
-    next call made at window 3 appears on it and is announced."""
+    """The waiting area's screen: the next call made at window 3 appears on it, beside the load
+    chart of the past visits, and is announced."""
     from mfc_edge.cli.demo_devices import devices_scene
-    from mfc_edge.cli.demo_kiosk import VISIT_START
     from mfc_edge.cli.demo_release import release_scene
-    from mfc_edge.cli.demo_screen import open_demo_screen, publish_screen_bundle, screen_scene, seed_history
+    from mfc_edge.cli.demo_screen import open_demo_screen, publish_screen_bundle, screen_scene
 
-    seed_history(center.hub, "strogino", center.clock.now().astimezone(VISIT_START.tzinfo))
     publish_screen_bundle(out / "signage-bundle", center.hub, "strogino")
     device, screen = open_demo_screen(out, center.hub, center.server.url, center.clock, out / "announcements")
 
