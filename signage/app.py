@@ -36,7 +36,8 @@ from signage.widgets import SignageRoot, Takeover
 
 log = logging.getLogger(__name__)
 
-KV_FILE = Path(__file__).parent / "layout.kv"  # not signage.kv: Kivy would load that by itself, again
+# Not signage.kv: Kivy would load that by itself, again. The zones first: the slides use their colours.
+KV_FILES = [Path(__file__).parent / name for name in ("layout.kv", "slides.kv")]
 TAKEOVER_S = 8.0
 KIDS_STRIP_CALLS = 2  # the strip is small: the newest call and the one before it
 # Message ids of the bottom line's date (not strftime: the device's locale is not the visitor's).
@@ -49,7 +50,8 @@ _kv_loaded = False
 def load_kv_once() -> None:
     global _kv_loaded
     if not _kv_loaded:
-        Builder.load_file(str(KV_FILE))
+        for path in KV_FILES:
+            Builder.load_file(str(path))
         _kv_loaded = True
 
 

@@ -5,7 +5,7 @@ room, so the command layer (mfc_edge.cli) makes the loop and hands the kiosk a f
 kiosk sees only a widget with `start()`, `stop()` and `showing`. It is the same `Player`, with
 the same rules against a blank frame: a slide goes on only once it is ready, over the one before.
 
-The slides' layouts (layout.kv) read from the running app: `unit`, `portrait`, `clock_text`,
+The slides' layouts (slides.kv) read from the running app: `unit`, `portrait`, `clock_text`,
 `weekday` and `tr(message, lang)`. An app that hosts a loop provides them.
 """
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A slide is made, then `prepare()`d while the slide before it is still on screen; only a
 slide whose `ready` is True is ever shown, so there is no frame without content. A slide
 that cannot be prepared sets `failure` to (reason, detail) and is skipped by the player.
-Layouts are in layout.kv; what the drawn slides show comes from `SlideData`.
+Layouts are in slides.kv; what the drawn slides show comes from `SlideData`.
 """
 from __future__ import annotations
 

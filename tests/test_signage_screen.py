@@ -402,20 +402,3 @@ def test_start_to_first_content_uses_the_bundle_on_disk_without_a_hub(make_scree
     assert device.hub_url is None and screen.sync is None
     with HeadlessDisplay(app, (1920, 1080)) as d:
         assert d.wait_until(lambda: content_shown(app) and app.player.current.item is not None)
-
-
-def test_the_screens_layout_rules_name_no_kiosk_widget():
-    """The kiosk loads the screens' layout.kv for its attract loop, and a kv rule applies to
-    every widget class of its name: a name both sides use would dress one in the other's rules."""
-    import re
-    from pathlib import Path
-
-    def ruled(folder: str) -> set[str]:
-        names = set()
-        for path in (Path(__file__).parent.parent / folder).glob("*.kv"):
-            for rule in re.findall(r"^<([^>]+)>", path.read_text(encoding="utf-8"), re.M):
-                names |= {part.split("@")[0].strip() for part in rule.split(",")}
-        return names
-
-    assert ruled("signage") and ruled("kiosk")
-    assert ruled("signage") & ruled("kiosk") == set()
