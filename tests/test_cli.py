@@ -124,6 +124,9 @@ def test_headless_demo_is_a_center_in_a_box(tmp_path):
     assert "The supervisor posted «Росреестр: приём документов" in result.stdout  # an urgent notice, on a screen
     for shot in ("31-kiosk-urgent-notice.png", "32-screen-urgent-notice.png", "33-console-notice.png"):
         assert (out / "screens" / shot).stat().st_size > 10_000
+    # The supervisor's booked visits of the day, on the console.
+    assert re.search(r"the supervisor's console lists \d+ bookings of the day", result.stdout), result.stdout
+    assert (out / "screens" / "39-console-bookings.png").stat().st_size > 10_000
     assert re.search(r"Release 1 \(mfc-edge [0-9.]+, the project's wheel alone\) was published as a pilot release; "
                      r"the pilot kiosk-demo took it", result.stdout), result.stdout
     assert re.search(r"The second screen screen-2 stopped beating: .* the center's webhook got: screen-2 \(экран\): "
