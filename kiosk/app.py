@@ -23,6 +23,7 @@ from hardware.display import supervise_screen
 from hardware.panel_power import PanelPower, PanelSchedule
 from hardware.printer import PrinterStatus, PrintResult
 from kiosk.attract import AttractScreen
+from kiosk.booking_screens import CheckInDesk
 from kiosk.consult_screens import ConsultationScreen, ConsultationsScreen, KidsRoomScreen
 from kiosk.content import CatalogUpdates
 from kiosk.desk import IssuedTicket, TicketDesk
@@ -44,11 +45,12 @@ from mfc_edge.config import DeviceConfig
 from mfc_edge.i18n import translator
 from mfc_edge.kids_room import KidsRoom
 from mfc_edge.service_notify import ServiceNotifier
+from offline_cache.bookings import ApplicationBook, Booking, BookingBook
 from offline_cache.notices import NoticeBoard
 
 log = logging.getLogger(__name__)
 
-KV_FILES = ("theme.kv", "screens.kv", "attract.kv", "when.kv", "notices.kv", "consult.kv")
+KV_FILES = ("theme.kv", "screens.kv", "attract.kv", "when.kv", "notices.kv", "consult.kv", "booking.kv")
 PANEL_WAKES_BEFORE_OPENING = timedelta(minutes=15)  # time for the panel to come up before the first visitor
 _kv_loaded = False
 
@@ -88,18 +90,21 @@ class KioskApp(App):
                  load_figures: Callable[[], dict | None] = lambda: None,
                  notifier: ServiceNotifier | None = None, panel: PanelPower | None = None,
                  attract: Callable[[], Widget] | None = None, notices: NoticeBoard | None = None,
-                 kids_room: Callable[[], KidsRoom | None] = lambda: None, **kwargs):
+                 kids_room: Callable[[], KidsRoom | None] = lambda: None,
+                 bookings: BookingBook | None = None, applications: ApplicationBook | None = None, **kwargs):
         """`load_figures` gives the hub's load figures (`GET /api/v1/load`), if any; `notifier`
         tells systemd the kiosk is up and alive (by default through $NOTIFY_SOCKET, if set);
         `panel`, when given, sleeps outside opening hours; `attract` makes the attract loop
         (a widget with start(), stop() and `showing`: see kiosk/attract.py); without one the
-        kiosk waits on its start screen; `notices` is the center's board of urgent notices."""
+        kiosk waits on its start screen; `notices` is the center's board of urgent notices;
+        `bookings` and `applications` the kiosk's copies for check-in and document readiness."""
         super().__init__(**kwargs)
         self.device, self.catalog, self.desk, self.clock = device, catalog, desk, clock
         self.catalog_updates, self.load_figures = catalog_updates, load_figures
         self.kids_room = kids_room  # the active bundle's kids' room (kiosk/content.py); None: none
         self.attract_factory = attract
         self.notices = notices
+        self.checkin = CheckInDesk(self, bookings or BookingBook.of([]), applications or ApplicationBook.of({}))
         self.notifier = notifier or ServiceNotifier()
         self.panel_schedule = PanelSchedule(panel, clock, device.hours, device.timezone,
                                             PANEL_WAKES_BEFORE_OPENING) if panel else None
@@ -129,7 +134,7 @@ class KioskApp(App):
                        SearchScreen(name="search"), ServiceScreen(name="service"),
                        ResultScreen(name="result"), ClosedScreen(name="closed"), WhenScreen(name="when"),
                        ConsultationsScreen(name="consultations"), ConsultationScreen(name="consultation"),
-                       KidsRoomScreen(name="kids-room")):
+                       KidsRoomScreen(name="kids-room"), *self.checkin.screens()):
             self.manager.add_widget(screen)
         self.attract: AttractScreen | None = None
         if self.attract_factory is not None:
@@ -137,6 +142,7 @@ class KioskApp(App):
             self.attract.hold(self.attract_factory())
             self.manager.add_widget(self.attract)
         Window.bind(size=self._resize, on_touch_down=self._touched)
+        self.checkin.listen()  # a scanner's code, read on any screen
         self._end_supervision = supervise_screen(self.notifier, "kiosk")
         self._resize(Window, Window.size)
         self.on_lang(self, self.lang)
@@ -148,6 +154,7 @@ class KioskApp(App):
         self._ticker.cancel()
         self._stop_attract()
         self._end_supervision()
+        self.checkin.stop()
         Window.unbind(size=self._resize, on_touch_down=self._touched)
 
     def _resize(self, _window, size) -> None:
@@ -202,8 +209,8 @@ class KioskApp(App):
         self.manager.get_screen("service").service_id = service_id
         self.go("service")
 
-    def take_ticket(self, service_id: str, priority: bool) -> IssuedTicket:
-        issued = self.desk.issue(service_id, priority=priority, lang=self.lang)
+    def take_ticket(self, service_id: str, priority: bool, booking: Booking | None = None) -> IssuedTicket:
+        issued = self.desk.issue(service_id, priority=priority, lang=self.lang, booking=booking)
         self.manager.get_screen("result").show(issued, self.desk.printing_possible)
         self.history.clear()  # "Back" from a ticket must not lead to taking another
         self.manager.current = "result"
@@ -234,6 +241,14 @@ class KioskApp(App):
 
     def _idle_s(self) -> float:
         return (self.clock.now() - self.last_touch).total_seconds()
+
+    def woken(self) -> None:
+        """Someone is here without touching the screen (a code held to the scanner): the
+        attract loop ends and the idle timers start again."""
+        self.last_touch = self.clock.now()
+        self._stop_attract()
+        if self.manager.current == "attract":
+            self.go_home()
 
     def _touched(self, *_args) -> None:
         self.last_touch = self.clock.now()

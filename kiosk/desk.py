@@ -21,6 +21,8 @@ from kiosk.tickets import Ticket, TicketStore
 from mfc_edge import protocol
 from mfc_edge.catalog import Catalog, Service
 from mfc_edge.config import DeviceConfig
+from mfc_edge.times import iso
+from offline_cache.bookings import Booking
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,7 @@ class IssuedTicket:
     status_url: str | None
     job: bytes
     printed: Future  # resolves to the PrintResult
+    booking: Booking | None = None  # the booking checked in with (kiosk/checkin.py)
 
 
 class TicketDesk:
@@ -82,20 +85,25 @@ class TicketDesk:
         with self._lock:
             self._last = None
 
-    def issue(self, service_id: str, *, priority: bool = False, lang: str = "ru") -> IssuedTicket:
+    def issue(self, service_id: str, *, priority: bool = False, lang: str = "ru",
+              booking: Booking | None = None) -> IssuedTicket:
+        """`booking`: the booking the visitor checked in with (its service is `service_id`);
+        the ticket says its slot, and the booking is recorded as used at this kiosk."""
         service = self.catalog.service(service_id)
         with self._lock:
             now = self.monotonic()
-            if self._last and self._last[:2] == (service_id, priority) and now - self._last[2] < DOUBLE_TAP_S:
+            if (self._last and self._last[:2] == (service_id, priority) and now - self._last[2] < DOUBLE_TAP_S
+                    and self._last[3].booking == booking):
                 log.info("double tap on %s ignored", service_id)
                 return self._last[3]
             estimate = self.estimator.estimate(service)
+            wire = {"id": booking.id, "code": booking.code, "slot_start": iso(booking.slot_start)} if booking else None
             ticket = self.store.issue_ticket(service_id=service.id, letter=service.letter,
-                                             priority=priority, lang=lang)
+                                             priority=priority, lang=lang, booking=wire)
             status_url = self.status_url(ticket)
             job = ticket_job(self.config, ticket=ticket, service=service, estimate=estimate,
-                             status_url=status_url)
-            issued = IssuedTicket(ticket, service, estimate, status_url, job, Future())
+                             status_url=status_url, booking=booking)
+            issued = IssuedTicket(ticket, service, estimate, status_url, job, Future(), booking)
             self._last = (service_id, priority, now, issued)
         log.info("ticket %s issued for %s", ticket.number, service.id)
         self._spooler.submit(self._print, issued)

@@ -12,7 +12,7 @@ from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.desk import IssuedTicket
-from kiosk.ticket_layout import estimate_text
+from kiosk.ticket_layout import booked_text, estimate_text
 from kiosk.widgets import TileButton, qr_texture
 from mfc_edge.i18n import people_ahead_text
 from mfc_edge.load_summary import hour_span, read_load
@@ -177,7 +177,8 @@ class ResultScreen(KioskScreen):
         t, lang, issued = self.app.tr, self.app.lang, self.issued
         self.number = issued.ticket.number
         self.service_name = issued.service.name(lang)
-        self.priority_text = t("Priority ticket") if issued.ticket.priority else ""
+        self.priority_text = (booked_text(t, issued.booking, self.app.device.timezone) if issued.booking
+                              else t("Priority ticket") if issued.ticket.priority else "")
         self.people_ahead = people_ahead_text(t, issued.estimate.people_ahead)
         self.wait = estimate_text(t, issued.estimate)
         self.photograph = self.print_outcome == "failed"

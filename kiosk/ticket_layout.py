@@ -9,6 +9,7 @@ from kiosk.tickets import Ticket
 from mfc_edge.catalog import Service
 from mfc_edge.config import DeviceConfig
 from mfc_edge.i18n import Translator, people_ahead_text, translator, wait_text
+from offline_cache.bookings import Booking
 
 
 def estimate_text(t: Translator, estimate: Estimate) -> str:
@@ -16,8 +17,14 @@ def estimate_text(t: Translator, estimate: Estimate) -> str:
     return wait_text(t, estimate.minutes, estimate.approximate) if estimate.people_ahead else ""
 
 
+def booked_text(t: Translator, booking: Booking, timezone: ZoneInfo) -> str:
+    """«По записи на 10:30»: on the booked ticket and on the kiosk's screen."""
+    return t("Booked for {time}").format(time=booking.slot_start.astimezone(timezone).strftime("%H:%M"))
+
+
 def ticket_receipt(*, t: Translator, ticket: Ticket, service: Service, center_name: str,
-                   estimate: Estimate, status_url: str | None, timezone: ZoneInfo) -> Receipt:
+                   estimate: Estimate, status_url: str | None, timezone: ZoneInfo,
+                   booking: Booking | None = None) -> Receipt:
     issued = ticket.issued_at.astimezone(timezone)
     lines: list = [
         Text(center_name, align="center"),
@@ -28,6 +35,8 @@ def ticket_receipt(*, t: Translator, ticket: Ticket, service: Service, center_na
     ]
     if ticket.priority:
         lines.append(Text(t("Priority ticket"), width=2, height=1, bold=True, align="center"))
+    if booking is not None:
+        lines.append(Text(booked_text(t, booking, timezone), width=2, height=1, bold=True, align="center"))
     lines += [
         Feed(1),
         Text(people_ahead_text(t, estimate.people_ahead), align="center"),
@@ -45,11 +54,11 @@ def ticket_receipt(*, t: Translator, ticket: Ticket, service: Service, center_na
 
 
 def ticket_job(device: DeviceConfig, *, ticket: Ticket, service: Service, estimate: Estimate,
-               status_url: str | None) -> bytes:
+               status_url: str | None, booking: Booking | None = None) -> bytes:
     """The ESC/POS bytes of a ticket for this device's printer, in the ticket's language."""
     receipt = ticket_receipt(t=translator(ticket.lang), ticket=ticket, service=service,
                              center_name=device.center_name_in(ticket.lang), estimate=estimate,
-                             status_url=status_url, timezone=device.timezone)
+                             status_url=status_url, timezone=device.timezone, booking=booking)
     printer = device.printer
     return render_escpos(receipt, printer.profile if printer else "default",
                          printer.paper_width if printer else 80)

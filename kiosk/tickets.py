@@ -92,7 +92,7 @@ class TicketStore(DeviceStore):
 
     def _create_schema(self) -> None:
         super()._create_schema()
-        self._upgrade("tickets", [self._tickets_step_1, self._tickets_step_2])
+        self._upgrade("tickets", [self._tickets_step_1, self._tickets_step_2, self._tickets_step_3])
 
     def _tickets_step_1(self) -> None:
         self.db.table("tickets").create(COLUMNS, pk="id", not_null=NOT_NULL, if_not_exists=True)
@@ -114,6 +114,17 @@ class TicketStore(DeviceStore):
         self.db.table("tickets").create_index(["service_day", "letter", "lap", "seq"], "tickets_number", unique=True)
         self.db.execute("DROP TABLE IF EXISTS counters")
         self.db.execute("DELETE FROM device_state WHERE key = 'last_issued_at'")
+
+    def _tickets_step_3(self) -> None:
+        """The bookings checked in at this kiosk, written with their ticket: a second check-in
+        of the same booking here is refused, hub or no hub (kiosk/checkin.py)."""
+        self.db.table("checkins").create({"booking": str, "code": str, "ticket": str, "at": str}, pk="booking",
+                                         not_null={"code", "ticket", "at"})
+
+    def checked_in(self) -> set[str]:
+        """Ids of the bookings checked in at this kiosk (a day's worth: a few hundred at most)."""
+        with self._lock:
+            return {row["booking"] for row in self.db.query("SELECT booking FROM checkins")}
 
     def _newest_since(self, stop: str) -> str:
         """SQL for `row > N`, N being the newest ticket for which `stop` holds: the rows after
@@ -138,8 +149,9 @@ class TicketStore(DeviceStore):
         return ticket_time(reading.wall, last, self.clock_floor, self.hub_time(reading))[0]
 
     def issue_ticket(self, *, service_id: str, letter: str, priority: bool = False,
-                     lang: str = "ru") -> Ticket:
-        """Number, date and record a ticket with its outbox event, durably, in one go."""
+                     lang: str = "ru", booking: dict[str, str] | None = None) -> Ticket:
+        """Number, date and record a ticket with its outbox event, durably, in one go.
+        `booking` ({"id", "code", "slot_start"}): the booking checked in with, recorded as used."""
         first, final = self.ticket_range
         with self.transaction():
             reading = self.read_clocks()
@@ -171,7 +183,11 @@ class TicketStore(DeviceStore):
                 "day": day, "priority": bool(priority), "issued_at": row["issued_at"],
                 "status_token": row["status_token"], "clock_suspect": bool(suspect),
                 "clock": {"boot": reading.boot, "mono": reading.mono, "hub": hub_now is not None},
+                **({"booking": booking} if booking else {}),
             })
+            if booking:
+                self.db.table("checkins").insert({"booking": booking["id"], "code": booking["code"],
+                                                  "ticket": row["id"], "at": row["issued_at"]}, replace=True)
             # Reported when the clock turns bad, not on every ticket while it stays bad.
             if suspect != (self._state("clock_suspect") == "1"):
                 self._set_state("clock_suspect", "1" if suspect else "0")
