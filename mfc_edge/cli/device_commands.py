@@ -74,7 +74,7 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
         KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, kiosk.store, kiosk.catalog_updates,
                  load_figures=kiosk.load_figures, panel=None if args.windowed else find_panel(),
                  attract=attract_loop(kiosk, kiosk.store), kids_room=kiosk.kids_room,
-                 notices=kiosk.notices).run()
+                 notices=kiosk.notices, bookings=kiosk.bookings, applications=kiosk.applications).run()
     finally:
         kiosk.close()
     return hands.exit_code if hands else 0
