@@ -1,4 +1,4 @@
-"""Check-in with the hub away: two enrolled kiosks take the day's bookings from a real hub, the
+"""Check-in with the hub away, and the collection lane through a real hub. Two enrolled kiosks take the day's bookings from a real hub, the
 hub stops, the kiosks restart and check visitors in from their copies on disk, by touches on
 their screens; the same code checked in at both while offline; the hub comes back, both kiosks
 sync, and the hub gives the booking to one ticket and flags the other for its operator."""
@@ -121,3 +121,50 @@ def test_the_same_code_at_two_kiosks_offline_then_the_hub_settles_it(tmp_path, c
         first.close()
         second.close()
         hub.close()
+
+
+def test_a_ready_documents_ticket_is_printed_synced_called_and_its_phone_page_says_so(tmp_path, clock, printer):
+    from hub.hub import Hub
+    from hub.server import HubThread
+    from kiosk.app import KioskApp
+    from kiosk.headless import HeadlessKiosk
+    from kiosk.wiring import open_kiosk
+    from mfc_edge.protocol import APPLICATIONS_IMPORT_PATH
+    from offline_cache.enrollment import enroll
+
+    hub = Hub(tmp_path / "hub", clock=clock)
+    with HubThread(hub) as server:
+        _, token = hub.integration_tokens.issue("strogino", "Бэк-офис")
+        reply = requests.post(f"{server.url}{APPLICATIONS_IMPORT_PATH}", timeout=10,
+                              headers={"Authorization": f"Bearer {token}"},
+                              json={"applications": [{"number": "77-0012/34", "center": "strogino", "state": "ready"}]})
+        assert reply.status_code == 200
+        device = kiosk_config(tmp_path / "kiosk-1", "kiosk-1", printer.uri, server.url)
+        enroll(device, hub.identity.create_code("strogino", "kiosk"))
+        kiosk = open_kiosk(device, clock)
+        try:
+            assert kiosk.applications.poller.poll_once()
+            app = KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, clock, bookings=kiosk.bookings,
+                           applications=kiosk.applications)
+            with HeadlessKiosk(app, (1280, 800)) as k:
+                k.tap("documents")
+                for char in "770012/34":
+                    k.tap(tag=f"key:{char}")
+                k.tap("check")
+                assert k.find(tag="document-state").text == "Готовы"
+                k.tap("take-collection")
+                assert k.screen == "result"
+            ticket = kiosk.store.tickets()[0]
+            assert ticket.number == "Г001"
+            printed = receipt_text(decode_escpos(printer.wait_for_jobs(1)[0].data))
+            assert "Г001" in printed and "Выдача готовых документов" in printed
+            assert synced(kiosk)
+            called = hub.queue.call_next("strogino", "7", ["document-collection"])
+            assert called is not None and called["number"] == "Г001"
+            page = requests.get(f"{server.url}/t/{ticket.status_token}/state", timeout=10).json()
+            assert page["state"] == "called" and page["window"] == "7"
+            assert "Выдача готовых документов" in requests.get(f"{server.url}/t/{ticket.status_token}",
+                                                                timeout=10).text
+        finally:
+            kiosk.close()
+    hub.close()
