@@ -1,7 +1,10 @@
-"""Check-in with the hub away, and the collection lane through a real hub. Two enrolled kiosks take the day's bookings from a real hub, the
-hub stops, the kiosks restart and check visitors in from their copies on disk, by touches on
-their screens; the same code checked in at both while offline; the hub comes back, both kiosks
-sync, and the hub gives the booking to one ticket and flags the other for its operator."""
+"""Check-in with the hub away, and the collection lane, through a real hub.
+
+Two enrolled kiosks take the day's bookings from the hub, the hub stops, the kiosks restart and
+check visitors in from their copies on disk, by touches on their screens; the same code is
+checked in at both while offline; the hub comes back, both kiosks sync, and the hub gives the
+booking to one ticket and flags the other for its operator. A ready application's collection
+ticket is printed, synced, called and named on its phone page."""
 from __future__ import annotations
 
 import time
