@@ -179,8 +179,10 @@ class ResultScreen(KioskScreen):
         self.service_name = issued.service.name(lang)
         self.priority_text = (booked_text(t, issued.booking, self.app.device.timezone) if issued.booking
                               else t("Priority ticket") if issued.ticket.priority else "")
-        self.people_ahead = people_ahead_text(t, issued.estimate.people_ahead)
-        self.wait = estimate_text(t, issued.estimate)
+        # A booked ticket is called by its slot, not after the line ahead (hub/queue_order.py).
+        self.people_ahead = (t("You will be called at your booked time.") if issued.booking
+                             else people_ahead_text(t, issued.estimate.people_ahead))
+        self.wait = "" if issued.booking else estimate_text(t, issued.estimate)
         self.photograph = self.print_outcome == "failed"
         if self.print_outcome is None:
             self.print_state = t("Printing your ticket…")

@@ -37,12 +37,13 @@ def ticket_receipt(*, t: Translator, ticket: Ticket, service: Service, center_na
         lines.append(Text(t("Priority ticket"), width=2, height=1, bold=True, align="center"))
     if booking is not None:
         lines.append(Text(booked_text(t, booking, timezone), width=2, height=1, bold=True, align="center"))
-    lines += [
-        Feed(1),
-        Text(people_ahead_text(t, estimate.people_ahead), align="center"),
-    ]
-    if estimate.people_ahead:
-        lines.append(Text(estimate_text(t, estimate), align="center"))
+    lines.append(Feed(1))
+    if booking is not None:  # called by its slot, not after the line ahead (hub/queue_order.py)
+        lines.append(Text(t("You will be called at your booked time."), align="center"))
+    else:
+        lines.append(Text(people_ahead_text(t, estimate.people_ahead), align="center"))
+        if estimate.people_ahead:
+            lines.append(Text(estimate_text(t, estimate), align="center"))
     lines += [
         Text(issued.strftime("%d.%m.%Y %H:%M"), align="center"),
     ]
