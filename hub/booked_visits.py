@@ -46,10 +46,13 @@ def settle_check_ins(d: Database, center: str, claims: Iterable[tuple[str, dict[
 
 def _settle(d: Database, center: str, booking: str, slot: str, new: list[str], has_row: bool) -> None:
     marks = ",".join("?" * len(new))
+    # Three look-ups by index (the new tickets by id, the booking's others by the partial indexes
+    # of step 10), not one OR that SQLite answers by reading every ticket of the center.
     tickets = list(d.query(
-        "SELECT id, issued_at, state, booking FROM tickets WHERE center = ? AND "
-        f"(id IN ({marks}) OR (booking = ? AND booking != '') OR (booking_duplicate = ? AND booking_duplicate != ''))",
-        [center, *new, booking, booking]))
+        f"SELECT id, issued_at, state, booking FROM tickets WHERE id IN ({marks}) AND center = ? UNION "
+        "SELECT id, issued_at, state, booking FROM tickets WHERE booking = ? AND booking != '' AND center = ? UNION "
+        "SELECT id, issued_at, state, booking FROM tickets WHERE booking_duplicate = ? AND booking_duplicate != '' "
+        "AND center = ?", [*new, center, booking, center, booking, center]))
     if not tickets:
         return
     called = [t for t in tickets if t["booking"] == booking and t["state"] != "waiting"]
