@@ -124,6 +124,13 @@ def test_headless_demo_is_a_center_in_a_box(tmp_path):
     assert "The supervisor posted «Росреестр: приём документов" in result.stdout  # an urgent notice, on a screen
     for shot in ("31-kiosk-urgent-notice.png", "32-screen-urgent-notice.png", "33-console-notice.png"):
         assert (out / "screens" / shot).stat().st_size > 10_000
+    # Check-in at the kiosk: by keypad and by scanner, and a ready application's collection ticket.
+    assert re.search(r"Checked in at the kiosk: KD-4821 by keypad \(П\d{3}\) and QR7305 by scanner \(\w\d{3}\), "
+                     r"both marked with their slot; application 77-0012/34 ready, collection ticket Г\d{3}",
+                     result.stdout), result.stdout
+    for shot in ("35-kiosk-booking-keypad.png", "36-kiosk-booking-ticket.png", "37-kiosk-booking-scan.png",
+                 "38-kiosk-document-ready.png"):
+        assert (out / "screens" / shot).stat().st_size > 10_000
     # The supervisor's booked visits of the day, on the console.
     assert re.search(r"the supervisor's console lists \d+ bookings of the day", result.stdout), result.stdout
     assert (out / "screens" / "39-console-bookings.png").stat().st_size > 10_000
@@ -134,8 +141,12 @@ def test_headless_demo_is_a_center_in_a_box(tmp_path):
     hub = sqlite3.connect(out / "hub" / "hub.sqlite")
     states = dict(hub.execute("SELECT number, state FROM tickets WHERE center = 'strogino' "
                               "AND day = '2026-11-23'").fetchall())
-    assert len(states) == 5  # four printed, one shown on screen while the printer was out of paper
-    assert sorted(states.values()).count("done") == 1 and sorted(states.values()).count("called") == 1
+    # The visit's five (four printed, one shown on screen while the printer was out of paper), the
+    # two booked visitors checked in and the collection ticket.
+    assert len(states) == 8 and states["Г001"] == "waiting"
+    assert states["П001"] == "done" and sorted(states.values()).count("called") == 1
+    booked = dict(hub.execute("SELECT booking, number FROM tickets WHERE booking != ''").fetchall())
+    assert set(booked) == {"portal-1001", "portal-1002"}
     past = dict(hub.execute("SELECT state, count(*) FROM tickets WHERE day < '2026-11-23' GROUP BY state"))
     assert set(past) == {"expired"} and past["expired"] > 1000  # the load chart's history, its days closed
     assert hub.execute("SELECT number, channel FROM releases").fetchall() == [(1, "pilot")]

@@ -203,6 +203,7 @@ def _scripted(out: Path) -> int:
     from kiosk.headless import HeadlessKiosk
     from mfc_edge.cli.demo_bookings import import_bookings
     from mfc_edge.cli.demo_bookings_console import bookings_console_scene
+    from mfc_edge.cli.demo_checkin import checkin_scenes
     from mfc_edge.cli.demo_kids import kids_scene
     from mfc_edge.cli.demo_kiosk import VISIT_START, scripted_visit, show_closed
     from mfc_edge.cli.demo_kiosk_consult import consult_scenes
@@ -231,7 +232,8 @@ def _scripted(out: Path) -> int:
         booked = import_bookings(center)  # the day's bookings, before the first visitor
         app = KioskApp(kiosk.device, kiosk.catalog, kiosk.desk, clock, kiosk.catalog_updates,
                        load_figures=kiosk.load_figures, attract=attract_loop(kiosk, clock),
-                       kids_room=kiosk.kids_room, notices=kiosk.notices)
+                       kids_room=kiosk.kids_room, notices=kiosk.notices, bookings=kiosk.bookings,
+                       applications=kiosk.applications)
         with HeadlessKiosk(app, (1280, 800)) as k:
             scripted_visit(k, app, kiosk, center.printer, clock, shots)
             info_scenes(k, app, clock, shots)
@@ -241,6 +243,10 @@ def _scripted(out: Path) -> int:
             clock.advance(minutes=6)
             called = _console_calls(center, first, shots)
             after_console = clock.now()
+            # The booked visitors check in once the console has called the walk-in it shows:
+            # from their slots on, the queue would call them first.
+            booked += "\n" + checkin_scenes(k, app, shots)
+            center.wait_synced()
             show_closed(k, app, clock, shots)
         clock.set(after_console + timedelta(minutes=2))  # the hall's screen, back in opening hours
         shown = _hall_screen(center, out, shots) + "\n" + consulted + "\n" + booked
