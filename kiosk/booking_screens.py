@@ -179,7 +179,8 @@ class CheckInDesk:
 
     def check(self, code: str) -> Outcome:
         app = self.app
-        outcome = check_in(code, self.bookings, app.desk.store.checked_in(), app.clock.now())
+        outcome = check_in(code, self.bookings, app.desk.store.checked_in(), app.clock.now(),
+                           other_centers=dict(app.device.other_centers))
         app.manager.get_screen("booking-outcome").show(outcome)
         app.go("booking-outcome")
         return outcome

@@ -74,6 +74,9 @@ class DeviceConfig:
     ticket_range: tuple[int, int] = (1, 999)
     idle_timeout: float = 60.0
     attract_after: float = 120.0  # a kiosk left untouched this long plays its attract loop
+    # Booking codes of other centers by their prefix → that center's name: a visitor at the
+    # wrong center is told where the booking is (kiosk/checkin.py).
+    other_centers: tuple[tuple[str, str], ...] = ()
     windows: int = 3
     hours: OpeningHours = EVERY_DAY_8_TO_20
     printer: Any = None  # a PrinterConfig (kiosk.config) for kiosks
@@ -125,6 +128,17 @@ class TableReader:
             raise ConfigError(
                 f"{self.path}: [{self.section}] {unknown[0]} is not a known key: expected one of {known}"
             )
+
+
+def _other_centers(value: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict) or len(value) > 200:
+        raise ValueError
+    found = []
+    for prefix, name in value.items():
+        if not re.fullmatch(r"[0-9A-Za-zА-Яа-яЁё]{1,10}", prefix) or not nonempty_text(name) or len(name) > 120:
+            raise ValueError
+        found.append((prefix, name))
+    return tuple(found)
 
 
 def nonempty_text(value: Any) -> str:
@@ -212,7 +226,7 @@ ROOM_SECTIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 # printer, number range and hub link stay in the device's own file. The hub's public address
 # is the center's, the same for every kiosk.
 OVERRIDABLE = {"center": ("name", "name_en"),
-               "kiosk": ("languages", "idle_timeout", "attract_after", "windows"),
+               "kiosk": ("languages", "idle_timeout", "attract_after", "windows", "other_centers"),
                "hours": (*WEEKDAYS, "closed_dates"), "hub": ("public_url",)}
 
 
@@ -287,6 +301,9 @@ def _parse(path: Path, data: dict[str, Any]) -> DeviceConfig:
     cfg["idle_timeout"] = kiosk.get("idle_timeout", number(10, 3600),
                                     "seconds from 10 to 3600", 60.0)
     cfg["attract_after"] = kiosk.get("attract_after", number(10, 3600), "seconds from 10 to 3600", 120.0)
+    cfg["other_centers"] = kiosk.get("other_centers", _other_centers,
+                                     'a table of booking code prefixes and center names, e.g. '
+                                     '{ MR = "Центр госуслуг района Марьино" }', ())
     cfg["windows"] = int(kiosk.get("windows", number(1, 200),
                                    "the number of windows that usually serve visitors, 1 to 200", 3))
     intervals = tuple(

@@ -71,7 +71,7 @@ def test_every_printer_uri_form_is_accepted(tmp_path, uri):
      "FILE: [kiosk] attract_after = 5: expected seconds from 10 to 3600"),
     (("idle_timeout = 60", "idle_timout = 60"),
      "FILE: [kiosk] idle_timout is not a known key: expected one of attract_after, idle_timeout, languages, "
-     "ticket_range, windows"),
+     "other_centers, ticket_range, windows"),
     (('timezone = "Europe/Moscow"', 'timezone = "Moscow"'),
      "FILE: [center] timezone = 'Moscow': expected an IANA time zone such as Europe/Moscow"),
     (('role = "kiosk"', 'role = "printer"'),

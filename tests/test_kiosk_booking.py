@@ -235,3 +235,24 @@ def test_the_start_screen_keeps_every_way_in_on_small_and_upright_panels(booking
         x, y = button.to_window(button.x, button.y)
         assert 0 <= y and y + button.height <= height + 1, key
         assert button.height >= unit * 1.5, key
+
+
+def test_another_centers_code_by_the_prefixes_the_kiosk_is_given(booking_screens, tmp_path):
+    from dataclasses import replace
+
+    from mfc_edge.config import ConfigError, load_config
+    from tests.helpers.devices import BASE_CONFIG
+
+    text = BASE_CONFIG.format(printer_uri="tcp://127.0.0.1:9").replace(
+        "idle_timeout = 60", 'idle_timeout = 60\nother_centers = { MR = "Центр госуслуг района Марьино" }')
+    (tmp_path / "other.toml").write_text(text, encoding="utf-8")
+    device = load_config(tmp_path / "other.toml")
+    assert device.other_centers == (("MR", "Центр госуслуг района Марьино"),)
+    k = booking_screens
+    k.app.device = replace(k.app.device, other_centers=device.other_centers)
+    k.tap("booking")
+    type_code(k, "MR5511")
+    assert k.find(tag="outcome").text == "Эта запись в другой центр: Центр госуслуг района Марьино."
+    (tmp_path / "bad.toml").write_text(text.replace("MR =", '"M R" ='), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[kiosk\] other_centers = .*expected a table of booking code prefixes"):
+        load_config(tmp_path / "bad.toml")
