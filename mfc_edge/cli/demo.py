@@ -202,7 +202,7 @@ def _scripted(out: Path) -> int:
     from kiosk.app import KioskApp
     from kiosk.headless import HeadlessKiosk
     from mfc_edge.cli.demo_bookings import import_bookings
-    from mfc_edge.cli.demo_bookings_console import bookings_console_scene
+    from mfc_edge.cli.demo_bookings_console import bookings_console_scene, call_booked
     from mfc_edge.cli.demo_checkin import checkin_scenes
     from mfc_edge.cli.demo_kids import kids_scene
     from mfc_edge.cli.demo_kiosk import VISIT_START, scripted_visit, show_closed
@@ -249,10 +249,11 @@ def _scripted(out: Path) -> int:
             center.wait_synced()
             show_closed(k, app, clock, shots)
         clock.set(after_console + timedelta(minutes=2))  # the hall's screen, back in opening hours
+        called_booked = call_booked(center)  # the booked visitors just checked in, by their slots
         shown = _hall_screen(center, out, shots) + "\n" + consulted + "\n" + booked
         shown += "\n" + kids_scene(center, out, shots)
         shown += "\n" + notices_scene(center, out, shots)
-        shown += "\n" + bookings_console_scene(center, shots)
+        shown += "\n" + bookings_console_scene(center, called_booked, shots)
     finally:
         center.close()
     tickets = sorted((out / "tickets").glob("job-*"))

@@ -1,46 +1,53 @@
-"""The supervisor's part of the booked visits in the demo: a window calls the booked visitors
-who checked in at the kiosk (the queue calls them by their slot), and the supervisor's console
-lists the day's bookings with their check-ins, tickets, calls, the 5-minute norm and the
-no-shows (39-console-bookings.png)."""
+"""The supervisor's part of the booked visits in the demo: right after the check-ins at the
+kiosk, windows call the booked visitors (the queue calls them by their slot), and at the end the
+supervisor's console lists the day's bookings with their check-ins, tickets, calls, the
+5-minute norm and the no-shows (39-console-bookings.png)."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any
 
-WINDOW = "7"
+WINDOWS = ("7", "8", "9", "10")
 
 
 def call_booked(center: Any) -> list[str]:
-    """Window 7 opens for the services of the booked tickets waiting and calls each in turn, as
-    its operator would with «Вызвать следующего»: the numbers called."""
+    """Right after the check-ins, windows 7–10 open for the services of the booked tickets
+    waiting and each calls the next visitor, as its operator would with «Вызвать следующего»,
+    until the booked visitors are called: the queue's slot rule decides who each window gets
+    (a walk-in whose 15 minutes run out sooner goes first). The numbers called, in order."""
     from mfc_edge.cli.demo_devices import SUPERVISOR
 
     queue = center.hub.queue
-    services = sorted({r["service"] for r in center.hub.db.db.query(
-        "SELECT service FROM tickets WHERE center = 'strogino' AND state = 'waiting' AND booking != ''")})
-    if not services:
-        return []
-    queue.open_window("strogino", WINDOW, services, SUPERVISOR[0], take_over=True)
-    called = []
-    while (ticket := queue.call_next("strogino", WINDOW, services)) is not None:
-        called.append(ticket["number"])
-        center.clock.advance(minutes=4)
-        queue.finish("strogino", WINDOW)
-        if not ticket["booking"]:
-            break  # the booked visitors are called: the walk-ins are the other windows' part here
-    queue.close_window("strogino", WINDOW)
+
+    def booked_waiting() -> list[str]:
+        return sorted({r["service"] for r in center.hub.db.db.query(
+            "SELECT service FROM tickets WHERE center = 'strogino' AND state = 'waiting' AND booking != ''")})
+
+    services, called, opened = booked_waiting(), [], []
+    for window in WINDOWS:
+        if not booked_waiting():
+            break
+        queue.open_window("strogino", window, services, SUPERVISOR[0], take_over=True)
+        opened.append(window)
+        ticket = queue.call_next("strogino", window, services)
+        if ticket is not None:
+            called.append(f"{ticket['number']} at window {window}")
+    center.clock.advance(minutes=3)
+    for window in opened:
+        if queue.current("strogino", window):
+            queue.finish("strogino", window)
+        queue.close_window("strogino", window)
     return called
 
 
-def bookings_console_scene(center: Any, shots: Path) -> str:
-    """Call the booked visitors, then the supervisor's console with the day's bookings."""
+def bookings_console_scene(center: Any, called: list[str], shots: Path) -> str:
+    """The supervisor's console with the day's bookings, after `call_booked`."""
     from playwright.sync_api import sync_playwright
 
     from mfc_edge.cli.demo import _chromium, signed_in_console
     from mfc_edge.cli.demo_devices import SUPERVISOR
 
-    called = call_booked(center)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"])
         try:
@@ -53,6 +60,7 @@ def bookings_console_scene(center: Any, shots: Path) -> str:
         finally:
             browser.close()
     c = day["counts"]
-    return (f"Window {WINDOW} called {', '.join(called) or 'no booked visitor'}; the supervisor's console lists "
-            f"{c['booked']} bookings of the day ({c['cancelled']} cancelled): {c['checked_in']} checked in, "
-            f"{c['norm_met']} of {c['norm_judged']} called within 5 minutes of their slot, {c['no_shows']} no-shows.")
+    return (f"Right after the check-ins the windows called {', '.join(called) or 'nobody'}; the supervisor's "
+            f"console lists {c['booked']} bookings of the day ({c['cancelled']} cancelled): {c['checked_in']} checked "
+            f"in, {c['norm_met']} of {c['norm_judged']} called within 5 minutes of their slot, {c['no_shows']} "
+            "no-shows.")
