@@ -79,9 +79,12 @@ class CodeScreen(KioskScreen):
             self.code += key
 
     def submit(self) -> None:
-        if booking_code_key(self.code):
-            desk = self.app.checkin
-            desk.check(self.code) if self.purpose == "booking" else desk.lookup(self.code)
+        if not booking_code_key(self.code):
+            return
+        if self.purpose == "booking":
+            self.app.checkin.check(self.code)
+        else:
+            self.app.checkin.lookup(self.code)
 
 
 def fill_actions(screen: KioskScreen, actions: list[tuple[str, str, bool, Callable[[], object]]]) -> None:
