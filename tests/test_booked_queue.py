@@ -211,3 +211,19 @@ def test_the_halls_standard_counts_a_booked_visitor_from_the_slot(queue, clock):
     clock.set(at(10, 9))
     today = Hall(queue.db, queue.centers).today("strogino")["total"]
     assert today["within_standard"] == round(2 / 3, 3)
+
+
+@pytest.mark.parametrize("booking", [
+    {"id": "BK-1", "code": "A7K2P9"},                                              # no slot
+    {"id": "BK-1", "code": "A7K2P9", "slot_start": "10:00"},                       # not a time
+    {"id": "BK-1", "code": "A7K2P9", "slot_start": iso(TEN), "name": "Иванов"},    # nothing beyond the three
+    {"id": "BK 1", "code": "A7K2P9", "slot_start": iso(TEN)},                      # a space
+    {"id": "BK-1", "code": "", "slot_start": iso(TEN)},
+    "BK-1",
+])
+def test_a_ticket_with_a_malformed_booking_is_refused_naming_the_field(booking):
+    event = issued("kiosk-1", "П001", at(9, 50))
+    event["body"]["booking"] = booking
+    assert protocol.event_problem(event).startswith("body.booking = ")
+    event["body"]["booking"] = None  # a kiosk's ticket without a booking says so, or nothing
+    assert protocol.event_problem(event) is None
