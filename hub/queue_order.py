@@ -25,6 +25,9 @@ The rule, for a window serving some services (only tickets of those services cou
 4. A booked visitor who checked in before the slot is not due yet: the window calls them only
    when no walk-in waits for its services (a free window calls them early rather than stand
    idle), the earliest slot first.
+5. A booked visitor transferred to another service's line (Queue.transfer) stays booked: due
+   since their slot, they go ahead there too, as any transferred ticket keeps its time of
+   issue: the center goes on with a visit it has already begun.
 
 Every step reads a few rows down an index: the head of each walk-in line by
 (center, state, service, priority, issued_at) (hub/schema.py, step 6), and the booked

@@ -107,6 +107,16 @@ def test_a_window_only_calls_booked_visitors_of_its_services(queue, clock):
     assert call(queue, clock, at(10, 1), services=("adult-snils",)) == "B1"
 
 
+def test_a_booked_visitor_transferred_goes_ahead_in_the_other_line(queue, clock):
+    add(queue, "B1", at(9, 55), slot=at(10))
+    add(queue, "S1", at(9, 58), service="adult-snils")
+    clock.set(at(10))
+    assert queue.call_next("strogino", "5", ["passport-rf"])["number"] == "B1"
+    clock.set(at(10, 10))
+    queue.transfer("strogino", "5", "adult-snils")
+    assert call(queue, clock, at(10, 11), window="6", services=("adult-snils",)) == "B1"
+
+
 # --- a booking checked in at two kiosks --------------------------------------------------
 
 def booking_row(queue: Queue, booking="BK-1", center="strogino", slot=TEN) -> None:
