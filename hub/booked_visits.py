@@ -55,7 +55,9 @@ def _settle(d: Database, center: str, booking: str, slot: str, new: list[str], h
         "AND center = ?", [*new, center, booking, center, booking, center]))
     if not tickets:
         return
-    called = [t for t in tickets if t["booking"] == booking and t["state"] != "waiting"]
+    # A holder already called (or served and transferred on, waiting again) keeps the booking.
+    called = [t for t in tickets if t["booking"] == booking and (t["state"] != "waiting" or d.execute(
+        "SELECT 1 FROM ticket_history WHERE ticket = ? AND state = 'called' LIMIT 1", [t["id"]]).fetchone())]
     keeper = called[0] if called else min(tickets, key=lambda t: (t["issued_at"], t["id"]))
     for t in tickets:
         if t["id"] == keeper["id"]:

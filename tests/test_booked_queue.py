@@ -169,6 +169,16 @@ def test_a_booked_ticket_already_called_keeps_its_booking(queue, clock):
     assert (ticket(queue, "П001")["booking"], ticket(queue, "П001")["booking_duplicate"]) == ("", "BK-1")
 
 
+def test_a_booked_ticket_transferred_on_keeps_its_booking_too(queue, clock):
+    booking_row(queue)
+    clock.set(at(10))
+    sync(queue, "kiosk-2", issued("kiosk-2", "Т001", at(9, 52)))
+    queue.call_next("strogino", "5", ["passport-rf"])
+    queue.transfer("strogino", "5", "adult-snils")  # waiting again, in another line
+    sync(queue, "kiosk-1", issued("kiosk-1", "П001", at(9, 50)))
+    assert (ticket(queue, "Т001")["booking"], ticket(queue, "П001")["booking_duplicate"]) == ("BK-1", "BK-1")
+
+
 def test_another_centers_booking_is_not_honoured(queue, clock):
     booking_row(queue, center="khimki")
     clock.set(at(10))
