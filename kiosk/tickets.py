@@ -39,6 +39,7 @@ PRINT_INTERRUPTED = "interrupted"  # the device stopped before the print result 
 # A ticket issued longer ago than this, by the monotonic clock, cannot belong to today (a local
 # day is at most 25 hours long, the day a clock goes back).
 LONGEST_DAY = timedelta(hours=25)
+CHECKINS_KEPT = timedelta(days=3)  # the bookings checked in here, kept while a copy may hold them
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,8 @@ class TicketStore(DeviceStore):
             if booking:
                 self.db.table("checkins").insert({"booking": booking["id"], "code": booking["code"],
                                                   "ticket": row["id"], "at": row["issued_at"]}, replace=True)
+                # The kiosk's copy holds today and tomorrow morning: older check-ins decide nothing.
+                self.db.execute("DELETE FROM checkins WHERE at < ?", [iso(moment - CHECKINS_KEPT)])
             # Reported when the clock turns bad, not on every ticket while it stays bad.
             if suspect != (self._state("clock_suspect") == "1"):
                 self._set_state("clock_suspect", "1" if suspect else "0")

@@ -256,3 +256,13 @@ def test_another_centers_code_by_the_prefixes_the_kiosk_is_given(booking_screens
     (tmp_path / "bad.toml").write_text(text.replace("MR =", '"M R" ='), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"\[kiosk\] other_centers = .*expected a table of booking code prefixes"):
         load_config(tmp_path / "bad.toml")
+
+
+def test_the_kiosk_forgets_check_ins_older_than_any_copy_it_may_hold(kiosk, clock):
+    """A booked ticket prunes the check-ins of three days ago and more: the table stays a few days long."""
+    old = booking("OLD-0001", "old", 0)
+    kiosk.desk.issue("passport-rf", booking=old)
+    assert kiosk.store.checked_in() == {"old"}
+    clock.advance(days=3, minutes=1)
+    kiosk.desk.issue("passport-rf", booking=booking("NEW-0001", "new", 0))
+    assert kiosk.store.checked_in() == {"new"}
