@@ -33,7 +33,7 @@ class KioskScreen(Screen):
 
 
 class HomeScreen(KioskScreen):
-    pass
+    hints_hidden = BooleanProperty(False)  # the hint lines give their room to the buttons (screens.kv)
 
 
 class TileScreen(KioskScreen):

@@ -222,13 +222,20 @@ def test_the_start_screen_keeps_every_way_in_on_small_and_upright_panels(booking
     k = booking_screens
     k.resize(size)
     width, height = size
+    for large in (False, True):  # large text too: the hints then give their room to the buttons
+        k.app.large = large
+        k.frames(3)
+        unit = k.app.unit
+        for tag in ("categories", "situations", "search", "booking", "when", "consultations", "kids-room",
+                    "documents", "lang-ru"):
+            button = k.find(tag=tag)
+            x, y = button.to_window(button.x, button.y)
+            assert 0 <= x and x + button.width <= width + 1 and 0 <= y and y + button.height <= height + 1, tag
+            assert button.height >= unit * 1.5 and button.width >= unit * 3, (tag, large)  # a fingertip at least
+        assert k.find(tag="booking").height >= unit * 2.8, large  # a main way in: a full tile
+    k.app.large = False
+    k.frames(3)
     unit = k.app.unit
-    for tag in ("categories", "situations", "search", "booking", "when", "consultations", "kids-room",
-                "documents", "lang-ru"):
-        button = k.find(tag=tag)
-        x, y = button.to_window(button.x, button.y)
-        assert 0 <= x and x + button.width <= width + 1 and 0 <= y and y + button.height <= height + 1, tag
-        assert button.height >= unit * 1.5 and button.width >= unit * 3, tag  # a fingertip at least
     k.tap("booking")
     for key in ("key:0", "key:Z", "key:-", "check", "key:backspace"):
         button = k.find(tag=key)
