@@ -12,7 +12,7 @@ from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.desk import IssuedTicket
-from kiosk.ticket_layout import booked_text, estimate_text
+from kiosk.ticket_layout import booked_call_text, booked_text, estimate_text
 from kiosk.widgets import TileButton, qr_texture
 from mfc_edge.i18n import people_ahead_text
 from mfc_edge.load_summary import hour_span, read_load
@@ -180,7 +180,7 @@ class ResultScreen(KioskScreen):
         self.priority_text = (booked_text(t, issued.booking, self.app.device.timezone) if issued.booking
                               else t("Priority ticket") if issued.ticket.priority else "")
         # A booked ticket is called by its slot, not after the line ahead (hub/queue_order.py).
-        self.people_ahead = (t("You will be called at your booked time.") if issued.booking
+        self.people_ahead = (booked_call_text(t, issued.ticket, issued.booking) if issued.booking
                              else people_ahead_text(t, issued.estimate.people_ahead))
         self.wait = "" if issued.booking else estimate_text(t, issued.estimate)
         self.photograph = self.print_outcome == "failed"

@@ -22,6 +22,14 @@ def booked_text(t: Translator, booking: Booking, timezone: ZoneInfo) -> str:
     return t("Booked for {time}").format(time=booking.slot_start.astimezone(timezone).strftime("%H:%M"))
 
 
+def booked_call_text(t: Translator, ticket: Ticket, booking: Booking) -> str:
+    """When a booked visitor is called: at the slot, or, checked in after it, within minutes
+    (the queue's 5-minute norm counts from the later of the two, hub/queue_order.py)."""
+    if ticket.issued_at <= booking.slot_start:
+        return t("You will be called at your booked time.")
+    return t("You will be called within a few minutes.")
+
+
 def ticket_receipt(*, t: Translator, ticket: Ticket, service: Service, center_name: str,
                    estimate: Estimate, status_url: str | None, timezone: ZoneInfo,
                    booking: Booking | None = None) -> Receipt:
@@ -39,7 +47,7 @@ def ticket_receipt(*, t: Translator, ticket: Ticket, service: Service, center_na
         lines.append(Text(booked_text(t, booking, timezone), width=2, height=1, bold=True, align="center"))
     lines.append(Feed(1))
     if booking is not None:  # called by its slot, not after the line ahead (hub/queue_order.py)
-        lines.append(Text(t("You will be called at your booked time."), align="center"))
+        lines.append(Text(booked_call_text(t, ticket, booking), align="center"))
     else:
         lines.append(Text(people_ahead_text(t, estimate.people_ahead), align="center"))
         if estimate.people_ahead:

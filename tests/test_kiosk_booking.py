@@ -25,7 +25,8 @@ def booking(code: str, id: str, minutes: int, state: str = "active", initial: st
 
 BOOKINGS = [booking("KD-4821", "p-1", 10), booking("QR7305", "p-2", 15, initial=""),
             booking("ER-1150", "p-3", 120), booking("LT-0900", "p-4", -40),
-            booking("CX-2044", "p-5", 20, state="cancelled"), booking("AT-7777", "p-6", 0, checked_in=True)]
+            booking("CX-2044", "p-5", 20, state="cancelled"), booking("AT-7777", "p-6", 0, checked_in=True),
+            booking("NW-0950", "p-7", -10)]
 
 
 class FakeMonotonic:
@@ -273,3 +274,12 @@ def test_the_kiosk_forgets_check_ins_older_than_any_copy_it_may_hold(kiosk, cloc
     clock.advance(days=3, minutes=1)
     kiosk.desk.issue("passport-rf", booking=booking("NEW-0001", "new", 0))
     assert kiosk.store.checked_in() == {"new"}
+
+
+def test_checked_in_after_the_slot_the_visitor_is_called_within_minutes(booking_screens, printer, keys):
+    k = booking_screens
+    scan(k, keys, "NW-0950")  # its slot began 10 minutes ago: still on time
+    assert k.find(tag="outcome").text == "Ваша запись найдена: 09:50. Получите талон."
+    k.tap("take-booked")
+    assert {"По записи на 09:50", "Вас пригласят в ближайшие минуты."} <= set(k.texts())
+    assert "Вас пригласят в ближайшие минуты." in printed_text(printer, 1)
