@@ -6,6 +6,7 @@ center's local date, never the UTC one (a Moscow evening ticket after 21:00 is n
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 # No event can be older than this release of the software: a clock before it is wrong
@@ -41,3 +42,16 @@ def window_day(start: time, end: time, moment: datetime) -> date | None:
         return None
     overnight_morning = not start < end and moment.time() < end
     return moment.date() - timedelta(days=1) if overnight_morning else moment.date()
+
+
+def aware_time_in(item: dict[str, Any], key: str) -> datetime:
+    """`item[key]` read as an ISO time with a time zone, as hub answers carry them; anything
+    else raises ValueError naming the key, for the reader to leave that entry out."""
+    value = item.get(key)
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) and len(value) <= 40 else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ValueError(f"{key} = {value!r:.60} is not a time with a time zone")
+    return moment

@@ -33,6 +33,7 @@ from mfc_edge.protocol import (
     BOOKINGS_TODAY_PATH,
     booking_code_key,
 )
+from mfc_edge.times import aware_time_in
 from offline_cache.hub_client import HubClient
 from offline_cache.hub_poller import HubPoller
 
@@ -71,23 +72,12 @@ class Booking:
             raise ValueError("a booking needs an id, a code and a service")
         if texts["state"] not in BOOKING_STATES:
             raise ValueError(f"state = {texts['state']!r:.30}: expected one of {', '.join(BOOKING_STATES)}")
-        start, end = _moment(item, "slot_start"), _moment(item, "slot_end")
+        start, end = aware_time_in(item, "slot_start"), aware_time_in(item, "slot_end")
         if end <= start:
             raise ValueError("slot_end must come after slot_start")
         return cls(id=texts["id"], code=texts["code"], service=texts["service"], slot_start=start,
                    slot_end=end, initial=texts["initial"][:1], state=texts["state"],
                    checked_in=item.get("checked_in") is True)
-
-
-def _moment(item: dict[str, Any], key: str) -> datetime:
-    value = item.get(key)
-    try:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) and len(value) <= 40 else None
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise ValueError(f"{key} = {value!r:.60} is not a time with a time zone")
-    return moment
 
 
 def parse_bookings(data: dict[str, Any] | None) -> tuple[Booking, ...]:

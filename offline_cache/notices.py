@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from mfc_edge.protocol import MAX_NOTICE_CHARS, NOTICES_PATH
+from mfc_edge.times import aware_time_in
 from offline_cache.hub_client import HubClient
 from offline_cache.hub_poller import HubPoller
 
@@ -66,19 +67,8 @@ class Notice:
         if not isinstance(services, list) or not all(isinstance(s, str) and s for s in services):
             raise ValueError(f"services = {services!r:.60} is not a list of service ids")
         return cls(id=texts["id"], text_ru=texts["text_ru"], text_en=texts["text_en"],
-                   services=tuple(services), posted_at=_moment(item, "posted_at"),
-                   expires_at=_moment(item, "expires_at"))
-
-
-def _moment(item: dict[str, Any], key: str) -> datetime:
-    value = item.get(key)
-    try:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) and len(value) <= 40 else None
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise ValueError(f"{key} = {value!r:.60} is not a time with a time zone")
-    return moment
+                   services=tuple(services), posted_at=aware_time_in(item, "posted_at"),
+                   expires_at=aware_time_in(item, "expires_at"))
 
 
 def parse_notices(data: dict[str, Any] | None) -> tuple[Notice, ...]:
