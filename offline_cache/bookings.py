@@ -19,12 +19,11 @@ case, without spaces and dashes, as a visitor types them or a scanner reads them
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Generic, Self, TypeVar
+from typing import Any
 
 from mfc_edge.protocol import (
     APPLICATION_STATES,
@@ -35,6 +34,7 @@ from mfc_edge.protocol import (
 )
 from mfc_edge.times import aware_time_in
 from offline_cache.hub_client import HubClient
+from offline_cache.hub_copy import HubCopy
 from offline_cache.hub_poller import HubPoller
 
 log = logging.getLogger(__name__)
@@ -107,39 +107,7 @@ def parse_applications(data: dict[str, Any] | None) -> dict[str, str]:
     return found
 
 
-T = TypeVar("T")
-
-
-class _HubCopy(Generic[T]):
-    """The parsed last answer of a poller (parsed once per answer, not per lookup), or a fixed
-    value without a hub (a kiosk's tests, the demo)."""
-
-    def __init__(self, poller: HubPoller | None, parse: Callable[[dict[str, Any] | None], T], fixed: T):
-        self.poller, self._parse = poller, parse
-        self._lock = threading.Lock()
-        self._parsed_from: dict[str, Any] | None = None
-        self._parsed = fixed
-
-    def _current(self) -> T:
-        if self.poller is None:
-            return self._parsed
-        data = self.poller.last_known()
-        with self._lock:
-            if data is not self._parsed_from:
-                self._parsed_from, self._parsed = data, self._parse(data)
-            return self._parsed
-
-    def start(self) -> Self:
-        if self.poller:
-            self.poller.start()
-        return self
-
-    def stop(self) -> None:
-        if self.poller:
-            self.poller.stop()
-
-
-class BookingBook(_HubCopy[tuple[Booking, ...]]):
+class BookingBook(HubCopy[tuple[Booking, ...]]):
     """The bookings of the kiosk's center for today (and tomorrow morning), as the hub last
     sent them. `BookingBook.of(...)` holds a fixed list; `BookingBook.polling(...)` follows a hub
     (call `start()`)."""
@@ -171,7 +139,7 @@ class BookingBook(_HubCopy[tuple[Booking, ...]]):
         return max(matches, key=lambda b: (b.state == "active", b.slot_start), default=None)
 
 
-class ApplicationBook(_HubCopy[dict[str, str]]):
+class ApplicationBook(HubCopy[dict[str, str]]):
     """The readiness of the center's applications, as the back office last reported it."""
 
     def __init__(self, poller: HubPoller | None = None, states: dict[str, str] | None = None):

@@ -14,7 +14,6 @@ The wire format, one JSON object:
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +23,7 @@ from typing import Any
 from mfc_edge.protocol import MAX_NOTICE_CHARS, NOTICES_PATH
 from mfc_edge.times import aware_time_in
 from offline_cache.hub_client import HubClient
+from offline_cache.hub_copy import HubCopy
 from offline_cache.hub_poller import HubPoller
 
 log = logging.getLogger(__name__)
@@ -86,16 +86,13 @@ def parse_notices(data: dict[str, Any] | None) -> tuple[Notice, ...]:
     return tuple(sorted(notices, key=lambda n: (n.posted_at, n.id), reverse=True))
 
 
-class NoticeBoard:
+class NoticeBoard(HubCopy[tuple[Notice, ...]]):
     """The notices a device shows. `NoticeBoard.of(...)` is a board with a fixed list and no
     hub (a device's tests, the demo); `NoticeBoard.polling(...)` follows a hub."""
 
     def __init__(self, poller: HubPoller | None = None, notices: Iterable[Notice] = ()):
-        self.poller = poller
-        self._lock = threading.Lock()
-        self._fixed = tuple(sorted(notices, key=lambda n: (n.posted_at, n.id), reverse=True))
-        self._parsed_from: dict[str, Any] | None = None
-        self._parsed: tuple[Notice, ...] = ()
+        super().__init__(poller, parse_notices,
+                         tuple(sorted(notices, key=lambda n: (n.posted_at, n.id), reverse=True)))
 
     @classmethod
     def polling(cls, hub: HubClient, *, cache_file: str | Path | None = None,
@@ -112,13 +109,7 @@ class NoticeBoard:
 
     def all_known(self) -> tuple[Notice, ...]:
         """Every notice of the last list, expired or not, newest first."""
-        if self.poller is None:
-            return self._fixed
-        data = self.poller.last_known()
-        with self._lock:
-            if data is not self._parsed_from:  # parse each answer once, not every second
-                self._parsed_from, self._parsed = data, parse_notices(data)
-            return self._parsed
+        return self._current()
 
     def current(self, now: datetime, service: str | None = None) -> list[Notice]:
         """Notices not yet expired at `now` (the device's UTC clock), newest first;
@@ -127,12 +118,3 @@ class NoticeBoard:
             raise ValueError("now must be an aware datetime (the device's UTC clock)")
         return [n for n in self.all_known()
                 if now < n.expires_at and (service is None or n.concerns(service))]
-
-    def start(self) -> NoticeBoard:
-        if self.poller:
-            self.poller.start()
-        return self
-
-    def stop(self) -> None:
-        if self.poller:
-            self.poller.stop()
