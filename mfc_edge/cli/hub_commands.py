@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from mfc_edge.cli import center_commands, fleet, integration_commands, release_commands
+from mfc_edge.cli import center_commands, fleet, integration_commands, release_commands, report_commands
 from mfc_edge.cli.arguments import CommandError, ident, login, port, tls_files
 from mfc_edge.cli.device_commands import AddCommand
 
@@ -261,6 +261,7 @@ def register(add: AddCommand) -> None:
 
     center_commands.register(hub_sub)
     integration_commands.register(hub_sub)
+    report_commands.register(hub_sub)
     fleet.register(hub_sub)
     release_commands.register_hub(hub_sub)
     for q in (p, *hub_sub.choices.values()):
