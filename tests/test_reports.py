@@ -276,3 +276,39 @@ def test_the_route_is_for_supervisors_of_their_own_center(served):
                      ({"from": "x", "to": D}, "from 'x'"), ({"period": "week"}, "on ''")):
         reply = mine.get(url, params=bad, timeout=10)
         assert reply.status_code == 422 and why in reply.json()["detail"], (bad, reply.text)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_console_shows_the_report_with_its_chart_and_downloads(served):
+    playwright = pytest.importorskip("playwright.sync_api")
+    from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, sign_in
+
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1366, "height": 900}, timezone_id="Europe/Moscow",
+                                accept_downloads=True)
+        refused: list[str] = []  # what the hub's Content-Security-Policy stopped: nothing the page needs
+        page.on("console", lambda message: refused.append(message.text)
+                if "Content Security Policy" in message.text else None)
+        sign_in(page, served, "smirnova", "Smirnova")
+        page.wait_for_selector("#reports:not(.hidden)")
+        page.fill("#report-from", D)
+        page.fill("#report-to", D1)
+        page.select_option("#report-by", "window")
+        page.click("#report-show")
+        page.wait_for_selector("#report-rows tr:has-text('окно 2')")
+        rows = page.eval_on_selector_all("#report-rows tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
+        assert rows[0] == ["окно 1", "5", "4", "1", "0", "0", "11,2 мин", "21 мин", "40 %", "8,8 мин", "100 %"]
+        assert rows[2][:6] == ["не вызваны", "4", "0", "0", "1", "2"] and rows[2][8] == "75 %"
+        assert rows[3][0] == "Всего" and rows[3][8] == "46 %"
+        widths = page.eval_on_selector_all("#report-chart .fill", "bars => bars.map(b => b.style.width)")
+        assert widths == ["40%", "0%", "75%", "46%"]
+        with page.expect_download() as download:
+            page.click("#report-xlsx")
+        assert download.value.suggested_filename == f"report-{CENTER}-{D}-{D1}-window.xlsx"
+        with open(download.value.path(), "rb") as f:
+            sheet = openpyxl.load_workbook(io.BytesIO(f.read())).active
+        assert [row[0] for row in sheet.iter_rows(min_row=3, values_only=True)] == ["1", "2", NOT_CALLED, TOTAL]
+        assert not refused, refused
+        browser.close()

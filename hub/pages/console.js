@@ -84,6 +84,7 @@ function render(state) {
   $("hall").classList.toggle("hidden", !supervisor);
   $("notices").classList.toggle("hidden", !supervisor);  // notices.js fills it
   $("bookings").classList.toggle("hidden", !supervisor);  // bookings.js fills it
+  $("reports").classList.toggle("hidden", !supervisor);  // reports.js fills it
 }
 
 function percent(share) { return share === null ? "—" : Math.round(share * 100) + " %"; }

@@ -21,6 +21,7 @@ router = APIRouter()
 # (hub/headers.py) runs no inline script or style and nothing from elsewhere.
 STATIC = {"console.js": "text/javascript; charset=utf-8", "remote.js": "text/javascript; charset=utf-8",
           "notices.js": "text/javascript; charset=utf-8", "bookings.js": "text/javascript; charset=utf-8",
+          "reports.js": "text/javascript; charset=utf-8",
           "console.css": "text/css; charset=utf-8", "status.css": "text/css; charset=utf-8",
           "status.js": "text/javascript; charset=utf-8"}
 
