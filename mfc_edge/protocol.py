@@ -56,6 +56,9 @@ def booking_code_key(code: str) -> str:
 # the hub can tell how long ago, in real seconds, a ticket of the same boot was issued.
 HUB_TIME_HEADER = "X-Hub-Time"
 DEVICE_CLOCK_HEADER = "X-Device-Clock"
+# On every answer of a hub that holds a device's long poll of the feed (`?wait=N` with
+# If-None-Match): the longest wait it allows. Without it a device keeps to plain polling.
+FEED_WAIT_HEADER = "X-Feed-Wait"
 
 TICKET_ISSUED = "ticket.issued"
 TICKET_PRINTED = "ticket.printed"  # body: outcome, error; also for failed prints

@@ -14,10 +14,11 @@ import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from hub.feed_watch import FeedWatch, TooManyWaiting
 from hub.hub import Hub
 from hub.identity import Device, EnrollmentError
 from hub.load import DEFAULT_WEEKS, MAX_WEEKS
@@ -40,10 +41,13 @@ from hub.routes.device_models import (
     Load,
     Screenshot,
 )
+from hub.routes.status import _wait_unless_gone as wait_unless_gone
 from hub.screens import ScreenshotError
 from mfc_edge import protocol
 
 SCREENSHOT_PATH = protocol.SCREENSHOT_PATH
+FEED_WAIT_MAX_S = 25  # a device's long poll of the feed: under the minute proxies keep an idle request open
+FEED_BUSY_RETRY_S = 5  # a device refused a place among the waiting asks again after this long (plus jitter)
 SHA256 = Annotated[str, PathParam(pattern=r"^[0-9a-f]{64}$", description="the asset's SHA-256, lowercase hex")]
 # Keypad key -> the queue method the console's button of the same name calls.
 KEYPAD_ACTIONS = {"call-next": "call_next", "recall": "recall", "no-show": "no_show", "done": "finish"}
@@ -100,26 +104,52 @@ async def events(request: Request, who: DeviceDep) -> Response:
 
 
 @router.get(protocol.FEED_PATH, response_model=Feed, tags=["queue"],
-            responses={304: {"description": "unchanged since the ETag given in If-None-Match"}})
-def feed(request: Request, response: Response, hub: HubDep, who: DeviceDep) -> Any:
+            responses={304: {"description": "unchanged since the ETag given in If-None-Match"},
+                       503: {"description": "too many devices wait: ask again after Retry-After"}})
+async def feed(request: Request, response: Response, who: DeviceDep,
+               wait: Annotated[int, Query(ge=0, le=FEED_WAIT_MAX_S, description=(
+                   "with If-None-Match: wait up to this many seconds for the feed to change "
+                   "before answering 304 (a long poll: the push of calls to screens)"))] = 0) -> Any:
+    hub = hub_of(request)
+    version = await run_in_threadpool(hub.db.feed_version, who.center)
+    # Said on every answer, so that a device knows this hub holds its long polls (an older hub
+    # ignores `wait` and would answer at once: the device then keeps to plain polling).
+    pushing = {protocol.FEED_WAIT_HEADER: str(FEED_WAIT_MAX_S)}
+    if wait and request.headers.get("if-none-match") == _feed_etag(who.center, version):
+        watch: FeedWatch = request.app.state.feed_watch
+        try:
+            # One waiting request per device (`per_ticket` counts per key): a device reconnecting
+            # while its old request still hangs cannot take more places.
+            await wait_unless_gone(request, watch.wait(who.center, f"device:{who.id}", version, wait))
+        except TooManyWaiting:
+            return JSONResponse({"detail": "too many devices wait: ask again later"}, status_code=503,
+                                headers={"Retry-After": str(FEED_BUSY_RETRY_S), **pushing})
+        version = await run_in_threadpool(hub.db.feed_version, who.center)
+    etag = _feed_etag(who.center, version)
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers={"ETag": etag, **pushing})
+    response.headers.update({"ETag": etag, **pushing})
+    return await run_in_threadpool(_feed, hub, who.center, version)
+
+
+def _feed_etag(center: str, version: int) -> str:
+    return f'"{center}-{version}"'
+
+
+def _feed(hub: Hub, center: str, version: int) -> Feed:
     # Everything below changes the version when it changes (hub/db.py bump_feed), the
     # estimates' catalog too: publishing a kiosk bundle bumps it.
-    version = hub.db.feed_version(who.center)
-    etag = f'"{who.center}-{version}"'
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers={"ETag": etag})
     queue = hub.queue
-    waiting = queue.waiting(who.center)
+    waiting = queue.waiting(center)
     counts = {s: w["count"] for s, w in waiting.items()}
-    catalog = hub.catalogs.for_center(who.center)
-    estimates = queue.estimates_for_new_tickets(who.center, [s.id for s in catalog.services], counts)
-    response.headers["ETag"] = etag
-    return Feed(center=who.center, version=version,
+    catalog = hub.catalogs.for_center(center)
+    estimates = queue.estimates_for_new_tickets(center, [s.id for s in catalog.services], counts)
+    return Feed(center=center, version=version,
                 waiting=counts,
                 oldest_waiting_since={s: w["oldest"] for s, w in waiting.items()},
-                calls=[FeedCall(**c.__dict__) for c in queue.recent_calls(who.center)],
-                mean_service_minutes=queue.mean_service_minutes(who.center),
-                open_windows=queue.open_windows_by_service(who.center),
+                calls=[FeedCall(**c.__dict__) for c in queue.recent_calls(center)],
+                mean_service_minutes=queue.mean_service_minutes(center),
+                open_windows=queue.open_windows_by_service(center),
                 estimates={s: FeedEstimate(ahead=e.ahead, minutes=e.minutes) for s, e in estimates.items()})
 
 
