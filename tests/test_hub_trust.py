@@ -454,9 +454,9 @@ def test_pages_carry_a_strict_content_security_policy_and_run_only_the_hubs_own_
             reply = requests.get(f"{center.url}{linked}", timeout=10)
             assert reply.status_code == 200 and reply.headers["content-type"].startswith(
                 "text/javascript" if linked.endswith(".js") else "text/css")
-    # the console: its style, its script, the devices' remote hands, the urgent notices and the
-    # booked visits; the phone page: its style and script
-    assert len(re.findall(r'="/static/', console.text)) == 5 and len(re.findall(r'="/static/', phone.text)) == 2
+    # the console: its style, its script, the devices' remote hands, the urgent notices, the
+    # booked visits and the reports; the phone page: its style and script
+    assert len(re.findall(r'="/static/', console.text)) == 6 and len(re.findall(r'="/static/', phone.text)) == 2
     assert requests.get(f"{center.url}/static/..%2Fhub.py", timeout=10).status_code == 404
 
 
