@@ -41,7 +41,7 @@ The total row is the whole center.
 
 One query reads the period's tickets down the (center, day, number) index, each with its first
 call and its expiry from the history (index on ticket) and its rating; the figures are summed
-here. A busy center's month (~21,000 tickets) takes well under a second (benchmarks/RESULTS.md).
+here. A busy center's month (~21,000 tickets) takes under a second (benchmarks/RESULTS.md).
 """
 from __future__ import annotations
 
