@@ -293,6 +293,7 @@ def test_the_console_shows_the_report_with_its_chart_and_downloads(served):
                 if "Content Security Policy" in message.text else None)
         sign_in(page, served, "smirnova", "Smirnova")
         page.wait_for_selector("#reports:not(.hidden)")
+        page.wait_for_selector("#report-rows tr:has-text('Всего')")  # this month's, shown at first
         page.fill("#report-from", D)
         page.fill("#report-to", D1)
         page.select_option("#report-by", "window")

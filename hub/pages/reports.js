@@ -67,7 +67,11 @@
   }
 
   $("report-show").addEventListener("click", show);
-  // This month so far, the first time a supervisor's console is shown; later the supervisor's choice.
+  // This month so far, the first time a supervisor's console is shown, unless the supervisor has
+  // already chosen a period: their choice is never overwritten.
+  for (const id of ["report-from", "report-to", "report-by"]) {
+    $(id).addEventListener("input", () => { shown = true; });
+  }
   setInterval(() => {
     if (shown || $("reports").classList.contains("hidden")) { return; }
     const today = new Date();
