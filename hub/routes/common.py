@@ -6,6 +6,7 @@ so each router is a plain module-level object and `create_app` only puts the hub
 """
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -81,3 +82,22 @@ def etag_matches(if_none_match: str, etag: str) -> bool:
     """If-None-Match compares weakly: W/"x" and "x" are the same tag."""
     tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
     return "*" in tags or etag.removeprefix("W/") in tags
+
+
+async def wait_unless_gone(request: Request, waiting: object) -> None:
+    """Await `waiting` (a coroutine), cut short when the caller goes away: a closed tab or a
+    restarted device must not hold its place among the waiting requests until the timeout."""
+    assert asyncio.iscoroutine(waiting)
+    wait_task = asyncio.ensure_future(waiting)
+
+    async def gone() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    gone_task = asyncio.ensure_future(gone())
+    done, pending = await asyncio.wait({wait_task, gone_task}, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    if wait_task in done:
+        wait_task.result()  # TooManyWaiting goes to the caller

@@ -23,7 +23,7 @@ from hub.hub import Hub
 from hub.identity import Device, EnrollmentError
 from hub.load import DEFAULT_WEEKS, MAX_WEEKS
 from hub.ratings import served_ticket
-from hub.routes.common import API, WINDOW, DeviceDep, HubDep, etag_matches, hub_of, queue_reply
+from hub.routes.common import API, WINDOW, DeviceDep, HubDep, etag_matches, hub_of, queue_reply, wait_unless_gone
 from hub.routes.device_models import (
     PNG_BODY,
     BatchReply,
@@ -41,7 +41,6 @@ from hub.routes.device_models import (
     Load,
     Screenshot,
 )
-from hub.routes.status import _wait_unless_gone as wait_unless_gone
 from hub.screens import ScreenshotError
 from mfc_edge import protocol
 

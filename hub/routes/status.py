@@ -12,7 +12,6 @@ nothing without the token, and the hub refuses cross-site posts all the same.
 """
 from __future__ import annotations
 
-import asyncio
 import html
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from hub.feed_watch import FeedWatch, TooManyWaiting
 from hub.hub import Hub
 from hub.queue import QueueError
-from hub.routes.common import HubDep, hub_of
+from hub.routes.common import HubDep, hub_of, wait_unless_gone
 from mfc_edge.i18n import Translator, people_ahead_text, translator, wait_text
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
@@ -168,7 +167,7 @@ async def ticket_state(status_token: str, request: Request, after: int | None = 
     if after is not None and view.version == after and not view.final:
         watch: FeedWatch = request.app.state.feed_watch
         try:
-            await _wait_unless_gone(request, watch.wait(center, status_token, after, LONG_POLL_S))
+            await wait_unless_gone(request, watch.wait(center, status_token, after, LONG_POLL_S))
         except TooManyWaiting:
             return JSONResponse({"detail": "too many phones wait: ask again later"}, status_code=503,
                                 headers={"Retry-After": str(BUSY_RETRY_S), "Cache-Control": "no-store"})
@@ -177,25 +176,6 @@ async def ticket_state(status_token: str, request: Request, after: int | None = 
             raise HTTPException(404, "no such ticket")
         view = found[1]
     return JSONResponse(asdict(view), headers={"Cache-Control": "no-store"})
-
-
-async def _wait_unless_gone(request: Request, waiting: object) -> None:
-    """Await `waiting` (a coroutine), cut short when the phone goes away: a closed tab must not
-    hold its place among the waiting requests until the timeout."""
-    assert asyncio.iscoroutine(waiting)
-    wait_task = asyncio.ensure_future(waiting)
-
-    async def gone() -> None:
-        while (await request.receive())["type"] != "http.disconnect":
-            pass
-
-    gone_task = asyncio.ensure_future(gone())
-    done, pending = await asyncio.wait({wait_task, gone_task}, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
-    if wait_task in done:
-        wait_task.result()  # TooManyWaiting goes to the caller
 
 
 @router.post("/t/{status_token}/cancel", status_code=303,
