@@ -40,7 +40,8 @@ DEVICE_ROLES = ("kiosk", "signage", "console")
 
 ROLES: dict[str, Role] = {role.name: role for role in (
     Role("kiosk", "ticket kiosk", "kiosk",
-         (*_SYSTEM, _TIME, *_SCREEN, "libusb-1.0-0"),  # libusb: USB receipt printers
+         # libusb: USB receipt printers; glib and expat for ffpyplayer (the attract loop's videos).
+         (*_SYSTEM, _TIME, *_SCREEN, "libusb-1.0-0", "libglib2.0-0", "libexpat1"),
          groups=("video", "render", "input", "lp", "dialout")),
     Role("signage", "waiting-area screen", "signage",
          # ffpyplayer's wheel needs glib and expat; espeak-ng speaks the calls, aplay plays them.
