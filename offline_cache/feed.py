@@ -52,6 +52,7 @@ class _LongPolling:
         if self.wait:
             path = f"{path}?wait={self.wait}"
             kwargs["timeout"] = self.wait + self.timeout  # the hub answers within `wait` at the latest
+            kwargs["held"] = True
         reply = self.hub.get(path, **kwargs)
         try:
             self.allowed = int(reply.headers.get(FEED_WAIT_HEADER, ""))

@@ -77,9 +77,12 @@ class HubClient:
         request (offline_cache/hub_time.py): whichever part talks to the hub, the device learns."""
         self.time_keeper = keeper
 
-    def request(self, method: str, path: str, *, timeout: float | None = None, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, path: str, *, timeout: float | None = None, held: bool = False,
+                **kwargs: Any) -> requests.Response:
         """`path` starts with / (see mfc_edge.protocol). Raises requests.RequestException when
-        the hub cannot be reached; any HTTP answer is returned for the caller to judge."""
+        the hub cannot be reached; any HTTP answer is returned for the caller to judge. `held`:
+        the hub may hold the request (a long poll), so its time in the answer is from the end of
+        the round trip, not its middle, and teaches the device nothing."""
         if not path.startswith("/"):
             raise ValueError(f"path {path!r} must start with /")
         keeper = self.time_keeper
@@ -90,7 +93,7 @@ class HubClient:
                              protocol.DEVICE_CLOCK_HEADER: protocol.device_clock_header(sent.boot, sent.mono)}
         reply = self.session().request(method, self.url + path, timeout=timeout or self.timeout, **kwargs)
         hub_time = hub_time_of(reply.headers)
-        if hub_time is not None:
+        if hub_time is not None and not held:
             try:
                 keeper.learn_hub_time(sent, keeper.read_clocks(), hub_time)
             except Exception:  # learning the time must never cost the caller its answer
