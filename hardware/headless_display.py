@@ -89,6 +89,9 @@ class HeadlessDisplay:
         return [w.text for w in self.widgets() if isinstance(getattr(w, "text", None), str) and w.text]
 
     def tap(self, tag: str | None = None, text: str | None = None) -> Widget:
+        # A screen that has just refilled its tiles (a new language, a new list) lays them out
+        # in the next frames: a finger lands where they are drawn, not where they were made.
+        self.frames(2)
         widget = self.find(tag, text)
         scroller = next((p for p in self._parents(widget) if isinstance(p, ScrollView)), None)
         if scroller is not None:
