@@ -93,11 +93,7 @@ class HeadlessDisplay:
         # in the next frames: a finger lands where they are drawn, not where they were made.
         self.frames(2)
         widget = self.find(tag, text)
-        scroller = next((p for p in self._parents(widget) if isinstance(p, ScrollView)), None)
-        if scroller is not None:
-            scroller.scroll_to(widget, padding=0, animate=False)
-            self.frames(2)
-        x, y = widget.to_window(*widget.center)
+        x, y = self._settled_centre(widget)
         touch = UnitTestTouch(x, y)
         touch.touch_down()
         self.frames(1)
@@ -120,6 +116,29 @@ class HeadlessDisplay:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.app.root.export_to_png(str(path))
         return path
+
+    def _settled_centre(self, widget: Widget, most_frames: int = 30) -> tuple[float, float]:
+        """Where the widget's centre is drawn once its list has scrolled to it and stopped moving.
+
+        Refilled tiles change height over several frames (wrapped labels, then the grid, then
+        the scroller's content), so one scroll can aim at where a tile was: scroll again until
+        the centre is inside the scroller's view and stays put between two frames.
+        """
+        scroller = next((p for p in self._parents(widget) if isinstance(p, ScrollView)), None)
+        centre = widget.to_window(*widget.center)
+        if scroller is None:
+            return centre
+        for _ in range(most_frames):
+            left, bottom = scroller.to_window(scroller.x, scroller.y)
+            inside = left <= centre[0] <= left + scroller.width and bottom <= centre[1] <= bottom + scroller.height
+            if not inside:
+                scroller.scroll_to(widget, padding=0, animate=False)
+            self.frames(1)
+            now = widget.to_window(*widget.center)
+            if inside and now == centre:
+                return now
+            centre = now
+        return centre
 
     @staticmethod
     def _parents(widget: Widget) -> Iterator[Widget]:
