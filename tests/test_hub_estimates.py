@@ -11,7 +11,7 @@ import requests
 
 from hardware.clock import ManualClock
 from hub.api import Hub
-from hub.queue import wait_minutes
+from hub.estimates import wait_minutes
 from hub.server import HubThread
 from mfc_edge import protocol
 from tests.helpers.day import TEST_DAY, at

@@ -9,7 +9,8 @@ import pytest
 from hardware.clock import ManualClock
 from hub.centers import Centers
 from hub.db import HubDB
-from hub.queue import Queue, QueueError, WaitEstimate
+from hub.estimates import WaitEstimate
+from hub.queue import Queue, QueueError
 from tests.helpers.day import TEST_DAY, at
 
 MONDAY_10AM_MOSCOW = at(7, tz=UTC)
@@ -117,13 +118,13 @@ def test_people_ahead_and_estimate(queue):
         add(queue, n)
     add(queue, 9, priority=True)
     mine = queue.ticket_by_token("token-strogino-0004-xxxxxxxx")
-    assert queue.people_ahead(mine) == 4  # three earlier and one priority
+    assert queue.estimates.people_ahead(mine) == 4  # three earlier and one priority
     queue.open_window("strogino", "5", ["passport-rf"], "ivanova")
     queue.open_window("strogino", "6", ["passport-rf"], "petrov")
     queue.open_window("strogino", "7", ["passport-rf", "adult-snils"], "smirnova")
     # No history yet: 10 minutes each, over three windows: 13.3, rounded up.
-    assert queue.estimate(mine) == WaitEstimate(ahead=4, minutes=14)
-    assert queue.estimates_for_new_tickets("strogino", ["adult-snils"]) == {
+    assert queue.estimates.estimate(mine) == WaitEstimate(ahead=4, minutes=14)
+    assert queue.estimates.for_new_tickets("strogino", ["adult-snils"]) == {
         "adult-snils": WaitEstimate(0, 0), "passport-rf": WaitEstimate(5, 17)}
 
 
@@ -236,7 +237,7 @@ def test_a_cancelled_ticket_leaves_the_line_and_is_never_called(queue):
     add(queue, 1), add(queue, 2), add(queue, 3)
     cancelled = queue.cancel("token-strogino-0002-xxxxxxxx")
     assert cancelled is not None and cancelled["state"] == "cancelled" and cancelled["finished_at"]
-    assert queue.people_ahead(queue.ticket_by_token("token-strogino-0003-xxxxxxxx")) == 1
+    assert queue.estimates.people_ahead(queue.ticket_by_token("token-strogino-0003-xxxxxxxx")) == 1
     assert queue.cancel("token-strogino-0002-xxxxxxxx")["state"] == "cancelled"  # a second tap: the same answer
     assert [h["state"] for h in queue.history("strogino-2")] == ["cancelled"]  # recorded once
     queue.open_window("strogino", "5", ["passport-rf"], "ivanova")

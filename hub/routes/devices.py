@@ -142,13 +142,13 @@ def _feed(hub: Hub, center: str, version: int) -> Feed:
     waiting = queue.waiting(center)
     counts = {s: w["count"] for s, w in waiting.items()}
     catalog = hub.catalogs.for_center(center)
-    estimates = queue.estimates_for_new_tickets(center, [s.id for s in catalog.services], counts)
+    estimates = queue.estimates.for_new_tickets(center, [s.id for s in catalog.services], counts)
     return Feed(center=center, version=version,
                 waiting=counts,
                 oldest_waiting_since={s: w["oldest"] for s, w in waiting.items()},
                 calls=[FeedCall(**c.__dict__) for c in queue.recent_calls(center)],
-                mean_service_minutes=queue.mean_service_minutes(center),
-                open_windows=queue.open_windows_by_service(center),
+                mean_service_minutes=queue.estimates.mean_service_minutes(center),
+                open_windows=queue.estimates.open_windows_by_service(center),
                 estimates={s: FeedEstimate(ahead=e.ahead, minutes=e.minutes) for s, e in estimates.items()})
 
 

@@ -69,7 +69,7 @@ def phone_view(hub: Hub, status_token: str, lang: str) -> tuple[str, PhoneView] 
     if state in ("called", "serving"):
         headline, kind = t("Please go to window {window}").format(window=ticket["window"]), "called"
     elif state == "waiting":
-        estimate = hub.queue.estimate(ticket)  # by the rule of the kiosks' figure for a new ticket
+        estimate = hub.queue.estimates.estimate(ticket)  # by the rule of the kiosks' figure for a new ticket
         if estimate.ahead == 0:  # said as a call to get ready, more than the kiosk's "nobody ahead"
             headline, kind = t("You are the next in line"), "next"
         else:

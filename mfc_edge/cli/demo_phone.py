@@ -18,7 +18,7 @@ def open_next_in_line(browser: Any, url: str, center: Any, called: Any) -> Any |
     for ticket in center.kiosk.store.tickets():
         row = queue.ticket_by_token(ticket.status_token)
         if ticket.id != called.id and row and row["state"] == "waiting" and row["service"] == called.service_id \
-                and queue.people_ahead(row) == 1:
+                and queue.estimates.people_ahead(row) == 1:
             page = browser.new_page(**PHONE)
             page.goto(f"{url}/t/{ticket.status_token}")
             page.wait_for_selector("#footer:has-text('как только очередь сдвинется')")  # its script follows
