@@ -259,8 +259,53 @@ def hub_schema_10(db: sqlite_utils.Database) -> None:
                "WHERE booking_duplicate != ''")
 
 
+SCHEMA_11 = (
+    # A window's pauses (a break, a technical fault), each with its reason, for the hall and reports.
+    Table("window_pauses", {"id": int, "center": str, "window": str, "operator": str, "reason": str,
+                            "started_at": str, "ended_at": str}, pk="id",
+          indexes=(Index(("center", "window", "started_at")),)),
+    # The services of one visit and the outcome of each, written when the operator finishes it.
+    Table("visit_services", {"ticket": str, "center": str, "service": str, "outcome": str, "window": str,
+                             "operator": str, "at": str}, pk=("ticket", "service"),
+          indexes=(Index(("center", "at")),)),
+)
+
+
+def hub_schema_11(db: sqlite_utils.Database) -> None:
+    """Every way a visit goes, and the estimate its visitor was given (hub/queue.py, hub/estimates.py).
+
+    Tickets: `operator`, the login of the operator who last called or served it; `for_window`
+    and `for_operator`, where a transfer sent it (only that window, or a window held by that
+    operator, calls it); `walk_in` 1 for a visitor served without a ticket; `awaiting_event` 1
+    while a ticket called by its number has not reached the hub from its kiosk; the estimate
+    printed on it: `estimate_minutes` and `estimate_ahead` (NULL when none was printed) and
+    `estimate_source`, "hub" for the hub's figure and "kiosk" for the kiosk's own guess.
+    The history says who did each step (`operator`). Windows: `paused_since` and `pause_reason`
+    while paused. A partial index keeps the few transferred tickets beside the walk-in lines."""
+    tickets = db.table("tickets")
+    for column, definition in (("operator", "TEXT NOT NULL DEFAULT ''"), ("for_window", "TEXT NOT NULL DEFAULT ''"),
+                               ("for_operator", "TEXT NOT NULL DEFAULT ''"), ("walk_in", "INTEGER NOT NULL DEFAULT 0"),
+                               ("awaiting_event", "INTEGER NOT NULL DEFAULT 0"), ("estimate_minutes", "INTEGER"),
+                               ("estimate_ahead", "INTEGER"), ("estimate_source", "TEXT NOT NULL DEFAULT ''")):
+        if column not in tickets.columns_dict:
+            db.execute(f"ALTER TABLE tickets ADD COLUMN {column} {definition}")
+    if "operator" not in db.table("ticket_history").columns_dict:
+        db.execute("ALTER TABLE ticket_history ADD COLUMN operator TEXT NOT NULL DEFAULT ''")
+    windows = db.table("windows")
+    if "paused_since" not in windows.columns_dict:
+        db.execute("ALTER TABLE windows ADD COLUMN paused_since TEXT")
+    if "pause_reason" not in windows.columns_dict:
+        db.execute("ALTER TABLE windows ADD COLUMN pause_reason TEXT NOT NULL DEFAULT ''")
+    db.execute('CREATE INDEX IF NOT EXISTS "idx_tickets_directed_waiting" ON "tickets" ("center", "state") '
+               "WHERE for_window != '' OR for_operator != ''")
+    db.execute('CREATE INDEX IF NOT EXISTS "idx_tickets_center_operator" ON "tickets" ("center", "operator")')
+    for table in SCHEMA_11:
+        ensure_table(db, table)
+
+
 MIGRATIONS: tuple[Migration, ...] = (hub_schema_1, hub_schema_2, hub_schema_3, hub_schema_4, hub_schema_5,
-                                     hub_schema_6, hub_schema_7, hub_schema_8, hub_schema_9, hub_schema_10)
+                                     hub_schema_6, hub_schema_7, hub_schema_8, hub_schema_9, hub_schema_10,
+                                     hub_schema_11)
 
 
 def version(db: sqlite_utils.Database) -> int:
