@@ -1,53 +1,71 @@
 """Reports of a center's service over a period: the figures a supervisor answers for, per
-service or per window, and exported as CSV or XLSX.
+service, window or operator, for the whole range or as a series of days, weeks or months, and
+exported as CSV or XLSX (hub/report_export.py).
 
 A period is a range of the center's service days, first and last included (a day, a Monday-to-
 Sunday week or a calendar month are ranges too: `period`). The tickets counted are those whose
-service day (the hub's, hub/placement.py) lies in it. One ticket is one visitor.
+service day (the hub's, hub/placement.py) lies in it. One ticket is one visit: a visitor
+transferred to another service, window or operator, or put on hold and brought back, is one
+visit, counted once.
 
 The figures, one definition each:
 
-* **issued** — tickets of the period.
+* **issued** — tickets of the period, walk-ins included.
+* **walk-ins** — visitors served without a ticket from the kiosk (the operator made one at the
+  window): they are in issued, served and the service figures, but in none of the wait figures,
+  as they never stood in the line (so they cannot make the line look shorter than it was).
 * **served** — tickets whose visit ended served (`done`).
 * **no-shows** — tickets called to a window whose visitor did not come (`no_show`).
 * **cancelled** — tickets their visitors gave up from the phone page before being called.
 * **waiting** — tickets still in line when the report is made (today's line). A ticket at a
-  window right then (called, being served) is in none of these counts but in issued.
-* **expired** — tickets never called before their service day ended.
-* **wait** — from when the visitor's wait begins until the first call of their ticket to a
+  window right then (called, being served, on hold) is in none of these counts but in issued.
+* **expired** — tickets the hub closed at the end of their service day: never called, or sent
+  away on hold (to pay a fee, make a copy) and never brought back.
+* **held** — visits put on hold at least once.
+* **awaiting event** — tickets an operator called by their printed number before the kiosk's
+  event reached the hub; their time of issue is not known yet, so they are in none of the wait
+  figures until the event arrives (then they count like any ticket).
+* **wait** — from when the visitor's wait begins until the FIRST call of their ticket to a
   window. It begins at the time of issue; for a booked visitor at their slot, or at their
   check-in if they came after the slot (as the queue and the hall count it: hub/queue_order.py,
   hub/hall.py): waiting for one's slot is not a wait the center owes. A booked visitor called
-  before the slot waited 0. A transferred visitor's wait ends at their first call: what follows
-  is part of a visit already begun.
-* **mean wait** and **90th-percentile wait** — over the visitors called (served and no-shows;
-  a visitor transferred counts once): the mean, and the smallest wait that 90 of 100 of them
-  did not exceed (nearest rank: the ⌈0.9·n⌉-th shortest). In minutes.
-* **waited over 15 minutes** — the share of ALL tickets issued whose wait exceeded 15 minutes,
-  called or not. A ticket never called waited until it left the line: until its visitor
-  cancelled it, until the hub expired it at the end of its service day, or, still waiting, until
-  the moment the report is made (`made_at`). So a line of visitors still waiting for 20 minutes
-  lowers the figure now, not only once they are called. The denominator is every issued ticket.
+  before the slot waited 0. A visitor transferred or put on hold and called again waited until
+  their first call: what follows is part of a visit already begun.
+* **mean wait** and **90th-percentile wait** — over the visitors called (a visitor transferred
+  counts once), walk-ins and tickets awaiting their event left out: the mean, and the smallest
+  wait that 90 of 100 of them did not exceed (nearest rank: the ⌈0.9·n⌉-th shortest). Minutes.
+* **waited over 15 minutes** — the share of ALL tickets that stood in the line (issued, less
+  walk-ins and tickets awaiting their event) whose wait exceeded 15 minutes, called or not. A
+  ticket never called waited until it left the line: until its visitor cancelled it, until the
+  hub expired it at the end of its service day, or, still waiting, until the moment the report
+  is made (`made_at`). So a line of visitors still waiting for 20 minutes lowers the figure now.
 * **mean service time** — over the served tickets: from the start of service (the visitor's
   arrival at the window, or the call when the operator did not mark it) to the finish, at the
   window that finished the visit. In minutes.
+* **services done / documents missing / refused / consultation** — the services of finished
+  visits by their outcome (one visit may have several: a life situation is one visit); each
+  counts in the row of its own service, and of the window and operator that finished the visit.
+* **estimates**, **estimate's mean error** and **estimate within 5 min** — over the tickets
+  called (not walk-ins) whose printed slip carried a wait estimate: how many, the mean of
+  |printed minutes − wait| (the wait above), and the share where that difference is at most 5.
 * **happy share** — of the rated served tickets of the group, those rated at the top of the
   scale (hub/ratings.py: 4 or 5 of 5, 3 of 3). A rating the hub could not attach to a ticket
   belongs to no ticket and is left out.
 
 Groups: per **service**, the service a ticket ended in (after any transfers); per **window**, the
-window that last called it; tickets never called form the row "не вызван / not called".
-The total row is the whole center.
+window that last called it; per **operator**, the operator who last called or served it (named
+from the center's operators); tickets never called form the row "не вызван / not called".
+The total row is the whole center. With `every`, each group has a row per day, week or month of
+the range (clipped to it), and the totals are given per period too.
 
 One query reads the period's tickets down the (center, day, number) index, each with its first
-call and its expiry from the history (index on ticket) and its rating; the figures are summed
-here. A busy center's month (~21,000 tickets) takes under a second (benchmarks/RESULTS.md).
+call, expiry and hold from the history (index on ticket) and its rating; another the outcomes of
+their services; the figures are summed here. A busy center's month (~21,000 tickets) takes under
+a second (benchmarks/RESULTS.md).
 """
 from __future__ import annotations
 
 import calendar
-import csv
-import io
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -58,22 +76,14 @@ from hub.db import HubDB, Row, iso
 from hub.ratings import is_happy
 
 OVER_MINUTES = 15
-GROUPS = ("service", "window")
+ESTIMATE_CLOSE_MINUTES = 5
+GROUPS = ("service", "window", "operator")
 PERIODS = ("day", "week", "month")
+OUTCOMES = ("done", "documents_missing", "refused", "consultation")
 MAX_DAYS = 366
 NOT_CALLED = "не вызван / not called"
+NO_OPERATOR = "не записан / not recorded"  # called before the hub kept who called
 TOTAL = "всего / total"
-
-# (key, caption for the exports), in the order of the columns.
-COLUMNS = (
-    ("issued", "Выдано / Issued"), ("served", "Обслужено / Served"), ("no_show", "Неявки / No-shows"),
-    ("cancelled", "Отменено / Cancelled"), ("waiting", "Ожидают / Waiting"), ("expired", "Истекло / Expired"),
-    ("mean_wait_minutes", "Среднее ожидание, мин / Mean wait, min"),
-    ("p90_wait_minutes", "90-й перцентиль ожидания, мин / 90th percentile wait, min"),
-    ("over_15_share", "Доля ждавших > 15 мин / Share waited > 15 min"),
-    ("mean_service_minutes", "Среднее обслуживание, мин / Mean service, min"),
-    ("rated", "Оценок / Ratings"), ("happy_share", "Доля довольных / Happy share"),
-)
 
 
 class ReportError(ValueError):
@@ -101,9 +111,11 @@ def period(kind: str, day: date) -> tuple[date, date]:
     raise ReportError(f"period {kind!r}: one of {', '.join(PERIODS)}")
 
 
-def check_range(first: date, last: date, by: str) -> None:
+def check_range(first: date, last: date, by: str, every: str | None = None) -> None:
     if by not in GROUPS:
         raise ReportError(f"by {by!r}: one of {', '.join(GROUPS)}")
+    if every is not None and every not in PERIODS:
+        raise ReportError(f"every {every!r}: one of {', '.join(PERIODS)}")
     if last < first:
         raise ReportError(f"the period ends ({last}) before it begins ({first})")
     if (last - first).days >= MAX_DAYS:
@@ -135,107 +147,149 @@ def p90(values: list[float]) -> float:
     return ordered[math.ceil(0.9 * len(ordered)) - 1]
 
 
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 3) if whole else None
+
+
 @dataclass
 class Tally:
     issued: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    in_line: int = 0  # issued less walk-ins and tickets awaiting their event: the over-15 denominator
     waits: list[float] = field(default_factory=list)  # of the visitors called
     over: int = 0
     service_minutes: list[float] = field(default_factory=list)
+    outcomes: dict[str, int] = field(default_factory=dict)
+    estimate_errors: list[float] = field(default_factory=list)
     rated: int = 0
     happy: int = 0
 
+    def count(self, key: str) -> None:
+        self.counts[key] = self.counts.get(key, 0) + 1
+
     def add(self, ticket: Row, made_at: str) -> None:
         self.issued += 1
-        self.counts[ticket["state"]] = self.counts.get(ticket["state"], 0) + 1
-        wait = max(0.0, _minutes(wait_began(ticket), wait_ended(ticket, made_at)))
-        self.over += wait > OVER_MINUTES
-        if ticket["first_called"]:
-            self.waits.append(wait)
+        self.count(ticket["state"])
+        for flag in ("walk_in", "held", "awaiting_event"):
+            if ticket[flag]:
+                self.count(flag)
+        if not ticket["walk_in"] and not ticket["awaiting_event"]:
+            self.in_line += 1
+            wait = max(0.0, _minutes(wait_began(ticket), wait_ended(ticket, made_at)))
+            self.over += wait > OVER_MINUTES
+            if ticket["first_called"]:
+                self.waits.append(wait)
+                if ticket["estimate_minutes"] is not None:
+                    self.estimate_errors.append(abs(ticket["estimate_minutes"] - wait))
         if ticket["state"] == "done" and ticket["started_at"] and ticket["finished_at"]:
             self.service_minutes.append(max(0.0, _minutes(ticket["started_at"], ticket["finished_at"])))
         if ticket["score"] is not None:
             self.rated += 1
             self.happy += is_happy(ticket["score"], ticket["scale"])
 
-    def figures(self) -> dict[str, Any]:
-        def mean(values: list[float]) -> float | None:
-            return round(sum(values) / len(values), 1) if values else None
+    def add_outcome(self, outcome: str) -> None:
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
 
-        return {"issued": self.issued, "served": self.counts.get("done", 0),
+    def figures(self) -> dict[str, Any]:
+        close = sum(error <= ESTIMATE_CLOSE_MINUTES for error in self.estimate_errors)
+        return {"issued": self.issued, "walk_in": self.counts.get("walk_in", 0), "served": self.counts.get("done", 0),
                 "no_show": self.counts.get("no_show", 0), "cancelled": self.counts.get("cancelled", 0),
-                "waiting": self.counts.get("waiting", 0),
-                "expired": self.counts.get("expired", 0),
-                "mean_wait_minutes": mean(self.waits),
+                "waiting": self.counts.get("waiting", 0), "expired": self.counts.get("expired", 0),
+                "held": self.counts.get("held", 0), "awaiting_event": self.counts.get("awaiting_event", 0),
+                "mean_wait_minutes": _mean(self.waits),
                 "p90_wait_minutes": round(p90(self.waits), 1) if self.waits else None,
-                "over_15_share": round(self.over / self.issued, 3) if self.issued else None,
-                "mean_service_minutes": mean(self.service_minutes), "rated": self.rated,
-                "happy_share": round(self.happy / self.rated, 3) if self.rated else None}
+                "over_15_share": _share(self.over, self.in_line),
+                "mean_service_minutes": _mean(self.service_minutes),
+                **{f"outcome_{o}": self.outcomes.get(o, 0) for o in OUTCOMES},
+                "estimated": len(self.estimate_errors),
+                "estimate_error_minutes": _mean(self.estimate_errors),
+                "estimate_within_5_share": _share(close, len(self.estimate_errors)),
+                "rated": self.rated, "happy_share": _share(self.happy, self.rated)}
 
 
 QUERY = (
-    "SELECT t.service, t.window, t.state, t.issued_at, t.slot_at, t.started_at, t.finished_at, "
+    "SELECT t.day, t.service, t.window, t.operator, t.state, t.issued_at, t.slot_at, t.started_at, t.finished_at, "
+    "t.walk_in, t.awaiting_event, t.estimate_minutes, "
     "(SELECT min(h.at) FROM ticket_history h WHERE h.ticket = t.id AND h.state = 'called') AS first_called, "
     "(SELECT min(h.at) FROM ticket_history h WHERE h.ticket = t.id AND h.state = 'expired') AS expired_at, "
+    "EXISTS (SELECT 1 FROM ticket_history h WHERE h.ticket = t.id AND h.state = 'held') AS held, "
     "r.score, r.scale "
     "FROM tickets t LEFT JOIN ratings r ON r.center = t.center AND r.ticket = t.id "
     "WHERE t.center = ? AND t.day BETWEEN ? AND ?")
+# The outcomes of the visits' services; CROSS JOIN keeps the tickets' (center, day) index outside.
+OUTCOME_QUERY = (
+    "SELECT t.day, v.service, coalesce(nullif(v.window, ''), t.window) AS window, "
+    "coalesce(nullif(v.operator, ''), t.operator) AS operator, v.outcome "
+    "FROM tickets t CROSS JOIN visit_services v ON v.ticket = t.id "
+    "WHERE t.center = ? AND t.day BETWEEN ? AND ? AND v.outcome != ''")
 
 
 def _window_order(key: str) -> tuple[int, int, str]:
     return (key == NOT_CALLED, len(key), key)  # windows as numbers sort: 2 before 10; not called last
 
 
+def _group_order(by: str) -> Any:
+    if by == "window":
+        return _window_order
+    return lambda key: (key == NOT_CALLED, key == NO_OPERATOR, key)  # named groups first, not called last
+
+
 class Reports:
     def __init__(self, db: HubDB, centers: Centers):
         self.db, self.centers = db, centers
 
-    def report(self, center: str, first: date, last: date, by: str) -> dict[str, Any]:
-        """The figures of `center`'s service days `first`..`last` per `by` and in total."""
-        check_range(first, last, by)
+    def _group(self, row: Row, by: str) -> str:
+        if row[by]:
+            return str(row[by])
+        called = by != "operator" or not row["window"]
+        return NOT_CALLED if called else NO_OPERATOR
+
+    def report(self, center: str, first: date, last: date, by: str, every: str | None = None) -> dict[str, Any]:
+        """The figures of `center`'s service days `first`..`last` per `by` (and per period of
+        `every` when given) and in total."""
+        check_range(first, last, by, every)
         made_at = iso(self.db.now())
-        groups: dict[str, Tally] = {}
+        periods: dict[str, tuple[str, str]] = {}  # a service day → the period it belongs to, clipped
+
+        def period_of(day: str) -> tuple[str, str]:
+            if day not in periods:
+                begins, ends = period(every, date.fromisoformat(day)) if every else (first, last)
+                periods[day] = (max(begins, first).isoformat(), min(ends, last).isoformat())
+            return periods[day]
+
+        groups: dict[tuple[tuple[str, str], str], Tally] = {}
+        totals: dict[tuple[str, str], Tally] = {}
         total = Tally()
-        for ticket in self.db.db.query(QUERY, [center, first.isoformat(), last.isoformat()]):
-            key = ticket[by] or NOT_CALLED
-            for tally in (groups.setdefault(key, Tally()), total):
+        asked = [center, first.isoformat(), last.isoformat()]
+        for ticket in self.db.db.query(QUERY, asked):
+            span = period_of(ticket["day"])
+            for tally in (groups.setdefault((span, self._group(ticket, by)), Tally()),
+                          totals.setdefault(span, Tally()), total):
                 tally.add(ticket, made_at)
-        order = sorted(groups, key=_window_order) if by == "window" else sorted(groups)
-        return {"center": center, "from": first.isoformat(), "to": last.isoformat(), "by": by, "made_at": made_at,
-                "rows": [{by: key, **groups[key].figures()} for key in order], "total": total.figures()}
+        for done in self.db.db.query(OUTCOME_QUERY, asked):
+            span = period_of(done["day"])
+            for tally in (groups.setdefault((span, self._group(done, by)), Tally()),
+                          totals.setdefault(span, Tally()), total):
+                tally.add_outcome(done["outcome"])
+        order = _group_order(by)
+        names = self._names(center) if by == "operator" else {}
+        rows = []
+        for span, key in sorted(groups, key=lambda k: (k[0], order(k[1]))):
+            row: dict[str, Any] = {"from": span[0], "to": span[1]} if every else {}
+            row[by] = key
+            if by == "operator":
+                row["name"] = names.get(key, key)
+            rows.append({**row, **groups[(span, key)].figures()})
+        found = {"center": center, "from": first.isoformat(), "to": last.isoformat(), "by": by, "every": every,
+                 "made_at": made_at, "rows": rows, "total": total.figures()}
+        if every:
+            found["periods"] = [{"from": s[0], "to": s[1], **totals[s].figures()} for s in sorted(totals)]
+        return found
 
-
-def table(report: dict[str, Any]) -> list[list[Any]]:
-    """The report as rows of cells, a header row first: one row per group, then the total."""
-    by = report["by"]
-    header = ["Услуга / Service" if by == "service" else "Окно / Window", *(caption for _, caption in COLUMNS)]
-    rows = [[row[by], *(row[key] for key, _ in COLUMNS)] for row in report["rows"]]
-    return [header, *rows, [TOTAL, *(report["total"][key] for key, _ in COLUMNS)]]
-
-
-def title(report: dict[str, Any]) -> str:
-    return f"{report['center']} {report['from']}..{report['to']}"
-
-
-def to_csv(report: dict[str, Any]) -> bytes:
-    """UTF-8 with a byte-order mark, which spreadsheets need to read the Cyrillic right;
-    an empty cell where a figure has no visitors to count."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for row in table(report):
-        writer.writerow(["" if cell is None else cell for cell in row])
-    return out.getvalue().encode("utf-8-sig")
-
-
-def to_xlsx(report: dict[str, Any]) -> bytes:
-    from openpyxl import Workbook  # the hub extra's; only exports need it
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "report"
-    sheet.append([f"{title(report)} ({report['by']}), {report['made_at']}"])
-    for row in table(report):
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    def _names(self, center: str) -> dict[str, str]:
+        return {r["login"]: r["name"] or r["login"] for r in self.db.db.query(
+            "SELECT login, name FROM operators WHERE center = ?", [center])}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import json
 from datetime import UTC, date, timedelta
 
 import openpyxl
@@ -15,7 +16,8 @@ import requests
 from hardware.clock import ManualClock
 from hub.api import Hub
 from hub.db import iso
-from hub.reports import NOT_CALLED, TOTAL, ReportError, Reports, period, to_csv, to_xlsx
+from hub.report_export import to_csv, to_xlsx
+from hub.reports import NOT_CALLED, TOTAL, ReportError, Reports, period
 from hub.server import HubThread
 from mfc_edge.cli import main
 from tests.helpers.day import TEST_DAY, at
@@ -101,10 +103,16 @@ def hand_made(hub: Hub) -> None:
                              "ticket": None, "score": 1, "scale": 5, "day": D, "at": t(12, 0)})
 
 
-def figures(issued, served, no_show, cancelled, waiting, expired, mean_wait, p90_wait, over, service, rated, happy):
-    return {"issued": issued, "served": served, "no_show": no_show, "cancelled": cancelled, "waiting": waiting,
-            "expired": expired, "mean_wait_minutes": mean_wait, "p90_wait_minutes": p90_wait,
-            "over_15_share": over, "mean_service_minutes": service, "rated": rated, "happy_share": happy}
+def figures(issued, served, no_show, cancelled, waiting, expired, mean_wait, p90_wait, over, service, rated, happy,
+            **visit_model):
+    """The figures of a group; those of the visit model (walk-ins, holds, outcomes, estimates) are
+    none unless given."""
+    return {"issued": issued, "walk_in": 0, "served": served, "no_show": no_show, "cancelled": cancelled,
+            "waiting": waiting, "expired": expired, "held": 0, "awaiting_event": 0, "mean_wait_minutes": mean_wait,
+            "p90_wait_minutes": p90_wait, "over_15_share": over, "mean_service_minutes": service,
+            "outcome_done": 0, "outcome_documents_missing": 0, "outcome_refused": 0, "outcome_consultation": 0,
+            "estimated": 0, "estimate_error_minutes": None, "estimate_within_5_share": None,
+            "rated": rated, "happy_share": happy, **visit_model}
 
 
 # Passport: a b f k g h. Called: waits 5 20 21 0 → mean 11.5, 90th 21 (4th of 4). Over 15: b f g h, 4 of 6.
@@ -188,16 +196,20 @@ def test_csv_and_xlsx_read_back(hub):
     hand_made(hub)
     found = Reports(hub.db, hub.centers).report(CENTER, TEST_DAY, TEST_DAY + timedelta(days=1), "window")
     rows = list(csv.reader(io.StringIO(to_csv(found).decode("utf-8-sig"))))
-    assert rows[0][:3] == ["Окно / Window", "Выдано / Issued", "Обслужено / Served"]
-    assert rows[1][:3] == ["1", "5", "4"] and rows[3][0] == NOT_CALLED and rows[3][7] == ""  # no wait: empty
-    assert rows[-1][0] == TOTAL and rows[-1][1:4] == ["11", "6", "1"] and rows[-1][9] == "0.455"
+    header = rows[0]
+    assert header[:4] == ["Окно / Window", "Выдано / Issued", "Без талона / Walk-ins", "Обслужено / Served"]
+    wait, over, happy = (header.index(c) for c in ("Среднее ожидание, мин / Mean wait, min",
+                                                   "Доля ждавших > 15 мин / Share waited > 15 min",
+                                                   "Доля довольных / Happy share"))
+    assert rows[1][:4] == ["1", "5", "0", "4"] and rows[3][0] == NOT_CALLED and rows[3][wait] == ""  # no wait: empty
+    assert rows[-1][0] == TOTAL and rows[-1][1:5] == ["11", "0", "6", "1"] and rows[-1][over] == "0.455"
 
     sheet = openpyxl.load_workbook(io.BytesIO(to_xlsx(found))).active
     cells = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert cells[0][0].startswith(f"{CENTER} {D}..{D1}")
-    assert cells[1][:2] == ["Окно / Window", "Выдано / Issued"]
-    assert cells[2][:3] == ["1", 5, 4] and cells[2][7] == 11.2
-    assert cells[-1][0] == TOTAL and cells[-1][9] == 0.455 and cells[-1][12] == 0.5
+    assert cells[1][:2] == ["Окно / Window", "Выдано / Issued"] and cells[1] == header
+    assert cells[2][:4] == ["1", 5, 0, 4] and cells[2][wait] == 11.2
+    assert cells[-1][0] == TOTAL and cells[-1][over] == 0.455 and cells[-1][happy] == 0.5
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -237,6 +249,11 @@ def served(tmp_path):
                                 ("other", "orlova", "supervisor")):
         hub.operators.add(center, login, login.title(), PASSWORD, role)
     hand_made(hub)
+    body = {"item": 0, "kind": "image", "asset": "promo.png", "bundle": "2026.11.1", "started_at": t(12, 0),
+            "duration_s": 10}
+    with hub.db.transaction() as d:  # one play of a screen, for the proof-of-play download
+        d["events"].insert({"id": "play-1", "center": CENTER, "device": "screen-1", "type": "slide.played",
+                            "at": t(12, 0), "body": json.dumps(body), "received_at": t(12, 0)})
     with HubThread(hub) as server:
         yield server.url
     hub.close()
@@ -272,7 +289,7 @@ def test_the_route_is_for_supervisors_of_their_own_center(served):
     assert text.headers["content-type"].startswith("text/csv")
     assert list(csv.reader(io.StringIO(text.content.decode("utf-8-sig"))))[-1][:2] == [TOTAL, "11"]
 
-    for bad, why in (({"from": D}, "give from and to"), ({**asked, "by": "operator"}, "by 'operator'"),
+    for bad, why in (({"from": D}, "give from and to"), ({**asked, "by": "team"}, "by 'team'"),
                      ({"from": "x", "to": D}, "from 'x'"), ({"period": "week"}, "on ''")):
         reply = mine.get(url, params=bad, timeout=10)
         assert reply.status_code == 422 and why in reply.json()["detail"], (bad, reply.text)
@@ -300,11 +317,39 @@ def test_the_console_shows_the_report_with_its_chart_and_downloads(served):
         page.click("#report-show")
         page.wait_for_selector("#report-rows tr:has-text('окно 2')")
         rows = page.eval_on_selector_all("#report-rows tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
-        assert rows[0] == ["окно 1", "5", "4", "1", "0", "0", "11,2 мин", "21 мин", "40 %", "8,8 мин", "100 %"]
-        assert rows[2][:6] == ["не вызваны", "4", "0", "0", "1", "2"] and rows[2][8] == "75 %"
-        assert rows[3][0] == "Всего" and rows[3][8] == "46 %"
+        assert rows[0] == ["окно 1", "5", "0", "4", "1", "0", "0", "11,2 мин", "21 мин", "40 %", "8,8 мин",
+                           "0 · 0 · 0 · 0", "—", "—", "100 %"]
+        assert rows[2][:7] == ["не вызваны", "4", "0", "0", "0", "1", "2"] and rows[2][9] == "75 %"
+        assert rows[3][0] == "Всего" and rows[3][9] == "46 %"
+        heads = page.eval_on_selector_all("#reports thead th", "cells => cells.map(c => c.textContent)")
+        assert heads[:2] == ["Окно", "Выдано"] and len(heads) == len(rows[0])
         widths = page.eval_on_selector_all("#report-chart .fill", "bars => bars.map(b => b.style.width)")
         assert widths == ["40%", "0%", "75%", "46%"]
+        # A series of days by operator: a row per day and operator, and the chart a bar per day.
+        page.select_option("#report-by", "operator")
+        page.select_option("#report-every", "day")
+        page.click("#report-show")
+        page.wait_for_selector("#report-rows tr:has-text('весь период')")
+        rows = page.eval_on_selector_all("#report-rows tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
+        assert [r[:3] for r in rows] == [["23.11", "оператор не записан", "7"], ["23.11", "не вызваны", "2"],
+                                         ["24.11", "не вызваны", "2"], ["23.11", "Всего", "9"],
+                                         ["24.11", "Всего", "2"], ["весь период", "Всего", "11"]]
+        bars = page.eval_on_selector_all("#report-chart .report-bar > span:first-child", "s => s.map(e => e.textContent)")
+        assert bars == ["23.11", "24.11", "Всего"]
+        with page.expect_download() as download:
+            page.click("#report-csv")
+        assert download.value.suggested_filename == f"report-{CENTER}-{D}-{D1}-operator-day.csv"
+        with page.expect_download() as download:
+            page.click("#plays-xlsx")
+        assert download.value.suggested_filename == f"plays-{CENTER}-{D}-{D1}.xlsx"
+        with open(download.value.path(), "rb") as f:
+            sheet = openpyxl.load_workbook(io.BytesIO(f.read())).active
+        assert [row[:6] for row in sheet.iter_rows(min_row=3, max_row=3, values_only=True)] == [
+            ("screen-1", "2026.11.1", 0, "image", "promo.png", 1)]
+        page.select_option("#report-by", "window")
+        page.select_option("#report-every", "")
+        page.click("#report-show")
+        page.wait_for_selector("#report-rows tr:has-text('окно 2')")
         with page.expect_download() as download:
             page.click("#report-xlsx")
         assert download.value.suggested_filename == f"report-{CENTER}-{D}-{D1}-window.xlsx"

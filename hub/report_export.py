@@ -1,0 +1,99 @@
+"""The reports (hub/reports.py, hub/report_plays.py) as files: CSV and XLSX, one header row of
+bilingual captions, then a row per group (per period × group in a series), then the total."""
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from hub.reports import OUTCOMES, TOTAL
+
+# (key, caption for the exports), in the order of the columns.
+COLUMNS = (
+    ("issued", "Выдано / Issued"), ("walk_in", "Без талона / Walk-ins"), ("served", "Обслужено / Served"),
+    ("no_show", "Неявки / No-shows"), ("cancelled", "Отменено / Cancelled"), ("waiting", "Ожидают / Waiting"),
+    ("expired", "Истекло / Expired"), ("held", "Отложены / Held"),
+    ("awaiting_event", "Ждут события киоска / Awaiting kiosk event"),
+    ("mean_wait_minutes", "Среднее ожидание, мин / Mean wait, min"),
+    ("p90_wait_minutes", "90-й перцентиль ожидания, мин / 90th percentile wait, min"),
+    ("over_15_share", "Доля ждавших > 15 мин / Share waited > 15 min"),
+    ("mean_service_minutes", "Среднее обслуживание, мин / Mean service, min"),
+    *zip((f"outcome_{o}" for o in OUTCOMES), (
+        "Услуг оказано / Services done", "Не хватает документов / Documents missing",
+        "Отказов / Refused", "Только консультаций / Consultation only"), strict=True),
+    ("estimated", "С прогнозом / Estimates"),
+    ("estimate_error_minutes", "Ошибка прогноза, мин / Estimate error, min"),
+    ("estimate_within_5_share", "Прогноз точнее 5 мин / Estimate within 5 min"),
+    ("rated", "Оценок / Ratings"), ("happy_share", "Доля довольных / Happy share"),
+)
+GROUP_CAPTIONS = {"service": "Услуга / Service", "window": "Окно / Window", "operator": "Оператор / Operator"}
+PERIOD_CAPTION = "Период / Period"
+XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def span(first: str, last: str) -> str:
+    return first if first == last else f"{first}..{last}"
+
+
+def group_cell(report: dict[str, Any], row: dict[str, Any]) -> str:
+    key = row[report["by"]]
+    if report["by"] == "operator" and row.get("name") and row["name"] != key:
+        return f"{row['name']} ({key})"
+    return str(key)
+
+
+def table(report: dict[str, Any]) -> list[list[Any]]:
+    """The report as rows of cells, a header row first: one row per group (per period and group
+    in a series), then the total of each period in a series, then the whole range's total."""
+    lead = [PERIOD_CAPTION] if report.get("every") else []
+    header = [*lead, GROUP_CAPTIONS[report["by"]], *(caption for _, caption in COLUMNS)]
+    rows = [[*([span(row["from"], row["to"])] if lead else []), group_cell(report, row),
+             *(row[key] for key, _ in COLUMNS)] for row in report["rows"]]
+    totals = [[span(p["from"], p["to"]), TOTAL, *(p[key] for key, _ in COLUMNS)] for p in report.get("periods", [])]
+    whole = [*([span(report["from"], report["to"])] if lead else []), TOTAL,
+             *(report["total"][key] for key, _ in COLUMNS)]
+    return [header, *rows, *totals, whole]
+
+
+def title(report: dict[str, Any]) -> str:
+    return f"{report['center']} {report['from']}..{report['to']}"
+
+
+def file_name(report: dict[str, Any], kind: str, output: str) -> str:
+    """report-strogino-2026-11-01-2026-11-30-service[-week].csv, plays-strogino-….xlsx"""
+    tail = "" if kind == "plays" else f"-{report['by']}" + (f"-{report['every']}" if report.get("every") else "")
+    return f"{'plays' if kind == 'plays' else 'report'}-{title(report).replace(' ', '-').replace('..', '-')}" \
+           f"{tail}.{output}"
+
+
+def csv_bytes(rows: list[list[Any]]) -> bytes:
+    """UTF-8 with a byte-order mark, which spreadsheets need to read the Cyrillic right; an
+    empty cell where a figure has no visitors to count."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in rows:
+        writer.writerow(["" if cell is None else cell for cell in row])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def xlsx_bytes(heading: str, rows: list[list[Any]], sheet_title: str) -> bytes:
+    from openpyxl import Workbook  # the hub extra's; only exports need it
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = sheet_title
+    sheet.append([heading])
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def to_csv(report: dict[str, Any]) -> bytes:
+    return csv_bytes(table(report))
+
+
+def to_xlsx(report: dict[str, Any]) -> bytes:
+    every = f", every {report['every']}" if report.get("every") else ""
+    return xlsx_bytes(f"{title(report)} ({report['by']}{every}), {report['made_at']}", table(report), "report")
