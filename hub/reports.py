@@ -155,6 +155,31 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 3) if whole else None
 
 
+@dataclass(slots=True)
+class Visit:
+    """What one ticket adds to every tally it is counted in, worked out once."""
+    counted: tuple[str, ...]  # its state, and walk_in, held, awaiting_event when so
+    in_line: bool  # neither a walk-in nor awaiting its event: in the wait figures
+    wait: float  # minutes, when in line
+    called: bool
+    estimate_error: float | None
+    service: float | None
+    rating: bool | None  # happy or not; None when not rated
+
+
+def visit(ticket: Row, made_at: str) -> Visit:
+    counted = (ticket["state"], *(flag for flag in ("walk_in", "held", "awaiting_event") if ticket[flag]))
+    in_line = not ticket["walk_in"] and not ticket["awaiting_event"]
+    wait = max(0.0, _minutes(wait_began(ticket), wait_ended(ticket, made_at))) if in_line else 0.0
+    called = bool(ticket["first_called"])
+    error = abs(ticket["estimate_minutes"] - wait) if in_line and called and ticket["estimate_minutes"] is not None \
+        else None
+    service = max(0.0, _minutes(ticket["started_at"], ticket["finished_at"])) \
+        if ticket["state"] == "done" and ticket["started_at"] and ticket["finished_at"] else None
+    rating = None if ticket["score"] is None else bool(is_happy(ticket["score"], ticket["scale"]))
+    return Visit(counted, in_line, wait, called, error, service, rating)
+
+
 @dataclass
 class Tally:
     issued: int = 0
@@ -168,28 +193,22 @@ class Tally:
     rated: int = 0
     happy: int = 0
 
-    def count(self, key: str) -> None:
-        self.counts[key] = self.counts.get(key, 0) + 1
-
-    def add(self, ticket: Row, made_at: str) -> None:
+    def add(self, v: Visit) -> None:
         self.issued += 1
-        self.count(ticket["state"])
-        for flag in ("walk_in", "held", "awaiting_event"):
-            if ticket[flag]:
-                self.count(flag)
-        if not ticket["walk_in"] and not ticket["awaiting_event"]:
+        for key in v.counted:
+            self.counts[key] = self.counts.get(key, 0) + 1
+        if v.in_line:
             self.in_line += 1
-            wait = max(0.0, _minutes(wait_began(ticket), wait_ended(ticket, made_at)))
-            self.over += wait > OVER_MINUTES
-            if ticket["first_called"]:
-                self.waits.append(wait)
-                if ticket["estimate_minutes"] is not None:
-                    self.estimate_errors.append(abs(ticket["estimate_minutes"] - wait))
-        if ticket["state"] == "done" and ticket["started_at"] and ticket["finished_at"]:
-            self.service_minutes.append(max(0.0, _minutes(ticket["started_at"], ticket["finished_at"])))
-        if ticket["score"] is not None:
+            self.over += v.wait > OVER_MINUTES
+            if v.called:
+                self.waits.append(v.wait)
+        if v.estimate_error is not None:
+            self.estimate_errors.append(v.estimate_error)
+        if v.service is not None:
+            self.service_minutes.append(v.service)
+        if v.rating is not None:
             self.rated += 1
-            self.happy += is_happy(ticket["score"], ticket["scale"])
+            self.happy += v.rating
 
     def add_outcome(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
@@ -215,7 +234,8 @@ QUERY = (
     "SELECT t.day, t.service, t.window, t.operator, t.state, t.issued_at, t.slot_at, t.started_at, t.finished_at, "
     "t.walk_in, t.awaiting_event, t.estimate_minutes, "
     "(SELECT min(h.at) FROM ticket_history h WHERE h.ticket = t.id AND h.state = 'called') AS first_called, "
-    "(SELECT min(h.at) FROM ticket_history h WHERE h.ticket = t.id AND h.state = 'expired') AS expired_at, "
+    "CASE WHEN t.state = 'expired' THEN "  # looked up for the few expired only
+    "(SELECT min(h.at) FROM ticket_history h WHERE h.ticket = t.id AND h.state = 'expired') END AS expired_at, "
     "EXISTS (SELECT 1 FROM ticket_history h WHERE h.ticket = t.id AND h.state = 'held') AS held, "
     "r.score, r.scale "
     "FROM tickets t LEFT JOIN ratings r ON r.center = t.center AND r.ticket = t.id "
@@ -266,14 +286,11 @@ class Reports:
         total = Tally()
         asked = [center, first.isoformat(), last.isoformat()]
         for ticket in self.db.db.query(QUERY, asked):
-            span = period_of(ticket["day"])
-            for tally in (groups.setdefault((span, self._group(ticket, by)), Tally()),
-                          totals.setdefault(span, Tally()), total):
-                tally.add(ticket, made_at)
+            span, counted = period_of(ticket["day"]), visit(ticket, made_at)
+            for tally in self._tallies(groups, totals, total, span, self._group(ticket, by), every):
+                tally.add(counted)
         for done in self.db.db.query(OUTCOME_QUERY, asked):
-            span = period_of(done["day"])
-            for tally in (groups.setdefault((span, self._group(done, by)), Tally()),
-                          totals.setdefault(span, Tally()), total):
+            for tally in self._tallies(groups, totals, total, period_of(done["day"]), self._group(done, by), every):
                 tally.add_outcome(done["outcome"])
         order = _group_order(by)
         names = self._names(center) if by == "operator" else {}
@@ -289,6 +306,15 @@ class Reports:
         if every:
             found["periods"] = [{"from": s[0], "to": s[1], **totals[s].figures()} for s in sorted(totals)]
         return found
+
+    @staticmethod
+    def _tallies(groups: dict[tuple[tuple[str, str], str], Tally], totals: dict[tuple[str, str], Tally],
+                 total: Tally, span: tuple[str, str], key: str, every: str | None) -> tuple[Tally, ...]:
+        """The group's tally, the period's total (in a series only) and the whole total."""
+        group = groups.get((span, key)) or groups.setdefault((span, key), Tally())
+        if not every:
+            return group, total
+        return group, totals.get(span) or totals.setdefault(span, Tally()), total
 
     def _names(self, center: str) -> dict[str, str]:
         return {r["login"]: r["name"] or r["login"] for r in self.db.db.query(

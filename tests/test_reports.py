@@ -318,7 +318,7 @@ def test_the_console_shows_the_report_with_its_chart_and_downloads(served):
         page.wait_for_selector("#report-rows tr:has-text('окно 2')")
         rows = page.eval_on_selector_all("#report-rows tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
         assert rows[0] == ["окно 1", "5", "0", "4", "1", "0", "0", "11,2 мин", "21 мин", "40 %", "8,8 мин",
-                           "0 · 0 · 0 · 0", "—", "—", "100 %"]
+                           "0\u00a0·\u00a00\u00a0·\u00a00\u00a0·\u00a00", "—", "—", "100 %"]
         assert rows[2][:7] == ["не вызваны", "4", "0", "0", "0", "1", "2"] and rows[2][9] == "75 %"
         assert rows[3][0] == "Всего" and rows[3][9] == "46 %"
         heads = page.eval_on_selector_all("#reports thead th", "cells => cells.map(c => c.textContent)")

@@ -73,7 +73,7 @@
     return [...lead.map((text) => [text, ""]), [String(f.issued), "num"], [String(f.walk_in), "num"],
       [String(f.served), "num"], [String(f.no_show), "num"], [String(f.cancelled), "num"],
       [String(f.waiting), "num"], [minutes(f.mean_wait_minutes), "num"], [minutes(f.p90_wait_minutes), "num"],
-      [percent(f.over_15_share), "num"], [minutes(f.mean_service_minutes), "num"], [outcomes.join(" · "), "num"],
+      [percent(f.over_15_share), "num"], [minutes(f.mean_service_minutes), "num"], [outcomes.join("\u00a0·\u00a0"), "num"],
       [minutes(f.estimate_error_minutes), "num"], [percent(f.estimate_within_5_share), "num"],
       [percent(f.happy_share), "num"]];
   }
