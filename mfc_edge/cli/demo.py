@@ -209,6 +209,7 @@ def _scripted(out: Path) -> int:
     from mfc_edge.cli.demo_kiosk_consult import consult_scenes
     from mfc_edge.cli.demo_kiosk_info import info_scenes
     from mfc_edge.cli.demo_notices import notices_scene
+    from mfc_edge.cli.demo_reports import reports_scene
     from mfc_edge.cli.demo_screen import seed_history
     from mfc_edge.cli.kiosk_attract import attract_loop
 
@@ -254,6 +255,7 @@ def _scripted(out: Path) -> int:
         shown += "\n" + kids_scene(center, out, shots)
         shown += "\n" + notices_scene(center, out, shots)
         shown += "\n" + bookings_console_scene(center, called_booked, shots)
+        shown += "\n" + reports_scene(center, shots)  # the supervisor's report of the day, with its chart
     finally:
         center.close()
     tickets = sorted((out / "tickets").glob("job-*"))
