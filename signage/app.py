@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 # Not signage.kv: Kivy would load that by itself, again. The zones first: the slides use their colours.
 KV_FILES = [Path(__file__).parent / name for name in ("layout.kv", "slides.kv")]
 TAKEOVER_S = 8.0
+# How often the screen looks at its feed by its own timer. A feed the hub pushes is looked at
+# the moment it arrives (`Screen.on_feed`); the timer is the safety net for a change it missed.
+FOLLOW_CALLS_S = 0.5
 KIDS_STRIP_CALLS = 2  # the strip is small: the newest call and the one before it
 # Message ids of the bottom line's date (not strftime: the device's locale is not the visitor's).
 MONTHS = tuple(f"{{day}} {m}" for m in ("January", "February", "March", "April", "May", "June", "July",
@@ -81,6 +84,7 @@ class SignageApp(App):
     ticker_text = StringProperty("")
     calls_notice = StringProperty("")
     weekday = NumericProperty(0)
+    follow_every = FOLLOW_CALLS_S
 
     def __init__(self, device: DeviceConfig, screen: Any, clock: WallClock, *,
                  new_calls: Callable[[dict[str, Any]], list[dict[str, Any]]] = lambda feed: [],
@@ -134,7 +138,14 @@ class SignageApp(App):
         self._events = [Clock.schedule_interval(self.player.tick, 0.1),
                         Clock.schedule_interval(lambda _dt: self._tick_clock(), 1.0),
                         Clock.schedule_interval(lambda _dt: self._show_notices(), 1.0),
-                        Clock.schedule_interval(lambda _dt: self._follow_calls(), 0.5)]
+                        Clock.schedule_interval(lambda _dt: self._follow_calls(), self.follow_every)]
+        # A new feed arrives on the poller's thread: the call is drawn and its announcement
+        # queued in the next frame. A trigger runs once however many feeds came before it, and
+        # the follow itself shows and announces each call once (NewCalls), timer or not.
+        follow_soon = Clock.create_trigger(lambda _dt: self._follow_calls(), 0)
+        self._events.append(follow_soon)
+        if hasattr(self.screen, "on_feed"):
+            self.screen.on_feed = follow_soon
         if self.panel_schedule:
             self._events.append(Clock.schedule_interval(lambda _dt: self.panel_schedule.update(), 10.0))
             self.panel_schedule.update()
@@ -147,6 +158,8 @@ class SignageApp(App):
         self._show_notices()
 
     def on_stop(self) -> None:
+        if hasattr(self.screen, "on_feed"):
+            self.screen.on_feed = None
         for event in self._events:
             event.cancel()
         self._end_supervision()

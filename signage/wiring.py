@@ -42,6 +42,13 @@ class Screen(Device):
     notices: NoticeBoard | None = None  # the center's urgent notices; None without a hub
     uploader: ScreenshotUploader | None = None
     new_calls: NewCalls = field(default_factory=NewCalls)
+    # Set by the screen's app: told of each new feed, on the poller's thread, so that a pushed
+    # call is shown at once rather than at the app's next look.
+    on_feed: Callable[[], None] | None = None
+
+    def feed_arrived(self, _feed: dict[str, Any]) -> None:
+        if self.on_feed is not None:
+            self.on_feed()
 
     def calls_to_announce(self, feed: dict[str, Any]) -> list[dict[str, Any]]:
         """The feed's new calls, each handed to the announcer; also returned for the screen."""
@@ -80,7 +87,7 @@ def open_screen(device: DeviceConfig, clock: Clock, *, connect: bool = True,
     screen.start_sync()
     screen.start_heartbeat()
     if settings.shows_calls:
-        screen.feed = FeedPoller(hub, stale_after=settings.feed_stale_after).start()
+        screen.feed = FeedPoller(hub, stale_after=settings.feed_stale_after, on_change=screen.feed_arrived).start()
     screen.load = HubPoller(hub, LOAD_PATH, interval=LOAD_EVERY_S, stale_after=float("inf"),
                             cache_file=device.data_dir / "load.json").start()
     screen.ratings = HubPoller(hub, RATINGS_PATH, interval=RATINGS_EVERY_S, stale_after=10 * RATINGS_EVERY_S).start()

@@ -1,7 +1,9 @@
 """The push of calls to the hall: a device's long poll of the feed (hub/routes/devices.py) and
-the FeedPoller that uses it, falling back to the plain ETag poll when it does not work."""
+the FeedPoller that uses it, falling back to the plain ETag poll when it does not work; the
+window console's display, which follows its window's state pushed the same way."""
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -175,3 +177,117 @@ def test_the_back_off_grows_with_jitter_and_has_a_ceiling(monkeypatch):
     ceilings = [min(feed_module.BACKOFF_MAX_S, feed_module.BACKOFF_FIRST_S * 2 ** n) for n in range(9)]
     assert all(ceiling / 2 <= delay <= ceiling + 0.6 for delay, ceiling in zip(delays, ceilings, strict=True))
     assert not poller.pushed
+
+
+# --- the window console: its display follows the window's state, pushed the same way --------------
+
+class Shown:
+    """A keypad display that remembers every text it was given."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def show(self, text: str) -> None:
+        self.texts.append(text)
+
+
+@pytest.mark.slow
+def test_the_window_console_shows_a_call_made_on_the_web_console_without_polling(tmp_path, monkeypatch):
+    from gpiozero.pins.mock import MockFactory
+
+    from mfc_edge.config import load_config
+    from offline_cache.outbox import DeviceStore
+    from tests.helpers.window import Center, write_console_config
+    from tests.test_window_console import operator
+    from window_device.window_console import WindowConsole
+    from window_device.window_link import WindowLink
+
+    monkeypatch.setattr(feed_module, "BACKOFF_FIRST_S", 60.0)  # once cut, the push stays down for the test
+    center = Center(tmp_path / "hub")
+    proxy = FaultProxy(upstream=("127.0.0.1", int(center.url.rsplit(":", 1)[1]))).start()
+    store = DeviceStore(tmp_path / "console.sqlite", center_id=CENTER, device_id="console-5", clock=center.clock)
+    link = WindowLink(HubClient(proxy.url("http"), center.token))
+    shown = Shown()
+    console = WindowConsole(load_config(write_console_config(tmp_path, proxy.url("http"))), store, link,
+                            pin_factory=MockFactory(), display=shown)
+    state = console.state
+    assert state is not None
+    state.interval = 60.0  # a plain poll would take a minute
+    ivanova = operator(center)
+    try:
+        console.start()
+        wait_for(lambda: state.pushed and shown.texts == ["—"], "the first answer, pushed")
+        time.sleep(0.3)  # the console's request now waits on the hub
+        assert ivanova.act("open-window", window="5", services=["passport-rf"]).status_code == 200
+        assert ivanova.act("open-window", window="6", services=["passport-rf"]).status_code == 200
+        assert ivanova.act("call-next", window="6").json()["ticket"]["number"] == "П001"  # another window's
+        assert ivanova.act("call-next", window="5").json()["ticket"]["number"] == "П002"
+        wait_for(lambda: shown.texts[-1:] == ["П002"], "П002 on the keypad's display")
+        assert ivanova.act("finish", window="5").status_code == 200
+        wait_for(lambda: shown.texts[-1:] == ["—"] and console.served_ticket() == "ticket-0002", "the finish")
+        assert state.pushed
+
+        state.interval = 0.3
+        proxy.cut_all()  # the push channel is cut
+        wait_for(lambda: not state.pushed and state.last_status is not None, "the plain poll took over")
+        assert ivanova.act("call-next", window="5").json()["ticket"]["number"] == "П003"
+        wait_for(lambda: shown.texts[-1:] == ["П003"], "П003 by the plain poll")
+        assert not state.pushed and console.served_ticket() == "ticket-0003"
+        assert shown.texts == ["—", "П002", "—", "П003"]  # each change once, another window's none
+    finally:
+        console.close()
+        link.hub.close()
+        store.close()
+        proxy.stop()
+        center.close()
+
+
+@pytest.mark.slow
+def test_a_window_long_poll_waits_for_its_own_window_and_for_the_served_visitor_to_lapse(tmp_path):
+    from hub.ratings import SERVED_RECENTLY
+    from tests.helpers.window import Center
+    from tests.test_window_console import operator
+
+    center = Center(tmp_path / "hub")
+    http = requests.Session()
+    http.trust_env = False
+    http.headers["Authorization"] = f"Bearer {center.token}"
+    url = f"{center.url}/api/v1/windows/5"
+    ivanova = operator(center)
+    try:
+        for window in ("5", "6"):
+            ivanova.act("open-window", window=window, services=["passport-rf"])
+        first = http.get(url, timeout=10)
+        assert first.status_code == 200 and first.headers[FEED_WAIT_HEADER] == "25"
+        assert first.json()["current"] is None
+        etag = first.headers["ETag"]
+        assert http.get(url, headers={"If-None-Match": etag}, timeout=10).status_code == 304
+
+        def held(wait: int, then: Any) -> tuple[requests.Response, float]:
+            """A long poll of window 5 with `then()` done on the hub while it waits."""
+            replies: list[requests.Response] = []
+            asking = threading.Thread(target=lambda: replies.append(http.get(
+                url, params={"wait": wait}, headers={"If-None-Match": etag}, timeout=wait + 10)))
+            started = time.monotonic()
+            asking.start()
+            time.sleep(0.5)
+            then()
+            asking.join()
+            return replies[0], time.monotonic() - started
+
+        # Another window's call moves the center's feed on, not this window: still held.
+        reply, took = held(2, lambda: ivanova.act("call-next", window="6"))
+        assert reply.status_code == 304 and took >= 1.9
+        reply, _ = held(20, lambda: ivanova.act("call-next", window="5"))
+        assert reply.status_code == 200 and reply.json()["current"] == {"number": "П002", "state": "called"}
+        ivanova.act("finish", window="5")
+        done = http.get(url, timeout=10)
+        assert done.json()["served"] == {"ticket": "ticket-0002", "number": "П002"} and not done.json()["current"]
+        etag = done.headers["ETag"]
+        # The served visitor lapses by time alone: the hub answers then, though nothing was bumped.
+        center.clock.advance(seconds=SERVED_RECENTLY.total_seconds() - 1)
+        reply, _ = held(20, lambda: center.clock.advance(seconds=2))
+        assert reply.status_code == 200 and reply.json()["served"] is None
+    finally:
+        http.close()
+        center.close()

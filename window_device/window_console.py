@@ -4,8 +4,10 @@ Rating buttons, the help button and the keypad are built on one pin factory (rea
 a Raspberry Pi, gpiozero's MockFactory in tests and `--simulate`). Ratings, help requests
 and stuck buttons become outbox events in the device's own store, which the sync agent
 pushes to the hub whenever it can. A ticker thread polls the buttons (debounce catch-up,
-stuck detection); a second thread asks the hub who is at the window and what became of a
-help request, so a slow network never delays a press. The ticker is also what tells systemd
+stuck detection); the hub tells a third who is at the window the moment it changes (a long
+poll, window_link.WindowStatePoller), so the keypad's display follows a call made on the web
+console at once; a fourth asks what became of a help request. A slow network never delays a
+press. The ticker is also what tells systemd
 the console is up (after its first read of the pins) and alive (watchdog pings): a hung
 ticker is a console whose buttons do nothing, and systemd restarts it.
 """
@@ -28,12 +30,12 @@ from offline_cache.outbox import DeviceStore
 from window_device.help_button import HelpButton
 from window_device.keypad import Keypad, KeypadError, TerminalDisplay, TextDisplay
 from window_device.rating_console import RatingConsole
-from window_device.window_link import LinkError, WindowLink
+from window_device.window_link import LinkError, WindowLink, WindowStatePoller
 
 log = logging.getLogger(__name__)
 
 TICK_S = 0.01
-HUB_POLL_S = 1.0
+HUB_POLL_S = 1.0  # the help request's state; the window's too while its push does not work
 SERVED_FRESH_S = 30.0  # an older answer about the window may name the previous visitor
 HELP_REQUEST = "help_request"  # the store's key for the help request under way
 
@@ -52,7 +54,6 @@ class WindowConsole:
         self._ready = False
         self.buttons: dict[str, DebouncedButton] = {}
         self.leds: dict[str, Indicator] = {}
-        self._served: tuple[float, str | None] | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -89,6 +90,12 @@ class WindowConsole:
             if display is None and cfg.keypad.display == "terminal":
                 display = TerminalDisplay()
             self.keypad = Keypad({a: button(p, a) for a, p in cfg.keypad.pins.items()}, self._act, display)
+        self.state: WindowStatePoller | None = None
+        if link is not None and self.window and (self.rating or self.keypad):
+            # The hub confirms the state at least every 25 s while the push works (a long poll's
+            # 304), so an answer older than SERVED_FRESH_S means the hub is away.
+            self.state = link.state_poller(self.window, interval=HUB_POLL_S, stale_after=SERVED_FRESH_S,
+                                           on_change=self._window_changed)
 
     # --- what the parts need -----------------------------------------------------
 
@@ -101,10 +108,15 @@ class WindowConsole:
 
     def served_ticket(self) -> str | None:
         """The ticket the hub last named as served here, if that answer is fresh."""
-        served = self._served
-        if served is None or self.clock() - served[0] > SERVED_FRESH_S:
-            return None
-        return served[1]
+        state = self.state.latest() if self.state and self.link else None
+        served = state.get("served") if state else None
+        return served["ticket"] if isinstance(served, dict) else None
+
+    def _window_changed(self, state: dict[str, Any]) -> None:
+        """A new answer about the window (on the poller's thread): the display shows who is at it."""
+        if self.keypad and self.keypad.display:
+            current = state.get("current")
+            self.keypad.show(current["number"] if isinstance(current, dict) else "—")
 
     def _act(self, action: str) -> str | None:
         if self.link is None:
@@ -126,21 +138,23 @@ class WindowConsole:
 
     def poll_hub(self) -> None:
         """Ask the hub once about the window and the help request; quiet when it is away."""
+        if self.state and self.link:
+            self.state.poll_once()
+        self.poll_help()
+
+    def poll_help(self) -> None:
+        """Ask the hub about the help request under way; say whether the hub answers."""
         if self.link is None:
             return
+        answers = self.state is None or self.state.latest() is not None
         try:
-            if self.window and (self.rating or self.keypad):
-                state = self.link.window(self.window)
-                self._served = (self.clock(), state["served"]["ticket"] if state.get("served") else None)
-                if self.keypad and state.get("current") and self.keypad.display:
-                    self.keypad.show(state["current"]["number"])
             if self.help and self.help.request:
                 self.help.update(self.link.help_state(self.help.request))
         except (LinkError, KeyError, TypeError) as exc:
             log.debug("hub poll: %s", exc)
-            self.notifier.status("the hub does not answer: buttons are recorded and sent later")
-        else:
-            self.notifier.status("running, the hub answers")
+            answers = False
+        self.notifier.status("running, the hub answers" if answers else
+                             "the hub does not answer: buttons are recorded and sent later")
 
     def _loop(self, step: Callable[[], None], every: float) -> None:
         while not self._stop.wait(every):
@@ -150,10 +164,12 @@ class WindowConsole:
                 log.exception("%s failed", step.__name__)
 
     def start(self) -> WindowConsole:
-        for step, every in ((self.tick, TICK_S), (self.poll_hub, HUB_POLL_S)):
+        for step, every in ((self.tick, TICK_S), (self.poll_help, HUB_POLL_S)):
             thread = threading.Thread(target=self._loop, args=(step, every), name=step.__name__, daemon=True)
             thread.start()
             self._threads.append(thread)
+        if self.state:
+            self.state.start()
         return self
 
     def close(self) -> None:
@@ -161,6 +177,8 @@ class WindowConsole:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=5)
+        if self.state:
+            self.state.stop()
         if self.keypad:
             self.keypad.close()
         for part in [*self.buttons.values(), *self.leds.values(), *([self.buzzer] if self.buzzer else [])]:

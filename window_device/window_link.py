@@ -1,6 +1,7 @@
-"""The window device's questions to the hub: who is at my window, what became of my help
-request, and the keypad's queue actions. Every call is short and fails soft: the hub being
-away is normal, and the device works on (ratings and help requests wait in the outbox).
+"""The window device's questions to the hub: who is at my window (pushed: a long poll), what
+became of my help request, and the keypad's queue actions. Every call is short and fails soft:
+the hub being away is normal, and the device works on (ratings and help requests wait in the
+outbox).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from urllib.parse import quote
 import requests
 
 from mfc_edge.protocol import API
+from offline_cache.feed import FeedPoller
 from offline_cache.hub_client import HubClient
 
 log = logging.getLogger(__name__)
@@ -18,6 +20,19 @@ log = logging.getLogger(__name__)
 
 class LinkError(Exception):
     """The hub could not be asked, or refused; the message fits a small display."""
+
+
+class WindowStatePoller(FeedPoller):
+    """Who is at the window and who was served there, pushed as the screens' feed is: a long
+    poll of the window's state (`?wait=N` with its ETag), answered by the hub the moment a call
+    or a finish changes it, with FeedPoller's fallback to the plain poll and its jittered
+    back-off when the push is cut or refused. `latest()` is None once the hub has not
+    confirmed the state for `stale_after` seconds."""
+
+    def __init__(self, hub: HubClient, window: str, **kwargs: Any):
+        super().__init__(hub, **kwargs)
+        # The feed's poller, asking for the window's state instead: the same protocol of waits.
+        self.path, self.name = f"{API}/windows/{quote(window)}", f"window-{window}-poller"
 
 
 class WindowLink:
@@ -34,11 +49,9 @@ class WindowLink:
         except ValueError:
             return reply.status_code, {}
 
-    def window(self, window: str) -> dict[str, Any]:
-        status, body = self._call("GET", f"/windows/{quote(window)}")
-        if status != 200:
-            raise LinkError(f"сервер ответил {status}")
-        return body
+    def state_poller(self, window: str, **kwargs: Any) -> WindowStatePoller:
+        """The window's state kept current in the background (not started); `kwargs` as FeedPoller's."""
+        return WindowStatePoller(self.hub, window, timeout=self.timeout, **kwargs)
 
     def help_state(self, request: str) -> str | None:
         """The request's state on the hub; None when the hub does not have it yet."""

@@ -8,6 +8,9 @@ screenshot, say, waits on the hub until the screen next asks.
 from __future__ import annotations
 
 import base64
+import hashlib
+import time
+from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
@@ -22,7 +25,7 @@ from hub.feed_watch import FeedWatch, TooManyWaiting
 from hub.hub import Hub
 from hub.identity import Device, EnrollmentError
 from hub.load import DEFAULT_WEEKS, MAX_WEEKS
-from hub.ratings import served_ticket
+from hub.ratings import SERVED_RECENTLY, served_ticket
 from hub.routes.common import API, WINDOW, DeviceDep, HubDep, etag_matches, hub_of, queue_reply, wait_unless_gone
 from hub.routes.device_models import (
     PNG_BODY,
@@ -296,16 +299,60 @@ def own_window(window: str, who: Device) -> None:
 
 
 @router.get(f"{API}/windows/{{window}}", tags=["window hardware"],
-            responses={403: {"description": "not a console, or a console of another window"}})
-def window_state(window: WindowPath, hub: HubDep, who: ConsoleDep) -> dict[str, Any]:
+            responses={304: {"description": "unchanged since the ETag given in If-None-Match"},
+                       403: {"description": "not a console, or a console of another window"},
+                       503: {"description": "too many devices wait: ask again after Retry-After"}})
+async def window_state(request: Request, window: WindowPath, who: ConsoleDep,
+                       wait: Annotated[int, Query(ge=0, le=FEED_WAIT_MAX_S, description=(
+                           "with If-None-Match: wait up to this many seconds for the window to change "
+                           "before answering 304 (a long poll, as the feed's)"))] = 0) -> Any:
     """The visitor at the window now, and the ticket a rating made now would belong to; for the
-    window's own console only."""
+    window's own console only. Held like the feed's long poll, so the keypad's display follows
+    a call made on the web console at once."""
     own_window(window, who)
-    current = hub.queue.current(who.center, window)
-    served = served_ticket(hub.db.db, who.center, window, hub.db.now())
-    return {"window": window,
-            "current": current and {"number": current["number"], "state": current["state"]},
-            "served": served and {"ticket": served["id"], "number": served["number"]}}
+    hub = hub_of(request)
+    state, etag, version, settles_in = await run_in_threadpool(_window_state, hub, who.center, window)
+    pushing = {protocol.FEED_WAIT_HEADER: str(FEED_WAIT_MAX_S)}
+    seen = request.headers.get("if-none-match")
+    deadline = time.monotonic() + min(wait, settles_in)
+    watch: FeedWatch = request.app.state.feed_watch
+    # Every change of a window bumps its center's feed version, but so does every other window's:
+    # the request waits on until this window's answer changes. The served visitor also goes by
+    # time alone, which no version marks: the wait ends by then (`settles_in`).
+    while wait and seen == etag and (left := deadline - time.monotonic()) > 0:
+        try:
+            await wait_unless_gone(request, watch.wait(who.center, f"window:{who.id}", version, left))
+        except TooManyWaiting:
+            return JSONResponse({"detail": "too many devices wait: ask again later"}, status_code=503,
+                                headers={"Retry-After": str(FEED_BUSY_RETRY_S), **pushing})
+        before = version
+        state, etag, version, settles_in = await run_in_threadpool(_window_state, hub, who.center, window)
+        if version == before:  # the wait ran out, the device went away or the hub is stopping
+            break
+        deadline = min(deadline, time.monotonic() + settles_in)
+    if seen == etag:
+        return Response(status_code=304, headers={"ETag": etag, **pushing})
+    return JSONResponse(state, headers={"ETag": etag, **pushing})
+
+
+def _window_state(hub: Hub, center: str, window: str) -> tuple[dict[str, Any], str, int, float]:
+    """The window's state, its ETag, the feed version it was read at, and the seconds until the
+    served visitor stops counting as served by time alone (no version bump marks that)."""
+    version = hub.db.feed_version(center)
+    now = hub.db.now()
+    current = hub.queue.current(center, window)
+    served = served_ticket(hub.db.db, center, window, now)
+    state = {"window": window,
+             "current": current and {"number": current["number"], "state": current["state"]},
+             "served": served and {"ticket": served["id"], "number": served["number"]}}
+    settles_in = float(FEED_WAIT_MAX_S)
+    if served and served["finished_at"]:
+        ends = datetime.fromisoformat(served["finished_at"]) + SERVED_RECENTLY
+        settles_in = min(settles_in, max(0.0, (ends - now).total_seconds()) + 0.5)
+    # The state itself in the tag, not only the version: a served visitor going by time changes
+    # the answer without a new version.
+    digest = hashlib.sha256(orjson.dumps(state, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+    return state, f'"{center}-{window}-{digest}"', version, settles_in
 
 
 @router.post(f"{API}/windows/{{window}}/{{action}}", tags=["window hardware"],
