@@ -7,7 +7,9 @@ its clock a day ahead must not move the hall to tomorrow. A ticket's day is the 
 "Within standard" counts visitors called within 15 minutes of taking their ticket — the
 waiting-time standard of Moscow's centers — and booked visitors called within 5 minutes of
 their slot, or of their check-in if they came after it (hub/queue_order.py): a booked visitor
-who checked in early waits for the slot, which is not a wait the center owes them.
+who checked in early waits for the slot, which is not a wait the center owes them. Walk-ins
+(served without a ticket) and tickets called by number before their kiosk's event came have no
+wait the hub knows: they count as issued and served, not in the waits.
 """
 from __future__ import annotations
 
@@ -32,16 +34,21 @@ class Hall:
         self.db, self.centers = db, centers
 
     def windows(self, center: str) -> list[dict[str, Any]]:
-        """Every open window: its operator, services, and the visitor at it, if any."""
+        """Every open window: its operator, services, the visitor at it, if any, its pause (since
+        when, why) and how many of its visitors are on hold."""
         rows = self.db.db.query(
             "SELECT w.window, w.services, w.open_since, w.operator, o.name AS operator_name, "
-            "t.number, t.state, coalesce(t.started_at, t.called_at) AS since "
+            "w.paused_since, w.pause_reason, t.number, t.state, coalesce(t.started_at, t.called_at) AS since, "
+            "(SELECT count(*) FROM tickets h WHERE h.center = w.center AND h.window = w.window "
+            "AND h.state = 'held') AS held "
             "FROM windows w LEFT JOIN operators o ON o.center = w.center AND o.login = w.operator "
             "LEFT JOIN tickets t ON t.center = w.center AND t.window = w.window AND t.state IN ('called', 'serving') "
             "WHERE w.center = ? AND w.open_since IS NOT NULL ORDER BY length(w.window), w.window", [center])
         return [{"window": r["window"], "operator": r["operator"], "operator_name": r["operator_name"] or r["operator"],
                  "services": json.loads(r["services"] or "[]"), "open_since": r["open_since"],
-                 "current": r["number"] and {"number": r["number"], "state": r["state"], "since": r["since"]}}
+                 "current": r["number"] and {"number": r["number"], "state": r["state"], "since": r["since"]},
+                 "paused": r["paused_since"] and {"since": r["paused_since"], "reason": r["pause_reason"]},
+                 "held": r["held"]}
                 for r in rows]
 
     def service_day(self, center: str) -> str:
@@ -49,10 +56,11 @@ class Hall:
 
     def today(self, center: str) -> dict[str, Any]:
         """Per service and in total: issued, served, no-shows, cancelled by their visitors (from
-        the phone page), still waiting, mean wait to be called, and the share called within
-        the standard."""
+        the phone page), still waiting, on hold now, mean wait to be called, and the share called
+        within the standard."""
         day = self.service_day(center)
-        rows = self.db.db.query("SELECT service, state, issued_at, called_at, slot_at FROM tickets "
+        rows = self.db.db.query("SELECT service, state, issued_at, called_at, slot_at, walk_in, awaiting_event "
+                                "FROM tickets "
                                 "WHERE center = ? AND day = ?", [center, day])
         per_service: dict[str, _Tally] = {}
         total = _Tally()
@@ -65,7 +73,7 @@ class Hall:
 
 class _Tally:
     def __init__(self) -> None:
-        self.issued = self.served = self.no_show = self.cancelled = self.waiting = 0
+        self.issued = self.served = self.no_show = self.cancelled = self.waiting = self.held = 0
         self.waits: list[float] = []
         self.on_time = 0
 
@@ -75,7 +83,8 @@ class _Tally:
         self.no_show += row["state"] == "no_show"
         self.cancelled += row["state"] == "cancelled"
         self.waiting += row["state"] == "waiting"
-        if row["called_at"]:
+        self.held += row["state"] == "held"
+        if row["called_at"] and not row["walk_in"] and not row["awaiting_event"]:
             booked = bool(row["slot_at"])
             since = max(row["slot_at"], row["issued_at"]) if booked else row["issued_at"]
             wait = max(0.0, _minutes(since, row["called_at"]))
@@ -85,7 +94,7 @@ class _Tally:
     def summary(self) -> dict[str, Any]:
         called = len(self.waits)
         return {"issued": self.issued, "served": self.served, "no_show": self.no_show,
-                "cancelled": self.cancelled, "waiting": self.waiting,
+                "cancelled": self.cancelled, "waiting": self.waiting, "held": self.held,
                 "mean_wait_minutes": round(sum(self.waits) / called, 1) if called else None,
                 "within_standard": round(self.on_time / called, 3)
                 if called else None}

@@ -35,15 +35,13 @@ from hub.booked_visits import settle_check_ins
 from hub.centers import Centers
 from hub.db import HubDB, Row, iso, stored_time
 from hub.estimates import Estimates
-from hub.placement import Arrival, call_numbers
+from hub.placement import Arrival, Placement, call_numbers
 from hub.queue_order import next_ticket
+from hub.visits import ACTIVE, QueueError, Visits
+
+__all__ = ["ACTIVE", "Call", "Queue", "QueueError"]
 
 DEFAULT_PRIORITY_STREAK = 3
-ACTIVE = ("called", "serving")
-
-
-class QueueError(ValueError):
-    """An operator action that does not fit the queue's state; the message is for the operator."""
 
 
 @dataclass(frozen=True)
@@ -54,9 +52,9 @@ class Call:
     recall: bool
 
 
-class Queue:
+class Queue(Visits):
     def __init__(self, db: HubDB, centers: Centers, priority_streak: int = DEFAULT_PRIORITY_STREAK):
-        self.db, self.centers = db, centers
+        super().__init__(db, centers)
         self.priority_streak = priority_streak
         self.estimates = Estimates(db)
 
@@ -78,20 +76,60 @@ class Queue:
             return 0
         arrival = Arrival(datetime.fromisoformat(received), sender, self.centers.timezone(center))
         placed = [(event, arrival.place(event["body"])) for event in new.values()]
-        numbers = call_numbers(d, center, [(event["body"]["number"], where.day) for event, where in placed])
+        completed = self._complete_awaiting(d, center, placed, received)
+        fresh = [(event, where) for event, where in placed if event["body"]["ticket"] not in completed]
+        numbers = call_numbers(d, center, [(event["body"]["number"], where.day) for event, where in fresh])
         added = self._insert_waiting(d, [
             (body["ticket"], center, event["device"], number, body["number"], body["service"], where.day,
              body["day"], int(body["priority"]), iso(where.at), stored_time(body["issued_at"]),
              where.timing, body["status_token"], received)
-            for (event, where), number in zip(placed, numbers, strict=True) for body in [event["body"]]])
+            for (event, where), number in zip(fresh, numbers, strict=True) for body in [event["body"]]])
         settle_check_ins(d, center, [(body["ticket"], body["booking"]) for event, _ in placed
                                      for body in [event["body"]] if body.get("booking")])
         today = arrival.today.isoformat()
         self._expire(d, center, [event["body"]["ticket"] for event, where in placed if where.day < today],
                      "issued on a past day")
-        if added > 0:
+        if added > 0 or completed:
             self.db.bump_feed(d, center)
         return added
+
+    def _complete_awaiting(self, d: Database, center: str, placed: list[tuple[dict[str, Any], Placement]],
+                           received: str) -> set[str]:
+        """The tickets of `placed` that an operator called by number before their event came
+        (hub/visits.py, `awaiting_event`): each such row takes the kiosk's ticket id, time of
+        issue, device, token and priority, so the visit stays one ticket with one history. The
+        call number and service stay the operator's. The ids completed."""
+        keys = sorted({(where.day, event["body"]["number"]) for event, where in placed})
+        awaiting: dict[tuple[str, str], tuple[str, str | None]] = {}
+        for start in range(0, len(keys), 500):  # one walk down the unique index (center, day, number)
+            chunk = keys[start:start + 500]
+            awaiting.update(((day, number), (ticket, called)) for ticket, day, number, called in d.execute(
+                f"WITH wanted(day, number) AS (VALUES {','.join(['(?, ?)'] * len(chunk))}) "
+                "SELECT t.id, t.day, t.number, t.called_at FROM wanted JOIN tickets AS t ON t.center = ? "
+                "AND t.day = wanted.day AND t.number = wanted.number WHERE t.awaiting_event = 1",
+                [*(v for pair in chunk for v in pair), center]))
+        completed: dict[str, str] = {}  # the hub's id -> the kiosk's
+        for event, where in placed:
+            body = event["body"]
+            found = awaiting.pop((where.day, body["number"]), None)
+            if found is None:
+                continue
+            old, called = found
+            # Issued no later than it was called, whatever the kiosk's clock said.
+            issued = min(iso(where.at), called) if called else iso(where.at)
+            d.execute("UPDATE tickets SET id = ?, device = ?, issued_at = ?, device_day = ?, device_issued_at = ?, "
+                      "timing = ?, status_token = ?, priority = ?, received_at = ?, awaiting_event = 0 WHERE id = ?",
+                      [body["ticket"], event["device"], issued, body["day"], stored_time(body["issued_at"]),
+                       where.timing, body["status_token"], int(body["priority"]), received, old])
+            for table in ("ticket_history", "visit_services"):  # both indexed by ticket
+                d.execute(f"UPDATE {table} SET ticket = ? WHERE ticket = ?", [body["ticket"], old])
+            d.execute("UPDATE ratings SET ticket = ? WHERE center = ? AND ticket = ?", [body["ticket"], center, old])
+            completed[old] = body["ticket"]
+        if completed:  # calls has no index by ticket: one pass over it for the batch (this is rare)
+            d.execute(f"UPDATE calls SET ticket = CASE ticket {' '.join(['WHEN ? THEN ?'] * len(completed))} END "
+                      f"WHERE center = ? AND ticket IN ({','.join('?' * len(completed))})",
+                      [*(v for pair in completed.items() for v in pair), center, *completed])
+        return set(completed.values())
 
     @staticmethod
     def _insert_waiting(d: Database, rows: list[tuple[Any, ...]]) -> int:
@@ -117,12 +155,6 @@ class Queue:
         return known
 
     # --- reading --------------------------------------------------------------
-
-    def current(self, center: str, window: str) -> Row | None:
-        rows = list(self.db.db.query(
-            "SELECT * FROM tickets WHERE center = ? AND window = ? AND state IN ('called', 'serving') "
-            "ORDER BY called_at DESC LIMIT 1", [center, window]))
-        return rows[0] if rows else None
 
     def waiting(self, center: str, now: datetime | None = None) -> dict[str, Row]:
         """Per service: how many wait, and the longest wait so far in seconds."""
@@ -155,18 +187,7 @@ class Queue:
                                 [center, day])
         return [{k: v for k, v in row.items() if k != "status_token"} for row in rows]
 
-    def window_services(self, center: str, window: str) -> list[str]:
-        rows = list(self.db.db.query("SELECT services FROM windows WHERE center = ? AND window = ? "
-                                     "AND open_since IS NOT NULL", [center, window]))
-        return json.loads(rows[0]["services"] or "[]") if rows else []
-
     # --- operator actions ------------------------------------------------------
-
-    def window(self, center: str, window: str) -> Row | None:
-        """The window if it is open: its services and the login of the operator holding it."""
-        rows = list(self.db.db.query("SELECT * FROM windows WHERE center = ? AND window = ? AND open_since IS NOT NULL",
-                                     [center, window]))
-        return rows[0] if rows else None
 
     def open_window(self, center: str, window: str, services: list[str], operator: str,
                     take_over: bool = False) -> None:
@@ -185,78 +206,56 @@ class Queue:
         with self.db.transaction() as d:
             if self.current(center, window):
                 raise QueueError("finish the current visitor or mark a no-show first")
+            self._end_pause(d, center, window)  # a closed window is not paused
             d.execute("UPDATE windows SET open_since = NULL, operator = NULL WHERE center = ? AND window = ?",
                       [center, window])
             self.db.bump_feed(d, center)
 
-    def _set_state(self, d: Database, ticket: Row, state: str, at_window: str | None,
-                   **fields: str | None) -> None:
-        now = iso(self.db.now())
-        d.table("tickets").update(ticket["id"], {"state": state,
-                                                 **{k: (now if v == "now" else v) for k, v in fields.items()}})
-        d.table("ticket_history").insert({"ticket": ticket["id"], "center": ticket["center"], "state": state, "at": now,
-                                    "window": at_window, "detail": ""})
-        self.db.bump_feed(d, ticket["center"])
-
     def call_next(self, center: str, window: str, services: list[str]) -> Row | None:
-        """Finish nothing, skip nobody: a window with a visitor still called must finish or mark no-show first."""
+        """Finish nothing, skip nobody: a window with a visitor still called must finish or mark
+        no-show first. A paused window's pause ends. Tickets transferred to this window or to its
+        operator come first (hub/queue_order.py)."""
         if not services:
             raise QueueError("choose the services this window serves")
         with self.db.transaction() as d:
-            if self.current(center, window):
-                raise QueueError("finish the current visitor or mark a no-show first")
-            rows = list(d.query("SELECT priority_streak FROM windows WHERE center = ? AND window = ?",
+            self._free(d, center, window)
+            rows = list(d.query("SELECT priority_streak, operator FROM windows WHERE center = ? AND window = ?",
                                 [center, window]))
             streak = (rows[0]["priority_streak"] or 0) if rows else 0
             self._expire_past_days(d, center)  # the minute's check may not have run since midnight
-            ticket = next_ticket(d, center, services, self.db.now(), streak, self.priority_streak)
+            ticket = next_ticket(d, center, services, self.db.now(), streak, self.priority_streak,
+                                 window, (rows[0]["operator"] or "") if rows else "")
             if ticket is None:
                 return None
             self._set_state(d, ticket, "called", window, window=window, called_at="now")
-            d.table("calls").insert({"center": center, "ticket": ticket["id"], "number": ticket["number"],
-                               "window": window, "at": iso(self.db.now()), "recall": 0})
-            if not ticket["booking"]:  # the streak counts the walk-in line's calls (hub/queue_order.py)
+            self._announce(d, ticket, window)
+            # The streak counts the walk-in line's calls (hub/queue_order.py).
+            if not ticket["booking"] and not ticket["for_window"] and not ticket["for_operator"]:
                 d.table("windows").upsert({"center": center, "window": window,
                                            "priority_streak": streak + 1 if ticket["priority"] else 0},
                                           pk=("center", "window"))
             return dict(d.table("tickets").get(ticket["id"]))
 
-    def _active(self, center: str, window: str) -> Row:
-        ticket = self.current(center, window)
-        if ticket is None:
-            raise QueueError("no visitor is called to this window")
-        return ticket
-
     def recall(self, center: str, window: str) -> Row:
         with self.db.transaction() as d:
             ticket = self._active(center, window)
-            d.table("calls").insert({"center": center, "ticket": ticket["id"], "number": ticket["number"],
-                               "window": window, "at": iso(self.db.now()), "recall": 1})
-            d.table("ticket_history").insert({"ticket": ticket["id"], "center": center, "state": "recalled",
-                                        "at": iso(self.db.now()), "window": window, "detail": ""})
+            self._announce(d, ticket, window, recall=True)
+            self._history(d, ticket, "recalled", window)
             self.db.bump_feed(d, center)
             return ticket
 
     def start(self, center: str, window: str) -> Row:
         with self.db.transaction() as d:
             ticket = self._active(center, window)
-            if ticket["state"] == "called":
-                self._set_state(d, ticket, "serving", window, started_at="now")
-            return dict(d.table("tickets").get(ticket["id"]))
-
-    def finish(self, center: str, window: str) -> Row:
-        with self.db.transaction() as d:
-            ticket = self._active(center, window)
-            fields = {"finished_at": "now"}
-            if not ticket["started_at"]:
-                fields["started_at"] = ticket["called_at"]  # served without a separate "arrived"
-            self._set_state(d, ticket, "done", window, **fields)
+            if ticket["state"] == "called":  # a visitor back from hold was served since then already
+                self._set_state(d, ticket, "serving", window, started_at=ticket["started_at"] or "now")
             return dict(d.table("tickets").get(ticket["id"]))
 
     def no_show(self, center: str, window: str) -> Row:
         with self.db.transaction() as d:
             ticket = self._active(center, window)
             self._set_state(d, ticket, "no_show", window, finished_at="now")
+            self._drop_pending_services(d, [ticket["id"]])
             return dict(d.table("tickets").get(ticket["id"]))
 
     def cancel(self, status_token: str) -> Row | None:
@@ -275,19 +274,6 @@ class Queue:
                 raise QueueError("only a ticket still waiting in line can be cancelled")
             return dict(d.table("tickets").get(ticket["id"]))
 
-    def transfer(self, center: str, window: str, to_service: str) -> Row:
-        """The visitor needs another service too: back in line there, keeping the original time of issue."""
-        with self.db.transaction() as d:
-            ticket = self._active(center, window)
-            if to_service == ticket["service"]:
-                raise QueueError("the ticket is already in that service's line")
-            d.table("ticket_history").insert({"ticket": ticket["id"], "center": center, "state": "transferred",
-                                        "at": iso(self.db.now()), "window": window,
-                                        "detail": f"{ticket['service']} -> {to_service}"})
-            self._set_state(d, ticket, "waiting", window, service=to_service, window=None, called_at=None,
-                            started_at=None)
-            return dict(d.table("tickets").get(ticket["id"]))
-
     def history(self, ticket_id: str) -> list[Row]:
         return list(self.db.db["ticket_history"].rows_where("ticket = ?", [ticket_id], order_by="id"))
 
@@ -302,21 +288,29 @@ class Queue:
     def _expire_past_days(self, d: Database, center: str) -> int:
         today, began = self.centers.today(center)
         waiting = [r["id"] for r in d.query(
-            "SELECT id FROM tickets WHERE center = ? AND state = 'waiting' AND day < ? "
+            "SELECT id FROM tickets WHERE center = ? AND state IN ('waiting', 'held') AND day < ? "
             "AND (received_at IS NULL OR received_at < ?)", [center, today, began])]
         return self._expire(d, center, waiting, "end of day")
 
     def _expire(self, d: Database, center: str, tickets: list[str], detail: str) -> int:
-        """Take waiting `tickets` out of the line as expired, each change kept in the history."""
+        """Take waiting (or held) `tickets` out of the line as expired, each change kept in the history."""
         expired = [t for t in tickets
-                   if d.execute("UPDATE tickets SET state = 'expired' WHERE id = ? AND state = 'waiting'",
+                   if d.execute("UPDATE tickets SET state = 'expired' WHERE id = ? AND state IN ('waiting', 'held')",
                                 [t]).rowcount]
+        self._drop_pending_services(d, expired)
         now = iso(self.db.now())
         d.table("ticket_history").insert_all([{"ticket": t, "center": center, "state": "expired", "at": now,
                                                "window": None, "detail": detail} for t in expired])
         if expired:
             self.db.bump_feed(d, center)
         return len(expired)
+
+    @staticmethod
+    def _drop_pending_services(d: Database, tickets: list[str]) -> None:
+        """Services added to a visit that ended unfinished (a no-show, a held visitor who never
+        came back) were not provided: they leave no outcome."""
+        for ticket in tickets:
+            d.execute("DELETE FROM visit_services WHERE ticket = ? AND outcome = ''", [ticket])
 
     def close_past_days_everywhere(self) -> int:
         centers = [r[0] for r in self.db.db.execute("SELECT DISTINCT center FROM devices")]

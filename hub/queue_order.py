@@ -28,10 +28,14 @@ The rule, for a window serving some services (only tickets of those services cou
 5. A booked visitor transferred to another service's line (Queue.transfer) stays booked: due
    since their slot, they go ahead there too, as any transferred ticket keeps its time of
    issue: the center goes on with a visit it has already begun.
+6. A ticket transferred to one window, or to one operator (hub/visits.py), is in no service's
+   line: only that window, or a window its operator holds, calls it, before anyone of rules
+   1–4 and whatever its service, the earliest issued first. Calling it leaves the streak as it was.
 
 Every step reads a few rows down an index: the head of each walk-in line by
 (center, state, service, priority, issued_at) (hub/schema.py, step 6), and the booked
-tickets waiting by the partial index of step 10, a handful at a time.
+tickets waiting by the partial index of step 10, and the directed ones by that of step 11, a
+handful at a time.
 """
 from __future__ import annotations
 
@@ -65,7 +69,8 @@ def walk_in_heads(d: Database, center: str, services: list[str]) -> list[Row]:
     return list(d.query(
         f"WITH wanted(service) AS (VALUES {marks}), heads(id) AS (SELECT (SELECT id FROM tickets "
         "WHERE center = ? AND state = 'waiting' AND service = wanted.service AND priority = line.priority "
-        "AND booking = '' ORDER BY issued_at LIMIT 1) FROM wanted, (SELECT 0 AS priority UNION ALL SELECT 1) AS line) "
+        "AND booking = '' AND for_window = '' AND for_operator = '' ORDER BY issued_at LIMIT 1) "
+        "FROM wanted, (SELECT 0 AS priority UNION ALL SELECT 1) AS line) "
         "SELECT * FROM tickets WHERE id IN (SELECT id FROM heads)", [*services, center]))
 
 
@@ -82,7 +87,16 @@ def booked_waiting(d: Database, center: str, services: list[str]) -> list[Row]:
     # The partial index of the booked tickets, named: left to itself SQLite walks the walk-in
     # lines' index instead, every waiting ticket of the services.
     return list(d.query(f"SELECT * FROM tickets INDEXED BY idx_tickets_booked_waiting WHERE center = ? "
-                        f"AND state = 'waiting' AND booking != '' AND service IN ({marks})", [center, *services]))
+                        f"AND state = 'waiting' AND booking != '' AND for_window = '' AND for_operator = '' "
+                        f"AND service IN ({marks})", [center, *services]))
+
+
+def directed_waiting(d: Database, center: str, window: str, operator: str) -> list[Row]:
+    """Rule 6: the tickets transferred to this window or to its operator, the earliest issued first."""
+    rows = d.query("SELECT * FROM tickets INDEXED BY idx_tickets_directed_waiting WHERE center = ? "
+                   "AND state = 'waiting' AND (for_window != '' OR for_operator != '')", [center])
+    mine = [t for t in rows if t["for_window"] == window or (operator and t["for_operator"] == operator)]
+    return sorted(mine, key=lambda t: (t["issued_at"], t["id"]))
 
 
 def choose(walk_ins: list[Row], booked: list[Row], now: datetime, streak: int, priority_streak: int) -> Row | None:
@@ -102,7 +116,11 @@ def choose(walk_ins: list[Row], booked: list[Row], now: datetime, streak: int, p
 
 
 def next_ticket(d: Database, center: str, services: list[str], now: datetime, streak: int,
-                priority_streak: int) -> Row | None:
-    """The ticket a window serving `services` calls now, or None when nobody waits for them."""
+                priority_streak: int, window: str = "", operator: str = "") -> Row | None:
+    """The ticket `window`, held by `operator` and serving `services`, calls now, or None when
+    nobody waits for it."""
+    directed = directed_waiting(d, center, window, operator) if window else []
+    if directed:
+        return directed[0]
     return choose(walk_in_heads(d, center, services), booked_waiting(d, center, services), now, streak,
                   priority_streak)

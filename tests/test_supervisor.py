@@ -70,7 +70,7 @@ def test_an_operator_cannot_work_at_another_operators_window(hall):
     state = petrov.get(f"{url}/console/api/state", params={"window": "5"}, timeout=10).json()
     assert state["window"]["mine"] is False
     assert ivanova.get(f"{url}/console/api/state", params={"window": "5"}, timeout=10).json()["window"] == {
-        "services": ["passport-rf"], "mine": True}
+        "services": ["passport-rf"], "mine": True, "paused": None}
 
 
 def test_a_supervisor_clears_a_window_left_open(hall):
@@ -111,5 +111,5 @@ def test_the_days_figures(hall):
     today = smirnova.get(f"{url}/console/api/hall", timeout=10).json()["today"]
     assert today["day"] == TEST_DAY.isoformat()
     assert today["services"]["passport-rf"] == today["total"] == {
-        "issued": 4, "served": 1, "no_show": 1, "cancelled": 1, "waiting": 1, "mean_wait_minutes": 15.0,
+        "issued": 4, "served": 1, "no_show": 1, "cancelled": 1, "waiting": 1, "held": 0, "mean_wait_minutes": 15.0,
         "within_standard": 0.5}

@@ -17,7 +17,8 @@ from mfc_edge.protocol import WINDOW_PATTERN
 
 PIN_RANGE = (2, 27)
 PIN_TEXT = "a BCM pin number from 2 to 27"
-KEYPAD_ACTIONS = ("call_next", "recall", "no_show", "done")
+# The first four are the keypad's original keys; each key is optional.
+KEYPAD_ACTIONS = ("call_next", "recall", "no_show", "done", "hold", "return", "pause", "resume")
 DISPLAYS = ("none", "terminal")
 _WINDOW = re.compile(WINDOW_PATTERN)
 

@@ -1,4 +1,6 @@
-"""The operator's keypad: physical buttons for the console's call next, recall, no-show, done.
+"""The operator's keypad: physical buttons for the console's call next, recall, no-show, done,
+and (optional keys) hold, return, pause and resume: a held visitor comes back by "return" (the
+one held longest), and "pause" is a break; the web console gives other reasons.
 
 Each key sends the same action the web console sends, to the same queue code on the hub;
 the reply (the ticket now at the window, or why not) goes to a small display if one is
@@ -18,7 +20,7 @@ from hardware.buttons import DebouncedButton
 
 log = logging.getLogger(__name__)
 
-ACTIONS = ("call_next", "recall", "no_show", "done")
+ACTIONS = ("call_next", "recall", "no_show", "done", "hold", "return", "pause", "resume")
 
 
 class KeypadError(Exception):

@@ -1,13 +1,10 @@
 """Routes the operator console calls (hub/pages/console.html), signed in with a session cookie:
-operators work the queue at the window they opened; supervisors also see the hall, the devices,
-the screens and the software releases, and may act at any window of their center.
-
-Service ids are checked against the center's own catalog (hub/catalogs.py): a service a kiosk
-bundle added can be opened at a window and transferred to like a built-in one.
+operators work the queue at the window they opened (hub/routes/window_queue.py); supervisors
+also see the hall, the devices, the screens and the software releases, and may act at any window
+of their center.
 """
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from datetime import date
@@ -21,13 +18,15 @@ from hub.booked_visits import BookedVisits
 from hub.help import HelpError
 from hub.hub import Hub
 from hub.operators import SUPERVISOR, Operator, SignInBusy, SignInError, SignInLocked
-from hub.queue import QueueError
 from hub.releases import ReleaseRefused
 from hub.remote import CommandRefused
-from hub.routes.common import DEVICE, SESSION_COOKIE, WINDOW, HubDep, OperatorDep, SupervisorDep, queue_reply
+from hub.routes import window_queue
+from hub.routes.common import DEVICE, SESSION_COOKIE, HubDep, OperatorDep, SupervisorDep
 from mfc_edge import protocol
 
 router = APIRouter(tags=["console"])
+router.include_router(window_queue.router)
+state = window_queue.state  # the window's state, where it was before the window's routes had a module
 
 
 class SignIn(BaseModel):
@@ -36,34 +35,8 @@ class SignIn(BaseModel):
     password: str = Field(min_length=1, max_length=200)
 
 
-class WindowAction(BaseModel):
-    window: str = Field(pattern=WINDOW)
-
-
-class OpenWindow(WindowAction):
-    services: list[str] = Field(min_length=1, max_length=100)
-
-
-class Transfer(WindowAction):
-    to_service: str = Field(min_length=1, max_length=64)
-
-
 class HelpAction(BaseModel):
     request: str = Field(min_length=16, max_length=64)
-
-
-def holding(hub: Hub, who: Operator, window: str) -> None:
-    """Operators act at the window they opened; supervisors at any window of their center."""
-    held = hub.queue.window(who.center, window)
-    if held and held["operator"] not in (None, who.login) and who.role != SUPERVISOR:
-        raise HTTPException(409, f"window {window} is open by another operator")
-
-
-def known_services(hub: Hub, center: str, services: list[str]) -> None:
-    catalog = hub.catalogs.for_center(center)
-    unknown = [s for s in services if s not in catalog]
-    if unknown:
-        raise HTTPException(422, f"unknown service {unknown[0]!r}")
 
 
 # --- signing in ------------------------------------------------------------------
@@ -93,77 +66,6 @@ def sign_out(response: Response, hub: HubDep, mfc_session: str | None = Cookie(d
         hub.operators.sign_out(mfc_session)
     response.delete_cookie(SESSION_COOKIE)
     return {"status": "signed out"}
-
-
-# --- the queue at a window ---------------------------------------------------------
-
-@router.get("/console/api/state")
-def state(hub: HubDep, who: OperatorDep, window: str = "") -> dict[str, Any]:
-    queue = hub.queue
-    current = queue.current(who.center, window) if window else None
-    held = queue.window(who.center, window) if window else None
-    return {
-        "operator": {"name": who.name, "role": who.role, "center": who.center},
-        "window": held and {"services": json.loads(held["services"] or "[]"), "mine": held["operator"] == who.login},
-        "services": [{"id": s.id, "name": s.name.ru} for s in hub.catalogs.for_center(who.center).services],
-        "waiting": queue.waiting(who.center),
-        "current": current and {"number": current["number"], "service": current["service"],
-                                "state": current["state"], "priority": bool(current["priority"]),
-                                # what the visitor's paper says, when the hub calls it otherwise
-                                "printed": current["printed_number"] or current["number"],
-                                # a booked visit's slot; a second check-in by a booking another ticket kept
-                                "slot_at": current["slot_at"] or None,
-                                "second_check_in": bool(current["booking_duplicate"])},
-        "calls": [c.__dict__ for c in queue.recent_calls(who.center)],
-    }
-
-
-@router.post("/console/api/open-window")
-def open_window(body: OpenWindow, hub: HubDep, who: OperatorDep) -> dict[str, str]:
-    known_services(hub, who.center, body.services)
-    try:
-        hub.queue.open_window(who.center, body.window, body.services, who.login, take_over=who.role == SUPERVISOR)
-    except QueueError as exc:
-        raise HTTPException(409, str(exc)) from None
-    return {"status": "open"}
-
-
-@router.post("/console/api/close-window")
-def close_window(body: WindowAction, hub: HubDep, who: OperatorDep) -> dict[str, str]:
-    holding(hub, who, body.window)
-    try:
-        hub.queue.close_window(who.center, body.window)
-    except QueueError as exc:
-        raise HTTPException(409, str(exc)) from None
-    return {"status": "closed"}
-
-
-@router.post("/console/api/call-next")
-def call_next(body: WindowAction, hub: HubDep, who: OperatorDep) -> dict[str, Any]:
-    holding(hub, who, body.window)
-    services = hub.queue.window_services(who.center, body.window)
-    return queue_reply(lambda: hub.queue.call_next(who.center, body.window, services))
-
-
-def _visitor_action(method: str) -> Callable[..., dict[str, Any]]:
-    """The endpoint of one action on the visitor at a window, `method` of the queue."""
-
-    def endpoint(body: WindowAction, hub: HubDep, who: OperatorDep) -> dict[str, Any]:
-        holding(hub, who, body.window)
-        return queue_reply(lambda: getattr(hub.queue, method)(who.center, body.window))
-    return endpoint
-
-
-for _path, _method in (("recall", "recall"), ("start", "start"), ("finish", "finish"), ("no-show", "no_show")):
-    router.add_api_route(f"/console/api/{_path}", _visitor_action(_method), methods=["POST"],
-                         name=f"console_{_method}")
-
-
-@router.post("/console/api/transfer")
-def transfer(body: Transfer, hub: HubDep, who: OperatorDep) -> dict[str, Any]:
-    known_services(hub, who.center, [body.to_service])
-    holding(hub, who, body.window)
-    return queue_reply(lambda: hub.queue.transfer(who.center, body.window, body.to_service))
 
 
 # --- what supervisors see -------------------------------------------------------------

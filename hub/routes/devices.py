@@ -52,7 +52,11 @@ FEED_WAIT_MAX_S = 25  # a device's long poll of the feed: under the minute proxi
 FEED_BUSY_RETRY_S = 5  # a device refused a place among the waiting asks again after this long (plus jitter)
 SHA256 = Annotated[str, PathParam(pattern=r"^[0-9a-f]{64}$", description="the asset's SHA-256, lowercase hex")]
 # Keypad key -> the queue method the console's button of the same name calls.
-KEYPAD_ACTIONS = {"call-next": "call_next", "recall": "recall", "no-show": "no_show", "done": "finish"}
+# A keypad's keys and the queue's methods they call, the console's own (hub/visits.py). A key
+# has no text to give: "hold" gives no reason, "return" brings back the visitor held longest,
+# "pause" is a break.
+KEYPAD_ACTIONS = {"call-next": "call_next", "recall": "recall", "no-show": "no_show", "done": "finish",
+                  "hold": "hold", "return": "return_held", "pause": "pause", "resume": "resume"}
 
 router = APIRouter()
 
@@ -370,6 +374,8 @@ def keypad(action: str, window: WindowPath, hub: HubDep, who: ConsoleDep) -> dic
     if action == "call-next":
         services = queue.window_services(who.center, window)
         return queue_reply(lambda: queue.call_next(who.center, window, services))
+    if action == "pause":
+        return queue_reply(lambda: queue.pause(who.center, window, "break"))
     return queue_reply(lambda: getattr(queue, KEYPAD_ACTIONS[action])(who.center, window))
 
 
