@@ -15,6 +15,7 @@ import orjson
 from sqlite_utils import Database
 
 from hub.db import HubDB, iso
+from hub.estimates import store_printed
 from hub.identity import Device
 from hub.queue import Queue
 from mfc_edge import protocol
@@ -112,6 +113,7 @@ class EventLog:
                     elif event["type"] in self.projections:
                         projected.append(event)
             self.queue.add_issued(db, device.center, new_tickets, received, sender)
+            store_printed(db, new_tickets)
             for event in projected:  # after the tickets: a rating may name a ticket of this same batch
                 self.projections[event["type"]](db, event)
             db.execute("UPDATE devices SET last_seen = ? WHERE center = ? AND id = ?",

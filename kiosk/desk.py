@@ -41,6 +41,15 @@ class IssuedTicket:
     booking: Booking | None = None  # the booking checked in with (kiosk/checkin.py)
 
 
+def printed_estimate(estimate: Estimate) -> dict[str, int | str]:
+    """The estimate as the ticket.issued event carries it: the hub keeps what the visitor was told.
+    Held within the bounds the hub checks (mfc_edge/protocol.py): a wild guess must not get
+    the ticket itself refused."""
+    return {"minutes": min(max(0, estimate.minutes), protocol.MAX_ESTIMATE_MINUTES),
+            "ahead": min(max(0, estimate.people_ahead), protocol.MAX_ESTIMATE_AHEAD),
+            "source": "kiosk" if estimate.approximate else "hub"}
+
+
 class TicketDesk:
     def __init__(self, config: DeviceConfig, catalog: Catalog, store: TicketStore,
                  printer: TicketPrinter | None, estimator: Estimator | None = None,
@@ -99,7 +108,8 @@ class TicketDesk:
             estimate = self.estimator.estimate(service)
             wire = {"id": booking.id, "code": booking.code, "slot_start": iso(booking.slot_start)} if booking else None
             ticket = self.store.issue_ticket(service_id=service.id, letter=service.letter,
-                                             priority=priority, lang=lang, booking=wire)
+                                             priority=priority, lang=lang, booking=wire,
+                                             estimate=printed_estimate(estimate))
             status_url = self.status_url(ticket)
             job = ticket_job(self.config, ticket=ticket, service=service, estimate=estimate,
                              status_url=status_url, booking=booking)

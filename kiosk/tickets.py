@@ -150,9 +150,11 @@ class TicketStore(DeviceStore):
         return ticket_time(reading.wall, last, self.clock_floor, self.hub_time(reading))[0]
 
     def issue_ticket(self, *, service_id: str, letter: str, priority: bool = False,
-                     lang: str = "ru", booking: dict[str, str] | None = None) -> Ticket:
+                     lang: str = "ru", booking: dict[str, str] | None = None,
+                     estimate: dict[str, Any] | None = None) -> Ticket:
         """Number, date and record a ticket with its outbox event, durably, in one go.
-        `booking` ({"id", "code", "slot_start"}): the booking checked in with, recorded as used."""
+        `booking` ({"id", "code", "slot_start"}): the booking checked in with, recorded as used.
+        `estimate` ({"minutes", "ahead", "source"}): the wait printed on it, sent for the hub to keep."""
         first, final = self.ticket_range
         with self.transaction():
             reading = self.read_clocks()
@@ -185,6 +187,7 @@ class TicketStore(DeviceStore):
                 "status_token": row["status_token"], "clock_suspect": bool(suspect),
                 "clock": {"boot": reading.boot, "mono": reading.mono, "hub": hub_now is not None},
                 **({"booking": booking} if booking else {}),
+                **({"estimate": estimate} if estimate else {}),
             })
             if booking:
                 self.db.table("checkins").insert({"booking": booking["id"], "code": booking["code"],

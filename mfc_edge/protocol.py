@@ -209,7 +209,22 @@ _TICKET_ISSUED_FIELDS = {
     # Optional: the booking the visitor checked in with at the kiosk (id, code, slot_start): the
     # hub calls a booked ticket by its slot and settles a booking checked in at two kiosks.
     "booking": lambda v: v is None or _ticket_booking(v),
+    # Optional: the wait estimate printed on the ticket, kept by the hub to measure its accuracy;
+    # kiosks before it send none.
+    "estimate": lambda v: v is None or _ticket_estimate(v),
 }
+
+ESTIMATE_SOURCES = ("hub", "kiosk")  # the hub's figure from its feed, or the kiosk's own guess offline
+# A printed estimate is at most a day and a (very) long line; kiosks hold theirs within these.
+MAX_ESTIMATE_MINUTES, MAX_ESTIMATE_AHEAD = 24 * 60, 100_000
+
+
+def _ticket_estimate(v: Any) -> bool:
+    return (isinstance(v, dict) and set(v) == {"minutes", "ahead", "source"}
+            and all(isinstance(v[k], int) and not isinstance(v[k], bool) for k in ("minutes", "ahead"))
+            and 0 <= v["minutes"] <= MAX_ESTIMATE_MINUTES and 0 <= v["ahead"] <= MAX_ESTIMATE_AHEAD
+            and v["source"] in ESTIMATE_SOURCES)
+
 
 # A booking's id and code as the booking system spells them: printable, no spaces, not long.
 _BOOKING_TEXT = re.compile(r"[0-9A-Za-zА-Яа-яЁё._:/-]{1,64}")
