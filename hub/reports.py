@@ -158,7 +158,7 @@ def _share(part: int, whole: int) -> float | None:
 @dataclass(slots=True)
 class Visit:
     """What one ticket adds to every tally it is counted in, worked out once."""
-    counted: tuple[str, ...]  # its state, and walk_in, held, awaiting_event when so
+    counted: tuple[str, ...]  # its state, and was_walk_in, was_held, was_awaiting_event when so
     in_line: bool  # neither a walk-in nor awaiting its event: in the wait figures
     wait: float  # minutes, when in line
     called: bool
@@ -168,7 +168,8 @@ class Visit:
 
 
 def visit(ticket: Row, made_at: str) -> Visit:
-    counted = (ticket["state"], *(flag for flag in ("walk_in", "held", "awaiting_event") if ticket[flag]))
+    # The flags are counted apart from the states: a ticket on hold right now is in state 'held' too.
+    counted = (ticket["state"], *(f"was_{flag}" for flag in ("walk_in", "held", "awaiting_event") if ticket[flag]))
     in_line = not ticket["walk_in"] and not ticket["awaiting_event"]
     wait = max(0.0, _minutes(wait_began(ticket), wait_ended(ticket, made_at))) if in_line else 0.0
     called = bool(ticket["first_called"])
@@ -215,10 +216,11 @@ class Tally:
 
     def figures(self) -> dict[str, Any]:
         close = sum(error <= ESTIMATE_CLOSE_MINUTES for error in self.estimate_errors)
-        return {"issued": self.issued, "walk_in": self.counts.get("walk_in", 0), "served": self.counts.get("done", 0),
+        return {"issued": self.issued, "walk_in": self.counts.get("was_walk_in", 0),
+                "served": self.counts.get("done", 0),
                 "no_show": self.counts.get("no_show", 0), "cancelled": self.counts.get("cancelled", 0),
                 "waiting": self.counts.get("waiting", 0), "expired": self.counts.get("expired", 0),
-                "held": self.counts.get("held", 0), "awaiting_event": self.counts.get("awaiting_event", 0),
+                "held": self.counts.get("was_held", 0), "awaiting_event": self.counts.get("was_awaiting_event", 0),
                 "mean_wait_minutes": _mean(self.waits),
                 "p90_wait_minutes": round(p90(self.waits), 1) if self.waits else None,
                 "over_15_share": _share(self.over, self.in_line),

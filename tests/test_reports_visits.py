@@ -220,3 +220,14 @@ def test_the_command_by_operator_every_day(hub, tmp_path, capsys):
     assert "invalid choice: 'year'" in capsys.readouterr().err
     assert main([*base, "--kind", "plays", "--by", "window"]) != 0
     assert "--by and --every are for the visits report" in capsys.readouterr().err
+
+
+def test_a_visitor_on_hold_right_now_is_held_once_and_in_no_ending(hub):
+    # Called at 10:05 (wait 5), sent to make a copy at 10:08, not back yet when the report is made.
+    visit(hub, "k", "passport-rf", t(10, 0, days=1), [("called", t(10, 5, days=1), "1", "ivanova"),
+                                                      ("held", t(10, 8, days=1), "1", "ivanova")],
+          {"state": "held", "window": "1", "operator": "ivanova", "called_at": t(10, 5, days=1)}, day=D1)
+    found = Reports(hub.db, hub.centers).report(CENTER, TEST_DAY + timedelta(days=1), TEST_DAY + timedelta(days=1),
+                                                "window")
+    # D1: h (waiting, 30), i (called, 2), k (held, 5): in the line all three; waits of the called 2 5 → 3.5.
+    assert found["total"] == figures(3, 0, waits(3.5, 5.0, 0.333), waiting=1, held=1, **estimates(1, 0.0, 1.0))
