@@ -3,6 +3,7 @@
 const $ = (id) => document.getElementById(id);
 let serviceNames = {};
 let windowOpen = false;
+let outcomes = [];  // [id, name] of a service's outcome at the end of a visit
 
 async function api(path, body) {
   const response = await fetch(path, body === undefined ? {credentials: "same-origin"} : {
@@ -31,16 +32,24 @@ function row(cells) {
   return tr;
 }
 
+// Fill a select with [value, text] pairs, keeping the operator's choice; untouched while the list stays the same.
+function fillSelect(select, options, first) {
+  const listed = JSON.stringify([first, options]);
+  if (select.dataset.listed === listed) { return; }
+  const kept = select.value;
+  select.replaceChildren(...(first ? [new Option(first, "")] : []), ...options.map(([id, name]) => new Option(name, id)));
+  if (options.some(([id]) => id === kept)) { select.value = kept; }
+  select.dataset.listed = listed;
+}
+
 function render(state) {
   $("who").textContent = state.operator.name + " · центр " + state.operator.center;
   // The center's catalog changes when a kiosk bundle is published: the lists follow it, keeping ticks.
   const listed = state.services.map((s) => s.id + "\n" + s.name).join("\n");
   if (listed !== $("services").dataset.listed) {
     const ticked = new Set([...$("services").querySelectorAll("input:checked")].map((box) => box.value));
-    const transferTo = $("transfer-to").value;
     serviceNames = {};
     $("services").replaceChildren();
-    $("transfer-to").replaceChildren();
     for (const s of state.services) {
       serviceNames[s.id] = s.name;
       const row = document.createElement("label");
@@ -49,11 +58,16 @@ function render(state) {
       row.firstChild.checked = ticked.has(s.id);
       row.append(s.name);
       $("services").append(row);
-      $("transfer-to").append(new Option(s.name, s.id));
     }
-    if (transferTo) { $("transfer-to").value = transferTo; }
     $("services").dataset.listed = listed;
   }
+  const services = state.services.map((s) => [s.id, s.name]);
+  for (const id of ["transfer-to", "add-service-to", "walk-in-service"]) { fillSelect($(id), services); }
+  fillSelect($("call-number-service"), services, "услуга — по букве номера");
+  fillSelect($("transfer-window"), (state.open_windows || []).map((w) => [w, "окно " + w]));
+  fillSelect($("transfer-operator"), (state.operators || []).map((o) => [o.login, o.name]));
+  fillSelect($("pause-reason"), (state.pause_reasons || []).map((r) => [r.id, r.name]));
+  outcomes = (state.outcomes || []).map((o) => [o.id, o.name]);
   const supervisor = state.operator.role === "supervisor";
   const othersWindow = !!state.window && !state.window.mine && !supervisor;
   windowOpen = !!state.window && !othersWindow;
@@ -62,18 +76,31 @@ function render(state) {
     for (const box of boxes) { box.checked = state.window.services.includes(box.value); }
   }
   const current = state.current;
+  const paused = windowOpen && state.window.paused;
+  const pauseName = paused && ((state.pause_reasons || []).find((r) => r.id === paused.reason) || {name: paused.reason}).name;
   $("current").textContent = current ? current.number : "—";
   $("current-info").textContent = current
-    ? (current.printed && current.printed !== current.number ? "на талоне " + current.printed + " · " : "") +
+    ? (current.walk_in ? "без талона · " : "") +
+      (current.printed && current.printed !== current.number ? "на талоне " + current.printed + " · " : "") +
       (serviceNames[current.service] || current.service) + (current.priority ? " · вне очереди" : "") +
       (current.slot_at ? " · по записи на " + clock(current.slot_at) : "") +
       (current.second_check_in ? " · повторная регистрация по записи: запись уже у другого талона" : "") +
       (current.state === "serving" ? " · обслуживается" : " · вызван")
     : othersWindow ? "Это окно открыто другим оператором"
+    : paused ? "Окно на паузе: " + pauseName
     : (windowOpen ? "Нажмите «Вызвать следующего»" : "Откройте окно: номер и услуги слева");
-  $("call-next").disabled = !windowOpen || !!current;
+  $("current-note").textContent = current && current.awaiting_event ? "Талон ещё не поступил от киоска" : "";
+  renderVisitServices(current);
+  $("pause-box").classList.toggle("hidden", !!paused);
+  $("paused").classList.toggle("hidden", !paused);
+  $("paused-text").textContent = paused ? pauseName + " · с " + clock(paused.since) : "";
+  $("pause").disabled = !windowOpen;
+  for (const id of ["call-next", "call-number-go", "walk-in"]) { $(id).disabled = !windowOpen || !!current; }
   $("close-window").disabled = !windowOpen || !!current;
-  for (const id of ["recall", "start", "finish", "no-show", "transfer"]) { $(id).disabled = !current; }
+  for (const id of ["recall", "start", "finish", "no-show", "hold", "add-service"]) { $(id).disabled = !current; }
+  showTransferTarget();
+  $("transfer").disabled = !current || !transferTarget().value;
+  renderHeld(state.held || [], windowOpen && !current);
   const rows = Object.entries(state.waiting).sort((a, b) => b[1].longest_wait_s - a[1].longest_wait_s);
   $("waiting").replaceChildren(...rows.map(([service, w]) => {
     const tr = row([[serviceNames[service] || service, ""], [w.count, "num"], [minutes(w.longest_wait_s), "num"]]);
@@ -85,6 +112,56 @@ function render(state) {
   $("notices").classList.toggle("hidden", !supervisor);  // notices.js fills it
   $("bookings").classList.toggle("hidden", !supervisor);  // bookings.js fills it
   $("reports").classList.toggle("hidden", !supervisor);  // reports.js fills it
+}
+
+// A select per service of the visit for its outcome, sent with «Завершить»; rebuilt only when
+// the visit's services change, so a choice made survives the console's polling.
+function renderVisitServices(current) {
+  const box = $("visit-services");
+  const services = current ? current.services || [] : [];
+  const listed = JSON.stringify([current && current.number, services.map((s) => s.id), outcomes]);
+  if (box.dataset.listed === listed) { return; }
+  const chosen = Object.fromEntries([...box.querySelectorAll("select")].map((select) => [select.name, select.value]));
+  box.replaceChildren(...services.map((s) => {
+    const line = document.createElement("label");
+    const select = document.createElement("select");
+    select.name = s.id;
+    select.append(...outcomes.map(([id, name]) => new Option(name, id)));
+    select.value = chosen[s.id] || s.outcome || "done";
+    line.append(s.name || serviceNames[s.id] || s.id, select);
+    return line;
+  }));
+  box.dataset.listed = listed;
+}
+
+function visitOutcomes() {
+  const selects = [...$("visit-services").querySelectorAll("select")];
+  return selects.length ? {outcomes: Object.fromEntries(selects.map((select) => [select.name, select.value]))} : {};
+}
+
+// The visitors this window sent away for a while (to pay a fee, make a copy), each with «Вернуть»;
+// redrawn only when it changes, so a button reached with the keyboard keeps its focus.
+function renderHeld(held, mayReturn) {
+  const listed = JSON.stringify([held, mayReturn]);
+  if ($("held").dataset.listed === listed) { return; }
+  $("held").dataset.listed = listed;
+  $("held").replaceChildren(...(held.length ? held.map((h) => {
+    const tr = row([[h.number, "number"], [serviceNames[h.service] || h.service, ""], [h.reason || "", ""],
+                    ["с " + clock(h.held_at), "num"], ["", ""]]);
+    const back = document.createElement("button");
+    back.textContent = "Вернуть"; back.disabled = !mayReturn;
+    back.onclick = () => act("return", {number: h.number});
+    tr.lastChild.append(back);
+    return tr;
+  }) : [row([["Никого", "none"]])]));
+}
+
+const TRANSFER_TARGETS = {service: "transfer-to", window: "transfer-window", operator: "transfer-operator"};
+
+function transferTarget() { return $(TRANSFER_TARGETS[$("transfer-kind").value]); }
+
+function showTransferTarget() {
+  for (const id of Object.values(TRANSFER_TARGETS)) { $(id).classList.toggle("hidden", $(id) !== transferTarget()); }
 }
 
 function percent(share) { return share === null ? "—" : Math.round(share * 100) + " %"; }
@@ -261,13 +338,18 @@ async function refresh() {
   } catch (error) { /* signed out or the hub is restarting: the next poll tries again */ }
 }
 
+// One action at the window; whether the hub took it (a refusal is shown in one line under the buttons).
 async function act(action, extra) {
   $("message").textContent = "";
+  let done = false;
   try {
     const reply = await api("/console/api/" + action, Object.assign({window: $("window").value}, extra || {}));
     if (action === "call-next" && !reply.ticket) { $("message").textContent = "Никто не ждёт в очереди этих услуг"; }
+    done = true;
   } catch (error) { $("message").textContent = error.message; }
+  $("message").title = $("message").textContent;
   await refresh();
+  return done;
 }
 
 $("sign-in").onclick = async () => {
@@ -294,9 +376,24 @@ $("close-window").onclick = () => act("close-window");
 $("call-next").onclick = () => act("call-next");
 $("recall").onclick = () => act("recall");
 $("start").onclick = () => act("start");
-$("finish").onclick = () => act("finish");
+$("finish").onclick = () => act("finish", visitOutcomes());
 $("no-show").onclick = () => act("no-show");
-$("transfer").onclick = () => act("transfer", {to_service: $("transfer-to").value});
+$("transfer").onclick = () => act("transfer", {["to_" + $("transfer-kind").value]: transferTarget().value});
+$("transfer-kind").onchange = () => { showTransferTarget(); refresh(); };
+$("hold").onclick = async () => { if (await act("hold", {reason: $("hold-reason").value.trim()})) { $("hold-reason").value = ""; } };
+$("add-service").onclick = () => act("add-service", {service: $("add-service-to").value});
+$("call-number-go").onclick = async () => {
+  const number = $("call-number").value.trim().toUpperCase();
+  if (!number) { $("message").textContent = "Введите номер талона"; $("call-number").focus(); return; }
+  const service = $("call-number-service").value;
+  if (await act("call-number", service ? {number, service} : {number})) { $("call-number").value = ""; }
+};
+$("walk-in").onclick = () => act("walk-in", {service: $("walk-in-service").value});
+$("pause").onclick = () => act("pause", {reason: $("pause-reason").value});
+$("resume").onclick = () => act("resume");
+for (const [field, button] of [["call-number", "call-number-go"], ["hold-reason", "hold"]]) {
+  $(field).addEventListener("keydown", (e) => { if (e.key === "Enter" && !$(button).disabled) $(button).click(); });
+}
 
 refresh().then(() => { if ($("who").textContent) { $("sign-in-form").classList.add("hidden");
   $("console").classList.remove("hidden"); $("sign-out").classList.remove("hidden"); } });
