@@ -12,7 +12,15 @@ import sys
 from collections.abc import Callable
 
 from mfc_edge.catalog import CatalogError
-from mfc_edge.cli import device_commands, firstboot, hub_commands, provision, release_commands, update
+from mfc_edge.cli import (
+    device_commands,
+    firstboot,
+    hub_commands,
+    provision,
+    release_commands,
+    simulate_commands,
+    update,
+)
 from mfc_edge.cli.arguments import CommandError
 from mfc_edge.config import ConfigError
 from mfc_edge.files import DataFolderError
@@ -38,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     firstboot.register(add)
     release_commands.register(add)
     update.register(add)
+    simulate_commands.register(add)
     return parser
 
 
