@@ -14,6 +14,8 @@ service's new ticket at once.
 from __future__ import annotations
 
 import heapq
+import random
+import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +32,8 @@ MIN_VISITS = 5
 MIN_SERVICE_MINUTES = 0.5
 # Past this many calls the rest of a very long line keeps the simple rule: a plan stays quick.
 MAX_CALLS = 3000
+# Plays with visit times drawn from past ones, whose median call times the estimates are.
+PLAYS = 15
 _PROBE = "\x00new:"  # the id of a service's new ticket in a play; no ticket id starts so
 
 
@@ -68,6 +72,7 @@ class ServiceTimes:
         self.center = sum(every) / len(every) if len(every) >= MIN_VISITS else default
         self.service = {s: sum(v) / len(v) for s, v in samples.items() if len(v) >= MIN_VISITS}
         self.hourly = {key: sum(v) / len(v) for key, v in by_hour.items() if len(v) >= MIN_VISITS}
+        self._by_hour = {key: v for key, v in by_hour.items() if len(v) >= MIN_VISITS}
 
     @classmethod
     def from_visits(cls, rows: Iterable[Sequence[Any]], zone: ZoneInfo, default: float) -> ServiceTimes:
@@ -90,6 +95,22 @@ class ServiceTimes:
         if found is None:
             found = self.service.get(service, self.center)
         return max(MIN_SERVICE_MINUTES, found)
+
+    def draw(self, service: str, at: datetime, rng: random.Random) -> float:
+        """A visit's minutes drawn from the past visits `mean` stands on (the mean itself when it
+        stands on the center's figure or the default)."""
+        found = self._by_hour.get((service, at.astimezone(self.zone).hour))
+        if found is None and service in self.service:
+            found = self.samples[service]
+        return max(MIN_SERVICE_MINUTES, rng.choice(found)) if found else self.mean(service, at)
+
+    def draw_remaining(self, service: str, since: datetime, now: datetime, rng: random.Random) -> float:
+        """Like `remaining`, drawn from the past visits that lasted longer than this one so far."""
+        elapsed = max(0.0, (now - since).total_seconds() / 60)
+        longer = [m - elapsed for m in self.samples.get(service, ()) if m > elapsed]
+        if len(longer) >= MIN_VISITS:
+            return rng.choice(longer)
+        return self.remaining(service, since, now)
 
     def remaining(self, service: str, since: datetime, now: datetime) -> float:
         """Minutes left of a visit begun at `since`: the mean of what was left in past visits of
@@ -137,9 +158,35 @@ class _Line:
         return choose(heads, booked, at, streak, priority_streak)
 
 
+def plan_line(now: datetime, windows: list[Window], waiting: list[Row], times: ServiceTimes,
+              new_services: Iterable[str], priority_streak: int, plays: int = PLAYS, seed: int = 0) -> Plan:
+    """When each waiting ticket, and a new ticket of each of `new_services`, would be called.
+
+    One play with every visit taking its mean says who is ahead of whom; `plays` more, with
+    visit times drawn from the past ones, say when: each ticket's time is the median of its
+    times over those plays. With several windows busy, the first to free up is sooner than the
+    soonest of their mean times (the earliest of several random times is earlier than the
+    earliest of their means), and the median is the figure an estimate is least far from."""
+    wanted = list(new_services)
+    plan = play_forward(now, windows, waiting, times, wanted, priority_streak)
+    if plays <= 0:
+        return plan
+    rng = random.Random(seed)
+    drawn = [play_forward(now, windows, waiting, times, wanted, priority_streak, rng) for _ in range(plays)]
+    for kind in ("calls", "new_tickets"):
+        found: dict[str, tuple[datetime, int]] = getattr(plan, kind)
+        for key, (_, ahead) in list(found.items()):
+            times_drawn = [getattr(d, kind)[key][0] for d in drawn if key in getattr(d, kind)]
+            if len(times_drawn) == plays:
+                seconds = statistics.median((t - now).total_seconds() for t in times_drawn)
+                found[key] = (now + timedelta(seconds=seconds), ahead)
+    return plan
+
+
 def play_forward(now: datetime, windows: list[Window], waiting: list[Row], times: ServiceTimes,
-                 new_services: Iterable[str], priority_streak: int) -> Plan:
-    """When each waiting ticket, and a new ticket of each of `new_services`, would be called."""
+                 new_services: Iterable[str], priority_streak: int, rng: random.Random | None = None) -> Plan:
+    """When each waiting ticket, and a new ticket of each of `new_services`, would be called:
+    one play, each visit taking its mean time, or a time drawn with `rng`."""
     served = {s for w in windows for s in w.services}
     wanted = set(new_services)
     plan = Plan(now, unplaced=wanted - served)
@@ -149,7 +196,9 @@ def play_forward(now: datetime, windows: list[Window], waiting: list[Row], times
     for order, window in enumerate(windows):
         begins = now
         if window.serving is not None and window.since is not None:
-            begins = now + timedelta(minutes=times.remaining(window.serving, window.since, now))
+            left = (times.remaining(window.serving, window.since, now) if rng is None
+                    else times.draw_remaining(window.serving, window.since, now, rng))
+            begins = now + timedelta(minutes=left)
         free.append((begins, order, window))
     heapq.heapify(free)
     called_for: dict[str, int] = defaultdict(int)  # calls so far by windows serving each service
@@ -173,6 +222,7 @@ def play_forward(now: datetime, windows: list[Window], waiting: list[Row], times
         calls += 1
         if not ticket["booking"] and not directed:
             streaks[window.name] = streaks[window.name] + 1 if ticket["priority"] else 0
-        heapq.heappush(free, (at + timedelta(minutes=times.mean(ticket["service"], at)), order, window))
+        minutes = times.mean(ticket["service"], at) if rng is None else times.draw(ticket["service"], at, rng)
+        heapq.heappush(free, (at + timedelta(minutes=minutes), order, window))
     plan.unplaced |= wanted - plan.new_tickets.keys()  # past MAX_CALLS: the simple rule
     return plan

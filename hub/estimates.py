@@ -31,7 +31,7 @@ from sqlite_utils import Database
 
 from hub.centers import Centers
 from hub.db import HubDB, Row
-from hub.estimate_plan import Plan, ServiceTimes, WaitEstimate, Window, play_forward
+from hub.estimate_plan import Plan, ServiceTimes, WaitEstimate, Window, plan_line
 
 DEFAULT_SERVICE_MINUTES = 10.0
 PRIORITY_STREAK = 3  # the queue's default (hub/queue.py)
@@ -182,8 +182,9 @@ class Estimates:
             return cached[1]
         if cached is not None and cached[0] == version:
             wanted |= cached[1].new_tickets.keys() | cached[1].unplaced
-        plan = play_forward(now, self._open_windows(center), self._waiting(center), self.service_times(center),
-                            wanted, self.priority_streak)
+        # Seeded by the version: the same line gives the same figures, to every kiosk and phone.
+        plan = plan_line(now, self._open_windows(center), self._waiting(center), self.service_times(center),
+                         sorted(wanted), self.priority_streak, seed=version)
         with self._lock:
             self._plans[center] = (version, plan)
         return plan
@@ -194,16 +195,19 @@ class Estimates:
         """The visits finished in the last HISTORY_DAYS days, read again when today's count changes."""
         day = (self.db.now() - timedelta(days=HISTORY_DAYS)).date().isoformat()
         today = self.centers.today(center)[0]
-        done_today = self.db.db.execute("SELECT count(*) FROM tickets WHERE center = ? AND state = 'done' "
-                                        "AND day = ?", [center, today]).fetchone()[0]
+        done_today = self.db.db.execute("SELECT count(*) FROM tickets WHERE center = ? "
+                                        "AND state IN ('done', 'no_show') AND day = ?", [center, today]).fetchone()[0]
         key = (today, done_today)
         with self._lock:
             cached = self._times.get(center)
         if cached is not None and cached[0] == key:
             return cached[1]
+        # A window is taken from the call to the finish: the walk to the window counts, and so
+        # does the minute or two an operator waits for a visitor who never comes (a no-show).
         rows = self.db.db.execute(
-            "SELECT service, coalesce(started_at, called_at), finished_at FROM tickets "
-            "WHERE center = ? AND state = 'done' AND day >= ? AND finished_at IS NOT NULL", [center, day]).fetchall()
+            "SELECT service, coalesce(called_at, started_at), finished_at FROM tickets "
+            "WHERE center = ? AND state IN ('done', 'no_show') AND day >= ? AND finished_at IS NOT NULL",
+            [center, day]).fetchall()
         times = ServiceTimes.from_visits(rows, self.centers.timezone(center), DEFAULT_SERVICE_MINUTES)
         with self._lock:
             self._times[center] = (key, times)
@@ -213,7 +217,7 @@ class Estimates:
         """Open, unpaused windows with their current visitor: a paused window calls nobody."""
         rows = self.db.db.query(
             "SELECT w.window, w.services, w.operator, w.priority_streak, t.service AS serving, "
-            "coalesce(t.started_at, t.called_at) AS since FROM windows w LEFT JOIN tickets t "
+            "coalesce(t.called_at, t.started_at) AS since FROM windows w LEFT JOIN tickets t "
             "ON t.id = (SELECT id FROM tickets WHERE center = w.center AND window = w.window "
             "AND state IN ('called', 'serving') ORDER BY called_at DESC LIMIT 1) "
             "WHERE w.center = ? AND w.open_since IS NOT NULL AND w.paused_since IS NULL ORDER BY w.window", [center])
