@@ -41,7 +41,8 @@ The figures, one definition each:
   is made (`made_at`). So a line of visitors still waiting for 20 minutes lowers the figure now.
 * **mean service time** — over the served tickets: from the start of service (the visitor's
   arrival at the window, or the call when the operator did not mark it) to the finish, at the
-  window that finished the visit. In minutes.
+  window that finished the visit; for a visitor put on hold, the time away is part of it (the
+  queue keeps the first start). In minutes.
 * **services done / documents missing / refused / consultation** — the services of finished
   visits by their outcome (one visit may have several: a life situation is one visit); each
   counts in the row of its own service, and of the window and operator that finished the visit.

@@ -15,8 +15,10 @@ import pytest
 from hardware.clock import ManualClock
 from hub.api import Hub
 from hub.db import iso
+from hub.identity import Device
 from hub.report_export import to_csv, to_xlsx
 from hub.reports import NO_OPERATOR, NOT_CALLED, TOTAL, Reports
+from mfc_edge import protocol
 from mfc_edge.cli import main
 from tests.helpers.day import TEST_DAY, at
 
@@ -63,13 +65,13 @@ def hub(tmp_path):
 
 def hand_made(hub: Hub) -> None:
     """Window 1 is Ivanova's, window 2 Petrov's. The wait, service time and estimate's error beside each."""
-    # Held (sent to pay the fee) and brought back: one visit, wait 4 to the FIRST call; service 10 after the
-    # return; printed 5 → error 1.
+    # Held (sent to pay the fee) and brought back: one visit, wait 4 to the FIRST call; service 36, from the
+    # first start to the finish, the time away included (the queue keeps the start); printed 5 → error 1.
     visit(hub, "a", "passport-rf", t(10, 0), [
         ("called", t(10, 4), "1", "ivanova"), ("serving", t(10, 5), "1", "ivanova"),
         ("held", t(10, 10), "1", "ivanova"), ("called", t(10, 30), "1", "ivanova"),
         ("serving", t(10, 31), "1", "ivanova"), ("done", t(10, 41), "1", "ivanova")],
-        {"state": "done", "window": "1", "operator": "ivanova", "called_at": t(10, 30), "started_at": t(10, 31),
+        {"state": "done", "window": "1", "operator": "ivanova", "called_at": t(10, 30), "started_at": t(10, 5),
          "finished_at": t(10, 41), "estimate_minutes": 5}, services=(("passport-rf", "done"),), rating=5)
     # A walk-in with two services (a passport, and a consultation on SNILS): served 12, in no wait figure.
     visit(hub, "b", "passport-rf", t(11, 0), [("serving", t(11, 0), "2", "petrov"), ("done", t(11, 12), "2", "petrov")],
@@ -121,10 +123,10 @@ def estimates(n: int, error: float, within: float) -> dict[str, Any]:
 
 
 # In the line (not walk-ins, not awaiting): a c d e g h i. Called: a 4, c 20, d 2, i 2 → mean 7.0, 90th the
-# 4th of 4: 20. Over 15: c, e (841), h (30) → 3 of 7. Service: a 10, b 12, c 10, f 6 → 9.5. Estimates: a 1,
+# 4th of 4: 20. Over 15: c, e (841), h (30) → 3 of 7. Service: a 36, b 12, c 10, f 6 → 16.0. Estimates: a 1,
 # c 10, d 1, i 0 → 4, mean 3.0, within 5: 3 of 4. Rated a (5) c (2) → happy 1 of 2.
 TOTAL_FIGURES = figures(9, 4, waits(7.0, 20.0, 0.429), walk_in=1, cancelled=1, waiting=1, expired=2, held=2,
-                        awaiting_event=1, mean_service_minutes=9.5, outcome_done=2, outcome_documents_missing=1,
+                        awaiting_event=1, mean_service_minutes=16.0, outcome_done=2, outcome_documents_missing=1,
                         outcome_refused=1, outcome_consultation=1, **estimates(4, 3.0, 0.75), rated=2,
                         happy_share=0.5)
 
@@ -137,9 +139,9 @@ def test_by_service_each_outcome_in_its_own_services_row(hub):
                                              mean_service_minutes=10.0, outcome_documents_missing=1,
                                              outcome_consultation=1, **estimates(1, 10.0, 0.0), rated=1,
                                              happy_share=0.0)},
-        # a b d e f i. In the line a d e i: waits 4 2 2 → 2.7, 90th the 3rd: 4; over: e, 1 of 4. Service 10 12 6.
+        # a b d e f i. In the line a d e i: waits 4 2 2 → 2.7, 90th the 3rd: 4; over: e, 1 of 4. Service 36 12 6.
         {"service": "passport-rf", **figures(6, 3, waits(2.7, 4.0, 0.25), walk_in=1, expired=2, held=2,
-                                             awaiting_event=1, mean_service_minutes=9.3, outcome_done=2,
+                                             awaiting_event=1, mean_service_minutes=18.0, outcome_done=2,
                                              outcome_refused=1, **estimates(3, 0.7, 1.0), rated=1, happy_share=1.0)}]
     assert found["total"] == TOTAL_FIGURES
 
@@ -147,9 +149,9 @@ def test_by_service_each_outcome_in_its_own_services_row(hub):
 def test_by_operator_named_from_the_centers_operators(hub):
     found = Reports(hub.db, hub.centers).report(CENTER, TEST_DAY, TEST_DAY + timedelta(days=1), "operator")
     assert found["rows"] == [
-        # a c f: in the line a c, waits 4 20; service 10 10 6 → 8.7; estimates 1 10.
+        # a c f: in the line a c, waits 4 20; service 36 10 6 → 17.3; estimates 1 10.
         {"operator": "ivanova", "name": "Иванова Анна",
-         **figures(3, 3, waits(12.0, 20.0, 0.5), held=1, awaiting_event=1, mean_service_minutes=8.7,
+         **figures(3, 3, waits(12.0, 20.0, 0.5), held=1, awaiting_event=1, mean_service_minutes=17.3,
                    outcome_done=1, outcome_documents_missing=1, outcome_refused=1, **estimates(2, 5.5, 0.5),
                    rated=2, happy_share=0.5)},
         # b (walk-in) d (held, expired).
@@ -231,3 +233,64 @@ def test_a_visitor_on_hold_right_now_is_held_once_and_in_no_ending(hub):
                                                 "window")
     # D1: h (waiting, 30), i (called, 2), k (held, 5): in the line all three; waits of the called 2 5 → 3.5.
     assert found["total"] == figures(3, 0, waits(3.5, 5.0, 0.333), waiting=1, held=1, **estimates(1, 0.0, 1.0))
+
+
+def test_the_real_queues_visits_give_the_same_figures(tmp_path):
+    """Hold and return, a service added, a walk-in, a number called before its kiosk's event and
+    then the event: through the queue's own methods, as the console and keypad call them."""
+    clock = ManualClock(at(10, 0))
+    hub = Hub(tmp_path / "hub", clock=clock)
+    try:
+        for login, name in (("ivanova", "Иванова Анна"), ("petrov", "Петров Пётр")):
+            hub.operators.add(CENTER, login, name, PASSWORD, "operator")
+        with hub.db.transaction() as d:
+            d["tickets"].insert({"id": "q1", "center": CENTER, "device": "kiosk-1", "number": "П001",
+                                 "service": "passport-rf", "day": D, "priority": 0, "issued_at": t(10, 0),
+                                 "status_token": "token-0001-abcdefghijklmnop", "state": "waiting",
+                                 "estimate_minutes": 5})
+        queue = hub.queue
+        queue.open_window(CENTER, "1", ["passport-rf", "adult-snils"], "ivanova")
+        queue.open_window(CENTER, "2", ["passport-rf"], "petrov")
+        clock.advance(minutes=4)
+        assert queue.call_next(CENTER, "1", ["passport-rf", "adult-snils"])["id"] == "q1"  # waited 4
+        queue.start(CENTER, "1")
+        clock.advance(minutes=6)
+        queue.hold(CENTER, "1", "пошлина")  # 10:10, sent to pay the fee
+        clock.advance(minutes=20)
+        queue.return_held(CENTER, "1")  # 10:30, back at the same window
+        queue.start(CENTER, "1")
+        queue.add_service(CENTER, "1", "adult-snils")
+        clock.advance(minutes=10)
+        queue.finish(CENTER, "1", {"adult-snils": "consultation"})  # 10:40: served 36, the time away included
+        clock.advance(minutes=5)
+        queue.walk_in(CENTER, "2", "passport-rf")  # 10:45
+        clock.advance(minutes=10)
+        queue.finish(CENTER, "2")  # served 10
+        clock.advance(minutes=5)
+        queue.call_number(CENTER, "1", "П777", "passport-rf")  # 11:00, the kiosk's ticket not here yet
+        clock.advance(minutes=6)
+        queue.finish(CENTER, "1")  # served 6, from the call
+        reports = Reports(hub.db, hub.centers)
+        before = reports.report(CENTER, TEST_DAY, TEST_DAY, "operator")
+        # The kiosk's event arrives: П777 was issued at 10:50, so its visitor waited 10.
+        body = {"ticket": "kiosk-777", "number": "П777", "service": "passport-rf", "day": D, "priority": False,
+                "issued_at": at(10, 50).isoformat(), "status_token": "token-0777-abcdefghijklmnop",
+                "clock": {"boot": "kiosk-boot", "mono": 0, "hub": True}}
+        (stored,) = hub.events.ingest(Device(CENTER, "kiosk-1", "kiosk"), [
+            protocol.make_event(protocol.TICKET_ISSUED, CENTER, "kiosk-1", at(10, 50), body)])
+        assert stored.status == "stored", stored
+        after = reports.report(CENTER, TEST_DAY, TEST_DAY, "operator")
+    finally:
+        hub.close()
+    # Ivanova: q1 and П777 (awaiting): in the line q1 alone, wait 4; service 36 6 → 21.0; outcomes: q1's passport
+    # done and SNILS consultation, П777's passport done; q1's estimate 5 → error 1.
+    ivanova = figures(2, 2, waits(4.0, 4.0, 0.0), held=1, awaiting_event=1, mean_service_minutes=21.0,
+                      outcome_done=2, outcome_consultation=1, **estimates(1, 1.0, 1.0))
+    petrov = figures(1, 1, {}, walk_in=1, mean_service_minutes=10.0, outcome_done=1)  # the walk-in
+    assert [(r["operator"], r["name"]) for r in before["rows"]] == [("ivanova", "Иванова Анна"),
+                                                                   ("petrov", "Петров Пётр")]
+    assert [{k: v for k, v in r.items() if k not in ("operator", "name")} for r in before["rows"]] == [ivanova, petrov]
+    # Once its event came, П777 is one visit (still 3 tickets) with its wait of 10: waits 4 10.
+    assert after["total"]["issued"] == 3 and after["total"]["awaiting_event"] == 0
+    assert after["rows"][0] == {"operator": "ivanova", "name": "Иванова Анна",
+                                **ivanova, **waits(7.0, 10.0, 0.0), "awaiting_event": 0}
