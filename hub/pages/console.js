@@ -146,8 +146,8 @@ function renderHeld(held, mayReturn) {
   if ($("held").dataset.listed === listed) { return; }
   $("held").dataset.listed = listed;
   $("held").replaceChildren(...(held.length ? held.map((h) => {
-    const tr = row([[h.number, "number"], [serviceNames[h.service] || h.service, ""], [h.reason || "", ""],
-                    ["с " + clock(h.held_at), "num"], ["", ""]]);
+    const tr = row([[h.number, "number"], [[serviceNames[h.service] || h.service, h.reason, "с " + clock(h.held_at)]
+                    .filter(Boolean).join(" · "), "held-info"], ["", ""]]);
     const back = document.createElement("button");
     back.textContent = "Вернуть"; back.disabled = !mayReturn;
     back.onclick = () => act("return", {number: h.number});

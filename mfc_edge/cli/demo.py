@@ -211,6 +211,7 @@ def _scripted(out: Path) -> int:
     from mfc_edge.cli.demo_notices import notices_scene
     from mfc_edge.cli.demo_reports import reports_scene
     from mfc_edge.cli.demo_screen import seed_history
+    from mfc_edge.cli.demo_visits import visits_scene
     from mfc_edge.cli.kiosk_attract import attract_loop
 
     for part in ("screens", "tickets", "data", "console-data", "hub", "kiosk-bundle", "kiosk.toml", "console.toml",
@@ -255,6 +256,7 @@ def _scripted(out: Path) -> int:
         shown += "\n" + kids_scene(center, out, shots)
         shown += "\n" + notices_scene(center, out, shots)
         shown += "\n" + bookings_console_scene(center, called_booked, shots)
+        shown += "\n" + visits_scene(center, shots)  # hold and return, a visit of several services
         shown += "\n" + reports_scene(center, shots)  # the supervisor's report of the day, with its chart
     finally:
         center.close()
