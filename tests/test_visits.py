@@ -311,3 +311,23 @@ def test_the_keypads_new_keys_are_optional_pins_of_the_device_file(tmp_path):
     path.write_text(path.read_text().replace("pause = 7", "pause = 17"))
     with pytest.raises(ConfigError, match=r"\[keypad\] pause = 17: expected a pin not used elsewhere"):
         load_config(path)
+
+
+BAD = [
+    ("call-number", {"number": " "}), ("call-number", {"number": "П001/1"}), ("call-number", {"number": "ПП01"}),
+    ("call-number", {"number": "П001", "service": ""}), ("call-number", {"number": 7}),
+    ("walk-in", {"service": None}), ("hold", {"reason": 5}), ("return", {"number": "Z"}),
+    ("transfer", {}), ("transfer", {"to_window": "окно пять"}), ("transfer", {"to_operator": ""}),
+    ("add-service", {"service": "x" * 65}), ("finish", {"outcomes": ["done"]}),
+    ("finish", {"outcomes": {"passport-rf": "great"}}), ("pause", {}), ("pause", {"reason": "Break"}),
+]
+
+
+def test_bad_values_get_a_reason_never_a_server_error(center, ivanova):
+    issue(center, 1)
+    for visitor in (False, True):  # with nobody at the window, then with a visitor at it
+        if visitor:
+            ivanova.ticket("call-next", window="5")
+        for action, body in BAD:
+            reply = ivanova.act(action, window="5", **body)
+            assert reply.status_code in (409, 422) and reply.json()["detail"], (action, body, reply.text)
