@@ -10,16 +10,19 @@ arrives (hub/placement.py), whatever the kiosk's clock said. Every state change 
 its time in `ticket_history`: the data for wait times, service times and the 15-minute standard.
 
     waiting → called → serving → done | no_show | transferred (→ waiting in another service)
-    waiting → expired, when its service day is over in the center's time zone
+    waiting | held → expired, when its service day is over in the center's time zone
     waiting → cancelled, by the visitor from the phone page (`cancel`): never called afterwards
 
-A day's line ends with the day: the first call of the morning is a ticket of that morning,
-never one left waiting the evening before. What ends is what the hub had before midnight; a
+Holds, transfers to a window or an operator, walk-ins, calls of a given number, the services
+of a visit and pauses are hub/visits.py's, on which the Queue builds. A day's line ends with
+the day: the first call of the morning is a ticket of that morning, never one left waiting
+(or held) the evening before. What ends is what the hub had before midnight; a
 ticket that arrives today but is placed on a past day (its kiosk's monotonic clock says its
 visitor came yesterday) joins the line already expired.
 
 The queue owns the ticket rows: event ingest hands it each new `ticket.issued` event
-(`add_issued`), and only the queue changes a ticket afterwards. Its `estimates`
+(`add_issued`), and only the queue changes a ticket afterwards; an event whose number an
+operator has already called completes that ticket rather than making a second one. Its `estimates`
 (hub/estimates.py) make the one wait estimate the hub gives.
 """
 from __future__ import annotations

@@ -9,9 +9,11 @@ import requests
 
 from mfc_edge import protocol
 from mfc_edge.config import ConfigError, load_config
+from offline_cache.hub_client import HubClient
 from tests.helpers.center import CENTER, AppTransport, InProcessCenter
 from tests.helpers.day import at
 from tests.helpers.window import write_console_config
+from window_device.window_link import LinkError, WindowLink
 
 NINE = at(9)
 PASSWORD = "correct horse 42"
@@ -301,6 +303,17 @@ def test_the_keypads_new_keys_act_through_the_same_queue_code(center, ivanova):
     assert all(h[2] == "ivanova" for h in history(center, first))
     assert keypad.post(f"{URL}/api/v1/windows/5/resume").json()["detail"] == "window 5 is not paused"
     assert keypad.post(f"{URL}/api/v1/windows/5/dance").status_code == 404
+
+    # The console device's own client, as its keys call it: the display shows the number or "—".
+    link = WindowLink(HubClient(URL, token, transport=AppTransport(center.call)))
+    (third,) = issue(center, 1)
+    assert link.act("5", "call-next") == third
+    assert link.act("5", "hold") is None
+    assert link.act("5", "return") == third
+    with pytest.raises(LinkError, match="finish the current visitor"):
+        link.act("5", "pause")
+    assert link.act("5", "done") is None and link.act("5", "pause") is None
+    link.hub.close()
 
 
 def test_the_keypads_new_keys_are_optional_pins_of_the_device_file(tmp_path):
