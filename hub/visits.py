@@ -139,6 +139,10 @@ class Visits:
             raise QueueError("no visitor is called to this window")
         return ticket
 
+    def _open(self, center: str, window: str) -> None:
+        if self.window(center, window) is None:
+            raise QueueError(f"window {window} is not open: open it first")
+
     def _free(self, d: Database, center: str, window: str) -> None:
         """Before calling someone to the window: nobody is at it, and a pause ends."""
         if self.current(center, window):
@@ -167,6 +171,7 @@ class Visits:
             raise QueueError(f"{number!r} is not a ticket number (a letter and three digits, e.g. П123)")
         today, _ = self.centers.today(center)
         with self.db.transaction() as d:
+            self._open(center, window)
             self._free(d, center, window)
             found = list(d.query("SELECT * FROM tickets WHERE center = ? AND day = ? "
                                  "AND (number = ? OR printed_number = ?) ORDER BY number != ?, issued_at",
@@ -196,6 +201,7 @@ class Visits:
         """Serve a visitor who has no ticket, at once: a ticket of the hub's, waiting 0, not called in the hall."""
         today, _ = self.centers.today(center)
         with self.db.transaction() as d:
+            self._open(center, window)
             self._free(d, center, window)
             count = d.execute("SELECT count(*) FROM tickets WHERE center = ? AND day = ? AND walk_in = 1",
                               [center, today]).fetchone()[0]
@@ -309,9 +315,9 @@ class Visits:
         if reason not in PAUSE_REASONS:
             raise QueueError(f"unknown pause reason {reason!r}: expected one of {', '.join(PAUSE_REASONS)}")
         with self.db.transaction() as d:
+            self._open(center, window)
             held = self.window(center, window)
-            if held is None:
-                raise QueueError(f"window {window} is not open")
+            assert held is not None
             if held["paused_since"]:
                 raise QueueError(f"window {window} is already paused")
             if self.current(center, window):

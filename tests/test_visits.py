@@ -270,6 +270,12 @@ def test_a_walk_in_is_served_at_once_and_never_called_in_the_hall(center, ivanov
     assert ivanova.ticket("walk-in", window="5", service="inn")["number"] != served["number"]
 
 
+def test_a_window_not_open_calls_and_serves_nobody(center, ivanova):
+    for action, body in (("call-number", {"number": "П001", "service": "inn"}), ("walk-in", {"service": "inn"}),
+                         ("pause", {"reason": "break"})):
+        assert ivanova.act(action, window="8", **body).json()["detail"] == "window 8 is not open: open it first"
+
+
 def test_an_operator_acts_only_at_their_own_window(center, ivanova):
     petrova = Console(center, "petrova")
     for action, body in (("hold", {}), ("return", {}), ("pause", {"reason": "break"}), ("walk-in", {"service": "inn"}),
