@@ -89,7 +89,7 @@ WEEKDAY = DayProfile(
 _SATURDAY_LUNCH = _lunches("13:00", 6, 30, 20)
 SATURDAY = DayProfile(
     name="saturday", opens="10:00", closes="17:00",
-    arrivals={10: 30, 11: 38, 12: 40, 13: 36, 14: 32, 15: 28, 16: 18},
+    arrivals={10: 20, 11: 24, 12: 26, 13: 22, 14: 22, 15: 18, 16: 12},
     priority_share=0.05, no_show_share=0.03, services=SERVICES,
     windows=(
         WindowPlan("1", PASSPORTS, "10:00", pauses=(_SATURDAY_LUNCH[0],)),
@@ -97,7 +97,7 @@ SATURDAY = DayProfile(
         WindowPlan("3", ("adult-snils", "oms-policy"), "10:00", pauses=(_SATURDAY_LUNCH[2],)),
         WindowPlan("4", ("tax-deduction", "adult-snils"), "10:00", pauses=(_SATURDAY_LUNCH[3],)),
         WindowPlan("5", ALL, "10:00", pauses=(_SATURDAY_LUNCH[4],)),
-        WindowPlan("6", ALL, "10:15", closes="15:00", pauses=(_SATURDAY_LUNCH[5],)),
+        WindowPlan("6", ALL, "10:15", closes="16:00", pauses=(_SATURDAY_LUNCH[5],)),
     ))
 
 # A short quiet morning: two windows, about 25 visitors; what the simulator's test replays.
