@@ -174,8 +174,8 @@ def main() -> int:
         "Not measured: the feed's figure going stale between versions (a kiosk prints the figure of the "
         "last change of the line, not of the moment); priority tickets get the ordinary figure the kiosk "
         "prints; breaks and windows opening later are not foreseen by either rule.", "",
-        "The hub's feed and phone page still give the SIMPLE rule's figure (`DEFAULT_RULE` in hub/estimates.py); "
-        "the PLAN rule is what the simulator prints on its tickets and measures.",
+        "The hub's feed and phone page give the PLAN rule's figures (hub/hub.py); the SIMPLE rule was theirs "
+        "before.",
     ])
     print(section)
     if args.write:

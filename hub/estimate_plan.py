@@ -27,7 +27,7 @@ from hub.db import Row, iso
 from hub.queue_order import choose
 
 # A mean stands on at least this many visits: with fewer for a service at an hour, the
-# service's mean over all hours is taken; with fewer for a service, the center's.
+# service's mean over all hours is taken; with fewer for a service, the center's (of any visits).
 MIN_VISITS = 5
 MIN_SERVICE_MINUTES = 0.5
 # Past this many calls the rest of a very long line keeps the simple rule: a plan stays quick.
@@ -69,7 +69,7 @@ class ServiceTimes:
                  zone: ZoneInfo, default: float):
         self.samples, self.zone = samples, zone
         every = [m for visits in samples.values() for m in visits]
-        self.center = sum(every) / len(every) if len(every) >= MIN_VISITS else default
+        self.center = sum(every) / len(every) if every else default  # as the SIMPLE rule's mean
         self.service = {s: sum(v) / len(v) for s, v in samples.items() if len(v) >= MIN_VISITS}
         self.hourly = {key: sum(v) / len(v) for key, v in by_hour.items() if len(v) >= MIN_VISITS}
         self._by_hour = {key: v for key, v in by_hour.items() if len(v) >= MIN_VISITS}

@@ -12,8 +12,9 @@ hour of the day. "People ahead" are those the windows serving the ticket's servi
 before it. A ticket no open window serves cannot be placed that way: it keeps SIMPLE,
 counted as one window.
 
-The simulator (hub/simulator.py, `mfc-edge simulate`) measures both on the same simulated
-days; benchmarks/RESULTS.md has the figures. A paused window counts as closed in both.
+The hub's feed and phone page give PLAN's figures (hub/hub.py). The simulator
+(hub/simulator.py, `mfc-edge simulate`) measures both rules on the same simulated days;
+benchmarks/RESULTS.md has the figures. A paused window counts as closed in both.
 
 Every estimate printed on a ticket is kept with it (`store_printed`), so that its accuracy
 can be checked against the wait that followed.
@@ -37,7 +38,7 @@ DEFAULT_SERVICE_MINUTES = 10.0
 PRIORITY_STREAK = 3  # the queue's default (hub/queue.py)
 SIMPLE, PLAN = "simple", "plan"
 RULES = (SIMPLE, PLAN)
-DEFAULT_RULE = SIMPLE  # the rule of the queue's estimates: its feed and the phone page
+DEFAULT_RULE = SIMPLE  # a Queue's own; the hub sets PLAN for its feed and phone page (hub/hub.py)
 # Service times are read from this many recent days of finished visits.
 HISTORY_DAYS = 14
 # A plan is made again at each change of the center's feed, and at least this often: the

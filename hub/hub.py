@@ -11,6 +11,7 @@ from hub.catalogs import Catalogs
 from hub.centers import Centers
 from hub.db import Clock, HubDB
 from hub.device_health import DeviceHealth
+from hub.estimates import PLAN, Estimates
 from hub.events import EventLog
 from hub.hall import Hall
 from hub.heartbeats import Heartbeats
@@ -35,6 +36,8 @@ class Hub:
         self.identity = Identity(self.db)
         self.centers = Centers(self.db)
         self.queue = Queue(self.db, self.centers, priority_streak)
+        # The feed's and the phone page's estimates: when a window would call the ticket (hub/estimates.py).
+        self.queue.estimates = Estimates(self.db, priority_streak, rule=PLAN)
         self.ratings, self.help = Ratings(self.db, self.centers), HelpDesk(self.db)
         self.bundles = Bundles(self.db, data_dir)
         self.catalogs = Catalogs(self.bundles)

@@ -1,5 +1,6 @@
 """One wait estimate, made by the hub's queue: what the feed gives kiosks for a new ticket is
-what the visitor's phone page then says for that ticket, by the same formula and rounding."""
+what the visitor's phone page then says for that ticket, by the same rule and rounding: when a
+window would call it, the line played forward through the open windows (hub/estimate_plan.py)."""
 from __future__ import annotations
 
 import re
@@ -96,16 +97,19 @@ def test_the_feeds_figure_for_a_new_ticket_is_the_phone_pages_for_it(center):
     feed = center.feed()
     assert feed["waiting"]["passport-rf"] == 6 and feed["open_windows"]["passport-rf"] == 2
     promised = feed["estimates"]["passport-rf"]
-    assert promised == {"ahead": 6, "minutes": 23}  # 6 × 7.5 / 2 = 22.5, rounded up
-    assert feed["estimates"]["adult-snils"] == {"ahead": 0, "minutes": 0}
+    assert promised == {"ahead": 6, "minutes": 23}  # calls at 0, 7.5 and 15 minutes, two at a time: 22.5
+    # Window 6 calls a new SNILS ticket only after the passport tickets issued before it: three
+    # of them are its own calls before that one.
+    assert feed["estimates"]["adult-snils"] == {"ahead": 3, "minutes": 23}
     assert feed["estimates"]["oms-policy"] == {"ahead": 0, "minutes": 0}  # every service of the catalog
 
     new = center.issue()  # the visitor the kiosk just told "6 ahead, about 23 minutes"
     assert center.phone(new) == (promised["ahead"], promised["minutes"])
     # Issued tickets count who is called before them: the priority ticket first, then by time.
     assert center.phone(priority) == (None, 1)  # next; "about 0 minutes" is not said
-    assert center.phone(ordinary[2]) == (3, 12)  # two earlier and the priority one: 3 × 7.5 / 2 = 11.25
-    assert center.feed()["estimates"]["passport-rf"] == {"ahead": 7, "minutes": 27}
+    # Called in the second round (at 7.5 minutes) after two earlier ones and the priority one.
+    assert center.phone(ordinary[2]) == (3, 8)
+    assert center.feed()["estimates"]["passport-rf"] == {"ahead": 7, "minutes": 23}  # the fourth round
 
 
 def test_closing_a_window_lengthens_every_estimate_at_once(center):
@@ -113,7 +117,7 @@ def test_closing_a_window_lengthens_every_estimate_at_once(center):
     center.act("ivanova", "open-window", window="5", services=["passport-rf"])
     center.act("petrov", "open-window", window="6", services=["passport-rf"])
     assert center.feed()["estimates"]["passport-rf"] == {"ahead": 4, "minutes": 20}
-    assert center.phone(tokens[3]) == (3, 15)
+    assert center.phone(tokens[3]) == (3, 10)  # no history: 10 minutes a visit, the second round
     center.act("petrov", "close-window", window="6")
     assert center.feed()["estimates"]["passport-rf"] == {"ahead": 4, "minutes": 40}
     assert center.phone(tokens[3]) == (3, 30)
