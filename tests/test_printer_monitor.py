@@ -39,8 +39,11 @@ def test_idle_checks_report_changes_once_and_switch_printing(kiosk, printer):
     assert printer.jobs == []  # status questions print nothing
 
 
-def test_a_printer_that_answers_nothing_is_no_status_not_paper_ok(kiosk, printer):
+def test_a_printer_that_answers_nothing_is_no_status_not_paper_ok(printer, request):
+    # Silent before the kiosk starts: its monitor asks at once, and a printer that answered
+    # that first question and then falls silent is offline, not one that cannot tell.
     printer.state.answers_status = False
+    kiosk = request.getfixturevalue("kiosk")
     assert kiosk.desk.check_printer().result(timeout=10) is PrinterStatus.NO_STATUS
     assert statuses(kiosk) == [{"status": "no_status", "previous": "ok"}]
 
