@@ -1,8 +1,8 @@
 """Keyboard keys that press the simulated buttons of `mfc-edge console --simulate`.
 
 1-5 are the smileys (1 the worst), h the help button, n/r/x/d the keypad's call next,
-recall, no-show and done; q quits. In a terminal a key acts at once; otherwise (a pipe,
-a test) each line is read as keys.
+recall, no-show and done, o/b its hold and return, p/c its pause and resume; q quits. In a
+terminal a key acts at once; otherwise (a pipe, a test) each line is read as keys.
 """
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from gpiozero.pins.mock import MockFactory
 from hardware.buttons import DebouncedButton
 
 KEYS = {**{str(i): f"rating-{i}" for i in range(1, 6)}, "h": "help",
-        "n": "call_next", "r": "recall", "x": "no_show", "d": "done"}
+        "n": "call_next", "r": "recall", "x": "no_show", "d": "done",
+        "o": "hold", "b": "return", "p": "pause", "c": "resume"}
 PRESS_S = 0.08  # a human press: longer than the debounce window
 
 
