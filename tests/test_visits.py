@@ -144,6 +144,9 @@ def test_a_held_visitor_comes_back_to_the_same_window_after_others_are_served(ce
     held = ivanova.state("5")["held"]
     assert [(h["number"], h["reason"]) for h in held] == [(first, "оплата пошлины")]
     assert ivanova.act("hold", window="5", reason="x" * 81).status_code == 422
+    token = center.hub.db.db.execute("SELECT status_token FROM tickets WHERE number = ?", [first]).fetchone()[0]
+    phone = ivanova.get(f"{URL}/t/{token}/state").json()  # the visitor's phone page
+    assert phone["headline"] == "Окно 5 вызовет вас снова" and phone["state"] == "held" and not phone["final"]
     # The window serves others meanwhile; the held visitor is in no line.
     assert ivanova.ticket("call-next", window="5")["number"] == second
     refused = ivanova.act("return", window="5")

@@ -75,6 +75,9 @@ def phone_view(hub: Hub, status_token: str, lang: str) -> tuple[str, PhoneView] 
         else:
             headline, kind = people_ahead_text(t, estimate.ahead), "waiting"
         lines.append(wait_text(t, estimate.minutes))
+    elif state == "held":  # stepped away (to pay a fee, make a copy): their window calls them back
+        headline, kind = t("Window {window} will call you back").format(window=ticket["window"]), "waiting"
+        lines.append(t("Your place is kept. Come back when you are ready; this page will tell you."))
     else:
         headline, kind = _over_text(t, state), "over"
     if printed != ticket["number"] and state in ("waiting", "called", "serving"):
