@@ -23,6 +23,7 @@ class Situation:
         self.db = HubDB(tmp_path / "hub", clock=self.clock)
         self.db.db["centers"].insert({"id": "strogino", "timezone": "Europe/Moscow", "name": "Строгино",
                                       "updated_at": iso(NOW)})
+        self.made = 0
 
     def served(self, service: str, minutes: float, started: datetime, times: int = 5) -> None:
         """`times` past visits of `service` begun at `started` that took `minutes` each."""
@@ -46,7 +47,8 @@ class Situation:
 
     def _ticket(self, service: str, state: str, issued: datetime, **fields) -> str:
         ticket = uuid.uuid4().hex
-        self.db.db["tickets"].insert({"id": ticket, "center": "strogino", "number": f"П{ticket[:3]}",
+        self.made += 1  # a day's numbers are unique
+        self.db.db["tickets"].insert({"id": ticket, "center": "strogino", "number": f"П{self.made:03d}",
                                       "service": service, "day": TEST_DAY.isoformat(), "priority": 0,
                                       "issued_at": iso(issued), "state": state, "status_token": ticket,
                                       **fields})
