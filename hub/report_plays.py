@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from hub.centers import Centers
@@ -26,6 +26,10 @@ from hub.db import HubDB, iso
 from hub.report_export import csv_bytes, span, xlsx_bytes
 from hub.reports import MAX_DAYS, ReportError
 from mfc_edge.protocol import SLIDE_PLAYED
+
+# The partial index of the plays (hub/schema.py, step 12) serves a query that spells the type out.
+PLAYS_QUERY = (f"SELECT device, body FROM events WHERE type = '{SLIDE_PLAYED}' AND center = ? "
+               "AND at >= ? AND at < ?")
 
 COLUMNS = (("screen", "Экран / Screen"), ("bundle", "Выпуск / Bundle"), ("item", "Позиция / Item"),
            ("kind", "Вид / Kind"), ("asset", "Файл / Asset"), ("plays", "Показов / Plays"),
@@ -58,7 +62,9 @@ def plays(db: HubDB, centers: Centers, center: str, first: date, last: date) -> 
     check_plays_range(first, last)
     zone = centers.timezone(center)
     found: dict[tuple[str, str, int, str, str], Played] = {}
-    for event in db.db.query("SELECT device, body FROM events WHERE center = ? AND type = ?", [center, SLIDE_PLAYED]):
+    # A day either side: an event's time is as its screen wrote it, in its own offset.
+    span_of_events = [center, (first - timedelta(days=1)).isoformat(), (last + timedelta(days=2)).isoformat()]
+    for event in db.db.query(PLAYS_QUERY, span_of_events):
         try:
             body = json.loads(event["body"])
             began = datetime.fromisoformat(body["started_at"])

@@ -16,7 +16,7 @@ import requests
 from hardware.clock import ManualClock
 from hub.api import Hub
 from hub.db import iso
-from hub.report_plays import plays, plays_csv, plays_xlsx
+from hub.report_plays import PLAYS_QUERY, plays, plays_csv, plays_xlsx
 from hub.server import HubThread
 from mfc_edge.cli import main
 from tests.helpers.day import TEST_DAY, at
@@ -75,6 +75,11 @@ def test_plays_per_screen_and_item_equal_the_hand_counted(hub):
     assert found["total"] == {"plays": 6, "seconds": 90.0}
     one_day = plays(hub.db, hub.centers, CENTER, TEST_DAY, TEST_DAY)
     assert one_day["rows"][0]["plays"] == 2 and one_day["total"] == {"plays": 5, "seconds": 80.5}
+
+
+def test_a_report_reads_its_span_of_plays_down_their_index(hub):
+    plan = " ".join(row[3] for row in hub.db.db.execute(f"EXPLAIN QUERY PLAN {PLAYS_QUERY}", [CENTER, D, D1]))
+    assert "USING INDEX idx_events_plays" in plan, plan
 
 
 def test_plays_csv_and_xlsx_read_back(hub):
