@@ -117,6 +117,7 @@ def create_app(hub: Hub, end_of_day_every: float = END_OF_DAY_CHECK_S, docs: boo
     app.state.hub = hub
     # The phone pages' long polls wait here for their center's line to change (hub/routes/status.py).
     app.state.feed_watch = FeedWatch(hub.db.feed_version)
+    hub.db.on_feed_bump(app.state.feed_watch.nudge)
     app.add_exception_handler(ClientDisconnect, client_gone)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_middleware(BodyLimit, max_bytes=protocol.MAX_BATCH_BYTES,

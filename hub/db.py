@@ -14,7 +14,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,6 +98,8 @@ class HubDB:
         # polls with sleeps of up to 100 ms: a waiting batch starts as soon as the one before it
         # commits. Other processes (the command line) still meet the busy timeout.
         self._write_lock = threading.RLock()
+        self._feed_bumped = False  # by the transaction holding the write lock
+        self._feed_listeners: list[Callable[[], None]] = []
         try:
             self._migrate()
         except sqlite3.DatabaseError as exc:
@@ -154,7 +156,11 @@ class HubDB:
                     db.rollback()
                     raise
                 db.execute("COMMIT")
+                if self._feed_bumped:
+                    for listener in self._feed_listeners:
+                        listener()
             finally:
+                self._feed_bumped = False
                 if not durable:
                     db.execute("PRAGMA synchronous=FULL")
 
@@ -170,6 +176,12 @@ class HubDB:
         """Something screens show changed for this center: their cached feed is stale."""
         db.execute("INSERT INTO feed_versions (center, version) VALUES (?, 1) "
                    "ON CONFLICT(center) DO UPDATE SET version = version + 1", [center])
+        self._feed_bumped = True
+
+    def on_feed_bump(self, listener: Callable[[], None]) -> None:
+        """Call `listener` (quick, from the committing thread) after each transaction of this
+        process that bumped a feed version commits; other processes' changes are not told."""
+        self._feed_listeners.append(listener)
 
     def feed_version(self, center: str) -> int:
         rows = list(self.db.query("SELECT version FROM feed_versions WHERE center = ?", [center]))

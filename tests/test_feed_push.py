@@ -291,3 +291,33 @@ def test_a_window_long_poll_waits_for_its_own_window_and_for_the_served_visitor_
     finally:
         http.close()
         center.close()
+
+
+def test_a_change_made_by_the_hub_wakes_the_waiting_at_once_not_at_the_next_tick(tmp_path):
+    """The watch looks at the versions once a minute here; a call made in the hub's own process
+    nudges it, so the waiting request answers long before that minute (or its own 30 s)."""
+    import asyncio
+
+    from hub.feed_watch import FeedWatch
+
+    hub = Hub(tmp_path / "hub")
+    watch = FeedWatch(hub.db.feed_version, every=60.0)
+    hub.db.on_feed_bump(watch.nudge)
+
+    def call_soon() -> None:
+        time.sleep(0.3)
+        with hub.db.transaction() as d:
+            hub.db.bump_feed(d, CENTER)
+
+    async def wait_for_the_call() -> float:
+        seen = hub.db.feed_version(CENTER)
+        await asyncio.sleep(0.2)  # the watch's first look is done: the next is a minute away
+        threading.Thread(target=call_soon).start()
+        started = time.monotonic()
+        await watch.wait(CENTER, "screen-1", seen, timeout=30.0)
+        return time.monotonic() - started
+
+    try:
+        assert asyncio.run(wait_for_the_call()) < 20.0
+    finally:
+        hub.close()
