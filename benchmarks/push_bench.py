@@ -319,9 +319,9 @@ def main() -> int:
         "| figure | call → the screen's feed, push | call → the screen's feed, 3 s poll | feed → highlighted, push "
         "| feed → highlighted, 3 s poll |",
         "| --- | --- | --- | --- | --- |", part_rows, "",
-        f"**Goals: {verdicts}** — the hub looks at the center's feed version every 0.2 s for all waiting devices at "
-        "once (hub/feed_watch.py) and answers them as soon as it has moved; the screen draws the call in the frame "
-        "after the feed arrives.", "",
+        f"**Goals: {verdicts}** — a change the hub makes nudges its feed watch, which answers every device waiting "
+        "for that center at once (hub/feed_watch.py; it also looks every 0.2 s for changes by other processes); the "
+        "screen draws the call in the frame after the feed arrives.", "",
         "Not measured here: HTTPS; a reverse proxy between screens and hub; a real sound card (aplay's own start).",
         ""])
     write_section(SECTION, section)
