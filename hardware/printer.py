@@ -22,7 +22,10 @@ log = logging.getLogger(__name__)
 
 DLE_EOT = b"\x10\x04"
 STATUS_PRINTER, STATUS_OFFLINE_CAUSE, STATUS_PAPER = 1, 2, 4
-# How long a printer that answers nothing is left unasked before we try again.
+# A printer never heard from that stays silent this many times in a row cannot answer status
+# queries; it is then left unasked this long before we try again. One silence is not enough: a
+# printer warming up, or a busy kiosk at start, misses a half-second answer now and then.
+SILENT_TRIES = 3
 NO_STATUS_RETRY_S = 600.0
 
 
@@ -104,6 +107,7 @@ class TicketPrinter:
         self.status_timeout = min(status_timeout, timeout)
         self._answers_status = _answers_status(uri)
         self._silent_since: float | None = None
+        self._silences = 0
         self._has_answered = False
 
     def _query(self, device: escpos_printer.Escpos, query: int) -> PrinterStatus | None:
@@ -136,7 +140,9 @@ class TicketPrinter:
     def _should_ask(self) -> bool:
         if not self._answers_status:
             return False
-        return self._silent_since is None or time.monotonic() - self._silent_since > NO_STATUS_RETRY_S
+        if self._silent_since is None or self._silences < SILENT_TRIES:
+            return True
+        return time.monotonic() - self._silent_since > NO_STATUS_RETRY_S
 
     def _paper_status(self, device: escpos_printer.Escpos) -> PrinterStatus:
         if not self._should_ask():
@@ -148,9 +154,11 @@ class TicketPrinter:
                 log.warning("printer %s stopped answering", self.uri)
                 return PrinterStatus.OFFLINE
             self._silent_since = time.monotonic()
-            log.warning("printer %s answers no status queries", self.uri)
+            self._silences += 1
+            if self._silences == SILENT_TRIES:
+                log.warning("printer %s answers no status queries", self.uri)
             return PrinterStatus.NO_STATUS
-        self._silent_since = None
+        self._silent_since, self._silences = None, 0
         self._has_answered = True
         if online is PrinterStatus.OFFLINE:
             cause = self._query(device, STATUS_OFFLINE_CAUSE)

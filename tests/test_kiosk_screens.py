@@ -191,7 +191,8 @@ def test_printer_out_of_paper_gives_an_on_screen_ticket_and_a_staff_banner(scree
     ticket = kiosk.store.tickets()[-1]
     assert kiosk.store.ticket(ticket.id).print_status == "failed"
     events = [e for e in kiosk.store.outbox() if e["type"] == "printer.status"]
-    assert events[-1]["body"] == {"status": "paper_out", "previous": "ok"}
+    # "ok" before, or "no_status" when the kiosk's first look at start missed the answer (a busy machine)
+    assert events[-1]["body"]["status"] == "paper_out" and events[-1]["body"]["previous"] in ("ok", "no_status")
     screens.tap("done")
     assert "Принтер: нет бумаги" in screens.texts()
     # The next visitor, still without paper, sees the on-screen ticket at once.

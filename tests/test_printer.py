@@ -8,7 +8,7 @@ import zxingcpp
 from PIL import Image
 
 from hardware.escpos_decode import decode_escpos, receipt_text
-from hardware.printer import PrinterStatus, TicketPrinter, parse_status
+from hardware.printer import SILENT_TRIES, PrinterStatus, TicketPrinter, parse_status
 from hardware.receipt import Cut, QRCode, Raster, Text, render_escpos
 from hardware.virtual_printer import PrinterState, VirtualPrinter
 
@@ -146,3 +146,18 @@ def test_the_tickets_qr_leads_to_the_hubs_public_address(tmp_path, printer, cloc
         assert qr_payloads(printer.wait_for_jobs(1)[0].png_path) == [url]  # as a phone's camera reads it
     finally:
         kiosk.close()
+
+
+def test_one_missed_answer_does_not_make_a_printer_mute(tmp_path):
+    """A printer that misses a status answer (warming up, a busy kiosk) is asked again; one silent
+    SILENT_TRIES times in a row, never heard from, is left unasked for NO_STATUS_RETRY_S."""
+    with VirtualPrinter(tmp_path, state=PrinterState(paper="near-end", answers_status=False)) as vp:
+        printer = TicketPrinter(vp.uri, status_timeout=0.2)
+        assert printer.status() is PrinterStatus.NO_STATUS
+        vp.state.answers_status = True
+        assert printer.status() is PrinterStatus.PAPER_NEAR_END
+        vp.state.answers_status = False
+        mute = TicketPrinter(vp.uri, status_timeout=0.2)
+        assert [mute.status() for _ in range(SILENT_TRIES)] == [PrinterStatus.NO_STATUS] * SILENT_TRIES
+        vp.state.answers_status = True
+        assert mute.status() is PrinterStatus.NO_STATUS  # not asked: it has shown it cannot answer
