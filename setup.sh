@@ -28,6 +28,7 @@ DEBIAN_PACKAGES=(
   chromium                                # the browser the operator console is tested in
   espeak-ng sox alsa-utils                # offline speech for announced calls, measuring it, aplay
   mmdebstrap systemd-container            # the boot test: a Debian userland booted with a real systemd
+  postgresql                              # the city tier's database; tests start private clusters
 )
 
 fail() { echo "setup.sh: $*" >&2; exit 1; }
@@ -71,9 +72,9 @@ install_python_project() {
   if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
     return
   fi
-  step "installing mfc-edge with every role (kiosk, signage, console, hub) and its test tools into $VENV"
+  step "installing mfc-edge with every role (kiosk, signage, console, hub, city) and its test tools into $VENV"
   "$VENV/bin/python" -m pip install -q --upgrade pip || fail "could not upgrade pip"
-  "$VENV/bin/python" -m pip install -q -e ".[kiosk,signage,console,hub,test]" || fail "pip could not install the project (see above)"
+  "$VENV/bin/python" -m pip install -q -e ".[kiosk,signage,console,hub,city,test]" || fail "pip could not install the project (see above)"
   echo "$want" > "$STAMP"
 }
 
@@ -103,7 +104,7 @@ with open("pyproject.toml", "rb") as f:
     found = tomllib.load(f)
 extras = found["project"]["optional-dependencies"]
 for name in (*found["build-system"]["requires"], *found["project"]["dependencies"],
-             *(r for extra in ("kiosk", "signage", "console", "hub") for r in extras[extra])):
+             *(r for extra in ("kiosk", "signage", "console", "hub", "city") for r in extras[extra])):
     print(name)')
   step "downloading every role's wheels into $dir"
   "$VENV/bin/python" -m pip download -q --disable-pip-version-check --dest "$dir" "${requirements[@]}" \
@@ -122,7 +123,7 @@ case "${1:-}" in
   test)
     install_all
     shift
-    step "checking the code: ruff (lint, import order) and mypy (shared ground, offline cache, hub)"
+    step "checking the code: ruff (lint, import order) and mypy (shared ground, offline cache, hub, city)"
     "$VENV/bin/ruff" check . || fail "ruff found problems (see above; 'ruff check --fix' mends most)"
     "$VENV/bin/mypy" || fail "mypy found type errors (see above)"
     step "running the tests (headless)"

@@ -5,6 +5,7 @@
 - `offline_cache` is what every device shares: the shared ground and hardware parts.
 - the device rooms (`kiosk`, `signage`, `window_device`) use those three, never each other or the hub.
 - `hub` uses the shared ground only.
+- `city` uses the shared ground only: it knows a hub by the wire (mfc_edge/city_protocol.py), not its code.
 - `mfc_edge.cli` (the command, demo, doctor, status) is the one top layer that may import everything.
 """
 from __future__ import annotations
@@ -13,7 +14,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("mfc_edge", "hardware", "offline_cache", "kiosk", "signage", "window_device", "hub")
+PACKAGES = ("mfc_edge", "hardware", "offline_cache", "kiosk", "signage", "window_device", "hub", "city")
 TOP = "mfc_edge.cli"
 DEVICE_ROOMS = ("kiosk", "signage", "window_device")
 ALLOWED = {
@@ -21,6 +22,7 @@ ALLOWED = {
     "hardware": {"mfc_edge", "hardware"},
     "offline_cache": {"mfc_edge", "hardware", "offline_cache"},
     "hub": {"mfc_edge", "hub"},
+    "city": {"mfc_edge", "city"},
     **{room: {"mfc_edge", "hardware", "offline_cache", room} for room in DEVICE_ROOMS},
 }
 

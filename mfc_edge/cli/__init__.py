@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from mfc_edge.catalog import CatalogError
 from mfc_edge.cli import (
+    city_commands,
     device_commands,
     firstboot,
     hub_commands,
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     release_commands.register(add)
     update.register(add)
     simulate_commands.register(add)
+    city_commands.register(add)
     return parser
 
 

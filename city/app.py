@@ -1,0 +1,24 @@
+"""The city's HTTP API (FastAPI): one app for every kind of caller, served by any number of
+stateless processes behind a load balancer."""
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from city.city import City
+from city.routes import dashboard, hubs, integration, public, publishing
+from mfc_edge import protocol
+
+ops = APIRouter(tags=["ops"])
+
+
+@ops.get(protocol.HEALTH_PATH)
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def create_app(city: City) -> FastAPI:
+    app = FastAPI(title="mfc-edge city", version="1", docs_url=None, redoc_url=None)
+    app.state.city = city
+    for router in (ops, hubs.router, dashboard.router, public.router, publishing.router, integration.router):
+        app.include_router(router)
+    return app
