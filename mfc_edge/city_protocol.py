@@ -9,7 +9,9 @@ snapshot of one of the hub's own rows, taken in the transaction that changed the
     {"id": str, "seq": int, "center": str, "type": str, "device": str, "at": ISO 8601, "body": {...}}
 
 `seq` is the hub's order of its records (ascending, with gaps); the city keeps for each row
-the snapshot of the highest seq, so a late retry never undoes a newer state.
+the snapshot of the highest seq, so a late retry never undoes a newer state. The reply also
+says `last_seq`, the highest seq of the hub the city has stored: a hub restored from a backup
+numbers its next records above it (hub/city_forwarder.py).
 """
 from __future__ import annotations
 
@@ -40,6 +42,11 @@ HUB_RATING = "hub.rating"
 HUB_CENTER = "hub.center"
 # body: name, timezone
 HUB_RECORD_TYPES = frozenset({HUB_TICKET, HUB_WINDOW, HUB_DEVICE, HUB_RATING, HUB_CENTER})
+
+# A linked hub posts at least this often, an empty batch when it has nothing (its beat); the
+# city calls a center whose hub it has not heard from for SILENT_AFTER_S silent: "unknown".
+HUB_BEAT_EVERY_S = 60.0
+SILENT_AFTER_S = 300.0
 
 MAX_LOG_RECORDS = 1000  # per batch
 MAX_LOG_BYTES = 4 * 1024 * 1024

@@ -33,8 +33,10 @@ CREATE TABLE centers (
 
 -- Every record every hub forwarded, once: a device event as the hub stored it, or a snapshot of
 -- a hub's own record ("hub.ticket", "hub.window", ...; city/wire.py). The primary key is what
--- makes several city processes ingesting at once store each record once. `city_seq` orders the
--- whole city's log for the integration feed's cursor.
+-- makes several city processes ingesting at once store each record once. `tx` (the storing
+-- transaction) and `city_seq` order the whole city's log for the integration feed's cursor: a
+-- reader takes only rows whose transaction is below every one still running, so a row committed
+-- late with a lower city_seq is never skipped (city/integration.py).
 CREATE TABLE log (
     center      text NOT NULL,
     id          text NOT NULL,
@@ -46,8 +48,10 @@ CREATE TABLE log (
     body        jsonb NOT NULL,
     received_at timestamptz NOT NULL DEFAULT now(),
     city_seq    bigserial UNIQUE,
+    tx          xid8 NOT NULL DEFAULT pg_current_xact_id(),
     PRIMARY KEY (center, id)
 );
+CREATE INDEX log_tx_seq ON log (tx, city_seq);
 CREATE INDEX log_type_at ON log (type, at);
 
 -- The projection: each row is the latest snapshot of its record (hub_seq guards the order).
