@@ -22,13 +22,18 @@ CREATE TABLE hubs (
     last_seq     bigint NOT NULL DEFAULT 0  -- the highest log seq of the hub stored
 );
 
--- A center belongs to one hub at a time; its district and name are the city's to set.
+-- A center belongs to one hub at a time; its district is the city's to set. Its name and time
+-- zone come from its hub ("hub.center" records) unless the city set them (`mfc-edge city
+-- set-center`): then the city's stay.
 CREATE TABLE centers (
-    id        text PRIMARY KEY,
-    name      text NOT NULL DEFAULT '',
-    district  text NOT NULL DEFAULT '',
-    timezone  text NOT NULL DEFAULT 'Europe/Moscow',
-    hub       text REFERENCES hubs (id)
+    id               text PRIMARY KEY,
+    name             text NOT NULL DEFAULT '',
+    district         text NOT NULL DEFAULT '',
+    timezone         text NOT NULL DEFAULT 'Europe/Moscow',
+    hub              text REFERENCES hubs (id),
+    name_by_city     boolean NOT NULL DEFAULT false,
+    timezone_by_city boolean NOT NULL DEFAULT false,
+    hub_seq          bigint NOT NULL DEFAULT 0  -- of the latest "hub.center" record applied
 );
 
 -- Every record every hub forwarded, once: a device event as the hub stored it, or a snapshot of
@@ -72,6 +77,8 @@ CREATE TABLE tickets (
     operator         text NOT NULL DEFAULT '',
     walk_in          boolean NOT NULL DEFAULT false,
     estimate_minutes integer,
+    slot_at          timestamptz,             -- a booked visitor's slot: their wait begins there
+    awaiting_event   boolean NOT NULL DEFAULT false,  -- called by number before its kiosk's event
     hub_seq          bigint NOT NULL,
     PRIMARY KEY (center, id)
 );
