@@ -1,12 +1,75 @@
+"""`mfc-edge city publishing-key` and `mfc-edge city publish`: content signed once by the city
+for all its centers, some districts or some centers (city/publishing.py)."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
+
+from mfc_edge.cli.arguments import CommandError, ident
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from mfc_edge.cli.city_commands import open_city
+
+    return open_city(args)
+
+
+def cmd_publishing_key(args: argparse.Namespace) -> int:
+    from city import publishing
+
+    city = _open(args)
+    try:
+        raw = publishing.make_key(city, args.out)
+    except publishing.PublishingError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        city.close()
+    import base64
+
+    print(f"the city's publishing key is in {args.out} (readable by you only); keep a copy offline")
+    print(f"public key: {base64.b64encode(raw).decode()}")
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from city import publishing
+
+    for center in args.center or ():
+        ident(center, "--center")
+    target = publishing.targets(args.district or (), args.center or (), args.all)
+    city = _open(args)
+    try:
+        key = publishing.load_key(args.key)
+        done = publishing.publish(city, key, args.role, args.folder, target)
+    except publishing.PublishingError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        city.close()
+    print(f"published {done.role} bundle {done.version} ({done.assets} files, {done.total_size} bytes) "
+          f"for {len(done.centers)} centers: {', '.join(done.centers)}")
+    return 0
 
 
 def register(sub: Any) -> None:
     """Add this module's subcommands to `mfc-edge city` (`sub`: its subparsers)."""
-    del sub
+    from mfc_edge.cli.city_commands import add_dsn
 
+    text = "Make the city's publishing key (Ed25519, a file readable by you only) and register its public half."
+    p = sub.add_parser("publishing-key", help=text, description=text)
+    add_dsn(p)
+    p.add_argument("--out", type=Path, required=True, help="the new key file (never overwritten)")
+    p.set_defaults(func=cmd_publishing_key)
 
-__all__ = ["argparse", "register"]
+    text = ("Sign a folder as the next catalog (kiosk) or campaign (signage) bundle for all centers, some "
+            "districts or some centers; their hubs relay it to their devices.")
+    p = sub.add_parser("publish", help=text, description=text)
+    add_dsn(p)
+    p.add_argument("--key", type=Path, required=True, help="the city's publishing key file")
+    p.add_argument("--role", required=True, choices=("kiosk", "signage"), help="the devices it is for")
+    p.add_argument("--folder", type=Path, required=True, help="the files to publish")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--all", action="store_true", help="every center of the city")
+    where.add_argument("--district", action="append", help="every center of this district (repeatable)")
+    where.add_argument("--center", action="append", help="this center (repeatable)")
+    p.set_defaults(func=cmd_publish)
