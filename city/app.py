@@ -6,6 +6,7 @@ from fastapi import APIRouter, FastAPI
 
 from city.city import City
 from city.routes import dashboard, hubs, integration, public, publishing
+from city.webhooks import lifespan
 from mfc_edge import protocol
 
 ops = APIRouter(tags=["ops"])
@@ -17,7 +18,7 @@ def healthz() -> dict[str, str]:
 
 
 def create_app(city: City) -> FastAPI:
-    app = FastAPI(title="mfc-edge city", version="1", docs_url=None, redoc_url=None)
+    app = FastAPI(title="mfc-edge city", version="1", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.city = city
     for router in (ops, hubs.router, dashboard.router, public.router, publishing.router, integration.router):
         app.include_router(router)

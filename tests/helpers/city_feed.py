@@ -1,0 +1,42 @@
+"""Tickets' snapshots stored in the city's log as its ingest stores them, for the feed's and
+the webhooks' tests: one ticket's history at a time, in the transaction the test chooses."""
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import psycopg
+
+from city.integration import TICKET_FIELD
+from mfc_edge.city_protocol import HUB_TICKET
+
+T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+_ids = itertools.count(1)
+
+
+def at(minutes: float) -> str:
+    return (T0 + timedelta(minutes=minutes)).isoformat()
+
+
+def snapshot(conn: psycopg.Connection, center: str, ticket: str, seq: int, state: str, minute: float = 0,
+             **fields: Any) -> None:
+    """A hub.ticket record stored in the log as the city's ingest stores it."""
+    body = {TICKET_FIELD: ticket, "number": "А-" + ticket[-3:], "service": "passport", "day": "2026-11-26",
+            "priority": 0, "state": state, "issued_at": at(0), "first_called_at": None, "called_at": None,
+            "started_at": None, "finished_at": None, "window": "", "operator": "", "walk_in": False,
+            "estimate_minutes": None, "replaces": None, **fields}
+    conn.execute("INSERT INTO log (center, id, hub, seq, type, at, body) VALUES (%s, %s, 'hub-1', %s, %s, %s, %s)",
+                 [center, f"r{next(_ids)}", seq, HUB_TICKET, T0 + timedelta(minutes=minute), orjson.dumps(body).decode()])
+
+
+def a_visit(conn: psycopg.Connection, center: str, ticket: str, first_seq: int) -> None:
+    """Issued, called at window 3 after 10 minutes, started, served 5 minutes later."""
+    snapshot(conn, center, ticket, first_seq, "waiting")
+    snapshot(conn, center, ticket, first_seq + 1, "waiting", 1, estimate_minutes=9)  # no event: same state
+    snapshot(conn, center, ticket, first_seq + 2, "called", 10, window="3", called_at=at(10), first_called_at=at(10))
+    snapshot(conn, center, ticket, first_seq + 3, "serving", 11, window="3", called_at=at(10),
+             first_called_at=at(10), started_at=at(11))
+    snapshot(conn, center, ticket, first_seq + 4, "done", 16, window="3", called_at=at(10), first_called_at=at(10),
+             started_at=at(11), finished_at=at(16))
