@@ -14,15 +14,20 @@ import uvicorn
 
 from hub.alerts import SWEEP_EVERY_S
 from hub.api import END_OF_DAY_CHECK_S, create_app
+from hub.backup_schedule import BackupPlan, ServingFolder
 from hub.hub import Hub
 from hub.queue import DEFAULT_PRIORITY_STREAK
 from mfc_edge.service_notify import ServiceNotifier
 
 
 def serve(data_dir: Path, host: str, port: int, certfile: Path | None = None, keyfile: Path | None = None,
-          priority_streak: int = DEFAULT_PRIORITY_STREAK, docs: bool = False) -> None:
-    """`docs`: also serve Swagger UI at /docs (its scripts come from a CDN: development only)."""
+          priority_streak: int = DEFAULT_PRIORITY_STREAK, docs: bool = False,
+          backups: BackupPlan | None = None) -> None:
+    """`docs`: also serve Swagger UI at /docs (its scripts come from a CDN: development only).
+    `backups`: where and how often to back the hub's file up while it serves (hub/backups.py)."""
+    folder = ServingFolder(data_dir, backups)  # this hub's alone: a second hub or a restore is refused
     hub = Hub(data_dir, priority_streak)
+    folder.start(hub.db)
     notifier = ServiceNotifier()
     config = uvicorn.Config(create_app(hub, docs=docs), host=host, port=port, log_level="info",
                             ssl_certfile=str(certfile) if certfile else None,
@@ -30,6 +35,7 @@ def serve(data_dir: Path, host: str, port: int, certfile: Path | None = None, ke
     try:
         _NotifyingServer(config, notifier).run()
     finally:
+        folder.stop()
         notifier.close()
         hub.close()
 

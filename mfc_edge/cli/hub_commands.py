@@ -6,7 +6,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from mfc_edge.cli import center_commands, fleet, integration_commands, release_commands, report_commands
+from mfc_edge.cli import (
+    center_commands,
+    fleet,
+    hub_backup_commands,
+    integration_commands,
+    release_commands,
+    report_commands,
+)
 from mfc_edge.cli.arguments import CommandError, ident, login, port, tls_files
 from mfc_edge.cli.device_commands import AddCommand
 
@@ -29,7 +36,8 @@ def cmd_hub(args: argparse.Namespace) -> int:
     tls_files(args.cert, args.key)
     from hub.server import serve
 
-    serve(args.data, args.host, args.port, args.cert, args.key, priority_streak=args.priority_streak, docs=args.docs)
+    serve(args.data, args.host, args.port, args.cert, args.key, priority_streak=args.priority_streak, docs=args.docs,
+          backups=hub_backup_commands.plan_of(args))
     return 0
 
 
@@ -264,6 +272,7 @@ def register(add: AddCommand) -> None:
     report_commands.register(hub_sub)
     fleet.register(hub_sub)
     release_commands.register_hub(hub_sub)
+    hub_backup_commands.register(p, hub_sub)
     for q in (p, *hub_sub.choices.values()):
         q.set_defaults(func=_ids_checked(q.get_default("func")))
 
