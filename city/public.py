@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.utils import format_datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -282,3 +283,17 @@ class PublicWaits:
         self.computations += 1
         return Answer.of(data, now, started)
 
+
+
+def screenshot_page(browser: Any, city_url: str, path: Path, lang: str = "ru",
+                    viewport: tuple[int, int] = (390, 844)) -> None:
+    """Save the /waits page as a resident's phone shows it, once its figures are drawn.
+    `browser`: a playwright Browser (the demo's, the tests')."""
+    page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]}, device_scale_factor=2,
+                            locale="en-GB" if lang == "en" else "ru-RU", timezone_id="Europe/Moscow")
+    try:
+        page.goto(f"{city_url}/waits" + ("?lang=en" if lang == "en" else ""))
+        page.wait_for_selector("body[data-loaded='yes']", timeout=15_000)
+        page.screenshot(path=str(path), full_page=True)
+    finally:
+        page.close()

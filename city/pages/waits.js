@@ -12,7 +12,7 @@ const TEXTS = {
     note: "Ожидание считается по людям в очереди, открытым окнам и средней длительности приёма. " +
           "«Лучшее время» — часы с самым коротким обычным ожиданием за последние недели.",
     other: "English", otherLang: "en", made: "Обновлено", failed: "Не удалось получить данные, попробуем снова через минуту.",
-    open: "открыт", closed: "закрыт", unknown: "нет данных", noData: "нет данных / no data",
+    open: "открыт", closed: "закрыт", unknown: "нет связи с центром", noData: "нет данных / no data",
     wait: "Ожидание", minutes: "мин", waiting: "В очереди", people: "чел.",
     groups: "По группам услуг", group: "Группа услуг", best: "Лучшее время прийти",
     noBest: "пока мало истории", closedNow: "Сейчас окна не работают.",
@@ -25,7 +25,7 @@ const TEXTS = {
     note: "The wait is counted from the people in line, the windows open and the usual length of a visit. " +
           "\"Best time\" is the hours with the shortest usual wait over the last weeks.",
     other: "Русский", otherLang: "ru", made: "Updated", failed: "Could not get the data; trying again in a minute.",
-    open: "open", closed: "closed", unknown: "no data", noData: "нет данных / no data",
+    open: "open", closed: "closed", unknown: "no contact with the center", noData: "нет данных / no data",
     wait: "Wait", minutes: "min", waiting: "Waiting", people: "people",
     groups: "By service group", group: "Service group", best: "Best time to come",
     noBest: "not enough history yet", closedNow: "No window is open now.",
