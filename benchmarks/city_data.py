@@ -102,9 +102,11 @@ class Center:
 
 def make_centers(count: int, seed: int = 19) -> list[Center]:
     rnd = random.Random(seed)
+    sizes = [rnd.uniform(0.5, 1.5) for _ in range(count)]
+    mean = sum(sizes) / count  # the city's mean center has `per_day` visitors, whatever the draw
     centers = []
-    for n in range(count):
-        size = rnd.uniform(0.5, 1.5)
+    for n, drawn in enumerate(sizes):
+        size = drawn / mean
         centers.append(Center(f"c{n + 1:03d}", f"МФЦ № {n + 1}", DISTRICTS[n % len(DISTRICTS)], size,
                               max(6, round(12 * size + rnd.uniform(-2, 2))), rnd.uniform(2.0, 7.0)))
     return centers
