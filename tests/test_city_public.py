@@ -11,12 +11,13 @@ from typing import Any
 import psycopg
 import pytest
 import requests
+from fastapi import HTTPException
 
 from city.city import City
 from city.figures import center_figures
 from city.public import PublicSettings, PublicWaits
 from city.public_limits import RateLimiter
-from city.routes.public import configure
+from city.routes.public import _current, configure
 from city.server import CityThread
 from mfc_edge.city_protocol import PUBLIC_WAITS_PATH
 
@@ -251,6 +252,24 @@ def test_a_burst_computes_once_and_an_old_answer_is_made_again_once(city: City) 
             break
         deadline.wait(0.05)
     assert waits.computations == 2
+
+
+def test_a_database_gone_keeps_the_last_answer_and_without_one_is_503(city: City) -> None:
+    clock = Clock()
+    waits = PublicWaits(city, PublicSettings(cache_seconds=15), monotonic=clock)
+    made = waits.answer()
+    city.db.pool.close()  # the database cannot be reached any more
+    clock.t += 60
+    for _ in range(3):
+        assert waits.answer() is made
+    for _ in range(100):
+        if not waits._refreshing:
+            break
+        threading.Event().wait(0.05)
+    assert waits.answer() is made and waits.computations == 1
+    with pytest.raises(HTTPException) as refused:
+        _current(PublicWaits(city))
+    assert refused.value.status_code == 503 and "\n" not in refused.value.detail
 
 
 def test_the_rate_limit_answers_429_with_retry_after(city: City) -> None:
