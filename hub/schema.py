@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from hub import city_outbox
 from mfc_edge.protocol import call_number
 
 Migration = Callable[[sqlite_utils.Database], None]
@@ -311,9 +312,17 @@ def hub_schema_12(db: sqlite_utils.Database) -> None:
                "WHERE type = 'slide.played'")
 
 
+def hub_schema_13(db: sqlite_utils.Database) -> None:
+    """The link to the city (hub/city_outbox.py): `city_link` (the one city this hub forwards
+    to), `city_centers` (the centers it forwards), `city_outbox` (records waiting to be sent, in
+    the order of `seq`), `city_rejected` (those the city refused, with its reason), and the
+    triggers that fill the outbox while the hub is linked."""
+    city_outbox.install(db)
+
+
 MIGRATIONS: tuple[Migration, ...] = (hub_schema_1, hub_schema_2, hub_schema_3, hub_schema_4, hub_schema_5,
                                      hub_schema_6, hub_schema_7, hub_schema_8, hub_schema_9, hub_schema_10,
-                                     hub_schema_11, hub_schema_12)
+                                     hub_schema_11, hub_schema_12, hub_schema_13)
 
 
 def version(db: sqlite_utils.Database) -> int:

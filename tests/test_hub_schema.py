@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from hub import schema
+from hub import city_outbox, schema
 from hub.db import HubDB
 
 # The schema as the hub made it before hub/schema.py, its parts each creating their own tables
@@ -262,7 +262,8 @@ def test_a_fresh_hub_gets_every_table_and_index_of_the_schema(tmp_path):
     assert user_version(tmp_path / "fresh" / "hub.sqlite") == len(schema.MIGRATIONS)
     assert set(shape(tmp_path / "fresh" / "hub.sqlite")) == {
         t.name for t in (*schema.SCHEMA_1, *schema.SCHEMA_4, *schema.SCHEMA_5, *schema.SCHEMA_7,
-                  *schema.SCHEMA_8, *schema.SCHEMA_9, *schema.SCHEMA_11)}
+                  *schema.SCHEMA_8, *schema.SCHEMA_9, *schema.SCHEMA_11)} | {
+        *city_outbox.TABLES, "sqlite_sequence"}  # step 13's, and SQLite's own of its AUTOINCREMENT
 
 
 def test_a_folder_made_before_versions_is_adopted_as_it_is(tmp_path, monkeypatch):

@@ -10,6 +10,7 @@ from mfc_edge.cli import (
     center_commands,
     fleet,
     hub_backup_commands,
+    hub_city_commands,
     integration_commands,
     release_commands,
     report_commands,
@@ -272,6 +273,7 @@ def register(add: AddCommand) -> None:
     report_commands.register(hub_sub)
     fleet.register(hub_sub)
     release_commands.register_hub(hub_sub)
+    hub_city_commands.register(hub_sub)
     hub_backup_commands.register(p, hub_sub)
     for q in (p, *hub_sub.choices.values()):
         q.set_defaults(func=_ids_checked(q.get_default("func")))
