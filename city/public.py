@@ -25,6 +25,7 @@ one thread makes the next, so a reader never waits for the database.
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import math
 import threading
@@ -49,6 +50,7 @@ from mfc_edge.catalog import BUNDLED_CATALOG, load_catalog
 DEFAULT_SERVICE_MINUTES = 10.0  # as the hub's SIMPLE rule when a center has served nobody yet
 RECENT_VISITS = 30
 RECENT_DAYS = 3  # the last visits are looked for in these days only: a bounded read per center
+GZIP_FROM = 1024  # bytes of an answer worth compressing
 OTHER_GROUP = {"id": "other", "name_ru": "Другие услуги", "name_en": "Other services"}
 
 
@@ -205,9 +207,11 @@ def make_waits(conn: psycopg.Connection[Any], now: datetime, settings: PublicSet
 
 @dataclass
 class Answer:
-    """One made answer, as bytes, with what HTTP caches need."""
+    """One made answer, as bytes (and gzipped once, for the many readers who take it so), with
+    what HTTP caches need."""
 
     body: bytes
+    gzipped: bytes | None  # None when too small to be worth it
     etag: str
     made_at: datetime
     made_monotonic: float
@@ -217,7 +221,8 @@ class Answer:
     @classmethod
     def of(cls, data: dict[str, Any], made_at: datetime, made_monotonic: float) -> Answer:
         body = orjson.dumps(data)
-        return cls(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"', made_at, made_monotonic, data)
+        gzipped = gzip.compress(body, compresslevel=6, mtime=0) if len(body) > GZIP_FROM else None
+        return cls(body, gzipped, f'"{hashlib.sha256(body).hexdigest()[:32]}"', made_at, made_monotonic, data)
 
     @property
     def last_modified(self) -> str:

@@ -2,6 +2,7 @@
 personal data, cache headers, one computation for a burst, the rate limit and whose address counts."""
 from __future__ import annotations
 
+import gzip
 import math
 import threading
 from collections.abc import Iterator
@@ -213,6 +214,19 @@ def test_the_page_and_its_files_are_served_without_cookies(city: City) -> None:
         assert client.get("/waits/waits.css").status_code == 200
         assert client.get("/waits/../app.py").status_code == 404
         assert client.get("/waits/waits.html.bak").status_code == 404
+
+
+def test_a_reader_taking_gzip_gets_the_same_answer_compressed(city: City) -> None:
+    with client_of(city) as client:
+        plain = client.get(PUBLIC_WAITS_PATH, headers={"Accept-Encoding": "identity"})
+        packed = client.get(PUBLIC_WAITS_PATH, headers={"Accept-Encoding": "gzip"}, stream=True)
+        raw = packed.raw.read(decode_content=False)
+        refused = client.get(PUBLIC_WAITS_PATH, headers={"Accept-Encoding": "gzip;q=0"})
+    assert len(plain.content) > 1024 and "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip" and packed.headers["vary"] == "Accept-Encoding"
+    assert gzip.decompress(raw) == plain.content and len(raw) < len(plain.content)
+    assert packed.headers["etag"] != plain.headers["etag"]
+    assert "content-encoding" not in refused.headers
 
 
 class Clock:

@@ -77,7 +77,9 @@ def _current(waits: PublicWaits) -> Answer:
 def _not_modified(request: Request, answer: Answer) -> bool:
     tags = request.headers.get("if-none-match")
     if tags is not None:
-        return tags.strip() == "*" or answer.etag in {t.strip().removeprefix("W/") for t in tags.split(",")}
+        # Either form's tag will do: both are the same answer.
+        mine = {answer.etag, gzip_tag(answer.etag)}
+        return tags.strip() == "*" or bool(mine & {t.strip().removeprefix("W/") for t in tags.split(",")})
     since = request.headers.get("if-modified-since")
     if since:
         try:
@@ -87,11 +89,27 @@ def _not_modified(request: Request, answer: Answer) -> bool:
     return False
 
 
+def gzip_tag(etag: str) -> str:
+    """The tag of the gzipped form: a representation of its own for caches."""
+    return etag[:-1] + '-gz"'
+
+
+def _takes_gzip(request: Request) -> bool:
+    for part in request.headers.get("accept-encoding", "").split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip().lower() == "gzip":
+            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
 def _reply(request: Request, waits: PublicWaits, answer: Answer) -> Response:
-    headers = {**CORS, "ETag": answer.etag, "Last-Modified": answer.last_modified,
-               "Cache-Control": f"public, max-age={waits.max_age(answer)}"}
+    gzipped = answer.gzipped is not None and _takes_gzip(request)
+    headers = {**CORS, "ETag": gzip_tag(answer.etag) if gzipped else answer.etag, "Vary": "Accept-Encoding",
+               "Last-Modified": answer.last_modified, "Cache-Control": f"public, max-age={waits.max_age(answer)}"}
     if _not_modified(request, answer):
         return Response(status_code=304, headers=headers)
+    if gzipped:
+        return Response(answer.gzipped, media_type="application/json", headers={**headers, "Content-Encoding": "gzip"})
     return Response(answer.body, media_type="application/json", headers=headers)
 
 
