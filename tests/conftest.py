@@ -10,4 +10,4 @@ prepare_kivy((1280, 800), headless=True)
 
 pytest.register_assert_rewrite("tests.helpers")
 
-pytest_plugins = ["tests.helpers.devices", "tests.helpers.postgres"]
+pytest_plugins = ["tests.helpers.devices", "tests.helpers.postgres", "tests.helpers.city"]
