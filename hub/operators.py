@@ -6,8 +6,8 @@ the operator out. A new password ends the operator's sessions, and so does disab
 account (`disable`), which also refuses its sign-in until `add` enables it again.
 
 Sign-in is throttled (`SignInThrottle`): failed attempts lock a login, and an address, out for
-a while, and at most `HASHING_SLOTS` passwords are hashed at once: each Argon2 hash takes 64 MiB
-for its moment, and sixteen sign-ins at once took a hub from 135 to 585 MiB.
+a while, and at most `HASHING_SLOTS` passwords are hashed at once (mfc_edge/sign_in.py, the
+policy the city's dashboard shares).
 """
 from __future__ import annotations
 
@@ -24,6 +24,19 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
 from hub.db import HubDB, iso
+from mfc_edge.sign_in import (
+    ADDRESS_FAILURES,
+    ADDRESS_LOCKOUT,
+    FORGET_FAILURES_S,
+    LOGIN_FAILURES,
+    LOGIN_LOCKOUT,
+    HashingSlots,
+    SignInError,
+    SignInLocked,
+    lockout_s,
+)
+from mfc_edge.sign_in import HASHING_SLOTS as HASHING_SLOTS
+from mfc_edge.sign_in import SignInBusy as SignInBusy
 
 SUPERVISOR = "supervisor"  # sees the whole hall and may act at any window
 ROLES = ("operator", SUPERVISOR)
@@ -33,33 +46,6 @@ MIN_PASSWORD = 8
 _hasher = PasswordHasher()
 
 log = logging.getLogger(__name__)
-
-# A login is locked after this many failed sign-ins in a row, an address after this many
-# failures of any logins; the lockout starts at the first figure and doubles with each further
-# failure up to the second. Failures are forgotten after an hour without one.
-LOGIN_FAILURES, LOGIN_LOCKOUT = 5, (30.0, 15 * 60.0)
-ADDRESS_FAILURES, ADDRESS_LOCKOUT = 20, (60.0, 60 * 60.0)
-FORGET_FAILURES_S = 60 * 60.0
-# Passwords hashed at once (64 MiB each), and sign-ins that may wait for a turn; more are
-# refused at once as busy rather than hold the hub's request threads.
-HASHING_SLOTS, HASHING_QUEUE, HASHING_WAIT_S = 2, 8, 10.0
-
-
-class SignInError(ValueError):
-    pass
-
-
-class SignInLocked(SignInError):
-    """Too many failed sign-ins: refused without looking at the password."""
-
-    def __init__(self, message: str, retry_after: float):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class SignInBusy(SignInError):
-    """Too many sign-ins at once: try again in a moment."""
-
 
 @dataclass
 class _Failures:
@@ -102,8 +88,7 @@ class SignInThrottle:
                 if found is None or now - found.last > FORGET_FAILURES_S:
                     found = self._failures[key] = _Failures()
                 found.count, found.last = found.count + 1, now
-                if found.count >= limit:
-                    lockout = min(first * 2 ** (found.count - limit), longest)
+                if lockout := lockout_s(found.count, limit, (first, longest)):
                     found.locked_until = now + lockout
                     log.warning("sign-in locked for %.0f s: %d failed attempts for %s (the last for %s/%s from %s)",
                                 lockout, found.count, "/".join(key[1:]) if key[0] == "login" else f"address {key[1]}",
@@ -117,25 +102,6 @@ class SignInThrottle:
         must not let an address go on guessing others)."""
         with self._lock:
             self._failures.pop(("login", center, login), None)
-
-
-class HashingSlots:
-    """At most `slots` Argon2 computations at once, and at most `queue` callers waiting."""
-
-    def __init__(self, slots: int = HASHING_SLOTS, queue: int = HASHING_QUEUE, wait_s: float = HASHING_WAIT_S):
-        self._slots, self._wait_s = threading.BoundedSemaphore(slots), wait_s
-        self._room = threading.BoundedSemaphore(slots + queue)
-
-    def __enter__(self) -> None:
-        if not self._room.acquire(blocking=False):
-            raise SignInBusy("the hub is busy signing others in: try again in a moment")
-        if not self._slots.acquire(timeout=self._wait_s):
-            self._room.release()
-            raise SignInBusy("the hub is busy signing others in: try again in a moment")
-
-    def __exit__(self, *exc: object) -> None:
-        self._slots.release()
-        self._room.release()
 
 
 @dataclass(frozen=True)

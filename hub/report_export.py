@@ -2,11 +2,11 @@
 bilingual captions, then a row per group (per period × group in a series), then the total."""
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from hub.reports import OUTCOMES, TOTAL
+from mfc_edge.report_files import XLSX_MEDIA as XLSX_MEDIA
+from mfc_edge.report_files import csv_bytes, span, xlsx_bytes
 
 # (key, caption for the exports), in the order of the columns.
 COLUMNS = (
@@ -28,11 +28,6 @@ COLUMNS = (
 )
 GROUP_CAPTIONS = {"service": "Услуга / Service", "window": "Окно / Window", "operator": "Оператор / Operator"}
 PERIOD_CAPTION = "Период / Period"
-XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def span(first: str, last: str) -> str:
-    return first if first == last else f"{first}..{last}"
 
 
 def group_cell(report: dict[str, Any], row: dict[str, Any]) -> str:
@@ -64,30 +59,6 @@ def file_name(report: dict[str, Any], kind: str, output: str) -> str:
     tail = "" if kind == "plays" else f"-{report['by']}" + (f"-{report['every']}" if report.get("every") else "")
     return f"{'plays' if kind == 'plays' else 'report'}-{title(report).replace(' ', '-').replace('..', '-')}" \
            f"{tail}.{output}"
-
-
-def csv_bytes(rows: list[list[Any]]) -> bytes:
-    """UTF-8 with a byte-order mark, which spreadsheets need to read the Cyrillic right; an
-    empty cell where a figure has no visitors to count."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for row in rows:
-        writer.writerow(["" if cell is None else cell for cell in row])
-    return out.getvalue().encode("utf-8-sig")
-
-
-def xlsx_bytes(heading: str, rows: list[list[Any]], sheet_title: str) -> bytes:
-    from openpyxl import Workbook  # the hub extra's; only exports need it
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = sheet_title
-    sheet.append([heading])
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def to_csv(report: dict[str, Any]) -> bytes:

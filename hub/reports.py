@@ -66,61 +66,30 @@ a second (benchmarks/RESULTS.md).
 """
 from __future__ import annotations
 
-import calendar
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from hub.centers import Centers
 from hub.db import HubDB, Row, iso
 from hub.ratings import is_happy
+from mfc_edge.report_periods import ESTIMATE_CLOSE_MINUTES, OVER_MINUTES, period
+from mfc_edge.report_periods import MAX_DAYS as MAX_DAYS
+from mfc_edge.report_periods import PERIODS as PERIODS
+from mfc_edge.report_periods import TOTAL as TOTAL
+from mfc_edge.report_periods import ReportError as ReportError
+from mfc_edge.report_periods import check_range as shared_check_range
+from mfc_edge.report_periods import parse_day as parse_day
 
-OVER_MINUTES = 15
-ESTIMATE_CLOSE_MINUTES = 5
 GROUPS = ("service", "window", "operator")
-PERIODS = ("day", "week", "month")
 OUTCOMES = ("done", "documents_missing", "refused", "consultation")
-MAX_DAYS = 366
 NOT_CALLED = "не вызван / not called"
 NO_OPERATOR = "не записан / not recorded"  # called before the hub kept who called
-TOTAL = "всего / total"
-
-
-class ReportError(ValueError):
-    """A report that cannot be made as asked; the message says why, in one line."""
-
-
-def parse_day(text: str, name: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except (TypeError, ValueError):
-        raise ReportError(f"{name} {text!r}: give a date as YYYY-MM-DD") from None
-
-
-def period(kind: str, day: date) -> tuple[date, date]:
-    """The day, the Monday-to-Sunday week or the calendar month that holds `day`."""
-    if kind == "week" and day > date.max - timedelta(days=6):
-        raise ReportError(f"on {day}: no week of the calendar ends after it")
-    if kind == "day":
-        return day, day
-    if kind == "week":
-        first = day - timedelta(days=day.weekday())
-        return first, first + timedelta(days=6)
-    if kind == "month":
-        return day.replace(day=1), day.replace(day=calendar.monthrange(day.year, day.month)[1])
-    raise ReportError(f"period {kind!r}: one of {', '.join(PERIODS)}")
 
 
 def check_range(first: date, last: date, by: str, every: str | None = None) -> None:
-    if by not in GROUPS:
-        raise ReportError(f"by {by!r}: one of {', '.join(GROUPS)}")
-    if every is not None and every not in PERIODS:
-        raise ReportError(f"every {every!r}: one of {', '.join(PERIODS)}")
-    if last < first:
-        raise ReportError(f"the period ends ({last}) before it begins ({first})")
-    if (last - first).days >= MAX_DAYS:
-        raise ReportError(f"a report covers at most {MAX_DAYS} days")
+    shared_check_range(first, last, by, GROUPS, every)
 
 
 def _minutes(start: str, end: str) -> float:
