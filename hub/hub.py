@@ -9,6 +9,7 @@ from hub.bookings import Bookings
 from hub.bundles import Bundles
 from hub.catalogs import Catalogs
 from hub.centers import Centers
+from hub.city_bundles import CityBundles
 from hub.db import Clock, HubDB
 from hub.device_health import DeviceHealth
 from hub.estimates import PLAN, Estimates
@@ -41,6 +42,7 @@ class Hub:
         self.ratings, self.help = Ratings(self.db, self.centers), HelpDesk(self.db)
         self.bundles = Bundles(self.db, data_dir)
         self.catalogs = Catalogs(self.bundles)
+        self.city_bundles = CityBundles(data_dir, lambda: self.bundles.key)  # the city's layer, relayed
         self.heartbeats = Heartbeats(self.db)
         self.releases = Releases(self.db, data_dir, self.bundles, self.heartbeats)
         self.device_health = DeviceHealth(self.db, self.identity, self.heartbeats, self.bundles.latest_version)

@@ -268,3 +268,31 @@ def hash_file(path: Path, length: int | None = None, digest: Any = None) -> Any:
             digest.update(chunk)
             left = None if left is None else left - len(chunk)
     return digest
+
+
+# ---- the city's layer and the key chain ----
+# A hub linked to its city relays the city's bundles to its devices beside its own, under these
+# paths of the hub's API. A device trusts its hub's key, pinned at enrollment, and through it the
+# city's: the hub signs the city's key with its own (an endorsement) and the device pins the city
+# key once that signature checks out (offline_cache/city_layer.py).
+CITY_BUNDLE_PATH = "city-bundle"  # GET: the city's envelope for this device's center and role
+CITY_ASSETS_PATH = "city-assets"  # GET /<sha256>: an asset of it
+CITY_KEY_PATH = "city-key"  # GET: {"key": base64, "endorsement": base64}
+_ENDORSING = b"mfc-edge: this hub trusts the city's bundle key\n"
+
+
+def endorsement_message(city_key: bytes) -> bytes:
+    """What a hub signs to vouch for the city's key: a fixed context first, so the signature can
+    never be mistaken for one over a manifest."""
+    return _ENDORSING + city_key
+
+
+def verify_endorsement(city_key: bytes, signature: bytes, hub_key: bytes) -> None:
+    """ManifestError unless `signature` is the hub's over `city_key`."""
+    if len(city_key) != PUBLIC_KEY_BYTES or len(signature) != SIGNATURE_BYTES:
+        raise ManifestError("the city key or its endorsement has the wrong length", "bad-endorsement")
+    try:
+        Ed25519PublicKey.from_public_bytes(hub_key).verify(signature, endorsement_message(city_key))
+    except InvalidSignature:
+        raise ManifestError("the city key's endorsement is not signed by this device's hub",
+                            "bad-endorsement") from None

@@ -70,10 +70,14 @@ class BundleUpdater:
     def __init__(self, store: ContentStore, hub: HubClient, *, center: str, role: str,
                  report: Callable[[str, dict[str, Any]], Any] | None = None, timeout: float = 30.0,
                  retry_refused_after: float = RETRY_REFUSED_AFTER_S, retry_refused_cap: float = RETRY_REFUSED_CAP_S,
-                 monotonic: Callable[[], float] = time.monotonic):
+                 monotonic: Callable[[], float] = time.monotonic, paths: tuple[str, str] = ("bundle", "assets"),
+                 reasons: str = ""):
         """`report(event_type, body)` records an event for the hub, e.g. `DeviceStore.record_event`.
-        A refused bundle is judged again after `retry_refused_after` seconds, doubling up to the cap."""
+        A refused bundle is judged again after `retry_refused_after` seconds, doubling up to the cap.
+        `paths` (the envelope's and the assets' under the hub's API) and `reasons` (a prefix of the
+        refusals' reasons) differ for the city's layer (offline_cache/city_layer.py)."""
         self.store, self.hub, self.center, self.role = store, hub, center, role
+        self.paths, self.reasons = paths, reasons
         self.timeout = timeout
         self.report = report if report is not None else (lambda event_type, body: None)
         self.retry_refused_after, self.retry_refused_cap = retry_refused_after, retry_refused_cap
@@ -88,8 +92,8 @@ class BundleUpdater:
             return self._check()
         except Refusal as refusal:
             log.warning("bundle %s refused: %s: %s", refusal.version, refusal.reason, refusal)
-            self.report(protocol.BUNDLE_REFUSED,
-                        {"version": refusal.version, "reason": refusal.reason, "detail": str(refusal)[:1000]})
+            self.report(protocol.BUNDLE_REFUSED, {"version": refusal.version, "reason": self.reasons + refusal.reason,
+                                                  "detail": str(refusal)[:1000]})
             return UpdateResult(REFUSED, refusal.version, f"{refusal.reason}: {refusal}")
         except (Failure, OSError) as exc:  # requests' errors are OSErrors too
             log.info("bundle check failed, will retry: %s", exc)
@@ -101,7 +105,7 @@ class BundleUpdater:
     def _check(self) -> UpdateResult:
         active = self.store.current()
         etag = self._etag or (active.manifest.etag if active else None)
-        with self._get("bundle", {"If-None-Match": etag} if etag else {}) as reply:
+        with self._get(self.paths[0], {"If-None-Match": etag} if etag else {}) as reply:
             if reply.status_code == 304:
                 return UpdateResult(UNCHANGED, active.version if active else None)
             if reply.status_code == 404:
@@ -188,7 +192,7 @@ class BundleUpdater:
             raise
 
     def _fetch(self, asset: Asset, version: int, resume: bool) -> int:
-        return fetch_resumable(self._get, f"assets/{asset.sha256}", self.store.part_path(asset.sha256),
+        return fetch_resumable(self._get, f"{self.paths[1]}/{asset.sha256}", self.store.part_path(asset.sha256),
                                asset, version, resume)
 
     @staticmethod

@@ -29,20 +29,21 @@ from offline_cache.hub_client import CredentialError
 log = logging.getLogger(__name__)
 
 BUNDLE_KEY_FILE = "bundle-key"
+CITY_KEY_FILE = "city-bundle-key"  # the city's key, pinned once the hub endorsed it (offline_cache/city_layer.py)
 
 
-def save_bundle_key(data_dir: Path, public_key: bytes) -> Path:
+def save_bundle_key(data_dir: Path, public_key: bytes, name: str = BUNDLE_KEY_FILE) -> Path:
     """Pin the hub's bundle-signing key (raw Ed25519, 32 bytes), kept as base64 text."""
     if len(public_key) != bundle.PUBLIC_KEY_BYTES:
         raise ValueError(f"a bundle key has {bundle.PUBLIC_KEY_BYTES} bytes, not {len(public_key)}")
     make_folder(data_dir)
-    path = data_dir / BUNDLE_KEY_FILE
+    path = data_dir / name
     atomic_write(path, base64.b64encode(public_key) + b"\n")
     return path
 
 
-def load_bundle_key(data_dir: Path) -> bytes | None:
-    path = data_dir / BUNDLE_KEY_FILE
+def load_bundle_key(data_dir: Path, name: str = BUNDLE_KEY_FILE) -> bytes | None:
+    path = data_dir / name
     try:
         key = base64.b64decode(path.read_bytes().strip(), validate=True)
     except FileNotFoundError:

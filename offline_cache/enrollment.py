@@ -15,8 +15,10 @@ from pathlib import Path
 import requests
 from requests.adapters import BaseAdapter
 
+from mfc_edge import bundle
 from mfc_edge.config import DeviceConfig
 from mfc_edge.protocol import ENROLL_PATH
+from offline_cache.city_layer import learn_city_key
 from offline_cache.content import save_bundle_key
 from offline_cache.hub_client import HubClient, save_token
 
@@ -74,8 +76,22 @@ def enroll(device: DeviceConfig, code: str, *, hub_url: str | None = None,
         raise EnrollmentError(f"the code was made for {given}, this console is at window {own_window}; make a "
                               f"new code with `mfc-edge hub enroll-code --role console --window {own_window}`")
     token_file = save_token(device.data_dir, answer["token"])
-    return Enrollment(answer["center"], device.device_id, answer["role"], answer.get("window"), token_file,
-                      _pin_bundle_key(device.data_dir, answer.get("bundle_key")))
+    key_file = _pin_bundle_key(device.data_dir, answer.get("bundle_key"))
+    if key_file is not None:
+        _learn_city_key(HubClient(url, answer["token"], ca_file=device.hub_ca_file, timeout=ENROLL_TIMEOUT_S,
+                                  transport=transport), device.data_dir)
+    return Enrollment(answer["center"], device.device_id, answer["role"], answer.get("window"), token_file, key_file)
+
+
+def _learn_city_key(client: HubClient, data_dir: Path) -> None:
+    """Pin the city's key now if the hub relays city content; otherwise the device learns it at
+    its first check of the city layer (offline_cache/city_layer.py), which also reports a refusal."""
+    try:
+        learn_city_key(client, data_dir, ENROLL_TIMEOUT_S)
+    except (bundle.ManifestError, requests.RequestException, OSError):
+        pass
+    finally:
+        client.close()
 
 
 def _reason(exc: requests.RequestException) -> str:

@@ -6,6 +6,7 @@ a bundle with them, from any byte on (a Range request resumes a broken download)
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 from typing import Annotated, Any
@@ -39,6 +40,15 @@ def linked_hub(request: Request, city: Annotated[City, Depends(city_of)]) -> str
 
 
 HubDep = Annotated[str, Depends(linked_hub)]
+
+
+@router.get(CITY_BUNDLES_PATH + "/key")
+def bundle_key(city: CityDep, hub: HubDep) -> dict[str, str | None]:
+    """The city's publishing key, for a hub that joined before the city had one (the enroll
+    reply's bundle_key is the same key)."""
+    del hub  # only linked hubs ask
+    key = publishing.public_key(city)
+    return {"bundle_key": base64.b64encode(key).decode() if key else None}
 
 
 @router.get(CITY_BUNDLES_PATH, responses={

@@ -45,7 +45,7 @@ from hub.routes.device_models import (
     Screenshot,
 )
 from hub.screens import ScreenshotError
-from mfc_edge import protocol
+from mfc_edge import bundle, protocol
 
 SCREENSHOT_PATH = protocol.SCREENSHOT_PATH
 FEED_WAIT_MAX_S = 25  # a device's long poll of the feed: under the minute proxies keep an idle request open
@@ -217,6 +217,38 @@ def asset(sha256: SHA256, hub: HubDep, who: DeviceDep) -> Any:
     path = hub.bundles.blob_for(who.center, sha256)
     if path is None:
         raise HTTPException(404, f"no asset {sha256} in the bundles of center {who.center}")
+    return BlobResponse(path, media_type="application/octet-stream")
+
+
+# The city's layer (hub/city_bundles.py), relayed beside the hub's own bundles; devices check it
+# with the city's key, which they pin after checking the hub's endorsement of it.
+@router.get(f"{API}/{bundle.CITY_KEY_PATH}", tags=["content"], responses={
+    404: {"description": "this hub has no city key (not linked, or the city publishes nothing yet)"}})
+def city_key(hub: HubDep, who: DeviceDep) -> dict[str, str]:
+    endorsed = hub.city_bundles.endorsement()
+    if endorsed is None:
+        raise HTTPException(404, "this hub relays no city content")
+    return endorsed
+
+
+@router.get(f"{API}/{bundle.CITY_BUNDLE_PATH}", tags=["content"], responses={
+    304: {"description": "unchanged since the ETag given in If-None-Match"},
+    404: {"description": "the city published nothing for this device's center and role"}})
+def city_bundle(request: Request, hub: HubDep, who: DeviceDep) -> Any:
+    latest = hub.city_bundles.latest(who.center, who.role)
+    if latest is None:
+        raise HTTPException(404, f"no city bundle for {who.role} devices of center {who.center}")
+    etag = f'"{who.center}-{who.role}-{latest.version}"'  # as the manifest's own, for a device after a restart
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers={"ETag": etag})
+    return Response(latest.envelope, media_type="application/json", headers={"ETag": etag})
+
+
+@router.get(f"{API}/{bundle.CITY_ASSETS_PATH}/{{sha256}}", response_class=BlobResponse, tags=["content"])
+def city_asset(sha256: SHA256, hub: HubDep, who: DeviceDep) -> Any:
+    path = hub.city_bundles.blob_for(who.center, sha256)
+    if path is None:
+        raise HTTPException(404, f"no asset {sha256} in the city bundles of center {who.center}")
     return BlobResponse(path, media_type="application/octet-stream")
 
 

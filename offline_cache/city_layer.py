@@ -1,0 +1,106 @@
+"""The city's layer of a device's content: bundles the city signed, relayed by the device's hub.
+
+A device trusts its hub's key, pinned when it enrolled. The city's key it learns from the hub
+with the hub's endorsement (the hub's signature over the city key, mfc_edge/bundle.py), checks
+that with the pinned hub key, and pins the city key once: a device enrolled before its hub
+joined the city learns it at its next check, one enrolled after right at enrollment. A city
+key that is not endorsed by the pinned hub key is refused and reported, as a bad bundle is.
+
+The city's bundles then go into a content folder of their own (`content-city/`), checked
+against the city key by the same updater as the hub's bundles.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from mfc_edge import bundle, protocol
+from offline_cache.bundle_sync import FAILED, REFUSED, UNCHANGED, BundleUpdater, UpdateResult
+from offline_cache.content import CITY_KEY_FILE, ContentStore, load_bundle_key, save_bundle_key
+from offline_cache.hub_client import HubClient
+
+log = logging.getLogger(__name__)
+
+CITY_CONTENT = "content-city"
+REASON_PREFIX = "city-"  # the city layer's refusals, told apart from the hub's in the hub's health view
+
+
+def learn_city_key(hub: HubClient, data_dir: Path, timeout: float = 15.0) -> bytes | None:
+    """The city key: the pinned one, or one the hub endorses now (then pinned); None when the hub
+    relays no city content. Raises bundle.ManifestError for an endorsement the hub did not make,
+    requests' errors when the hub cannot be reached."""
+    pinned = load_bundle_key(data_dir, CITY_KEY_FILE)
+    if pinned is not None:
+        return pinned
+    hub_key = load_bundle_key(data_dir)
+    if hub_key is None:
+        return None
+    with hub.get(f"{protocol.API}/{bundle.CITY_KEY_PATH}", timeout=timeout) as reply:
+        if reply.status_code == 404:
+            return None
+        if reply.status_code != 200:
+            raise requests.RequestException(f"the hub answered {reply.status_code} for the city key")
+        try:
+            answer = reply.json()
+            city_key = base64.b64decode(answer["key"], validate=True)
+            signature = base64.b64decode(answer["endorsement"], validate=True)
+        except (ValueError, KeyError, TypeError, binascii.Error):
+            raise bundle.ManifestError("the hub's city key is not a key with an endorsement",
+                                       "bad-endorsement") from None
+    bundle.verify_endorsement(city_key, signature, hub_key)
+    save_bundle_key(data_dir, city_key, CITY_KEY_FILE)
+    log.info("the city's bundle key is pinned (endorsed by the hub)")
+    return city_key
+
+
+class CityLayer:
+    """Follows the city's bundle for this device's center and role through its hub."""
+
+    def __init__(self, data_dir: Path, hub: HubClient, *, center: str, role: str, quota_bytes: int,
+                 report: Callable[[str, dict[str, Any]], Any] | None = None, timeout: float = 30.0):
+        self.data_dir, self.hub, self.center, self.role = Path(data_dir), hub, center, role
+        self.quota_bytes, self.timeout = quota_bytes, timeout
+        self._report = report if report is not None else (lambda event_type, body: None)
+        self.updater: BundleUpdater | None = None
+        key = load_bundle_key(self.data_dir, CITY_KEY_FILE)
+        if key is not None:
+            self._follow(key)
+
+    def _follow(self, key: bytes) -> None:
+        store = ContentStore(self.data_dir / CITY_CONTENT, self.quota_bytes, key)
+        self.updater = BundleUpdater(store, self.hub, center=self.center, role=self.role, report=self._refusals,
+                                     timeout=self.timeout, paths=(bundle.CITY_BUNDLE_PATH, bundle.CITY_ASSETS_PATH),
+                                     reasons=REASON_PREFIX)
+
+    def _refusals(self, event_type: str, body: dict[str, Any]) -> None:
+        # bundle.applied stays the hub layer's: the hub compares it with the version it published.
+        if event_type == protocol.BUNDLE_REFUSED:
+            self._report(event_type, body)
+
+    @property
+    def content(self) -> ContentStore | None:
+        return self.updater.store if self.updater else None
+
+    def check(self) -> UpdateResult:
+        """Learn the city key if needed, then one check of the city's bundle."""
+        if self.updater is None:
+            try:
+                key = learn_city_key(self.hub, self.data_dir, self.timeout)
+            except bundle.ManifestError as exc:
+                log.warning("city key refused: %s", exc)
+                self._report(protocol.BUNDLE_REFUSED, {"version": None, "reason": REASON_PREFIX + exc.reason,
+                                                       "detail": str(exc)[:1000]})
+                return UpdateResult(REFUSED, None, f"{exc.reason}: {exc}")
+            except (requests.RequestException, OSError) as exc:
+                return UpdateResult(FAILED, None, f"{exc.__class__.__name__}: {exc}")
+            if key is None:
+                return UpdateResult(UNCHANGED, None, "the hub relays no city content")
+            self._follow(key)
+        assert self.updater is not None
+        return self.updater.check()

@@ -1,0 +1,177 @@
+"""City-wide publishing end to end: the city signs a campaign once, each linked hub fetches it for
+its centers and relays it, devices pin the city's key through their hub's endorsement and take
+the city's layer through the real bundle updater. Real city on a private PostgreSQL, real hubs."""
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from city import publishing
+from city.city import City
+from city.server import CityThread
+from hub.city_bundles import city_getter
+from hub.hub import Hub
+from hub.server import HubThread
+from mfc_edge import bundle, protocol
+from offline_cache.bundle_sync import APPLIED, REFUSED, UNCHANGED
+from offline_cache.city_layer import CityLayer
+from offline_cache.content import CITY_KEY_FILE, load_bundle_key, save_bundle_key
+from offline_cache.hub_client import HubClient, save_token
+from tests.helpers.bundles import Events, make_bundle
+from tests.test_city_publishing import PLAYLIST, TOKENS, add_hubs, write_files
+
+pytestmark = pytest.mark.slow
+HUB_CENTERS = {"hub-north": ["mitino", "strogino"], "hub-center": ["arbat"]}
+
+
+@dataclass
+class CityClientStub:
+    """What the hub's city link hands the relay: the city's address, the hub's token, a session."""
+    url: str
+    token: str
+    timeout: float = 10.0
+
+    def session(self) -> requests.Session:
+        session = requests.Session()
+        session.trust_env = False
+        session.headers["Authorization"] = f"Bearer {self.token}"
+        return session
+
+
+@dataclass
+class Town:
+    city: City
+    key: Ed25519PrivateKey
+    server: CityThread
+    hubs: dict[str, tuple[Hub, str]]  # hub id -> (hub, its URL)
+    folder: Path
+    city_url: str = ""
+
+    def __post_init__(self) -> None:
+        self.city_url = self.server.url  # kept: a stopped server no longer knows its address
+
+    def pull(self, hub_id: str) -> dict[tuple[str, str], str]:
+        hub, _ = self.hubs[hub_id]
+        client = CityClientStub(self.city_url, TOKENS[hub_id])
+        return {(p.center, p.role): p.status for p in hub.city_bundles.pull(city_getter(client), HUB_CENTERS[hub_id])}
+
+    def device(self, hub_id: str, center: str, name: str, role: str = "signage") -> tuple[CityLayer, Events]:
+        """A device enrolled with the hub: its token and the hub's key pinned, as enrollment leaves them."""
+        hub, url = self.hubs[hub_id]
+        reply = requests.post(f"{url}{protocol.ENROLL_PATH}", timeout=10,
+                              json={"code": hub.identity.create_code(center, role), "device_id": name}).json()
+        data = self.folder / name
+        save_token(data, reply["token"])
+        save_bundle_key(data, base64.b64decode(reply["bundle_key"]))
+        events = Events()
+        return CityLayer(data, HubClient(url, reply["token"]), center=center, role=role, quota_bytes=10 ** 8,
+                         report=events, timeout=10), events
+
+    def publish(self, files: dict[str, bytes], **target: object) -> int:
+        folder = write_files(self.folder / f"campaign-{len(list(self.folder.glob('campaign-*')))}", files)
+        return publishing.publish(self.city, self.key, "signage", folder, publishing.Target(**target)).version  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def town(city_dsn: str, tmp_path: Path) -> Iterator[Town]:
+    city = City(city_dsn, pool_size=4)
+    add_hubs(city)
+    publishing.make_key(city, tmp_path / "city.key")
+    hubs = {hub_id: Hub(tmp_path / hub_id) for hub_id in HUB_CENTERS}
+    with CityThread(city) as server, HubThread(hubs["hub-north"]) as north, HubThread(hubs["hub-center"]) as center:
+        yield Town(city, publishing.load_key(tmp_path / "city.key"), server,
+                   {"hub-north": (hubs["hub-north"], north.url), "hub-center": (hubs["hub-center"], center.url)},
+                   tmp_path)
+    for hub in hubs.values():
+        hub.close()
+    city.close()
+
+
+def shown(layer: CityLayer, name: str) -> bytes | None:
+    active = layer.content.current() if layer.content else None
+    path = active.path_of(name) if active else None
+    return path.read_bytes() if path else None
+
+
+def test_a_city_campaign_reaches_devices_of_both_centers_through_their_hubs(town: Town) -> None:
+    early, _ = town.device("hub-north", "strogino", "screen-early")  # enrolled before its hub knew the city key
+    assert early.check().status == UNCHANGED and early.content is None  # nothing relayed yet
+    town.publish({"playlist.toml": PLAYLIST, "media/a.png": b"campaign image"}, all_centers=True)
+    assert town.pull("hub-north") == {("mitino", "kiosk"): "none", ("mitino", "signage"): "applied",
+                                      ("strogino", "kiosk"): "none", ("strogino", "signage"): "applied"}
+    assert town.pull("hub-center")[("arbat", "signage")] == "applied"
+    assert town.pull("hub-north")[("strogino", "signage")] == "unchanged"  # a 304 from the city
+    arbat, _ = town.device("hub-center", "arbat", "screen-arbat")
+    for layer in (early, arbat):
+        result = layer.check()
+        assert result.status == APPLIED and result.version == 1
+        assert shown(layer, "media/a.png") == b"campaign image"
+    # The city's key was pinned through the hub's endorsement, and is the city's own.
+    assert load_bundle_key(town.folder / "screen-early", CITY_KEY_FILE) == publishing.public_key(town.city)
+    assert early.check().status == UNCHANGED
+
+
+def test_a_district_campaign_reaches_only_that_districts_centers(town: Town) -> None:
+    town.publish({"playlist.toml": PLAYLIST, "media/a.png": b"north only"}, districts=("north",))
+    assert town.pull("hub-center")[("arbat", "signage")] == "none"
+    assert town.pull("hub-north")[("mitino", "signage")] == "applied"
+    arbat, _ = town.device("hub-center", "arbat", "screen-arbat")
+    assert arbat.check().status == UNCHANGED and shown(arbat, "media/a.png") is None
+    mitino, _ = town.device("hub-north", "mitino", "screen-mitino")
+    assert mitino.check().status == APPLIED and shown(mitino, "media/a.png") == b"north only"
+
+
+def test_a_bundle_signed_by_an_unknown_key_is_refused_by_the_hub_and_by_the_device(town: Town) -> None:
+    town.publish({"playlist.toml": PLAYLIST, "media/a.png": b"genuine"}, all_centers=True)
+    town.pull("hub-center")
+    screen, events = town.device("hub-center", "arbat", "screen-arbat")
+    assert screen.check().status == APPLIED
+    # Someone with database access but not the key puts a bundle of their own in the city.
+    stranger = Ed25519PrivateKey.generate()
+    envelope, _ = make_bundle(stranger, {"playlist.toml": PLAYLIST}, version=7, center="arbat", role="signage")
+    with town.city.db.connection() as conn:
+        conn.execute("INSERT INTO city_bundles (role, version, published_at, target) VALUES ('signage', 7, now(), 'x')")
+        conn.execute("INSERT INTO city_bundle_targets VALUES ('signage', 7, 'arbat', %s)", [envelope])
+    assert town.pull("hub-center")[("arbat", "signage")] == "refused"
+    hub, _ = town.hubs["hub-center"]
+    assert hub.city_bundles.latest("arbat", "signage").version == 1  # type: ignore[union-attr]
+    # A hub that was made to trust the stranger's key relays it; the device still refuses it.
+    key_file = town.folder / "hub-center" / "city-bundle-key"
+    key_file.write_bytes(base64.b64encode(bundle.public_key_bytes(stranger)) + b"\n")
+    (town.folder / "hub-center" / "city-bundles" / "arbat.signage.json").write_bytes(envelope)
+    result = screen.check()
+    assert result.status == REFUSED and result.reason.startswith("bad-signature")
+    assert events.of(protocol.BUNDLE_REFUSED)[0]["reason"] == "city-bad-signature"
+    assert shown(screen, "media/a.png") == b"genuine"
+
+
+def test_an_endorsement_made_with_another_key_is_refused(town: Town) -> None:
+    town.publish({"playlist.toml": PLAYLIST, "media/a.png": b"genuine"}, all_centers=True)
+    town.pull("hub-north")
+    hub, _ = town.hubs["hub-north"]
+    impostor = Ed25519PrivateKey.generate()
+    hub.city_bundles.hub_key = lambda: impostor  # endorses with a key the device never pinned
+    screen, events = town.device("hub-north", "strogino", "screen")
+    result = screen.check()
+    assert result.status == REFUSED and result.reason.startswith("bad-endorsement")
+    assert events.of(protocol.BUNDLE_REFUSED)[0]["reason"] == "city-bad-endorsement"
+    assert load_bundle_key(town.folder / "screen", CITY_KEY_FILE) is None and screen.content is None
+
+
+def test_a_hub_cut_off_from_the_city_keeps_serving_the_last_city_layer(town: Town) -> None:
+    image = b"served while the city is away"
+    town.publish({"playlist.toml": PLAYLIST, "media/a.png": image}, all_centers=True)
+    town.pull("hub-north")
+    town.server.stop()
+    assert set(town.pull("hub-north").values()) == {"failed"}
+    screen, _ = town.device("hub-north", "mitino", "screen")
+    assert screen.check().status == APPLIED and shown(screen, "media/a.png") == image
+    hub, _ = town.hubs["hub-north"]
+    assert hub.city_bundles.blob_for("mitino", hashlib.sha256(image).hexdigest()) is not None
