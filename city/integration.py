@@ -38,6 +38,9 @@ PREFIX = "mfcc_"  # told apart from a hub's token or the hub's own integration t
 MAX_NAME = 80
 MAX_DISTRICT = 80
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+# Snapshots one read looks through at most: a ticket's visit is about five snapshots and four
+# events, so a reader of every center fills its page well within this.
+SCAN_PER_EVENT, SCAN_EXTRA = 5, 1000
 CURSOR_VERSION = "1"
 
 # A ticket's state in the hub (hub/queue.py, hub/visits.py) -> the event of entering it.
@@ -199,23 +202,33 @@ def check_limit(limit: int | str | None) -> int:
 _SCOPE_SQL = ("(%(everything)s OR l.center = ANY(%(centers)s) "
               "OR l.center IN (SELECT id FROM centers WHERE district = ANY(%(districts)s)))")
 
-# The previous snapshot is looked up down log_ticket_history: highest seq first, the first one
-# stored before this one in the feed's order.
+# One read: the events for this reader among the next ticket snapshots below the horizon, at
+# most `budget` snapshots looked through, so a reader whose centers are few among many is
+# answered in bounded time (and reads on at once). The previous snapshot of each is looked up
+# down log_ticket_history: highest seq first, the first one stored before it in the feed's order.
+_STRETCH = """
+    SELECT {columns} FROM log l
+    WHERE l.type = %(type)s AND (l.tx, l.city_seq) > (%(tx)s::text::xid8, %(seq)s)
+      AND l.tx < %(horizon)s::text::xid8
+    ORDER BY l.tx, l.city_seq LIMIT %(budget)s"""
 _FEED_SQL = f"""
-SELECT l.tx::text AS tx, l.city_seq, l.center, l.seq, l.at, l.body,
-       prev.seq AS prev_seq, prev.body ->> 'state' AS prev_state
-FROM log l
+SELECT l.tx::text AS tx, l.city_seq, l.center, l.seq, l.at, l.body, prev.seq AS prev_seq,
+       prev.body ->> 'state' AS prev_state
+FROM ({_STRETCH.format(columns="l.tx, l.city_seq, l.center, l.seq, l.at, l.body")}) l
 LEFT JOIN LATERAL (
     SELECT p.seq, p.body FROM log p
-    WHERE p.type = %(type)s AND p.center = l.center AND (p.body ->> '{TICKET_FIELD}') = (l.body ->> '{TICKET_FIELD}')
-      AND (p.tx, p.city_seq) < (l.tx, l.city_seq)
+    WHERE p.type = %(type)s AND p.center = l.center
+      AND (p.body ->> '{TICKET_FIELD}') = (l.body ->> '{TICKET_FIELD}') AND (p.tx, p.city_seq) < (l.tx, l.city_seq)
     ORDER BY p.seq DESC LIMIT 1
 ) prev ON true
-WHERE l.type = %(type)s AND (l.tx, l.city_seq) > (%(tx)s::text::xid8, %(seq)s)
-  AND l.tx < %(horizon)s::text::xid8 AND {_SCOPE_SQL}
+WHERE {_SCOPE_SQL}
   AND (prev.seq IS NULL OR (prev.seq < l.seq AND (prev.body ->> 'state') IS DISTINCT FROM (l.body ->> 'state')))
-ORDER BY l.tx, l.city_seq
-LIMIT %(limit)s
+ORDER BY l.tx, l.city_seq LIMIT %(limit)s
+"""
+# Where that stretch ends and how long it is: down the index alone, without the bodies.
+_STRETCH_END_SQL = f"""
+SELECT tx::text AS tx, city_seq, count(*) OVER () AS scanned
+FROM ({_STRETCH.format(columns="l.tx, l.city_seq")}) l ORDER BY l.tx DESC, l.city_seq DESC LIMIT 1
 """
 
 
@@ -263,37 +276,36 @@ def horizon(conn: psycopg.Connection) -> int:
 
 def end_position(conn: psycopg.Connection, below: int) -> Position:
     """The last ticket snapshot of the log below the horizon `below` (START when none)."""
-    found = row(conn, "SELECT tx::text AS tx, city_seq FROM log WHERE type = %s AND tx < %s::text::xid8 "
-                      "ORDER BY tx DESC, city_seq DESC LIMIT 1", [HUB_TICKET, str(below)])
+    # Ordered by the column, not by its text shown under the same name.
+    found = row(conn, "SELECT l.tx::text AS tx, l.city_seq FROM log l WHERE l.type = %s AND l.tx < %s::text::xid8 "
+                      "ORDER BY l.tx DESC, l.city_seq DESC LIMIT 1", [HUB_TICKET, str(below)])
     return (int(found["tx"]), found["city_seq"]) if found else START
 
 
-def read_feed(conn: psycopg.Connection, after: Position, limit: int, scope: Scope = Scope(),
+def _position(found: dict[str, Any]) -> Position:
+    return int(found["tx"]), found["city_seq"]
+
+
+def read_feed(conn: psycopg.Connection, after: Position, limit: int, scope: Scope | None = None,
               types: tuple[str, ...] = ()) -> tuple[list[dict[str, Any]], Position, bool]:
     """(events, the position to read after next, whether more may follow at once) on `conn`.
     `types` keeps only events of those types (empty: all)."""
-    edge = horizon(conn)
-    params: dict[str, Any] = {"type": HUB_TICKET, "tx": str(after[0]), "seq": after[1], "horizon": str(edge),
+    scope = scope or Scope()
+    budget = SCAN_PER_EVENT * limit + SCAN_EXTRA
+    params = {"type": HUB_TICKET, "tx": str(after[0]), "seq": after[1], "horizon": str(horizon(conn)),
               "everything": scope.everything, "centers": list(scope.centers), "districts": list(scope.districts),
-              "limit": limit}
-    events: list[dict[str, Any]] = []
-    last = after
-    while True:
-        found = rows(conn, _FEED_SQL, params)
-        for r in found:
-            last = (int(r["tx"]), r["city_seq"])
-            event = event_of(r)
-            if not types or event["type"] in types:
-                events.append(event)
-        if len(found) < params["limit"] or len(events) >= limit:
-            break
-        params.update(tx=str(last[0]), seq=last[1], limit=limit - len(events))
-    more = len(events) >= limit
-    if not more:
-        # Nothing else below the horizon for this reader: its next read starts past every row
-        # it was not shown, however many were out of its scope or changed nothing.
-        last = max(last, end_position(conn, edge))
-    return events, last, more
+              "limit": limit, "budget": budget}
+    found = rows(conn, _FEED_SQL, params)
+    if len(found) >= limit:
+        last, more = _position(found[-1]), True
+    else:
+        # Every snapshot looked through was read: the next read starts past those this reader
+        # was not shown (out of its scope, or changing nothing). The same horizon keeps both
+        # queries to the same rows.
+        edge = row(conn, _STRETCH_END_SQL, params)
+        last, more = (_position(edge), edge["scanned"] >= budget) if edge else (after, False)
+    events = [event_of(r) for r in found]
+    return [e for e in events if not types or e["type"] in types], last, more
 
 
 class Feed:

@@ -47,7 +47,8 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER, DELIVERY_HEADER = "X-MFC-Signature", "X-MFC-Delivery"
 SEND_TIMEOUT_S = (3.05, 10.0)  # connect, read
 LEASE_S = 60.0  # longer than a try can take, so a lease never ends while its POST is under way
-RETRY_FIRST_S, RETRY_MAX_S, MAX_ATTEMPTS = 10.0, 3600.0, 15  # about a day and a half of tries
+# 40 tries over about a day (16 to 31 hours with the jitter): a receiver down overnight still gets it all
+RETRY_FIRST_S, RETRY_MAX_S, MAX_ATTEMPTS = 10.0, 3600.0, 40
 WORK_EVERY_S = 1.0
 QUEUE_PAGE, SENDS_PER_ROUND = 500, 100
 SIGNATURE_TOLERANCE_S = 300

@@ -230,3 +230,20 @@ def test_the_command_line_issues_lists_and_revokes(city_dsn: str, capsys: pytest
     assert main(["city", "integration-token", "--dsn", city_dsn, "--name", "x", "--center", "No Such"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("mfc-edge: error: center 'No Such'") and "\n" not in err
+
+
+def test_a_reader_of_few_centers_reads_on_past_a_long_stretch_of_others(city: City, client: Client,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("city.integration.SCAN_PER_EVENT", 1)
+    monkeypatch.setattr("city.integration.SCAN_EXTRA", 0)
+    with city.db.connection() as conn:
+        for n in range(12):
+            a_visit(conn, "c1", f"t{n:03}", 1 + 10 * n)
+        snapshot(conn, "c2", "mine", 500, "waiting")
+    headers = token_for(city, centers=["c2"])
+    first = client.get(FEED_PATH, headers=headers, params={"limit": 5}).json()
+    assert first["events"] == [] and first["more"] is True  # 5 of the 61 snapshots looked through
+    events, end = read_all(client, headers, limit=5)
+    assert [e["ticket"] for e in events] == ["mine"]
+    assert client.get(FEED_PATH, headers=headers, params={"after": end}).json() == {
+        "events": [], "next": end, "more": False}
