@@ -20,9 +20,11 @@ from hub.city_bundles import city_getter
 from hub.hub import Hub
 from hub.server import HubThread
 from mfc_edge import bundle, protocol
-from offline_cache.bundle_sync import APPLIED, REFUSED, UNCHANGED
+from mfc_edge.layers import LayeredAssets, merge_playlists
+from mfc_edge.playlist import load_playlists
+from offline_cache.bundle_sync import APPLIED, REFUSED, UNCHANGED, BundleUpdater
 from offline_cache.city_layer import CityLayer
-from offline_cache.content import CITY_KEY_FILE, load_bundle_key, save_bundle_key
+from offline_cache.content import CITY_KEY_FILE, ContentStore, load_bundle_key, save_bundle_key
 from offline_cache.hub_client import HubClient, save_token
 from tests.helpers.bundles import Events, make_bundle
 from tests.test_city_publishing import PLAYLIST, TOKENS, add_hubs, write_files
@@ -175,3 +177,33 @@ def test_a_hub_cut_off_from_the_city_keeps_serving_the_last_city_layer(town: Tow
     assert screen.check().status == APPLIED and shown(screen, "media/a.png") == image
     hub, _ = town.hubs["hub-north"]
     assert hub.city_bundles.blob_for("mitino", hashlib.sha256(image).hexdigest()) is not None
+
+
+LOCAL_PLAYLIST = ('[playlists.waiting-area]\n[[playlists.waiting-area.items]]\ntype = "image"\nasset = "media/a.png"\n'
+                  '[[playlists.waiting-area.items]]\ntype = "text"\ntitle = "Наш центр"\ntext = "local"\n'
+                  'duration = 5\n').encode()
+
+
+def test_a_centers_own_items_are_added_on_top_of_the_city_campaign(town: Town) -> None:
+    town.publish({"playlist.toml": PLAYLIST, "media/a.png": b"city image"}, all_centers=True)
+    town.pull("hub-north")
+    hub, url = town.hubs["hub-north"]
+    local_folder = write_files(town.folder / "local", {"playlist.toml": LOCAL_PLAYLIST, "media/a.png": b"local image"})
+    hub.bundles.publish_folder(local_folder, "strogino", "signage")
+    city_layer, _ = town.device("hub-north", "strogino", "screen")
+    assert city_layer.check().status == APPLIED
+    data = town.folder / "screen"
+    local = ContentStore(data / "content", 10 ** 8, load_bundle_key(data) or b"")
+    updater = BundleUpdater(local, city_layer.hub, center="strogino", role="signage", timeout=10)
+    assert updater.check().status == APPLIED
+
+    city_active, local_active = city_layer.content.current(), local.current()  # type: ignore[union-attr]
+    assert city_active is not None and local_active is not None
+    merged = merge_playlists(load_playlists(city_active.path_of("playlist.toml")),  # type: ignore[arg-type]
+                             load_playlists(local_active.path_of("playlist.toml")))  # type: ignore[arg-type]
+    items = merged["waiting-area"].items
+    assert [(i.type, i.asset) for i in items] == [("image", "city/media/a.png"), ("image", "media/a.png"),
+                                                  ("text", None)]
+    assets = LayeredAssets(city_active.path_of, local_active.path_of)
+    assert [assets.path_of(i.asset).read_bytes() for i in items if i.asset] == [  # type: ignore[union-attr]
+        b"city image", b"local image"]
