@@ -13,6 +13,10 @@ The hub runs on the center's hand-set clock (`linked_center.advance(minutes=5)`)
 """
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +24,7 @@ from typing import Any
 
 import psycopg
 import pytest
+import requests
 from psycopg.rows import dict_row
 
 from city.city import City
@@ -28,8 +33,10 @@ from city.server import CityThread
 from hub import city_link
 from hub.city_forwarder import CityForwarder
 from hub.hub import Hub
+from mfc_edge import protocol
 from tests.helpers.center import CENTER, InProcessCenter
 from tests.helpers.day import at
+from tests.helpers.hubprocess import free_port
 
 
 class CityClock:
@@ -96,3 +103,42 @@ def linked_center(tmp_path: Path, city_server: CityThread) -> Iterator[InProcess
         yield center
     finally:
         center.close()
+
+
+class CityProcess:
+    """A city process (`mfc-edge city`) on 127.0.0.1 over `dsn`: several of them on one database
+    are what runs behind a city's load balancer. `stop` ends it gently, `kill` as a crash; `start`
+    again serves on the same port."""
+
+    def __init__(self, dsn: str, port: int | None = None):
+        self.dsn, self.port = dsn, port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30) -> CityProcess:
+        self.proc = subprocess.Popen([sys.executable, "-m", "mfc_edge.cli", "city", "--dsn", self.dsn,
+                                      "--port", str(self.port)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                if requests.get(f"{self.url}{protocol.HEALTH_PATH}", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"the city process did not start within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
