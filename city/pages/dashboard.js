@@ -5,7 +5,8 @@
 
 const REFRESH_MS = 15000;
 const $ = (id) => document.getElementById(id);
-const state = {centers: [], districts: [], sort: "name", down: false, detail: null};
+// skew: the server's clock less this browser's, so "how long ago" is counted on the city's clock.
+const state = {centers: [], districts: [], sort: "name", down: false, detail: null, skew: 0};
 
 function el(tag, text, cls) {
   const node = document.createElement(tag);
@@ -32,7 +33,7 @@ const percent = (x) => (x === null || x === undefined ? "—" : `${Math.round(x 
 
 function ago(iso) {
   if (!iso) return "никогда / never";
-  const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+  const s = Math.max(0, (Date.now() + state.skew - Date.parse(iso)) / 1000);
   if (s < 90) return `${Math.round(s)} с назад / s ago`;
   if (s < 5400) return `${Math.round(s / 60)} мин назад / min ago`;
   return new Date(iso).toLocaleString("ru-RU");
@@ -134,7 +135,8 @@ function fillDistricts() {
 async function refresh() {
   try {
     const found = await api("/dashboard/api/centers");
-    Object.assign(state, {centers: found.centers, districts: found.districts, total: found.total});
+    Object.assign(state, {centers: found.centers, districts: found.districts, total: found.total,
+      skew: Date.parse(found.made_at) - Date.now()});
     fillDistricts();
     render();
     $("updated").textContent = `обновлено / updated ${new Date(found.made_at).toLocaleTimeString("ru-RU")}`;
