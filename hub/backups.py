@@ -11,11 +11,13 @@ another connection writes between two steps, and a busy hub writes every few sec
 stepped backup of a large file might never end. One step holds a read snapshot only, which
 in WAL mode blocks no writer (the WAL grows a little until the copy ends).
 
-The hub's Ed25519 bundle-signing key (`bundle-signing.key`) is copied beside the backups, 0600:
-devices pin it when they enroll, so a hub restored on a new machine without it would sign
-bundles every device refuses. It never changes, so one copy serves every backup. The center's
-TLS files (ca.key, hub.key) live apart, in `mfc-edge hub tls`'s folder, and are backed up once
-when made; blobs/ (published assets) and wheels/ are content their editors keep.
+Two secrets of the data folder are copied beside the backups, 0600 (`SECRETS`): the hub's
+Ed25519 bundle-signing key, which devices pin when they enroll (a hub restored on a new machine
+without it would sign bundles every device refuses), and the token of its link to the city
+(without it the restored hub cannot forward to its city until it joins again). They seldom
+change, so one copy of each serves every backup. The center's TLS files (ca.key, hub.key) live
+apart, in `mfc-edge hub tls`'s folder, and are backed up once when made; blobs/ (published
+assets) and wheels/ are content their editors keep.
 
 `mfc-edge hub --backup-dir` backs up while the hub serves (hub/backup_schedule.py).
 Retention (`Retention`): the newest `keep` backups, and the newest backup of each of the last
@@ -42,6 +44,7 @@ from pathlib import Path
 
 from hub import schema
 from hub.bundles import KEY_FILE
+from hub.city_link import TOKEN_FILE
 from hub.db import PRIVATE_FILE, PRIVATE_FOLDER, HubDB, private_folder
 from mfc_edge.files import DataFolderError, atomic_write, fsync_dir
 
@@ -51,6 +54,14 @@ DB_FILE = "hub.sqlite"
 LOCK_FILE = "hub.lock"
 _NAME = re.compile(r"hub-(\d{8}T\d{6}Z)\.sqlite")
 _STAMP = "%Y%m%dT%H%M%SZ"
+# The data folder's secrets a restored hub needs, kept beside the backups (0600): each with the
+# table whose rows say the hub had it, and what the hub cannot do without it.
+SECRETS = {
+    KEY_FILE: ("devices", "the hub makes a new signing key, and devices enrolled before refuse its bundles until "
+                          "they are enrolled again"),
+    TOKEN_FILE: ("city_link", "the hub is linked to its city but cannot speak to it: join the city again "
+                              "(mfc-edge hub join-city)"),
+}
 # A temporary copy this old is left by a backup that died (power cut): nobody is still writing it.
 STALE_PARTIAL = timedelta(hours=1)
 
@@ -125,7 +136,7 @@ def backup(hub_db: HubDB, folder: Path, now: datetime, retention: Retention | No
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    _keep_signing_key(hub_db.path.parent, folder)
+    _keep_secrets(hub_db.path.parent, folder)
     prune(folder, retention or Retention(), now)
     return target
 
@@ -220,7 +231,7 @@ def restore(backup_file: Path, data_dir: Path, now: datetime) -> Restored:
             raise BackupError(f"restore into {data_dir} failed: {_one_line(exc)}") from None
         finally:
             incoming.unlink(missing_ok=True)
-        warnings = _restore_signing_key(backup_file.parent, data_dir, aside, now)
+        warnings = _restore_secrets(backup_file.parent, data_dir, aside, now)
     return Restored(aside, version, warnings)
 
 
@@ -263,11 +274,10 @@ def _problem(conn: sqlite3.Connection) -> str | None:
     return None if rows == ["ok"] else "; ".join(rows[:3])
 
 
-def _has_devices(path: Path) -> bool:
-    """Whether devices enrolled with this hub file: they were given its signing key then."""
+def _has_rows(path: Path, table: str) -> bool:
     conn = sqlite3.connect(path)
     try:
-        return conn.execute("SELECT 1 FROM devices LIMIT 1").fetchone() is not None
+        return conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None
     except sqlite3.Error:
         return False
     finally:
@@ -324,27 +334,29 @@ def _set_aside(data_dir: Path, now: datetime) -> Path | None:
     return aside
 
 
-def _keep_signing_key(data_dir: Path, folder: Path) -> None:
-    key, kept = data_dir / KEY_FILE, folder / KEY_FILE
-    try:
-        if key.exists() and (not kept.exists() or kept.read_bytes() != key.read_bytes()):
-            atomic_write(kept, key.read_bytes(), mode=PRIVATE_FILE)
-    except OSError as exc:
-        raise BackupError(f"the signing key could not be copied into {folder}: {_one_line(exc)}") from None
+def _keep_secrets(data_dir: Path, folder: Path) -> None:
+    for name in SECRETS:
+        secret, kept = data_dir / name, folder / name
+        try:
+            if secret.exists() and (not kept.exists() or kept.read_bytes() != secret.read_bytes()):
+                atomic_write(kept, secret.read_bytes(), mode=PRIVATE_FILE)
+        except OSError as exc:
+            raise BackupError(f"{name} could not be copied into {folder}: {_one_line(exc)}") from None
 
 
-def _restore_signing_key(folder: Path, data_dir: Path, aside: Path | None, now: datetime) -> list[str]:
-    kept, key = folder / KEY_FILE, data_dir / KEY_FILE
-    if not kept.exists():
-        if key.exists() or not _has_devices(data_dir / DB_FILE):
-            return []
-        return [f"no {KEY_FILE} beside the backup: the hub makes a new one, and devices enrolled before refuse "
-                "its bundles until they are enrolled again"]
-    if key.exists() and key.read_bytes() == kept.read_bytes():
-        return []
-    if key.exists():
-        aside = aside or data_dir / f"replaced-{now.astimezone(UTC).strftime(_STAMP)}"
-        aside.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)
-        os.rename(key, aside / KEY_FILE)
-    atomic_write(key, kept.read_bytes(), mode=PRIVATE_FILE)
-    return []
+def _restore_secrets(folder: Path, data_dir: Path, aside: Path | None, now: datetime) -> list[str]:
+    warnings = []
+    for name, (table, without_it) in SECRETS.items():
+        kept, secret = folder / name, data_dir / name
+        if not kept.exists():
+            if not secret.exists() and _has_rows(data_dir / DB_FILE, table):
+                warnings.append(f"no {name} beside the backup: {without_it}")
+            continue
+        if secret.exists() and secret.read_bytes() == kept.read_bytes():
+            continue
+        if secret.exists():
+            aside = aside or data_dir / f"replaced-{now.astimezone(UTC).strftime(_STAMP)}"
+            aside.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)
+            os.rename(secret, aside / name)
+        atomic_write(secret, kept.read_bytes(), mode=PRIVATE_FILE)
+    return warnings
