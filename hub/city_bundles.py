@@ -30,8 +30,9 @@ from typing import Any
 
 import requests
 
+from hub import city_link
 from hub.bundles import BlobStore, Latest
-from hub.db import private_folder
+from hub.db import HubDB, private_folder
 from mfc_edge import bundle, city_protocol
 from mfc_edge.bundle import Manifest
 from mfc_edge.files import atomic_write
@@ -264,23 +265,31 @@ def city_getter(client: Any) -> Getter:
 
 
 class CityBundlePuller:
-    """Pulls the city's bundles every PULL_EVERY_S while the hub is linked. `connect()` gives the
-    getter and the hub's centers, or None when the hub is not linked (then nothing is asked)."""
+    """Pulls the city's bundles every PULL_EVERY_S while the hub is linked to its city
+    (hub/city_link.py); idle, asking nothing, while it is not."""
 
-    def __init__(self, city_bundles: CityBundles, connect: Callable[[], tuple[Getter, list[str]] | None],
-                 every: float = PULL_EVERY_S):
-        self.city_bundles, self.connect, self.every = city_bundles, connect, every
+    def __init__(self, city_bundles: CityBundles, db: HubDB, data_dir: str | Path, every: float = PULL_EVERY_S):
+        self.city_bundles, self.db, self.data_dir, self.every = city_bundles, db, Path(data_dir), every
         self.last: list[Pulled] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="city-bundles", daemon=True)
 
     def pull_now(self) -> list[Pulled]:
+        link = city_link.link_of(self.db)
+        if link is None:
+            self.last = []
+            return self.last
         try:
-            linked = self.connect()
-        except Exception as exc:  # a broken link (its token file unreadable) must not stop the thread
-            log.warning("city bundles: the city link cannot be used: %s", exc)
+            client = city_link.client_for(self.db, self.data_dir)
+        except city_link.CityLinkError as exc:  # its token file unreadable: the forwarder says so too
+            log.warning("city bundles: %s", exc)
             return []
-        self.last = self.city_bundles.pull(*linked) if linked else []
+        if client is None:
+            return []
+        try:
+            self.last = self.city_bundles.pull(city_getter(client), link.centers)
+        finally:
+            client.close()
         return self.last
 
     def _run(self) -> None:

@@ -15,6 +15,7 @@ import uvicorn
 from hub.alerts import SWEEP_EVERY_S
 from hub.api import END_OF_DAY_CHECK_S, create_app
 from hub.backup_schedule import BackupPlan, ServingFolder
+from hub.city_bundles import CityBundlePuller
 from hub.city_forwarder import CityForwarder
 from hub.hub import Hub
 from hub.queue import DEFAULT_PRIORITY_STREAK
@@ -31,6 +32,7 @@ def serve(data_dir: Path, host: str, port: int, certfile: Path | None = None, ke
     folder.start(hub.db)
     # Idle until the hub joins a city (mfc-edge hub join-city), then forwards its records.
     forwarder = CityForwarder(hub.db, data_dir).start()
+    city_content = CityBundlePuller(hub.city_bundles, hub.db, data_dir).start()  # the city's bundles, relayed
     notifier = ServiceNotifier()
     config = uvicorn.Config(create_app(hub, docs=docs), host=host, port=port, log_level="info",
                             ssl_certfile=str(certfile) if certfile else None,
@@ -38,6 +40,7 @@ def serve(data_dir: Path, host: str, port: int, certfile: Path | None = None, ke
     try:
         _NotifyingServer(config, notifier).run()
     finally:
+        city_content.stop()
         forwarder.stop()
         folder.stop()
         notifier.close()

@@ -15,11 +15,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from city import publishing
 from city.city import City
+from city.hubs import Hubs
 from city.server import CityThread
-from hub.city_bundles import city_getter
+from hub.city_bundles import CityBundlePuller, city_getter
 from hub.hub import Hub
 from hub.server import HubThread
 from mfc_edge import bundle, protocol
+from mfc_edge.city_protocol import CITY_ENROLL_PATH
 from mfc_edge.layers import LayeredAssets, merge_playlists
 from mfc_edge.playlist import load_playlists
 from offline_cache.bundle_sync import APPLIED, REFUSED, UNCHANGED, BundleUpdater
@@ -27,6 +29,8 @@ from offline_cache.city_layer import CityLayer
 from offline_cache.content import CITY_KEY_FILE, ContentStore, load_bundle_key, save_bundle_key
 from offline_cache.hub_client import HubClient, save_token
 from tests.helpers.bundles import Events, make_bundle
+from tests.helpers.center import InProcessCenter
+from tests.helpers.city import hub_folder
 from tests.test_city_publishing import PLAYLIST, TOKENS, add_hubs, write_files
 
 pytestmark = pytest.mark.slow
@@ -207,3 +211,21 @@ def test_a_centers_own_items_are_added_on_top_of_the_city_campaign(town: Town) -
     assets = LayeredAssets(city_active.path_of, local_active.path_of)
     assert [assets.path_of(i.asset).read_bytes() for i in items if i.asset] == [  # type: ignore[union-attr]
         b"city image", b"local image"]
+
+
+def test_a_joined_hub_pulls_through_its_city_link_and_hubs_joining_later_get_the_key(
+        linked_center: InProcessCenter, city_server: CityThread, tmp_path: Path) -> None:
+    hub = linked_center.hub
+    puller = CityBundlePuller(hub.city_bundles, hub.db, hub_folder(hub))
+    assert {p.status for p in puller.pull_now()} == {"failed"}  # the city has no publishing key yet
+    city = city_server.city
+    raw = publishing.make_key(city, tmp_path / "city.key")
+    folder = write_files(tmp_path / "campaign", {"playlist.toml": PLAYLIST, "media/a.png": b"through the link"})
+    publishing.publish(city, publishing.load_key(tmp_path / "city.key"), "signage", folder,
+                       publishing.targets(all_centers=True))
+    assert {(p.center, p.role): p.status for p in puller.pull_now()} == {
+        ("strogino", "kiosk"): "none", ("strogino", "signage"): "applied"}
+    assert hub.city_bundles.city_key() == raw
+    code = Hubs(city).make_code("hub-2", ["arbat"])
+    reply = requests.post(city_server.url + CITY_ENROLL_PATH, json={"code": code, "hub": "hub-2"}, timeout=10)
+    assert base64.b64decode(reply.json()["bundle_key"]) == raw
