@@ -119,3 +119,42 @@ def test_a_center_whose_hub_is_not_heard_from_is_silent(city_dsn: str, contact: 
     assert found["c1"]["silent"] is silent
     assert found["c1"]["last_contact"] == contact
     assert found["c3"]["silent"] is True
+
+
+def test_the_share_within_15_minutes_and_happy_share_equal_the_hubs_reports(city_dsn: str) -> None:
+    """A varied day of tickets, counted by the hub's own report code and by the city's SQL."""
+    import random
+
+    from hub.reports import Tally, visit
+
+    rng = random.Random(19)
+    tally = Tally()
+    with psycopg.connect(city_dsn) as conn:
+        setup_centers(conn)
+        for i in range(300):
+            issued = rng.uniform(0, 240)
+            state = rng.choice(["waiting", "called", "serving", "done", "done", "no_show", "cancelled", "held"])
+            called = None if state in ("waiting", "cancelled") else issued - rng.uniform(0, min(issued, 40))
+            finished = issued - rng.uniform(0, min(issued, 30)) if state == "cancelled" else None
+            slot = issued - rng.uniform(-20, 20) if rng.random() < 0.2 else None
+            walk_in, awaiting = rng.random() < 0.05, rng.random() < 0.05
+            ticket(conn, "c1", f"t{i}", state=state, issued=issued, first_called=called, finished=finished,
+                   walk_in=walk_in, awaiting_event=awaiting, slot=slot)
+            score = rng.choice([None, 1, 2, 3, 4, 5])
+            if score is not None:
+                conn.execute("INSERT INTO ratings (center, event, ticket, score, scale, day, at, hub_seq) "
+                             "VALUES ('c1', %s, %s, %s, 5, %s, %s, 1)", [f"e{i}", f"t{i}", score, TODAY, NOW])
+
+            def iso(minutes: float | None) -> str | None:
+                return None if minutes is None else at(minutes).isoformat()
+            tally.add(visit({"state": state, "walk_in": walk_in, "held": False, "awaiting_event": awaiting,
+                             "issued_at": iso(issued), "slot_at": iso(slot), "first_called": iso(called),
+                             "expired_at": None, "finished_at": iso(finished), "started_at": None,
+                             "estimate_minutes": None, "score": score, "scale": 5}, NOW.isoformat()))
+    hub = tally.figures()
+    city = figures_of(city_dsn)["c1"]
+    assert city["within_15_share"] == round(1 - tally.over / tally.in_line, 3)
+    assert abs(city["within_15_share"] - (1 - hub["over_15_share"])) < 0.0015
+    assert city["happy_share"] == hub["happy_share"] and city["ratings_today"] == hub["rated"]
+    assert city["waiting"] == hub["waiting"] and city["issued_today"] == hub["issued"]
+    assert city["called_today"] == len(tally.waits)
