@@ -6,7 +6,8 @@ from the same ticket's previous snapshot is one event. "Previous" means the snap
 highest hub seq among those stored before it in the feed's order, so an event once given out
 never changes, and a late retry of an older snapshot (lower seq) gives none.
 
-The feed's order is (tx, city_seq): the storing transaction, then the city's serial. Serials are
+The feed's order is the storing transaction, then within it the hub's own order (hub, seq, and
+the city's serial last), so the events of one batch come as the hub made them. Serials are
 taken when a row is written but become visible when its transaction commits, so a reader going
 by city_seq alone would step past a row committed late with a lower serial. The feed therefore
 reads only rows whose transaction is older than every transaction still running (the xmin of
@@ -158,14 +159,15 @@ class IntegrationTokens:
 
 # --- the cursor -----------------------------------------------------------------------------
 
-Position = tuple[int, int]  # (tx, city_seq)
-START: Position = (0, 0)
-_CURSOR = re.compile(r"1:(\d{1,20}):(\d{1,20})")
+Position = tuple[int, str, int, int]  # (tx, hub, seq, city_seq): the feed's order
+START: Position = (0, "", 0, 0)
+_CURSOR = re.compile(r"1:(\d{1,20}):(\d{1,20}):(\d{1,20}):([A-Za-z0-9_.-]{0,64})")
+_ORDER = "l.tx, l.hub, l.seq, l.city_seq"  # the columns of log_ticket_feed
 
 
 def encode_cursor(position: Position) -> str:
-    raw = f"{CURSOR_VERSION}:{position[0]}:{position[1]}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    tx, hub, seq, city_seq = position
+    return base64.urlsafe_b64encode(f"{CURSOR_VERSION}:{tx}:{seq}:{city_seq}:{hub}".encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str | None) -> Position:
@@ -173,16 +175,16 @@ def decode_cursor(cursor: str | None) -> Position:
     if not cursor:
         return START
     bad = IntegrationError(f"cursor {cursor!r:.60}: not one this feed gave out (use the \"next\" of a reply)")
-    if len(cursor) > 80:
+    if len(cursor) > 160:
         raise bad
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
     except (binascii.Error, ValueError):
         raise bad from None
     found = _CURSOR.fullmatch(raw)
-    if not found or int(found[1]) >= 2 ** 63 or int(found[2]) >= 2 ** 63:
+    if not found or max(int(found[1]), int(found[2]), int(found[3])) >= 2 ** 63:
         raise bad
-    return int(found[1]), int(found[2])
+    return int(found[1]), found[4], int(found[2]), int(found[3])
 
 
 def check_limit(limit: int | str | None) -> int:
@@ -206,29 +208,32 @@ _SCOPE_SQL = ("(%(everything)s OR l.center = ANY(%(centers)s) "
 # most `budget` snapshots looked through, so a reader whose centers are few among many is
 # answered in bounded time (and reads on at once). The previous snapshot of each is looked up
 # down log_ticket_history: highest seq first, the first one stored before it in the feed's order.
-_STRETCH = """
-    SELECT {columns} FROM log l
-    WHERE l.type = %(type)s AND (l.tx, l.city_seq) > (%(tx)s::text::xid8, %(seq)s)
+_STRETCH = f"""
+    SELECT {{columns}} FROM log l
+    WHERE l.type = %(type)s AND ({_ORDER}) > (%(tx)s::text::xid8, %(hub)s, %(seq)s, %(city_seq)s)
       AND l.tx < %(horizon)s::text::xid8
-    ORDER BY l.tx, l.city_seq LIMIT %(budget)s"""
+    ORDER BY {_ORDER} LIMIT %(budget)s"""
+_COLUMNS = "l.tx::text AS tx, l.hub, l.seq, l.city_seq"
 _FEED_SQL = f"""
-SELECT l.tx::text AS tx, l.city_seq, l.center, l.seq, l.at, l.body, prev.seq AS prev_seq,
-       prev.body ->> 'state' AS prev_state
-FROM ({_STRETCH.format(columns="l.tx, l.city_seq, l.center, l.seq, l.at, l.body")}) l
+SELECT {_COLUMNS}, l.center, l.at, l.body, prev.seq AS prev_seq, prev.body ->> 'state' AS prev_state
+FROM ({_STRETCH.format(columns="l.tx, l.hub, l.seq, l.city_seq, l.center, l.at, l.body")}) l
 LEFT JOIN LATERAL (
     SELECT p.seq, p.body FROM log p
     WHERE p.type = %(type)s AND p.center = l.center
-      AND (p.body ->> '{TICKET_FIELD}') = (l.body ->> '{TICKET_FIELD}') AND (p.tx, p.city_seq) < (l.tx, l.city_seq)
+      AND (p.body ->> '{TICKET_FIELD}') = (l.body ->> '{TICKET_FIELD}')
+      AND (p.tx, p.hub, p.seq, p.city_seq) < ({_ORDER})
     ORDER BY p.seq DESC LIMIT 1
 ) prev ON true
 WHERE {_SCOPE_SQL}
   AND (prev.seq IS NULL OR (prev.seq < l.seq AND (prev.body ->> 'state') IS DISTINCT FROM (l.body ->> 'state')))
-ORDER BY l.tx, l.city_seq LIMIT %(limit)s
+ORDER BY {_ORDER} LIMIT %(limit)s
 """
 # Where that stretch ends and how long it is: down the index alone, without the bodies.
+# (Ordered by the columns themselves, not by the text of tx shown under the same name.)
 _STRETCH_END_SQL = f"""
-SELECT tx::text AS tx, city_seq, count(*) OVER () AS scanned
-FROM ({_STRETCH.format(columns="l.tx, l.city_seq")}) l ORDER BY l.tx DESC, l.city_seq DESC LIMIT 1
+SELECT {_COLUMNS}, count(*) OVER () AS scanned
+FROM ({_STRETCH.format(columns="l.tx, l.hub, l.seq, l.city_seq")}) l
+ORDER BY l.tx DESC, l.hub DESC, l.seq DESC, l.city_seq DESC LIMIT 1
 """
 
 
@@ -252,7 +257,7 @@ def event_of(found: dict[str, Any]) -> dict[str, Any]:
     body = found["body"]
     called = body.get("first_called_at") or body.get("called_at")
     return {
-        "cursor": encode_cursor((int(found["tx"]), found["city_seq"])),
+        "cursor": encode_cursor(_position(found)),
         "type": event_type(body.get("state"), found["prev_state"]),
         "center": found["center"], "ticket": body.get(TICKET_FIELD), "seq": found["seq"],
         "number": body.get("number"),
@@ -276,14 +281,13 @@ def horizon(conn: psycopg.Connection) -> int:
 
 def end_position(conn: psycopg.Connection, below: int) -> Position:
     """The last ticket snapshot of the log below the horizon `below` (START when none)."""
-    # Ordered by the column, not by its text shown under the same name.
-    found = row(conn, "SELECT l.tx::text AS tx, l.city_seq FROM log l WHERE l.type = %s AND l.tx < %s::text::xid8 "
-                      "ORDER BY l.tx DESC, l.city_seq DESC LIMIT 1", [HUB_TICKET, str(below)])
-    return (int(found["tx"]), found["city_seq"]) if found else START
+    found = row(conn, f"SELECT {_COLUMNS} FROM log l WHERE l.type = %s AND l.tx < %s::text::xid8 "
+                      "ORDER BY l.tx DESC, l.hub DESC, l.seq DESC, l.city_seq DESC LIMIT 1", [HUB_TICKET, str(below)])
+    return _position(found) if found else START
 
 
 def _position(found: dict[str, Any]) -> Position:
-    return int(found["tx"]), found["city_seq"]
+    return int(found["tx"]), found["hub"], found["seq"], found["city_seq"]
 
 
 def read_feed(conn: psycopg.Connection, after: Position, limit: int, scope: Scope | None = None,
@@ -292,7 +296,8 @@ def read_feed(conn: psycopg.Connection, after: Position, limit: int, scope: Scop
     `types` keeps only events of those types (empty: all)."""
     scope = scope or Scope()
     budget = SCAN_PER_EVENT * limit + SCAN_EXTRA
-    params = {"type": HUB_TICKET, "tx": str(after[0]), "seq": after[1], "horizon": str(horizon(conn)),
+    params = {"type": HUB_TICKET, "tx": str(after[0]), "hub": after[1], "seq": after[2], "city_seq": after[3],
+              "horizon": str(horizon(conn)),
               "everything": scope.everything, "centers": list(scope.centers), "districts": list(scope.districts),
               "limit": limit, "budget": budget}
     found = rows(conn, _FEED_SQL, params)

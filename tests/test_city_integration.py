@@ -103,6 +103,7 @@ def test_transfers_and_endings_have_their_types_and_a_stale_retry_gives_none(cit
         snapshot(conn, "c1", "t1", 2, "called", 5, window="1", called_at=at(5))
         snapshot(conn, "c1", "t1", 3, "waiting", 6, service="tax")  # sent to another service's line
         snapshot(conn, "c1", "t1", 4, "no_show", 9, window="2", called_at=at(8), finished_at=at(9))
+    with city.db.connection() as conn:
         snapshot(conn, "c1", "t1", 2, "called", 5, window="1")  # an old snapshot again, late: not news
         snapshot(conn, "c1", "t2", 5, "waiting")
         snapshot(conn, "c1", "t2", 6, "cancelled", 3)
@@ -112,6 +113,20 @@ def test_transfers_and_endings_have_their_types_and_a_stale_retry_gives_none(cit
         ("t1", "ticket.issued"), ("t1", "ticket.called"), ("t1", "ticket.transferred"), ("t1", "ticket.no_show"),
         ("t2", "ticket.issued"), ("t2", "ticket.cancelled"), ("t3", "ticket.expired")]
     assert events[2]["service"] == "tax"
+
+
+def test_a_batch_stored_out_of_the_hubs_order_gives_its_events_in_the_hubs_order(city: City,
+                                                                                    client: Client) -> None:
+    with city.db.connection() as conn:  # one batch, stored in the order of its records' ids
+        snapshot(conn, "c1", "t1", 5, "done", 16, called_at=at(10), started_at=at(11), finished_at=at(16))
+        snapshot(conn, "c1", "t2", 2, "waiting")
+        snapshot(conn, "c1", "t1", 3, "called", 10, called_at=at(10))
+        snapshot(conn, "c1", "t1", 1, "waiting")
+        snapshot(conn, "c1", "t1", 4, "serving", 11, called_at=at(10), started_at=at(11))
+    events, _ = read_all(client, token_for(city), limit=2)
+    assert [(e["ticket"], e["type"], e["seq"]) for e in events] == [
+        ("t1", "ticket.issued", 1), ("t2", "ticket.issued", 2), ("t1", "ticket.called", 3),
+        ("t1", "ticket.started", 4), ("t1", "ticket.served", 5)]
 
 
 def test_no_row_is_skipped_when_transactions_commit_out_of_order(city: City, client: Client) -> None:

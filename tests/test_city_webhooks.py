@@ -3,7 +3,6 @@ is down or failing, then delivered once; never twice by two city processes; give
 limit, with the reason kept."""
 from __future__ import annotations
 
-import http.server
 import threading
 import time
 from collections.abc import Iterator
@@ -17,45 +16,7 @@ from city.integration import Scope
 from city.server import CityThread
 from city.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, WebhookError, Webhooks, sign, validate_url, verify
 from mfc_edge.cli import main
-from tests.helpers.city_feed import a_visit, snapshot
-
-
-class Receiver:
-    """A back office's endpoint: answers `status` to every POST and keeps what came."""
-
-    def __init__(self, port: int = 0):
-        self.status = 200
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        self.tries = 0
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 -- the standard library's name
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.tries += 1
-                if outer.status == 200:
-                    outer.received.append((dict(self.headers), body))
-                self.send_response(outer.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/events"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Receiver:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def events(self) -> list[dict[str, Any]]:
-        return [orjson.loads(body)["event"] for _, body in self.received]
+from tests.helpers.city_feed import Receiver, a_visit, snapshot, until
 
 
 @pytest.fixture
@@ -65,15 +26,6 @@ def city(city_dsn: str) -> Iterator[City]:
         yield c
     finally:
         c.close()
-
-
-def until(done: Any, work: Any, seconds: float = 20) -> None:
-    """Run `work` until `done()`; the deadline is far beyond what the work needs."""
-    deadline = time.monotonic() + seconds
-    while not done():
-        assert time.monotonic() < deadline, "not done in time"
-        work()
-        time.sleep(0.02)
 
 
 def fast(city: City, **options: Any) -> Webhooks:

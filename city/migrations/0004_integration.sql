@@ -14,9 +14,10 @@ CREATE TABLE integration_tokens (
     revoked_at timestamptz
 );
 
--- The feed reads the tickets' snapshots in the order of the log's cursor (tx, city_seq), and for
--- each one the same ticket's earlier snapshot with the highest hub seq: both down an index.
-CREATE INDEX log_ticket_feed ON log (tx, city_seq) WHERE type = 'hub.ticket';
+-- The feed reads the tickets' snapshots in its order (the storing transaction, then the hub's
+-- order within it), and for each one the same ticket's earlier snapshot with the highest hub
+-- seq: both down an index.
+CREATE INDEX log_ticket_feed ON log (tx, hub, seq, city_seq) WHERE type = 'hub.ticket';
 CREATE INDEX log_ticket_history ON log (center, (body ->> 'ticket'), seq) WHERE type = 'hub.ticket';
 
 -- A receiver of events. The secret signs every POST (HMAC-SHA256), so the city must keep it as
