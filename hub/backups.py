@@ -7,8 +7,8 @@ fsynced, checked with `PRAGMA integrity_check`, then renamed into place; it is 0
 hub's own file, since it holds password hashes and token hashes.
 
 The copy is made in one step, not page by page: SQLite restarts a stepped backup whenever
-another connection writes between two steps, and a busy hub writes every few seconds, so a
-stepped backup of a large file might never end. One step holds a read snapshot only, which
+another connection writes between two steps, and a busy hub writes several times a second, so
+a stepped backup of a large file may never end. One step holds a read snapshot only, which
 in WAL mode blocks no writer (the WAL grows a little until the copy ends).
 
 Two secrets of the data folder are copied beside the backups, 0600 (`SECRETS`): the hub's
