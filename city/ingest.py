@@ -22,7 +22,7 @@ from psycopg.types.json import Jsonb
 
 from city.city import City
 from city.hubs import MAX_TOKEN_CHARS, digest, every, one
-from city.records import parse_time, record_problem
+from city.records import held_problem, parse_time, record_problem
 from mfc_edge import city_protocol as cp
 
 POOL_WAIT_S = 5.0  # a batch waits this long for a free connection, then the hub is told to retry
@@ -157,6 +157,8 @@ class Ingest:
         token; psycopg_pool.PoolTimeout when no connection came free in POOL_WAIT_S."""
         if not token or len(token) > MAX_TOKEN_CHARS:
             raise Unauthorized
+        # Checked before a connection is taken: the hub's row stays locked for the storing only.
+        problems = [record_problem(record, None) for record in records]
         now = self.city.now()
         with self.city.db.pool.connection(timeout=POOL_WAIT_S) as conn:
             hub = one(conn, "SELECT h.id, array(SELECT c.id FROM centers c WHERE c.hub = h.id) AS centers "
@@ -166,8 +168,9 @@ class Ingest:
             centers = frozenset(hub["centers"])
             results: list[dict[str, Any]] = []
             valid: dict[tuple[str, str], dict[str, Any]] = {}
-            for record in records:
-                problem = record_problem(record, centers)
+            for record, problem in zip(records, problems, strict=True):
+                if problem is None:
+                    problem = held_problem(record["center"], centers)
                 rid = record.get("id") if isinstance(record, dict) else None
                 if problem is not None:
                     results.append({"id": rid if isinstance(rid, str) else None, "status": "rejected",

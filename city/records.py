@@ -121,8 +121,13 @@ _OPTIONAL: dict[str, dict[str, Check]] = {
 }
 
 
-def record_problem(record: Any, centers: frozenset[str]) -> str | None:
-    """Why the city refuses `record` from a hub holding `centers`, or None when it is taken."""
+def held_problem(center: str, centers: frozenset[str]) -> str | None:
+    return None if center in centers else f"center {center} is not held by this hub"
+
+
+def record_problem(record: Any, centers: frozenset[str] | None) -> str | None:
+    """Why the city refuses `record` from a hub holding `centers`, or None when it is taken.
+    With `centers` None, whose the center is is left for later (held_problem)."""
     if not isinstance(record, dict):
         return "a record must be a JSON object"
     rid = record.get("id")
@@ -133,8 +138,8 @@ def record_problem(record: Any, centers: frozenset[str]) -> str | None:
     center = record.get("center")
     if not is_ident(center):
         return f"center = {str(center)[:60]!r} is not a center id"
-    if center not in centers:
-        return f"center {center} is not held by this hub"
+    if centers is not None and center not in centers:
+        return held_problem(str(center), centers)
     kind = record.get("type")
     if kind not in RECORD_TYPES:
         return f"type = {str(kind)[:60]!r} is not a known record type"
