@@ -50,6 +50,9 @@ LEASE_S = 60.0  # longer than a try can take, so a lease never ends while its PO
 # 40 tries over about a day (16 to 31 hours with the jitter): a receiver down overnight still gets it all
 RETRY_FIRST_S, RETRY_MAX_S, MAX_ATTEMPTS = 10.0, 3600.0, 40
 WORK_EVERY_S = 1.0
+# Deliveries made or given up are kept this long for `mfc-edge city webhook deliveries`, then
+# dropped, looked for at most this often by each process.
+KEPT_DAYS, PRUNE_EVERY_S = 30, 3600.0
 QUEUE_PAGE, SENDS_PER_ROUND = 500, 100
 SIGNATURE_TOLERANCE_S = 300
 LOCAL_HOSTS = ("localhost",)
@@ -125,6 +128,7 @@ class Webhooks:
         self.city, self.send = city, send
         self.retry_first_s, self.retry_max_s = retry_first_s, retry_max_s
         self.max_attempts, self.lease_s = max_attempts, lease_s
+        self._next_prune = 0.0
 
     # --- subscriptions ---------------------------------------------------------------------
 
@@ -145,10 +149,11 @@ class Webhooks:
         return webhook, secret
 
     def remove(self, webhook: str) -> bool:
-        """Stop sending to it; the deliveries not made are dropped, those made kept (the record)."""
+        """Stop sending to it and forget its secret; the deliveries not made are dropped, those
+        made kept for a while (the record)."""
         with self.city.db.connection() as conn:
-            changed = conn.execute("UPDATE webhooks SET removed_at = %s WHERE id = %s AND removed_at IS NULL",
-                                   [self.city.now(), webhook]).rowcount
+            changed = conn.execute("UPDATE webhooks SET removed_at = %s, secret = '' WHERE id = %s "
+                                   "AND removed_at IS NULL", [self.city.now(), webhook]).rowcount
             conn.execute("DELETE FROM webhook_deliveries WHERE webhook = %s AND delivered_at IS NULL", [webhook])
         return changed == 1
 
@@ -254,7 +259,21 @@ class Webhooks:
             conn.execute("UPDATE webhook_deliveries SET next_try_at = %s, leased_until = NULL, last_error = %s "
                          "WHERE id = %s", [now + timedelta(seconds=wait), error, d["id"]])
 
+    def prune(self) -> int:
+        """Drop the deliveries made or given up more than KEPT_DAYS ago, and removed webhooks
+        with none left; how many deliveries were dropped."""
+        before = self.city.now() - timedelta(days=KEPT_DAYS)
+        with self.city.db.connection() as conn:
+            dropped = conn.execute("DELETE FROM webhook_deliveries WHERE delivered_at < %(t)s OR gave_up_at < %(t)s",
+                                   {"t": before}).rowcount
+            conn.execute("DELETE FROM webhooks w WHERE removed_at < %s AND NOT EXISTS "
+                         "(SELECT 1 FROM webhook_deliveries d WHERE d.webhook = w.id)", [before])
+        return dropped
+
     def run_once(self) -> int:
+        if time.monotonic() >= self._next_prune:
+            self._next_prune = time.monotonic() + PRUNE_EVERY_S
+            self.prune()
         self.queue()
         return self.deliver()
 

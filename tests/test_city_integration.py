@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from city.city import City
+from city.hubs import Hubs
 from city.integration import Feed, IntegrationError, IntegrationTokens, Scope, checked_scope
 from city.server import CityThread
 from mfc_edge.city_protocol import FEED_PATH
@@ -195,6 +196,10 @@ def test_tokens_are_kept_hashed_and_revoking_refuses_at_once(city: City, client:
     for hostile in ("", "Bearer", "Bearer x", "Bearer mfcc_" + "A" * 5000, "Basic abc", "Bearer mfcc_' OR 1=1 --"):
         reply = client.get(FEED_PATH, headers={"Authorization": hostile})
         assert reply.status_code == 401, hostile
+    hubs = Hubs(city)
+    hub_token = hubs.enroll(hubs.make_code("hub-1", ["c1"]), "hub-1").token
+    refused = client.get(FEED_PATH, headers={"Authorization": f"Bearer {hub_token}"})
+    assert refused.status_code == 403 and "integration token" in refused.json()["detail"]
     with pytest.raises(IntegrationError, match="name"):
         tokens.issue(" ", Scope())
     with pytest.raises(IntegrationError, match="center 'Bad Center'"):

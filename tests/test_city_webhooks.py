@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -130,6 +131,31 @@ def test_a_delivery_is_given_up_after_the_limit_with_its_reason(city: City, city
     assert "given up" in out and "answered 500" in out and webhook in out
     assert main(["city", "webhook", "list", "--dsn", city_dsn]) == 0
     assert "given up 1" in capsys.readouterr().out
+
+
+def test_old_deliveries_and_removed_webhooks_are_dropped_after_a_month(city_dsn: str) -> None:
+    clock = [datetime.now(UTC)]
+    city = City(city_dsn, clock=lambda: clock[0])
+    try:
+        with Receiver() as receiver:
+            webhooks = fast(city)
+            kept, _ = webhooks.add(receiver.url)
+            removed, _ = webhooks.add(receiver.url)
+            with city.db.connection() as conn:
+                snapshot(conn, "c1", "t1", 1, "waiting")
+            until(lambda: len(receiver.received) == 2, webhooks.run_once)
+        assert webhooks.remove(removed)
+        with city.db.connection() as conn:
+            assert conn.execute("SELECT secret FROM webhooks WHERE id = %s", [removed]).fetchone()["secret"] == ""
+        clock[0] += timedelta(days=29)
+        assert webhooks.prune() == 0
+        clock[0] += timedelta(days=2)
+        assert webhooks.prune() == 2
+        assert [w["id"] for w in webhooks.all()] == [kept]
+        with city.db.connection() as conn:
+            assert [r["id"] for r in conn.execute("SELECT id FROM webhooks")] == [kept]
+    finally:
+        city.close()
 
 
 def test_a_webhook_sees_only_its_centers_and_districts(city: City) -> None:

@@ -2,7 +2,7 @@
 
 Read with an integration token (`mfc-edge city integration-token`); a hub's token is not one.
 Errors are one line in "detail": 400 for a cursor or limit that cannot be used, 401 without a
-valid token, 403 for a center the token does not read.
+valid token, 403 for a hub's token or a center the token does not read.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from city.hubs import Hubs
 from city.integration import EVENT_TYPES, MAX_LIMIT, Feed, Integration, IntegrationError, IntegrationTokens
 from city.routes.common import CityDep
 from mfc_edge.city_protocol import FEED_PATH
@@ -25,6 +26,9 @@ def current_integration(city: CityDep, credentials: Annotated[HTTPAuthorizationC
                                                                Depends(bearer)]) -> Integration:
     found = IntegrationTokens(city).authenticate(credentials.credentials) if credentials else None
     if found is None:
+        if credentials and Hubs(city).authenticate(credentials.credentials):
+            raise HTTPException(403, "a hub's token cannot read the feed: use an integration token "
+                                     "(mfc-edge city integration-token)")
         raise HTTPException(401, "unknown or revoked integration token (mfc-edge city integration-token)",
                             headers={"WWW-Authenticate": "Bearer"})
     return found
@@ -70,7 +74,7 @@ class FeedPage(BaseModel):
 @router.get(FEED_PATH, response_model=FeedPage, responses={
     400: {"description": "a cursor this feed did not give out, or a limit out of range"},
     401: {"description": "no valid integration token"},
-    403: {"description": "a center outside the token's centers or districts"}})
+    403: {"description": "a hub's token, or a center outside the token's centers or districts"}})
 async def feed(city: CityDep, who: IntegrationDep,
                after: Annotated[str | None, Query(description="The `next` (or an event's `cursor`) of an earlier "
                                                               "reply; absent: from the first event")] = None,
