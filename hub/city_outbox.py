@@ -37,6 +37,12 @@ def _json_or(text: str, fallback: str) -> str:
     return f"CASE WHEN json_valid({text}) THEN json({text}) ELSE {fallback} END"
 
 
+def _json_text(text: str) -> str:
+    """A stored event's body as it is (the hub wrote it compact, by orjson), once it is known to
+    be a JSON object: parsing and writing it again would cost the ingest path for nothing."""
+    return f"CASE WHEN json_valid({text}) AND {text} LIKE '{{%' THEN {text} ELSE '{{}}' END"
+
+
 def ticket_body(r: str, ids: str, replaces: str = "NULL") -> str:
     """`r`: the ticket row's name; `ids`: the ids its history may be under. A ticket called by
     number before its kiosk's event came takes the kiosk's id (hub/queue.py `_complete_awaiting`)
@@ -120,7 +126,7 @@ def triggers() -> dict[str, str]:
     return {
         "city_event": f"AFTER INSERT ON events WHEN {_linked('NEW.center')} BEGIN "
                       + _insert("NEW.type", "NEW.center", "NEW.device", "NEW.at",
-                                _json_or("NEW.body", "json_object()"), "NEW.id") + "; END",
+                                _json_text("NEW.body"), "NEW.id") + "; END",
         "city_ticket_new": f"AFTER INSERT ON tickets WHEN {_linked('NEW.center')} BEGIN "
                            + _insert(TICKET, "NEW.center", "COALESCE(NEW.device, '')", _NOW,
                                      ticket_body("NEW", "NEW.id")) + "; END",
@@ -199,7 +205,7 @@ def backfill(db: Database, snapshots_only: bool = False) -> int:
     ]
     if not snapshots_only:
         steps.insert(0, "SELECT r.id, r.center, r.type, r.device, r.at, "
-                        f"{_json_or('r.body', 'json_object()')} FROM events r WHERE {linked.format(r='r')} "
+                        f"{_json_text('r.body')} FROM events r WHERE {linked.format(r='r')} "
                         "ORDER BY r.received_at, r.rowid")
     for select in steps:
         # OR IGNORE: an event already waiting in the outbox (joined again before it was sent).
