@@ -25,6 +25,7 @@ def url(city_dsn: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         history(conn)
     city = City(city_dsn, lambda: NOW, pool_size=2)
     Accounts(city).add("petrova", "Петрова", PASSWORD, "viewer")
+    Accounts(city).add("chief", "Начальник", PASSWORD, "admin")
     try:
         with CityThread(city) as server:
             yield server.url
@@ -63,6 +64,7 @@ def test_sign_in_filter_a_district_and_drill_down(url: str) -> None:
             arbat = page.locator("#centers tr[data-center='arbat'] td").all_inner_texts()
             assert arbat[2] == "3" and arbat[3] == "40 мин" and arbat[4] == "2 (1)"
             assert "Город" in page.locator("#totals").inner_text()
+            assert page.locator("#accounts").is_hidden()  # a viewer manages no accounts
 
             page.select_option("#district", "ЦАО")
             assert [r.get_attribute("data-center") for r in rows.all()] == ["arbat", "tverskoy"]
@@ -86,6 +88,34 @@ def test_sign_in_filter_a_district_and_drill_down(url: str) -> None:
             page.wait_for_selector("#report-table tbody tr")
             assert "всего / total" in page.locator("#report-table tbody tr").last.inner_text()
             assert errors == []
+        finally:
+            browser.close()
+
+
+def test_an_admin_adds_and_disables_accounts(url: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from mfc_edge.cli.city_dashboard_commands import signed_in_dashboard
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="ru-RU")
+            signed_in_dashboard(page, url, "chief", PASSWORD)
+            page.wait_for_selector("#accounts:not(.hidden) tr[data-login='petrova']")
+            page.fill("#account-login", "sidorov")
+            page.fill("#account-name", "Сидоров <b>")
+            page.select_option("#account-role", "editor")
+            page.fill("#account-password", "short")
+            page.click("#account-add")
+            page.wait_for_selector("#account-error:has-text('at least 8')")
+            page.fill("#account-password", PASSWORD)
+            page.click("#account-add")
+            row = page.locator("#accounts-table tr[data-login='sidorov']")
+            row.wait_for()
+            assert row.locator("td").all_inner_texts()[:3] == ["sidorov", "Сидоров <b>", "editor"]  # text, not markup
+            page.locator("#accounts-table tr[data-login='petrova'] button").click()
+            page.wait_for_selector("#accounts-table tr[data-login='petrova']:has-text('отключена')")
         finally:
             browser.close()
 

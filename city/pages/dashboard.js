@@ -249,6 +249,59 @@ async function showReport() {
     line(span(found), "всего / total", found.total, "district-row"));
 }
 
+// --- accounts (admins only: the server refuses the others whatever the page shows) ----------
+
+async function send(path, body) {
+  const reply = await fetch(path, {method: "POST", credentials: "same-origin",
+    headers: {"Content-Type": "application/json"}, body: body === undefined ? undefined : JSON.stringify(body)});
+  const found = await reply.json().catch(() => ({}));
+  if (!reply.ok) {
+    const said = typeof found.detail === "string" ? found.detail
+      : Array.isArray(found.detail) ? found.detail.map((d) => d.msg).join("; ") : `HTTP ${reply.status}`;
+    throw new Error(said);
+  }
+  return found;
+}
+
+async function showAccounts() {
+  const found = await api("/dashboard/api/accounts");
+  $("accounts-table").querySelector("tbody").replaceChildren(...found.accounts.map((a) => {
+    const tr = el("tr");
+    tr.dataset.login = a.login;
+    const action = el("td");
+    if (!a.disabled_at) {
+      const button = el("button", "Отключить / Disable");
+      button.type = "button";
+      button.addEventListener("click", async () => {
+        try {
+          await send(`/dashboard/api/accounts/${encodeURIComponent(a.login)}/disable`);
+          await showAccounts();
+        } catch (e) {
+          $("account-error").textContent = e.message;
+        }
+      });
+      action.append(button);
+    }
+    tr.append(el("td", a.login), el("td", a.name), el("td", a.role),
+      el("td", a.disabled_at ? "отключена / disabled" : "действует / active"), action);
+    return tr;
+  }));
+  $("accounts").classList.remove("hidden");
+}
+
+async function addAccount(event) {
+  event.preventDefault();
+  $("account-error").textContent = "";
+  try {
+    await send("/dashboard/api/accounts", {login: $("account-login").value.trim(), name: $("account-name").value.trim(),
+      role: $("account-role").value, password: $("account-password").value});
+    $("account-form").reset();
+    await showAccounts();
+  } catch (e) {
+    $("account-error").textContent = e.message;
+  }
+}
+
 function start() {
   const today = new Date().toISOString().slice(0, 10);
   $("report-from").value = today.slice(0, 8) + "01";
@@ -271,8 +324,11 @@ function start() {
     await fetch("/dashboard/api/sign-out", {method: "POST", credentials: "same-origin"});
     location.replace("/dashboard/sign-in");
   });
-  api("/dashboard/api/me").then((me) => { $("who").textContent = `${me.name || me.login} (${me.role})`; })
-    .catch(() => {});
+  $("account-form").addEventListener("submit", addAccount);
+  api("/dashboard/api/me").then((me) => {
+    $("who").textContent = `${me.name || me.login} (${me.role})`;
+    if (me.role === "admin") showAccounts();
+  }).catch(() => {});
   refresh();
   setInterval(refresh, REFRESH_MS);
 }
