@@ -21,7 +21,9 @@ from typing import Any
 import requests
 
 from mfc_edge import bundle, protocol
-from offline_cache.bundle_sync import FAILED, REFUSED, UNCHANGED, BundleUpdater, UpdateResult
+from offline_cache.background import Every
+from offline_cache.bundle_follower import CHECK_EVERY_S
+from offline_cache.bundle_sync import APPLIED, FAILED, REFUSED, UNCHANGED, BundleUpdater, UpdateResult
 from offline_cache.content import CITY_KEY_FILE, ContentStore, load_bundle_key, save_bundle_key
 from offline_cache.hub_client import HubClient
 
@@ -86,6 +88,13 @@ class CityLayer:
     @property
     def content(self) -> ContentStore | None:
         return self.updater.store if self.updater else None
+
+    def follow(self, on_applied: Callable[[], None], every: float = CHECK_EVERY_S) -> Every:
+        """Check every `every` seconds in the background; `on_applied` after a new city bundle applied."""
+        def check() -> None:
+            if self.check().status == APPLIED:
+                on_applied()
+        return Every(every, check, f"{self.role}-city-bundles")
 
     def check(self) -> UpdateResult:
         """Learn the city key if needed, then one check of the city's bundle."""

@@ -1,4 +1,6 @@
-"""What a screen plays: its profile's playlist from the active signed bundle, read once per bundle."""
+"""What a screen plays: its profile's playlist from the active signed bundle, read once per bundle;
+with the city's layer (offline_cache/city_layer.py), the city campaign's items first, then the
+center's own (mfc_edge/layers.py)."""
 from __future__ import annotations
 
 import logging
@@ -6,7 +8,9 @@ import threading
 from pathlib import Path
 
 from mfc_edge.config import DeviceConfig
+from mfc_edge.layers import LayeredAssets, merge_playlists
 from mfc_edge.playlist import Playlist, PlaylistError, load_playlists
+from offline_cache.city_layer import CityLayer
 from offline_cache.content import ActiveBundle, ContentStore, load_bundle_key
 
 log = logging.getLogger(__name__)
@@ -28,11 +32,15 @@ class ScreenContent:
     bundle follower calls when a new one has been applied. A `default` playlist, when given, is
     played instead of the fallback (the kiosk's attract loop: most kiosk bundles have none)."""
 
-    def __init__(self, content: ContentStore | None, profile: str, default: Playlist | None = None):
-        self.content, self.profile, self.default = content, profile, default
+    def __init__(self, content: ContentStore | None, profile: str, default: Playlist | None = None,
+                 city: CityLayer | None = None):
+        """`city`: the city's layer, played first, the center's own items after (mfc_edge/layers.py)."""
+        self.content, self.profile, self.default, self.city = content, profile, default, city
         self._lock = threading.Lock()
         self._stale = True
         self._active: ActiveBundle | None = None
+        self._city_active: ActiveBundle | None = None
+        self._read_versions: tuple[int | None, int | None] | None = None
         self._playlist: Playlist | None = None
 
     def refresh(self) -> None:
@@ -43,10 +51,31 @@ class ScreenContent:
             if self._stale:
                 self._stale = False
                 active = self.content.current() if self.content else None
-                if active is None or self._active is None or active.version != self._active.version:
-                    self._playlist = self._read(active) if active else None
-                self._active = active
+                city_store = self.city.content if self.city else None
+                city_active = city_store.current() if city_store else None
+                versions = (active.version if active else None, city_active.version if city_active else None)
+                if versions != self._read_versions:
+                    self._playlist = self._read_layers(active, city_active)
+                    self._read_versions = versions
+                self._active, self._city_active = active, city_active
             return self._playlist or self.default, self._active.version if self._active else None
+
+    def _read_layers(self, active: ActiveBundle | None, city_active: ActiveBundle | None) -> Playlist | None:
+        if city_active is None:
+            return self._read(active) if active else None
+        city = self._playlists(city_active, "the city's bundle")
+        local = self._playlists(active, "the center's bundle") if active else {}
+        merged = merge_playlists(city, local)
+        return merged.get(self.profile)
+
+    @staticmethod
+    def _playlists(active: ActiveBundle, which: str) -> dict[str, Playlist]:
+        path = active.path_of(PLAYLIST_ASSET)
+        try:
+            return load_playlists(path) if path else {}
+        except PlaylistError as exc:
+            log.error("%s %d: its playlist cannot be used: %s", which, active.version, exc)
+            return {}
 
     def _read(self, active: ActiveBundle) -> Playlist | None:
         path = active.path_of(PLAYLIST_ASSET)
@@ -68,5 +97,7 @@ class ScreenContent:
         return playlists[self.profile]
 
     def asset_path(self, name: str) -> Path | None:
-        active = self._active
+        active, city_active = self._active, self._city_active
+        if city_active is not None:
+            return LayeredAssets(city_active.path_of, active.path_of if active else None).path_of(name)
         return active.path_of(name) if active else None

@@ -17,6 +17,7 @@ from hardware.speech import EspeakSpeech
 from mfc_edge.config import DeviceConfig
 from mfc_edge.protocol import LOAD_PATH, RATINGS_PATH
 from offline_cache.bundle_follower import BundleFollower
+from offline_cache.city_layer import CityLayer
 from offline_cache.device import Device
 from offline_cache.feed import FeedPoller
 from offline_cache.hub_client import connect as connect_to_hub
@@ -26,7 +27,7 @@ from offline_cache.notices import NoticeBoard
 from offline_cache.outbox import DeviceStore
 from offline_cache.screenshots import ScreenshotUploader
 from signage.announcer import Announcer, NewCalls
-from signage.content import ScreenContent, open_screen_content
+from signage.content import QUOTA_BYTES, ScreenContent, open_screen_content
 
 LOAD_EVERY_S = 300.0  # the load chart changes once a day at most
 RATINGS_EVERY_S = 30.0
@@ -96,4 +97,8 @@ def open_screen(device: DeviceConfig, clock: Clock, *, connect: bool = True,
     if content_store:
         screen.bundles = BundleFollower(content_store, hub, center=device.center_id, role="signage",
                                         report=store.record_event, on_applied=screen.content.refresh).start()
+        # The city's campaigns, relayed by the hub, played before the center's own items.
+        screen.content.city = CityLayer(device.data_dir, hub, center=device.center_id, role="signage",
+                                        quota_bytes=QUOTA_BYTES, report=store.record_event)
+        screen.workers.append(screen.content.city.follow(on_applied=screen.content.refresh).start())
     return screen

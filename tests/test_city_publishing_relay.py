@@ -22,12 +22,11 @@ from hub.hub import Hub
 from hub.server import HubThread
 from mfc_edge import bundle, protocol
 from mfc_edge.city_protocol import CITY_ENROLL_PATH
-from mfc_edge.layers import LayeredAssets, merge_playlists
-from mfc_edge.playlist import load_playlists
 from offline_cache.bundle_sync import APPLIED, REFUSED, UNCHANGED, BundleUpdater
 from offline_cache.city_layer import CityLayer
 from offline_cache.content import CITY_KEY_FILE, ContentStore, load_bundle_key, save_bundle_key
 from offline_cache.hub_client import HubClient, save_token
+from signage.content import ScreenContent
 from tests.helpers.bundles import Events, make_bundle
 from tests.helpers.center import InProcessCenter
 from tests.helpers.city import hub_folder
@@ -201,17 +200,23 @@ def test_a_centers_own_items_are_added_on_top_of_the_city_campaign(town: Town) -
     updater = BundleUpdater(local, city_layer.hub, center="strogino", role="signage", timeout=10)
     assert updater.check().status == APPLIED
 
-    city_active, local_active = city_layer.content.current(), local.current()  # type: ignore[union-attr]
-    assert city_active is not None and local_active is not None
-    merged = merge_playlists(load_playlists(city_active.path_of("playlist.toml")),  # type: ignore[arg-type]
-                             load_playlists(local_active.path_of("playlist.toml")))  # type: ignore[arg-type]
-    items = merged["waiting-area"].items
+    # The screen plays the city campaign's image, then the center's own image and text.
+    screen = ScreenContent(local, "waiting-area", city=city_layer)
+    playlist, version = screen.current()
+    assert playlist is not None and version == 1
+    items = playlist.items
     assert [(i.type, i.asset) for i in items] == [("image", "city/media/a.png"), ("image", "media/a.png"),
                                                   ("text", None)]
-    assets = LayeredAssets(city_active.path_of, local_active.path_of)
-    assert [assets.path_of(i.asset).read_bytes() for i in items if i.asset] == [  # type: ignore[union-attr]
+    assert [screen.asset_path(i.asset).read_bytes() for i in items if i.asset] == [  # type: ignore[union-attr]
         b"city image", b"local image"]
-
+    # A newer campaign replaces the city's items; the center's stay.
+    town.publish({"playlist.toml": PLAYLIST, "media/a.png": b"new campaign"}, all_centers=True)
+    town.pull("hub-north")
+    assert city_layer.check().status == APPLIED
+    screen.refresh()
+    playlist, _ = screen.current()
+    assert [screen.asset_path(i.asset).read_bytes() for i in playlist.items if i.asset] == [  # type: ignore[union-attr]
+        b"new campaign", b"local image"]
 
 def test_a_joined_hub_pulls_through_its_city_link_and_hubs_joining_later_get_the_key(
         linked_center: InProcessCenter, city_server: CityThread, tmp_path: Path) -> None:
