@@ -219,6 +219,12 @@ def test_http_edges(city: City, city_dsn: str, monkeypatch: pytest.MonkeyPatch) 
         monkeypatch.setattr(city.db.pool, "connection", exhausted)
         r = post(json={"records": []})
         assert r.status_code == 429 and r.headers["Retry-After"] == "2"
+
+        def down(*args: Any, **kwargs: Any) -> Any:
+            raise psycopg.OperationalError("connection refused\nis the server running?")
+        monkeypatch.setattr(city.db.pool, "connection", down)
+        r = post(json={"records": []})
+        assert r.status_code == 503 and r.json() == {"detail": "the city's database is unavailable: retry later"}
     assert rows(city_dsn, "SELECT count(*) FROM log") == [(1,)]
 
 
