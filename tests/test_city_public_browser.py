@@ -1,6 +1,6 @@
 """The public /waits page in headless Chromium against a city on 127.0.0.1: each center's wait,
-its groups and best time, "нет данных / no data" for a silent center, the switch to English, and
-the screenshot the demo takes."""
+its groups and best time, "нет данных / no data" for a silent center, the switch to English, the
+order by district or shortest wait first, and the screenshot the demo takes."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -56,9 +56,17 @@ def test_the_page_shows_each_center_and_switches_to_english(city_url: str, brows
     assert page.locator("#center-c2 .nodata").inner_text() == "нет данных / no data"
     assert page.locator("#center-c3 .badge").inner_text() == "закрыт"
     assert "Обновлено: 23 нояб., 12:30" in page.inner_text("#made")
+    order = "[...document.querySelectorAll('article')].map((a) => a.id)"
+    assert page.evaluate(order) == ["center-c2", "center-c1", "center-c3"]  # САО, ЦАО, ЮВАО
+    page.click("#by-wait")
+    page.wait_for_selector("body[data-loaded='yes']")
+    # Open centers by their wait, then the closed one, and the one with no data last (not as a wait of 0).
+    assert page.evaluate(order) == ["center-c1", "center-c3", "center-c2"]
+    assert page.get_attribute("#by-wait", "aria-current") == "true"
     page.click("#lang")
     page.wait_for_selector("body[data-loaded='yes']")
-    assert page.url.endswith("/waits?lang=en")
+    assert page.url.endswith("/waits?lang=en&sort=wait")
+    assert page.evaluate(order) == ["center-c1", "center-c3", "center-c2"]
     assert page.evaluate("document.documentElement.lang") == "en"
     assert page.inner_text("h1") == "Waiting times at «My Documents» centers"
     assert page.locator("#center-c1 .wait").inner_text() == "about 20 min"

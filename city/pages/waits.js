@@ -18,6 +18,7 @@ const TEXTS = {
     noBest: "пока мало истории", closedNow: "Сейчас окна не работают.",
     unknownNow: "Центр давно не выходил на связь, текущих данных нет.", lastContact: "Последняя связь",
     days: ["", "пн", "вт", "ср", "чт", "пт", "сб", "вс"], about: "около",
+    orderLabel: "Порядок:", byDistrict: "по округам", byWait: "сначала короткое ожидание",
   },
   en: {
     title: "Waiting times at «My Documents» centers",
@@ -31,11 +32,29 @@ const TEXTS = {
     noBest: "not enough history yet", closedNow: "No window is open now.",
     unknownNow: "The center has not been in touch for a while: no current data.", lastContact: "Last contact",
     days: ["", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], about: "about",
+    orderLabel: "Order:", byDistrict: "by district", byWait: "shortest wait first",
   },
 };
 
-const lang = new URLSearchParams(location.search).get("lang") === "en" ? "en" : "ru";
+const asked = new URLSearchParams(location.search);
+const lang = asked.get("lang") === "en" ? "en" : "ru";
+const byWait = asked.get("sort") === "wait";
 const T = TEXTS[lang];
+const STATE_ORDER = {open: 0, closed: 1, unknown: 2};
+
+function address(params) {
+  const query = new URLSearchParams(params).toString();
+  return query ? `?${query}` : "?";
+}
+
+function ordered(centers) {
+  const byName = (a, b) => (a.district || "").localeCompare(b.district || "", "ru") ||
+                           (a.name || a.id).localeCompare(b.name || b.id, "ru");
+  if (!byWait) return [...centers].sort(byName);
+  // Open centers by their wait, then those closed, then those with no data: never "0" for unknown.
+  return [...centers].sort((a, b) => STATE_ORDER[a.state] - STATE_ORDER[b.state] ||
+                                     (a.wait_minutes ?? 0) - (b.wait_minutes ?? 0) || byName(a, b));
+}
 
 function el(tag, text, cls) {
   const node = document.createElement(tag);
@@ -123,7 +142,7 @@ async function load() {
     if (!answer.ok) throw new Error(String(answer.status));
     const data = await answer.json();
     const list = document.getElementById("centers");
-    list.replaceChildren(...data.centers.map(centerCard));
+    list.replaceChildren(...ordered(data.centers).map(centerCard));
     made.textContent = `${T.made}: ${clock(data.made_at)}`;
     document.body.dataset.loaded = "yes";
   } catch (err) {
@@ -137,9 +156,18 @@ function start() {
   for (const id of ["title", "lead", "note"]) document.getElementById(id).textContent = T[id];
   const other = document.getElementById("lang");
   other.textContent = T.other;
-  other.href = `?lang=${T.otherLang}`;
+  other.href = address({...(T.otherLang === "en" ? {lang: "en"} : {}), ...(byWait ? {sort: "wait"} : {})});
   other.hreflang = T.otherLang;
   other.lang = T.otherLang;
+  const langPart = lang === "en" ? {lang: "en"} : {};
+  document.getElementById("order-label").textContent = T.orderLabel;
+  const district = document.getElementById("by-district");
+  const wait = document.getElementById("by-wait");
+  district.textContent = T.byDistrict;
+  district.href = address(langPart);
+  wait.textContent = T.byWait;
+  wait.href = address({...langPart, sort: "wait"});
+  (byWait ? wait : district).setAttribute("aria-current", "true");
   load();
   setInterval(load, REFRESH_MS);
 }
