@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
 import requests
 
 from city.integration import IntegrationTokens, Scope
@@ -31,6 +32,7 @@ def a_morning(center: InProcessCenter) -> None:
     queue.call_next(CENTER, "5", ["passport-rf"])
 
 
+@pytest.mark.slow
 def test_a_hubs_morning_comes_out_as_events_in_the_feed_and_to_a_webhook(linked_center: InProcessCenter,
                                                                          city_server: CityThread) -> None:
     city = city_server.city
