@@ -172,7 +172,8 @@ def test_one_center_alone_and_an_unknown_one(city: City) -> None:
         assert one.json()["center"] == by_id(client.get(PUBLIC_WAITS_PATH).json())["c1"]
         missing = client.get(f"{PUBLIC_WAITS_PATH}/nowhere")
         assert missing.status_code == 404 and "nowhere" in missing.json()["detail"]
-        assert client.get(f"{PUBLIC_WAITS_PATH}/<script>").status_code == 422
+        hostile = client.get(f"{PUBLIC_WAITS_PATH}/<script>")
+        assert hostile.status_code == 404 and hostile.json()["detail"] == "нет центра ? / no center ?"
 
 
 def test_no_personal_data_in_the_answer(city: City) -> None:
