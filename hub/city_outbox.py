@@ -21,8 +21,10 @@ from sqlite_utils import Database
 
 from mfc_edge import city_protocol
 
-# A new record's id: unique and, once written, stable however often the record is sent.
-_NEW_ID = "'h' || lower(hex(randomblob(16)))"
+# A new record's id: unique and, once written, stable however often the record is sent. The
+# time first, so that new ids land at the end of the outbox's index of ids rather than anywhere
+# in it: a large outbox (a city out of reach for a day) slowed the ingest of new events.
+_NEW_ID = "'h' || strftime('%Y%m%d%H%M%f', 'now') || lower(hex(randomblob(10)))"
 # When the hub wrote a snapshot, spelled as the hub stores times (hub/db.py, `iso`).
 _NOW = "strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000+00:00'"
 
