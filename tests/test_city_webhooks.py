@@ -17,6 +17,7 @@ from city.integration import Scope
 from city.server import CityThread
 from city.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, WebhookError, Webhooks, sign, validate_url, verify
 from mfc_edge.cli import main
+from tests.helpers.city import CityProcess
 from tests.helpers.city_feed import Receiver, a_visit, snapshot, until
 
 
@@ -208,3 +209,25 @@ def test_only_https_addresses_except_this_machine(city_dsn: str, capsys: pytest.
     capsys.readouterr()
     assert main(["city", "webhook", "list", "--dsn", city_dsn]) == 0
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.slow
+def test_two_city_processes_deliver_in_the_background_each_event_once(city: City, city_dsn: str) -> None:
+    processes = [CityProcess(city_dsn), CityProcess(city_dsn)]
+    with Receiver() as receiver:
+        webhook, secret = Webhooks(city).add(receiver.url)
+        try:
+            for p in processes:
+                p.start()
+            with city.db.connection() as conn:
+                for n in range(20):
+                    a_visit(conn, "c1", f"t{n:03}", 1 + 10 * n)
+            until(lambda: len(receiver.received) >= 80, lambda: None, seconds=60)
+            time.sleep(2.5)  # both processes look again twice in this time: nothing more may come
+        finally:
+            for p in processes:
+                p.stop()
+    assert len(receiver.received) == 80
+    assert len({e["cursor"] for e in receiver.events()}) == 80
+    assert all(verify(secret, h[SIGNATURE_HEADER], body) for h, body in receiver.received)
+    assert all(orjson.loads(body)["webhook"] == webhook for _, body in receiver.received)
