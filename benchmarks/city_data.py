@@ -24,6 +24,7 @@ offline, two centers whose hubs fell silent.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import math
 import os
 import random
@@ -40,7 +41,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from city.db import migrate  # noqa: E402
+from city.db import migrate, steps  # noqa: E402
 from city.local_cluster import LocalCluster  # noqa: E402
 
 MOSCOW = timezone(timedelta(hours=3))  # no summer time since 2014
@@ -223,17 +224,21 @@ def day_count(rnd: random.Random, c: Center, day: date, per_day: int) -> int:
 
 def load_history(conn: psycopg.Connection, centers: list[Center], days: list[date], per_day: int,
                  seed: int = 19) -> tuple[int, int]:
-    """Every center's finished days; (tickets, ratings) stored."""
+    """Every center's finished days, a day at a time, each day's rows in the order of their time
+    across all centers (as the hubs' records arrive: a center's day is spread over the day's
+    pages, not kept together); (tickets, ratings) stored."""
     rnd = random.Random(seed)
+    seqs = {c.id: iter(range(1, 10**12)) for c in centers}
     stored = [0, 0]
-    for c in centers:
-        seq = iter(range(1, 10**12))
+    for day in days:
         tickets: list[str] = []
         ratings: list[str] = []
-        for day in days:
-            t, r = center_day(rnd, c, day, day_count(rnd, c, day, per_day), seq)
+        for c in centers:
+            t, r = center_day(rnd, c, day, day_count(rnd, c, day, per_day), seqs[c.id])
             tickets += t
             ratings += r
+        tickets.sort(key=lambda line: line.split("\t", 8)[7])  # issued_at, UTC ISO text
+        ratings.sort(key=lambda line: line.split("\t", 8)[7])  # at
         with conn.transaction():
             _copy(conn, "tickets", TICKET_COLUMNS, tickets)
             _copy(conn, "ratings", RATING_COLUMNS, ratings)
@@ -316,38 +321,43 @@ class KeptCluster(LocalCluster):
             self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
 
-def open_database(cluster: LocalCluster, name: str) -> str:
-    """The DSN of database `name` of the cluster, made with the city's schema if it is new."""
+def new_database(cluster: LocalCluster, name: str) -> str:
+    """The DSN of a new database `name` (one of that name before is dropped) with the city's schema."""
     with psycopg.connect(cluster.dsn(), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
     with psycopg.connect(cluster.dsn(name)) as conn:
         migrate(conn)
     return cluster.dsn(name)
 
 
+def schema_fingerprint() -> str:
+    """Of the city's schema steps as they are now: a history loaded under other steps (a step
+    not yet released may still change) is loaded again."""
+    return hashlib.sha256("\0".join(f"{name}\0{sql}" for name, sql in steps()).encode()).hexdigest()[:16]
+
+
+KEYS = ("centers", "days", "per_day", "tickets", "ratings", "seconds", "first_day", "last_day", "schema")
+
+
 def loaded(dsn: str) -> dict | None:
-    """What was loaded into the database (the arguments and the time it took), or None."""
+    """What was loaded into the database (the arguments, the time it took, the schema), or None."""
     with psycopg.connect(dsn) as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS bench_history (centers int, days int, per_day int, "
-                     "tickets bigint, ratings bigint, seconds real, first_day date, last_day date)")
-        row = conn.execute("SELECT centers, days, per_day, tickets, ratings, seconds, first_day, last_day "
-                           "FROM bench_history").fetchone()
-    if row is None:
-        return None
-    keys = ("centers", "days", "per_day", "tickets", "ratings", "seconds", "first_day", "last_day")
-    return dict(zip(keys, row, strict=True))
+        if conn.execute("SELECT to_regclass('bench_history')").fetchone() == (None,):
+            return None
+        try:
+            row = conn.execute(f"SELECT {', '.join(KEYS)} FROM bench_history").fetchone()
+        except psycopg.errors.UndefinedColumn:  # loaded by an earlier version of this file
+            return None
+    return None if row is None else dict(zip(KEYS, row, strict=True))
 
 
 def load(dsn: str, centers: int, days: int, per_day: int) -> dict:
-    """Empties the database's city tables and loads the history into them; what `loaded` says."""
+    """Loads the history into the city tables of a new database; what `loaded` says."""
     the_centers = make_centers(centers)
     yesterday = datetime.now(MOSCOW).date() - timedelta(days=1)
     the_days = working_days(yesterday, days)
     with psycopg.connect(dsn) as conn:
-        conn.execute("TRUNCATE log, tickets, windows, devices, ratings, centers, hubs, hub_codes, bench_history "
-                     "CASCADE")
-        conn.commit()
         began = time.perf_counter()
         load_centers(conn, the_centers)
         tickets, ratings = load_history(conn, the_centers, the_days, per_day)
@@ -355,8 +365,11 @@ def load(dsn: str, centers: int, days: int, per_day: int) -> dict:
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE")
         seconds = time.perf_counter() - began
-        conn.execute("INSERT INTO bench_history VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                     [centers, days, per_day, tickets, ratings, seconds, the_days[0], the_days[-1]])
+        conn.execute("CREATE TABLE bench_history (centers int, days int, per_day int, tickets bigint, "
+                     "ratings bigint, seconds real, first_day date, last_day date, schema text)")
+        conn.execute("INSERT INTO bench_history VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                     [centers, days, per_day, tickets, ratings, seconds, the_days[0], the_days[-1],
+                      schema_fingerprint()])
     found = loaded(dsn)
     assert found is not None
     return found
@@ -390,11 +403,14 @@ def prepare(args: argparse.Namespace, cluster: LocalCluster) -> tuple[str, dict,
     was loaded and the centers."""
     if args.quick:
         args.centers, args.days = 20, 10
-    dsn = open_database(cluster, DATABASE)
-    found = loaded(dsn)
-    wanted = {"centers": args.centers, "days": args.days, "per_day": args.per_day}
+    dsn = cluster.dsn(DATABASE)
+    with psycopg.connect(cluster.dsn(), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone()
+    found = loaded(dsn) if exists else None
+    wanted = {"centers": args.centers, "days": args.days, "per_day": args.per_day, "schema": schema_fingerprint()}
     if args.reload or found is None or any(found[k] != v for k, v in wanted.items()):
         print(f"loading {args.centers} centers × {args.days} days × ~{args.per_day} tickets…", file=sys.stderr)
+        dsn = new_database(cluster, DATABASE)
         found = load(dsn, args.centers, args.days, args.per_day)
     return dsn, found, make_centers(found["centers"])
 

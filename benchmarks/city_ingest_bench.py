@@ -206,8 +206,8 @@ class SimulatedHub(threading.Thread):
 class CityProcess:
     """`mfc-edge city` in a process of its own, as behind a load balancer."""
 
-    def __init__(self, dsn: str):
-        self.port = free_port()
+    def __init__(self, dsn: str, port: int | None = None):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen([sys.executable, "-m", "mfc_edge.cli", "city", "--dsn", dsn, "--port",
                                       str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -231,11 +231,12 @@ class CityProcess:
                 self.proc.wait()
 
 
-def fresh_database(cluster: LocalCluster) -> str:
+def fresh_database(cluster: LocalCluster, name: str = DATABASE) -> str:
+    """An empty database `name` (the city's processes make its schema)."""
     with psycopg.connect(cluster.dsn(), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
-        conn.execute(f'CREATE DATABASE "{DATABASE}"')
-    return cluster.dsn(DATABASE)
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return cluster.dsn(name)
 
 
 def enroll(dsn: str, url: str, hubs: int) -> list[tuple[str, str]]:
