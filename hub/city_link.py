@@ -11,7 +11,6 @@ its centers; only the outbox grows.
 from __future__ import annotations
 
 import json
-import logging
 import re
 import ssl
 import threading
@@ -28,8 +27,6 @@ from hub.db import HubDB, iso
 from mfc_edge import city_protocol
 from mfc_edge.config import ID_RULE, is_ident
 from mfc_edge.files import atomic_write
-
-log = logging.getLogger(__name__)
 
 TOKEN_FILE = "city-token"
 _TOKEN = re.compile(r"[A-Za-z0-9_.~+/=-]{16,512}")
@@ -193,7 +190,6 @@ def join(db: HubDB, data_dir: Path, url: str, code: str, hub_id: str, ca_file: s
                   [url, hub, json.dumps(centers), ca, now])
         d.conn.executemany("INSERT OR IGNORE INTO city_centers (center) VALUES (?)", [(c,) for c in centers])
         waiting = city_outbox.backfill(d)
-    log.info("joined the city at %s as hub %s for %s: %d records to send", url, hub, ", ".join(centers), waiting)
     return Link(url, hub, centers, ca, now), waiting
 
 
