@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from kiosk.tickets import TicketStore
 from mfc_edge.catalog import Catalog, CatalogError, load_catalog
 from mfc_edge.config import ConfigError, DeviceConfig, load_config
 from mfc_edge.kids_room import KidsRoom, KidsRoomError, load_kids_room
+from mfc_edge.layers import layered_catalog
 from offline_cache.bundle_follower import BundleFollower
+from offline_cache.city_layer import CityLayer
 from offline_cache.content import ContentStore, load_bundle_key
 from offline_cache.hub_client import HubClient
 
@@ -32,10 +35,18 @@ def open_content(device: DeviceConfig) -> ContentStore | None:
     return ContentStore(device.data_dir / "content", QUOTA_BYTES, key) if key else None
 
 
-def bundled_catalog(content: ContentStore | None) -> Catalog | None:
-    """The active bundle's catalog, or None to use the built-in one."""
+def bundled_catalog(content: ContentStore | None, city: ContentStore | None = None) -> Catalog | None:
+    """The active bundle's catalog, or None to use the built-in one. With a city layer (`city`,
+    offline_cache/city_layer.py) whose bundle has a catalog: the city's, with the center's own
+    entries added (mfc_edge/layers.py)."""
     active = content.current() if content else None
     path = active.path_of(CATALOG_ASSET) if active else None
+    city_active = city.current() if city else None
+    city_path = city_active.path_of(CATALOG_ASSET) if city_active else None
+    if city_path is not None:
+        log.info("service catalog from the city's bundle %d%s", city_active.version,  # type: ignore[union-attr]
+                 f" with the center's bundle {active.version}" if path and active else "")
+        return layered_catalog(city_path, path)
     if path is None:
         return None
     try:
@@ -92,9 +103,15 @@ class CatalogUpdates:
             return catalog
 
 
+def catalog_offer(content: ContentStore, city: CityLayer | None, updates: CatalogUpdates) -> Callable[[], None]:
+    """What to do when either layer applied a bundle: offer the catalog of the two together
+    (a kiosk with no catalog in either gets the built-in one back)."""
+    return lambda: updates.offer(bundled_catalog(content, city.content if city else None) or load_catalog())
+
+
 def follow_bundles(device: DeviceConfig, hub: HubClient, content: ContentStore, store: TicketStore,
-                   updates: CatalogUpdates) -> BundleFollower:
-    """Follow the hub's kiosk bundles; offer each applied bundle's catalog to the screens
-    (a bundle without a catalog brings the built-in one back)."""
+                   updates: CatalogUpdates, city: CityLayer | None = None) -> BundleFollower:
+    """Follow the hub's kiosk bundles; offer each applied bundle's catalog to the screens,
+    with the city's catalog under it when there is a city layer (`city`)."""
     return BundleFollower(content, hub, center=device.center_id, role="kiosk", report=store.record_event,
-                          on_applied=lambda: updates.offer(bundled_catalog(content) or load_catalog()))
+                          on_applied=catalog_offer(content, city, updates))

@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 from hardware.clock import Clock
 from hardware.printer import TicketPrinter
 from kiosk.content import (
+    QUOTA_BYTES,
     CatalogUpdates,
     bundled_catalog,
     bundled_kids_room,
+    catalog_offer,
     follow_bundles,
     open_content,
     with_bundle_settings,
@@ -22,6 +24,7 @@ from mfc_edge.config import DeviceConfig
 from mfc_edge.kids_room import KidsRoom
 from mfc_edge.protocol import LOAD_PATH, RATINGS_PATH
 from offline_cache.bookings import APPLICATIONS_FILE, BOOKINGS_FILE, ApplicationBook, BookingBook
+from offline_cache.city_layer import CityLayer, city_content
 from offline_cache.content import ContentStore
 from offline_cache.device import Device
 from offline_cache.feed import FeedPoller
@@ -73,7 +76,7 @@ def open_kiosk(device: DeviceConfig, clock: Clock, catalog: Catalog | None = Non
     printer = TicketPrinter(device.printer.uri, device.printer.timeout) if device.printer else None
     content = open_content(device)
     device = with_bundle_settings(device, content)
-    catalog = catalog or bundled_catalog(content) or load_catalog()
+    catalog = catalog or bundled_catalog(content, city_content(device.data_dir, QUOTA_BYTES)) or load_catalog()
     hub = connect_to_hub(device, enabled=connect)
     feed = load = ratings = notices = None
     bookings: BookingBook | None = None
@@ -102,5 +105,9 @@ def open_kiosk(device: DeviceConfig, clock: Clock, catalog: Catalog | None = Non
         kiosk.workers.append(kiosk.monitor)
     kiosk.start_heartbeat(printer=lambda: desk.printer_status.value if printer else None)
     if hub and content:
-        kiosk.bundles = follow_bundles(device, hub, content, store, kiosk.catalog_updates).start()
+        # The city's catalogs, relayed by the hub: the city's services with the center's own added.
+        city = CityLayer(device.data_dir, hub, center=device.center_id, role="kiosk", quota_bytes=QUOTA_BYTES,
+                         report=store.record_event)
+        kiosk.bundles = follow_bundles(device, hub, content, store, kiosk.catalog_updates, city).start()
+        kiosk.workers.append(city.follow(on_applied=catalog_offer(content, city, kiosk.catalog_updates)).start())
     return kiosk

@@ -61,6 +61,13 @@ def learn_city_key(hub: HubClient, data_dir: Path, timeout: float = 15.0) -> byt
     return city_key
 
 
+def city_content(data_dir: Path, quota_bytes: int) -> ContentStore | None:
+    """The city layer's content folder as it is on disk (for a device starting without its hub),
+    or None before the city key was pinned."""
+    key = load_bundle_key(Path(data_dir), CITY_KEY_FILE)
+    return ContentStore(Path(data_dir) / CITY_CONTENT, quota_bytes, key) if key else None
+
+
 class CityLayer:
     """Follows the city's bundle for this device's center and role through its hub."""
 
@@ -70,9 +77,9 @@ class CityLayer:
         self.quota_bytes, self.timeout = quota_bytes, timeout
         self._report = report if report is not None else (lambda event_type, body: None)
         self.updater: BundleUpdater | None = None
-        key = load_bundle_key(self.data_dir, CITY_KEY_FILE)
-        if key is not None:
-            self._follow(key)
+        store = city_content(self.data_dir, quota_bytes)
+        if store is not None:
+            self._follow(store.public_key)
 
     def _follow(self, key: bytes) -> None:
         store = ContentStore(self.data_dir / CITY_CONTENT, self.quota_bytes, key)

@@ -20,10 +20,11 @@ from city.server import CityThread
 from hub.city_bundles import CityBundlePuller, city_getter
 from hub.hub import Hub
 from hub.server import HubThread
+from kiosk.content import CatalogUpdates, bundled_catalog, catalog_offer
 from mfc_edge import bundle, protocol
 from mfc_edge.city_protocol import CITY_ENROLL_PATH
 from offline_cache.bundle_sync import APPLIED, REFUSED, UNCHANGED, BundleUpdater
-from offline_cache.city_layer import CityLayer
+from offline_cache.city_layer import CityLayer, city_content
 from offline_cache.content import CITY_KEY_FILE, ContentStore, load_bundle_key, save_bundle_key
 from offline_cache.hub_client import HubClient, save_token
 from signage.content import ScreenContent
@@ -31,6 +32,8 @@ from tests.helpers.bundles import Events, make_bundle
 from tests.helpers.center import InProcessCenter
 from tests.helpers.city import hub_folder
 from tests.test_city_publishing import PLAYLIST, TOKENS, add_hubs, write_files
+from tests.test_city_publishing_layers import CITY as CATALOG
+from tests.test_city_publishing_layers import OWN_SERVICE
 
 pytestmark = pytest.mark.slow
 HUB_CENTERS = {"hub-north": ["mitino", "strogino"], "hub-center": ["arbat"]}
@@ -234,3 +237,24 @@ def test_a_joined_hub_pulls_through_its_city_link_and_hubs_joining_later_get_the
     code = Hubs(city).make_code("hub-2", ["arbat"])
     reply = requests.post(city_server.url + CITY_ENROLL_PATH, json={"code": code, "hub": "hub-2"}, timeout=10)
     assert base64.b64decode(reply.json()["bundle_key"]) == raw
+
+
+def test_a_kiosk_takes_the_city_catalog_with_its_centers_own_service_added(town: Town) -> None:
+    city_catalog = CATALOG.replace('ru = "Паспорта и регистрация"', 'ru = "Паспорта (город)"', 1)
+    folder = write_files(town.folder / "city-catalog", {"catalog.toml": city_catalog.encode()})
+    publishing.publish(town.city, town.key, "kiosk", folder, publishing.targets(centers=["strogino"]))
+    town.pull("hub-north")
+    hub, _ = town.hubs["hub-north"]
+    local_folder = write_files(town.folder / "local-catalog", {"catalog.toml": (CATALOG + OWN_SERVICE).encode()})
+    hub.bundles.publish_folder(local_folder, "strogino", "kiosk")
+    city_layer, _ = town.device("hub-north", "strogino", "kiosk-1", role="kiosk")
+    assert city_layer.check().status == APPLIED
+    data = town.folder / "kiosk-1"
+    local = ContentStore(data / "content", 10 ** 8, load_bundle_key(data) or b"")
+    assert BundleUpdater(local, city_layer.hub, center="strogino", role="kiosk", timeout=10).check().status == APPLIED
+    updates = CatalogUpdates()
+    catalog_offer(local, city_layer, updates)()  # what the kiosk does when either layer applied a bundle
+    catalog = updates.take()
+    assert catalog is not None and catalog.categories[0].name.ru == "Паспорта (город)"
+    assert catalog.service("notary-room").name.ru == "Нотариус в центре"
+    assert bundled_catalog(local, city_content(data, 10 ** 8)) == catalog  # a kiosk starting without its hub
