@@ -27,6 +27,3 @@ CREATE TABLE sign_in_failures (
     last_at      timestamptz NOT NULL,
     locked_until timestamptz
 );
-
--- The SLA reports (city/reports.py) join each ticket with its rating by ticket.
-CREATE INDEX ratings_center_ticket ON ratings (center, ticket);
