@@ -323,3 +323,19 @@ def test_status_lines_say_the_age_of_the_oldest():
     lines = status_lines(found, now)
     assert "4 records" in lines[1] and "2 h 5 min ago" in lines[1] and lines[2] == "last success: never"
     assert "cannot be reached" in lines[3]
+
+
+def test_a_device_goes_offline_in_the_city_as_the_hub_s_alert_sweep_judged_it(center):
+    city = FakeCity()
+    forwarder = joined(center, city)
+    kiosk = center.add_kiosk("kiosk-1", (1, 99))
+    assert kiosk.sync_now()
+    center.hub.alerts.sweep()
+    forwarder.drain()
+    device = city.rows[cp.HUB_DEVICE, CENTER, "kiosk-1"]["body"]
+    assert (device["role"], device["online"], device["revoked"]) == ("kiosk", True, False)
+    center.advance(minutes=10)  # not a word from it since
+    center.hub.alerts.sweep()
+    forwarder.drain()
+    device = city.rows[cp.HUB_DEVICE, CENTER, "kiosk-1"]["body"]
+    assert device["online"] is False and device["since"] <= center.hub.db.now().isoformat()
