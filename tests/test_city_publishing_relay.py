@@ -23,6 +23,7 @@ from hub.server import HubThread
 from kiosk.content import CatalogUpdates, bundled_catalog, catalog_offer
 from mfc_edge import bundle, protocol
 from mfc_edge.city_protocol import CITY_ENROLL_PATH
+from mfc_edge.cli.city_publish_commands import publish_demo_campaign
 from offline_cache.bundle_sync import APPLIED, REFUSED, UNCHANGED, BundleUpdater
 from offline_cache.city_layer import CityLayer, city_content
 from offline_cache.content import CITY_KEY_FILE, ContentStore, load_bundle_key, save_bundle_key
@@ -258,3 +259,14 @@ def test_a_kiosk_takes_the_city_catalog_with_its_centers_own_service_added(town:
     assert catalog is not None and catalog.categories[0].name.ru == "Паспорта (город)"
     assert catalog.service("notary-room").name.ru == "Нотариус в центре"
     assert bundled_catalog(local, city_content(data, 10 ** 8)) == catalog  # a kiosk starting without its hub
+
+
+def test_the_demos_campaign_is_published_once_and_relayed(linked_center: InProcessCenter, city_server: CityThread,
+                                                          tmp_path: Path) -> None:
+    hub = linked_center.hub
+    line = publish_demo_campaign(city_server.city, tmp_path / "office", [(hub, hub_folder(hub))])
+    assert line == "the city published campaign 1 once for 1 centers (strogino); 1 of them relayed it to their screens"
+    latest = hub.city_bundles.latest("strogino", "signage")
+    assert latest is not None and latest.version == 1
+    # Run again, the demo reuses its key and publishes the next version.
+    assert "campaign 2" in publish_demo_campaign(city_server.city, tmp_path / "office", [(hub, hub_folder(hub))])

@@ -73,3 +73,37 @@ def register(sub: Any) -> None:
     where.add_argument("--district", action="append", help="every center of this district (repeatable)")
     where.add_argument("--center", action="append", help="this center (repeatable)")
     p.set_defaults(func=cmd_publish)
+
+
+DEMO_PLAYLIST = """# The city's campaign: shown on every center's waiting-area screens before the center's own items.
+[playlists.waiting-area]
+[[playlists.waiting-area.items]]
+type = "text"
+title = "Госуслуги — в каждом МФЦ города"
+title_en = "Public services in every center of the city"
+text = "Запишитесь заранее на портале и приходите к своему времени"
+text_en = "Book online and come at your time"
+duration = 10
+"""
+
+
+def publish_demo_campaign(city: Any, folder: Path, hubs: Any = ()) -> str:
+    """The demo's content office: the city's publishing key made in `folder` (once), a campaign of
+    one slide published for every center, and each of `hubs` ((Hub, its data folder) pairs, linked
+    to the city) fetching it at once rather than at its next minute. A line saying what happened."""
+    from city import publishing
+    from hub.city_bundles import CityBundlePuller
+
+    key_file = folder / "city-publishing.key"
+    folder.mkdir(parents=True, exist_ok=True)
+    if not key_file.exists():
+        publishing.make_key(city, key_file)
+    campaign = folder / "campaign"
+    campaign.mkdir(exist_ok=True)
+    (campaign / "playlist.toml").write_text(DEMO_PLAYLIST, encoding="utf-8")
+    done = publishing.publish(city, publishing.load_key(key_file), "signage", campaign,
+                              publishing.targets(all_centers=True))
+    relayed = sum(1 for hub, data_dir in hubs for pulled in CityBundlePuller(hub.city_bundles, hub.db, data_dir)
+                  .pull_now() if pulled.status == "applied")
+    return (f"the city published campaign {done.version} once for {len(done.centers)} centers "
+            f"({', '.join(done.centers)}); {relayed} of them relayed it to their screens")
