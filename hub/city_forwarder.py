@@ -36,6 +36,7 @@ from mfc_edge import city_protocol
 log = logging.getLogger(__name__)
 
 IDLE_POLL_S = 1.0  # how often an idle forwarder looks for new records
+MAX_SEQ = 2**62  # a last_seq above it is not one this hub could ever reach: not believed
 _ENVELOPE = len(b'{"records":[]}')
 
 
@@ -159,10 +160,12 @@ class CityForwarder:
             raise self._failed(f"the city answered {reply.status_code}: {reply.text[:200]}")
         try:
             answer = reply.json()
-            last_seq = int(answer["last_seq"])
+            last_seq = answer["last_seq"]
             answered = {r["id"]: r for r in answer["results"] if isinstance(r, dict) and isinstance(r.get("id"), str)}
         except (ValueError, KeyError, TypeError):
-            raise self._failed("the city answered something that is not a log reply") from None
+            last_seq = None
+        if not isinstance(last_seq, int) or isinstance(last_seq, bool) or not 0 <= last_seq <= MAX_SEQ:
+            raise self._failed("the city answered something that is not a log reply")
         self._settle(rows, answered, last_seq)
         return sum(1 for r in rows if r["id"] in answered)
 

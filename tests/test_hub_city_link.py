@@ -339,3 +339,28 @@ def test_a_device_goes_offline_in_the_city_as_the_hub_s_alert_sweep_judged_it(ce
     forwarder.drain()
     device = city.rows[cp.HUB_DEVICE, CENTER, "kiosk-1"]["body"]
     assert device["online"] is False and device["since"] <= center.hub.db.now().isoformat()
+
+
+class WrongCity(FakeCity):
+    """Answers the log with `reply` instead of a log reply."""
+
+    reply: Any = None
+
+    def send(self, request: PreparedRequest, **kwargs: Any) -> Response:  # type: ignore[override]
+        if (request.url or "").endswith(cp.CITY_LOG_PATH):
+            return self._reply(request, 200, self.reply)
+        return super().send(request, **kwargs)
+
+
+@pytest.mark.parametrize("reply", [[], {"results": []}, {"results": 3, "last_seq": 1},
+                                   {"results": [], "last_seq": 10**30}, {"results": [], "last_seq": "7"},
+                                   {"results": [], "last_seq": -1}])
+def test_a_reply_that_is_not_a_log_reply_changes_nothing(center, reply):
+    some_visits(center, 1)
+    city = WrongCity()
+    city.reply = reply
+    forwarder = joined(center, city)
+    before = outbox(center)
+    with pytest.raises(ForwardError, match="not a log reply"):
+        forwarder.push_once()
+    assert outbox(center) == before and "not a log reply" in city_link.status(center.hub.db)["last_error"]
