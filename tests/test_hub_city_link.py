@@ -364,3 +364,17 @@ def test_a_reply_that_is_not_a_log_reply_changes_nothing(center, reply):
     with pytest.raises(ForwardError, match="not a log reply"):
         forwarder.push_once()
     assert outbox(center) == before and "not a log reply" in city_link.status(center.hub.db)["last_error"]
+
+
+@pytest.mark.parametrize("answer", [{"token": "short", "hub": "hub-1", "centers": [CENTER]},
+                                    {"token": "t" * 40, "hub": "../hub", "centers": [CENTER]},
+                                    {"token": "t" * 40, "hub": "hub-1", "centers": []},
+                                    {"token": "t" * 40, "hub": "hub-1", "centers": ["a/b"]}, []])
+def test_an_answer_to_the_code_that_is_not_an_enrollment_links_nothing(center, answer):
+    class OddCity(FakeCity):
+        def send(self, request: PreparedRequest, **kwargs: Any) -> Response:  # type: ignore[override]
+            return self._reply(request, 200, answer)
+
+    with pytest.raises(city_link.CityLinkError, match="not an enrollment"):
+        city_link.join(center.hub.db, hub_folder(center), "https://city.test", CODE, "hub-1", transport=OddCity())
+    assert city_link.link_of(center.hub.db) is None and not (hub_folder(center) / city_link.TOKEN_FILE).exists()
