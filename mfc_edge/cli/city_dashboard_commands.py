@@ -107,12 +107,13 @@ def dashboard_png(url: str, login: str, password: str, out: Path, *, center: str
 
 
 def signed_in_dashboard(page: Any, url: str, login: str, password: str) -> None:
-    """Sign in on the dashboard's sign-in page and wait for the centers' table."""
+    """Sign in on the dashboard's sign-in page and wait for the city's figures (shown even
+    before any center has joined)."""
     page.goto(f"{url}/dashboard/sign-in")
     page.fill("#login", login)
     page.fill("#password", password)
     page.click("#sign-in")
-    page.wait_for_selector("#centers tbody tr")
+    page.wait_for_selector("#totals .figure")
 
 
 def _add_dsn(q: argparse.ArgumentParser) -> None:
