@@ -30,7 +30,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -46,14 +46,17 @@ log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER, DELIVERY_HEADER = "X-MFC-Signature", "X-MFC-Delivery"
 SEND_TIMEOUT_S = (3.05, 10.0)  # connect, read
-LEASE_S = 60.0  # longer than a try can take, so a lease never ends while its POST is under way
+LEASE_S = 60.0  # a process sends what it claimed within this, or gives it back
+SEND_BUDGET_S = sum(SEND_TIMEOUT_S) + 5.0  # the longest one try can take, and a margin
 # 40 tries over about a day (16 to 31 hours with the jitter): a receiver down overnight still gets it all
 RETRY_FIRST_S, RETRY_MAX_S, MAX_ATTEMPTS = 10.0, 3600.0, 40
 WORK_EVERY_S = 1.0
 # Deliveries made or given up are kept this long for `mfc-edge city webhook deliveries`, then
 # dropped, looked for at most this often by each process.
 KEPT_DAYS, PRUNE_EVERY_S = 30, 3600.0
-QUEUE_PAGE, SENDS_PER_ROUND = 500, 100
+# Events queued per webhook and round: the queueing transaction stays short (while it runs, the
+# feed's horizon waits for it), and a webhook far behind catches up over a few rounds.
+QUEUE_PAGE, QUEUE_PAGES_PER_ROUND, SENDS_PER_ROUND = 500, 10, 100
 SIGNATURE_TOLERANCE_S = 300
 LOCAL_HOSTS = ("localhost",)
 
@@ -197,7 +200,7 @@ class Webhooks:
             scope = Scope(tuple(hook["centers"]), tuple(hook["districts"]))
             after = decode_cursor(hook["after"])
             now = self.city.now()
-            while True:
+            for _ in range(QUEUE_PAGES_PER_ROUND):
                 events, after, more = read_feed(conn, after, QUEUE_PAGE, scope, tuple(hook["events"]))
                 if events:
                     with conn.cursor() as cur:
@@ -225,16 +228,28 @@ class Webhooks:
                 {"until": now + timedelta(seconds=self.lease_s), "now": now, "limit": limit})
 
     def deliver(self, limit: int = SENDS_PER_ROUND) -> int:
-        """POST the deliveries that are due; how many the receivers took."""
-        sent = 0
-        for d in sorted(self._claim(limit), key=lambda d: d["queued"]):
+        """POST the deliveries that are due; how many the receivers took. A receiver that fails
+        is not tried again in the same round: its other deliveries wait as long as the failed
+        one, so an outage costs the receiver one try per wait, not one per event."""
+        sent, started = 0, time.monotonic()
+        failing: dict[str, tuple[datetime, str]] = {}  # webhook -> (its next try, why)
+        claimed = sorted(self._claim(limit), key=lambda d: d["queued"])
+        for i, d in enumerate(claimed):
+            if time.monotonic() - started > self.lease_s - SEND_BUDGET_S:
+                self._release(claimed[i:])  # before their lease ends and another process takes them
+                break
+            if d["webhook"] in failing:
+                self._release([d], *failing[d["webhook"]])
+                continue
             body = orjson.dumps({"delivery": d["id"], "webhook": d["webhook"], "attempt": d["attempts"],
                                  "event": d["event"]})
             headers = {SIGNATURE_HEADER: sign(d["secret"], body, int(time.time())), DELIVERY_HEADER: d["id"]}
             try:
                 self.send(d["url"], body, headers)
             except (requests.RequestException, OSError) as exc:
-                self._failed(d, str(exc) or type(exc).__name__)
+                error = " ".join((str(exc) or type(exc).__name__).split())[:500]
+                failing[d["webhook"]] = (self._failed(d, error), f"not tried: {d['id']} to the same address "
+                                                                 f"failed just before ({error})"[:500])
                 continue
             with self.city.db.connection() as conn:
                 conn.execute("UPDATE webhook_deliveries SET delivered_at = %s, leased_until = NULL WHERE id = %s",
@@ -242,8 +257,15 @@ class Webhooks:
             sent += 1
         return sent
 
-    def _failed(self, d: dict[str, Any], error: str) -> None:
-        error = " ".join(error.split())[:500]
+    def _release(self, claimed: list[dict[str, Any]], next_try_at: datetime | None = None, why: str = "") -> None:
+        """Give back deliveries claimed but not tried: the try is not counted."""
+        with self.city.db.connection() as conn:
+            conn.execute("UPDATE webhook_deliveries SET leased_until = NULL, attempts = attempts - 1, "
+                         "next_try_at = coalesce(%s, next_try_at), last_error = coalesce(nullif(%s, ''), last_error) "
+                         "WHERE id = ANY(%s)", [next_try_at, why, [d["id"] for d in claimed]])
+
+    def _failed(self, d: dict[str, Any], error: str) -> datetime:
+        """Record a failed try; when the delivery is tried next."""
         now = self.city.now()
         with self.city.db.connection() as conn:
             if d["attempts"] >= self.max_attempts:
@@ -251,13 +273,14 @@ class Webhooks:
                             d["attempts"], error[:200])
                 conn.execute("UPDATE webhook_deliveries SET gave_up_at = %s, leased_until = NULL, last_error = %s "
                              "WHERE id = %s", [now, error, d["id"]])
-                return
+                return now + timedelta(seconds=self.retry_first_s)
             # Jitter: the city's processes, and the webhooks of one receiver, come back to it spread out.
             wait = min(self.retry_first_s * 2 ** (d["attempts"] - 1), self.retry_max_s) * random.uniform(0.5, 1.0)
             log.info("webhook %s: delivery %s failed (%s): trying again in %.0f s", d["webhook"], d["id"],
                      error[:200], wait)
             conn.execute("UPDATE webhook_deliveries SET next_try_at = %s, leased_until = NULL, last_error = %s "
                          "WHERE id = %s", [now + timedelta(seconds=wait), error, d["id"]])
+            return now + timedelta(seconds=wait)
 
     def prune(self) -> int:
         """Drop the deliveries made or given up more than KEPT_DAYS ago, and removed webhooks

@@ -15,7 +15,16 @@ import pytest
 from city.city import City
 from city.integration import Scope
 from city.server import CityThread
-from city.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, WebhookError, Webhooks, sign, validate_url, verify
+from city.webhooks import (
+    DELIVERY_HEADER,
+    SEND_BUDGET_S,
+    SIGNATURE_HEADER,
+    WebhookError,
+    Webhooks,
+    sign,
+    validate_url,
+    verify,
+)
 from mfc_edge.cli import main
 from tests.helpers.city import CityProcess
 from tests.helpers.city_feed import Receiver, a_visit, snapshot, until
@@ -45,8 +54,11 @@ def test_a_receiver_down_for_a_while_gets_each_event_once_signed(city: City) -> 
         webhooks.run_once()
         time.sleep(0.06)
     failed = webhooks.deliveries()
-    assert len(failed) == 4 and all(d["attempts"] >= 1 and d["delivered_at"] is None for d in failed)
+    assert len(failed) == 4 and all(d["delivered_at"] is None for d in failed)
     assert all("refused" in d["last_error"].lower() or "connect" in d["last_error"].lower() for d in failed)
+    # one try per round: the others wait behind it rather than knock on the same closed door
+    assert sorted(d["attempts"] for d in failed) == [0, 0, 0, 3]
+    assert sum("not tried" in d["last_error"] for d in failed) == 3
 
     with Receiver(port=int(receiver.url.split(":")[2].split("/")[0])) as back:
         back.status = 503  # up, but failing
@@ -65,7 +77,8 @@ def test_a_receiver_down_for_a_while_gets_each_event_once_signed(city: City) -> 
         assert orjson.loads(body)["delivery"] == headers[DELIVERY_HEADER]
         assert not verify(secret, headers[SIGNATURE_HEADER], body.replace(b"t001", b"t002"))
         assert not verify("whsec_another", headers[SIGNATURE_HEADER], body)
-    assert all(orjson.loads(body)["attempt"] > 1 for _, body in back.received)
+    attempts = sorted(orjson.loads(body)["attempt"] for _, body in back.received)
+    assert attempts[:3] == [1, 1, 1] and attempts[3] >= 8  # 3 refused, 4 or more answered 503, then taken
 
 
 def test_the_signature_binds_the_time_and_refuses_a_replay() -> None:
@@ -231,3 +244,22 @@ def test_two_city_processes_deliver_in_the_background_each_event_once(city: City
     assert len({e["cursor"] for e in receiver.events()}) == 80
     assert all(verify(secret, h[SIGNATURE_HEADER], body) for h, body in receiver.received)
     assert all(orjson.loads(body)["webhook"] == webhook for _, body in receiver.received)
+
+
+def test_what_a_process_cannot_send_within_its_lease_is_given_back_untried(city: City) -> None:
+    sent: list[bytes] = []
+
+    def slow_send(url: str, body: bytes, headers: dict[str, str]) -> None:
+        time.sleep(0.15)
+        sent.append(body)
+
+    webhooks = Webhooks(city, slow_send, lease_s=SEND_BUDGET_S + 0.2)
+    webhooks.add("https://ais.example.ru/hook")
+    with city.db.connection() as conn:
+        a_visit(conn, "c1", "t001", 1)
+    webhooks.queue()
+    assert webhooks.deliver() == 2  # the third would not be sure to end within the lease
+    left = [d for d in webhooks.deliveries(failed_only=False) if d["delivered_at"] is None]
+    assert len(left) == 2 and all(d["attempts"] == 0 for d in left)
+    assert fast(city, send=slow_send).deliver() == 2  # another process takes them at once
+    assert len({orjson.loads(b)["delivery"] for b in sent}) == 4
