@@ -140,6 +140,7 @@ def test_a_centers_drill_down(session: tuple[str, requests.Session]) -> None:
     south = get(session, "/dashboard/api/centers/south")
     assert south["silent"] is True and south["center"]["waiting"] is None
     url, s = session
+    assert s.get(f"{url}/dashboard/api/centers/arbat", timeout=30).headers["cache-control"] == "no-store"
     assert s.get(f"{url}/dashboard/api/centers/nowhere", timeout=30).status_code == 404
     assert s.get(f"{url}/dashboard/api/centers/..%2F..", timeout=30).status_code in (404, 422)
     assert requests.get(f"{url}/dashboard/api/centers/arbat", timeout=30).status_code == 401

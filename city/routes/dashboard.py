@@ -38,7 +38,13 @@ PAGE_HEADERS = {
 STATIC = {"dashboard.js": "text/javascript; charset=utf-8", "signin.js": "text/javascript; charset=utf-8",
           "dashboard.css": "text/css; charset=utf-8", "city.css": "text/css; charset=utf-8"}
 
-router = APIRouter(tags=["dashboard"])
+
+def no_store(response: Response) -> None:
+    """The staff's answers (operators' logins, devices, accounts) are kept by no cache."""
+    response.headers["Cache-Control"] = "no-store"
+
+
+router = APIRouter(tags=["dashboard"], dependencies=[Depends(no_store)])
 
 
 def current_user(role: str = VIEWER) -> Callable[..., Account]:
