@@ -224,6 +224,8 @@ def test_the_openapi_describes_the_feed(client: Client) -> None:
     assert {p["name"] for p in operation["parameters"]} == {"after", "limit", "center"}
     event = spec["components"]["schemas"]["FeedEvent"]["properties"]
     assert "ticket.no_show" in event["type"]["description"] and event["wait_s"]["description"]
+    undescribed = [name for name, field in event.items() if not field.get("description")]
+    assert undescribed == [] and operation["description"]
 
 
 def test_the_feed_end_skips_the_history(city: City, client: Client) -> None:

@@ -36,13 +36,11 @@ def current_integration(city: CityDep, credentials: Annotated[HTTPAuthorizationC
 
 IntegrationDep = Annotated[Integration, Depends(current_integration)]
 
-Time = Field(default=None, description="ISO 8601 with an offset, as the hub recorded it; null: not yet")
-
 
 class FeedEvent(BaseModel):
     cursor: str = Field(description="This event's place in the feed: `after=` it reads what follows")
     type: str = Field(description="One of: " + ", ".join(EVENT_TYPES))
-    center: str
+    center: str = Field(description="The center's id, as `mfc-edge city centers` lists it")
     ticket: str | None = Field(description="The hub's id of the ticket")
     seq: int = Field(description="The hub's order of its changes: of two events of a ticket, the higher seq is "
                                  "the later state (webhooks may bring them out of order after a retry)")
@@ -52,11 +50,11 @@ class FeedEvent(BaseModel):
     state: str | None = Field(description="The ticket's state after this event (the hub's name)")
     previous_state: str | None = Field(description="Its state before; null for the first the city heard of it")
     at: str = Field(description="When the hub recorded the change")
-    issued_at: str | None = Time
-    called_at: str | None = Time
-    first_called_at: str | None = Time
-    started_at: str | None = Time
-    finished_at: str | None = Time
+    issued_at: str | None = Field(description="When the ticket was issued (ISO 8601 with an offset)")
+    called_at: str | None = Field(description="Its latest call to a window; null: not called yet")
+    first_called_at: str | None = Field(description="Its first call (the end of its wait); null: not called yet")
+    started_at: str | None = Field(description="When service began at the window; null: not yet")
+    finished_at: str | None = Field(description="When it ended (served, no-show, cancelled); null: not yet")
     window: str | None = Field(description="The window that called or served it; null when none")
     walk_in: bool = Field(description="Served without waiting in line")
     replaces: str | None = Field(description="The ticket's earlier id, when a ticket called by number took its "
@@ -66,7 +64,7 @@ class FeedEvent(BaseModel):
 
 
 class FeedPage(BaseModel):
-    events: list[FeedEvent]
+    events: list[FeedEvent] = Field(description="In the feed's order; at most `limit`")
     next: str = Field(description="Pass as `after` to read on; store it once the events are processed")
     more: bool = Field(description="true: more events are ready now; false: wait a little before reading on")
 
