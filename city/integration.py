@@ -23,7 +23,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -237,13 +237,22 @@ ORDER BY l.tx DESC, l.hub DESC, l.seq DESC, l.city_seq DESC LIMIT 1
 """
 
 
-def _seconds(start: str | None, end: str | None) -> int | None:
-    if not start or not end:
-        return None
+def _moment(value: Any) -> datetime | None:
     try:
-        return max(0, round((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()))
-    except (TypeError, ValueError):
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
         return None
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> int | None:
+    return None if start is None or end is None else max(0, round((end - start).total_seconds()))
+
+
+def wait_began(body: dict[str, Any]) -> datetime | None:
+    """Issue time; a booked visitor's slot when later (as hub/reports.py `wait_began`): waiting for
+    one's slot is not a wait the center owes."""
+    issued, slot = _moment(body.get("issued_at")), _moment(body.get("slot_at"))
+    return max(issued, slot) if issued and slot else issued
 
 
 def event_type(state: str | None, previous: str | None) -> str:
@@ -255,20 +264,20 @@ def event_type(state: str | None, previous: str | None) -> str:
 def event_of(found: dict[str, Any]) -> dict[str, Any]:
     """One row of _FEED_SQL as the feed gives it (docs/city-integration.md)."""
     body = found["body"]
-    called = body.get("first_called_at") or body.get("called_at")
+    called = _moment(body.get("first_called_at") or body.get("called_at"))
     return {
         "cursor": encode_cursor(_position(found)),
         "type": event_type(body.get("state"), found["prev_state"]),
         "center": found["center"], "ticket": body.get(TICKET_FIELD), "seq": found["seq"],
         "number": body.get("number"),
         "service": body.get("service"), "day": body.get("day"), "state": body.get("state"),
-        "previous_state": found["prev_state"], "at": found["at"].isoformat(),
+        "previous_state": found["prev_state"], "at": found["at"].astimezone(UTC).isoformat(),
         "issued_at": body.get("issued_at"), "called_at": body.get("called_at"),
         "first_called_at": body.get("first_called_at"), "started_at": body.get("started_at"),
-        "finished_at": body.get("finished_at"), "window": body.get("window") or None,
+        "finished_at": body.get("finished_at"), "slot_at": body.get("slot_at"), "window": body.get("window") or None,
         "walk_in": bool(body.get("walk_in")), "replaces": body.get("replaces"),
-        "wait_s": _seconds(body.get("issued_at"), called), "service_s": _seconds(body.get("started_at"),
-                                                                                body.get("finished_at")),
+        "wait_s": _seconds(wait_began(body), called),
+        "service_s": _seconds(_moment(body.get("started_at")), _moment(body.get("finished_at"))),
     }
 
 

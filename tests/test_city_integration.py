@@ -77,6 +77,16 @@ def test_a_visit_gives_its_events_in_order_with_times_and_waits(city: City, clie
     assert served["at"] == at(16)
 
 
+def test_a_booked_visitors_wait_begins_at_the_slot(city: City, client: Client) -> None:
+    with city.db.connection() as conn:
+        snapshot(conn, "c1", "early", 1, "called", 10, slot_at=at(20), called_at=at(10), first_called_at=at(10))
+        snapshot(conn, "c1", "late", 2, "called", 30, slot_at=at(20), called_at=at(30), first_called_at=at(30))
+        snapshot(conn, "c1", "walk", 3, "called", 30, called_at=at(30), first_called_at=at(30))
+    events, _ = read_all(client, token_for(city))
+    assert [(e["ticket"], e["wait_s"], e["slot_at"]) for e in events] == [
+        ("early", 0, at(20)), ("late", 600, at(20)), ("walk", 1800, None)]
+
+
 def test_the_cursor_resumes_where_a_page_ended_and_a_page_read_again_is_the_same(city: City,
                                                                                  client: Client) -> None:
     with city.db.connection() as conn:

@@ -55,11 +55,13 @@ class FeedEvent(BaseModel):
     first_called_at: str | None = Field(description="Its first call (the end of its wait); null: not called yet")
     started_at: str | None = Field(description="When service began at the window; null: not yet")
     finished_at: str | None = Field(description="When it ended (served, no-show, cancelled); null: not yet")
+    slot_at: str | None = Field(description="A booked visitor's slot; null: not booked")
     window: str | None = Field(description="The window that called or served it; null when none")
     walk_in: bool = Field(description="Served without waiting in line")
     replaces: str | None = Field(description="The ticket's earlier id, when a ticket called by number took its "
                                              "kiosk's id; the events of that id belong to this ticket")
-    wait_s: int | None = Field(description="Seconds from issue to the first call; null before it")
+    wait_s: int | None = Field(description="Seconds from issue (for a booked visitor, from the slot when later) "
+                                           "to the first call; null before it")
     service_s: int | None = Field(description="Seconds from the start of service to its end; null before it")
 
 
