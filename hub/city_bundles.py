@@ -100,6 +100,19 @@ class CityBundles:
         signature = self.hub_key().sign(bundle.endorsement_message(key))
         return {"key": base64.b64encode(key).decode(), "endorsement": base64.b64encode(signature).decode()}
 
+    def forget(self) -> None:
+        """Drop the city's layer and key: the hub left its city (mfc-edge hub leave-city), and a
+        city it joins next may have another key. Devices keep what they have until then."""
+        with self._lock:
+            if self.city_key() is None and not any(self.folder.iterdir()):
+                return
+            for path in self.folder.glob("*.json"):
+                path.unlink()
+            (self.data_dir / CITY_KEY_FILE).unlink(missing_ok=True)
+            self.blobs.remove_all_but(set())
+            self._etags.clear()
+            log.info("left the city: its bundles are no longer relayed")
+
     # ---- serving ----
 
     def _file(self, center: str, role: str, previous: bool = False) -> Path:
@@ -276,7 +289,8 @@ class CityBundlePuller:
 
     def pull_now(self) -> list[Pulled]:
         link = city_link.link_of(self.db)
-        if link is None:
+        if link is None:  # never linked, or left the city: a city layer kept from before goes
+            self.city_bundles.forget()
             self.last = []
             return self.last
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ from city import publishing
 from city.city import City
 from city.hubs import Hubs
 from city.server import CityThread
+from hub import city_link
+from hub.bundles import Latest
 from hub.city_bundles import CityBundlePuller, city_getter
 from hub.hub import Hub
 from hub.server import HubThread
@@ -24,7 +27,7 @@ from kiosk.content import CatalogUpdates, bundled_catalog, catalog_offer
 from mfc_edge import bundle, protocol
 from mfc_edge.city_protocol import CITY_ENROLL_PATH
 from mfc_edge.cli.city_publish_commands import publish_demo_campaign
-from offline_cache.bundle_sync import APPLIED, REFUSED, UNCHANGED, BundleUpdater
+from offline_cache.bundle_sync import APPLIED, REFUSED, RETRY_REFUSED_AFTER_S, UNCHANGED, BundleUpdater
 from offline_cache.city_layer import CityLayer, city_content
 from offline_cache.content import CITY_KEY_FILE, ContentStore, load_bundle_key, save_bundle_key
 from offline_cache.hub_client import HubClient, save_token
@@ -151,10 +154,8 @@ def test_a_bundle_signed_by_an_unknown_key_is_refused_by_the_hub_and_by_the_devi
     assert town.pull("hub-center")[("arbat", "signage")] == "refused"
     hub, _ = town.hubs["hub-center"]
     assert hub.city_bundles.latest("arbat", "signage").version == 1  # type: ignore[union-attr]
-    # A hub that was made to trust the stranger's key relays it; the device still refuses it.
-    key_file = town.folder / "hub-center" / "city-bundle-key"
-    key_file.write_bytes(base64.b64encode(bundle.public_key_bytes(stranger)) + b"\n")
-    (town.folder / "hub-center" / "city-bundles" / "arbat.signage.json").write_bytes(envelope)
+    # A hub that relays it all the same (while endorsing the city's key): the device refuses it.
+    hub.city_bundles.latest = lambda center, role: Latest(7, envelope)  # type: ignore[method-assign]
     result = screen.check()
     assert result.status == REFUSED and result.reason.startswith("bad-signature")
     assert events.of(protocol.BUNDLE_REFUSED)[0]["reason"] == "city-bad-signature"
@@ -172,6 +173,32 @@ def test_an_endorsement_made_with_another_key_is_refused(town: Town) -> None:
     assert result.status == REFUSED and result.reason.startswith("bad-endorsement")
     assert events.of(protocol.BUNDLE_REFUSED)[0]["reason"] == "city-bad-endorsement"
     assert load_bundle_key(town.folder / "screen", CITY_KEY_FILE) is None and screen.content is None
+    assert screen.check().status == REFUSED and len(events.of(protocol.BUNDLE_REFUSED)) == 1  # told once
+    screen.monotonic = lambda: time.monotonic() + RETRY_REFUSED_AFTER_S  # later, the hub is asked again
+    hub.city_bundles.hub_key = lambda: hub.bundles.key  # mended
+    assert screen.check().status == APPLIED and shown(screen, "media/a.png") == b"genuine"
+
+
+def test_a_city_key_the_hub_endorses_anew_replaces_the_pinned_one(town: Town) -> None:
+    town.publish({"playlist.toml": PLAYLIST, "media/a.png": b"first city"}, all_centers=True)
+    town.pull("hub-north")
+    screen, events = town.device("hub-north", "strogino", "screen")
+    assert screen.check().status == APPLIED
+    # The hub leaves this city and joins one with another key, which relays its own campaign.
+    hub, _ = town.hubs["hub-north"]
+    hub.city_bundles.forget()
+    assert hub.city_bundles.latest("strogino", "signage") is None and hub.city_bundles.endorsement() is None
+    other_city = Ed25519PrivateKey.generate()
+    hub.city_bundles.pin_city_key(bundle.public_key_bytes(other_city))
+    envelope, blobs = make_bundle(other_city, {"playlist.toml": PLAYLIST, "media/a.png": b"second city"},
+                                  center="strogino", role="signage")
+    for sha256, data in blobs.items():
+        hub.city_bundles.blobs.path(sha256).write_bytes(data)
+    (town.folder / "hub-north" / "city-bundles" / "strogino.signage.json").write_bytes(envelope)
+    result = screen.check()
+    assert result.status == APPLIED and shown(screen, "media/a.png") == b"second city"
+    assert load_bundle_key(town.folder / "screen", CITY_KEY_FILE) == bundle.public_key_bytes(other_city)
+    assert events.of(protocol.BUNDLE_REFUSED) == []
 
 
 def test_a_hub_cut_off_from_the_city_keeps_serving_the_last_city_layer(town: Town) -> None:
@@ -238,6 +265,9 @@ def test_a_joined_hub_pulls_through_its_city_link_and_hubs_joining_later_get_the
     code = Hubs(city).make_code("hub-2", ["arbat"])
     reply = requests.post(city_server.url + CITY_ENROLL_PATH, json={"code": code, "hub": "hub-2"}, timeout=10)
     assert base64.b64decode(reply.json()["bundle_key"]) == raw
+    city_link.leave(hub.db, hub_folder(hub))  # mfc-edge hub leave-city: the city's layer goes with it
+    assert puller.pull_now() == [] and hub.city_bundles.latest("strogino", "signage") is None
+    assert hub.city_bundles.city_key() is None and list(hub.city_bundles.blobs.folder.iterdir()) == []
 
 
 def test_a_kiosk_takes_the_city_catalog_with_its_centers_own_service_added(town: Town) -> None:

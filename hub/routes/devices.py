@@ -238,7 +238,8 @@ def city_bundle(request: Request, hub: HubDep, who: DeviceDep) -> Any:
     latest = hub.city_bundles.latest(who.center, who.role)
     if latest is None:
         raise HTTPException(404, f"no city bundle for {who.role} devices of center {who.center}")
-    etag = f'"{who.center}-{who.role}-{latest.version}"'  # as the manifest's own, for a device after a restart
+    # The envelope's own hash too: a city the hub joins next numbers its bundles from 1 again.
+    etag = f'"city-{who.center}-{who.role}-{latest.version}-{hashlib.sha256(latest.envelope).hexdigest()[:16]}"'
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers={"ETag": etag})
     return Response(latest.envelope, media_type="application/json", headers={"ETag": etag})
