@@ -43,6 +43,7 @@ DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 # events, so a reader of every center fills its page well within this.
 SCAN_PER_EVENT, SCAN_EXTRA = 5, 1000
 CURSOR_VERSION = "1"
+NOW = "now"  # `after=now`: only what is stored from now on, for a reader with no use for the past
 
 # A ticket's state in the hub (hub/queue.py, hub/visits.py) -> the event of entering it.
 # "waiting" again after a call is a transfer: nothing else puts a called ticket back in line.
@@ -330,7 +331,8 @@ class Feed:
              center: str | None = None) -> dict[str, Any]:
         """A page of the feed for `who`: {"events", "next", "more"}; IntegrationError for a bad
         cursor or limit, PermissionError for a center outside the token's scope."""
-        position, count = decode_cursor(after), check_limit(limit)
+        count = check_limit(limit)
+        position = None if after == NOW else decode_cursor(after)
         scope = who.scope
         if center is not None:
             if not is_ident(center):
@@ -339,6 +341,8 @@ class Feed:
                 raise PermissionError(f"center {center}: not one this token reads ({who.scope.describe()})")
             scope = Scope(centers=(center,))
         with self.city.db.connection() as conn:
+            if position is None:
+                position = end_position(conn, horizon(conn))
             events, last, more = read_feed(conn, position, count, scope)
         return {"events": events, "next": encode_cursor(last), "more": more}
 

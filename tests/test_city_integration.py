@@ -238,13 +238,16 @@ def test_the_openapi_describes_the_feed(client: Client) -> None:
     assert undescribed == [] and operation["description"]
 
 
-def test_the_feed_end_skips_the_history(city: City, client: Client) -> None:
+def test_a_reader_may_start_from_now_and_skip_the_history(city: City, client: Client) -> None:
     with city.db.connection() as conn:
         a_visit(conn, "c1", "t001", 1)
+    headers = token_for(city)
     end = Feed(city).end()
+    now = client.get(FEED_PATH, headers=headers, params={"after": "now"}).json()
+    assert now == {"events": [], "next": end, "more": False}
     with city.db.connection() as conn:
         snapshot(conn, "c1", "t002", 20, "waiting")
-    assert [e["ticket"] for e in read_all(client, token_for(city), after=end)[0]] == ["t002"]
+    assert [e["ticket"] for e in read_all(client, headers, after=end)[0]] == ["t002"]
 
 
 def test_the_command_line_issues_lists_and_revokes(city_dsn: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -77,7 +77,8 @@ class FeedPage(BaseModel):
     403: {"description": "a hub's token, or a center outside the token's centers or districts"}})
 async def feed(city: CityDep, who: IntegrationDep,
                after: Annotated[str | None, Query(description="The `next` (or an event's `cursor`) of an earlier "
-                                                              "reply; absent: from the first event")] = None,
+                                                              "reply; absent: from the first event; `now`: "
+                                                              "from the present end, skipping the past")] = None,
                limit: Annotated[str | None, Query(description=f"Events per reply, 1 to {MAX_LIMIT}; "
                                                               "100 when absent")] = None,
                center: Annotated[str | None, Query(description="Only this center's events")] = None) -> Any:
