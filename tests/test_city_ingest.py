@@ -234,3 +234,13 @@ def test_the_centers_clock_day_is_kept_as_sent(city: City, city_dsn: str) -> Non
     later = (NOW + timedelta(hours=1)).astimezone().isoformat()
     Ingest(city).post(token, [record(cp.HUB_TICKET, ticket("t1", issued_at=later))])
     assert rows(city_dsn, "SELECT issued_at FROM tickets") == [(NOW + timedelta(hours=1),)]
+
+
+def test_a_second_ticket_of_a_printed_number_is_stored_by_its_call_number(city: City, city_dsn: str) -> None:
+    """A kiosk whose range wrapped prints П505 twice in a day: the hub calls the second П505/2."""
+    token = enrolled(city)
+    reply = Ingest(city).post(token, [record(cp.HUB_TICKET, ticket("t1", number="П505")),
+                                      record(cp.HUB_TICKET, ticket("t2", number="П505/2")),
+                                      record(cp.HUB_TICKET, ticket("t3", number="П505/x"))])
+    assert statuses(reply) == ["stored", "stored", "rejected"]
+    assert rows(city_dsn, "SELECT id, number FROM tickets ORDER BY id") == [("t1", "П505"), ("t2", "П505/2")]
