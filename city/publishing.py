@@ -33,6 +33,9 @@ from mfc_edge.bundle import Asset, Manifest
 
 CHUNK_BYTES = 1024 * 1024  # one row of city_bundle_chunks
 PUBLISH_LOCK = 7_130_023  # advisory lock: one publish at a time takes the next version number
+# Each center keeps its latest city bundle and the one before it: a hub still fetching the older
+# one when the new one is published can finish it (as hub/bundles.py keeps for devices).
+KEEP_VERSIONS = 2
 
 __all__ = ["PublishingError", "Published", "make_key", "load_key", "publish", "public_key"]
 
@@ -44,6 +47,7 @@ class Published:
     centers: tuple[str, ...]
     assets: int
     total_size: int
+    removed_assets: int = 0  # assets no kept publish has any more, deleted after this one
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,22 @@ def publish(city: City, key: Ed25519PrivateKey, role: str, folder: Path, target:
         with conn.cursor() as cur:
             cur.executemany("INSERT INTO city_bundle_contents (role, version, sha256) VALUES (%s, %s, %s) "
                             "ON CONFLICT DO NOTHING", [(role, version, a.sha256) for a in assets])
-    return Published(role, version, tuple(centers), len(assets), sum(a.size for a in assets))
+        removed = _collect_garbage(conn)
+    return Published(role, version, tuple(centers), len(assets), sum(a.size for a in assets), removed)
+
+
+def _collect_garbage(conn: psycopg.Connection) -> int:
+    """Forget the publishes that are no longer among the latest KEEP_VERSIONS of any center and
+    role, and the assets no kept publish has; how many assets went. Under the publishing lock, so
+    no publish is storing assets meanwhile."""
+    conn.execute("WITH ranked AS (SELECT role, version, row_number() OVER "
+                 "(PARTITION BY center, role ORDER BY version DESC) AS n FROM city_bundle_targets) "
+                 "DELETE FROM city_bundles b WHERE NOT EXISTS "
+                 "(SELECT 1 FROM ranked r WHERE (r.role, r.version) = (b.role, b.version) AND r.n <= %s)",
+                 [KEEP_VERSIONS])
+    gone = _all(conn, "DELETE FROM city_bundle_assets a WHERE NOT EXISTS "
+                      "(SELECT 1 FROM city_bundle_contents c WHERE c.sha256 = a.sha256) RETURNING sha256")
+    return len(gone)
 
 
 def _resolve(conn: psycopg.Connection, target: Target) -> list[str]:

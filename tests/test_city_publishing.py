@@ -8,6 +8,7 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -160,3 +161,28 @@ def test_the_command_line(city_dsn: str, tmp_path: Path, capsys: pytest.CaptureF
     assert "cannot read it" in capsys.readouterr().err
     assert main(["city", "publish", "--dsn", city_dsn, "--key", str(tmp_path / "k"), "--role", "kiosk",
                  "--folder", str(folder), "--center", "../x"]) == 2
+
+
+def test_each_center_keeps_its_latest_two_city_bundles_and_their_assets(city: City, key: Ed25519PrivateKey,
+                                                                       tmp_path: Path) -> None:
+    def publish(image: bytes, **target: Any) -> publishing.Published:
+        return publishing.publish(city, key, "signage", campaign(tmp_path, image), publishing.targets(**target))
+
+    def kept() -> tuple[list[int], set[str]]:
+        with city.db.connection() as conn:
+            versions = [r["version"] for r in conn.execute("SELECT version FROM city_bundles ORDER BY version")]
+            assets = {r["sha256"] for r in conn.execute("SELECT sha256 FROM city_bundle_assets")}
+        return versions, assets  # type: ignore[return-value]
+
+    publish(b"one", all_centers=True)
+    publish(b"two", centers=["arbat"])
+    assert publish(b"three", centers=["arbat"]).removed_assets == 0
+    # Version 1 is arbat's third newest, but still the newest of mitino and strogino.
+    assert kept() == ([1, 2, 3], {sha(b"one"), sha(b"two"), sha(b"three"), sha(PLAYLIST)})
+    # Version 4 for all: version 2 is nobody's latest two any more; 1 still mitino's and strogino's.
+    assert publish(b"four", all_centers=True).removed_assets == 1
+    assert kept() == ([1, 3, 4], {sha(b"one"), sha(b"three"), sha(b"four"), sha(PLAYLIST)})
+    assert publish(b"five", all_centers=True).removed_assets == 2  # "one" and "three"
+    assert kept() == ([4, 5], {sha(b"four"), sha(b"five"), sha(PLAYLIST)})
+    with city.db.connection() as conn:
+        assert conn.execute("SELECT count(*) AS n FROM city_bundle_chunks").fetchone()["n"] == 3  # type: ignore[call-overload,index]
