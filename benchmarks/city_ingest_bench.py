@@ -320,7 +320,7 @@ def main() -> int:
         args.paced, args.batch = [400.0], [50, 500]
     runs = [(None, b) for b in args.batch or []] + [(p, 100) for p in args.paced or []]
     results = []
-    with KeptCluster(FOLDER.with_name(FOLDER.name + ("-quick" if args.quick else ""))) as cluster:
+    with KeptCluster(FOLDER.with_name(FOLDER.name + ("-quick" if args.quick else "-ingest"))) as cluster:
         for n, (paced, batch) in enumerate(runs):
             dsn = fresh_database(cluster)
             cities = [CityProcess(dsn) for _ in range(args.processes)]
@@ -388,7 +388,8 @@ def verdict(results: list[dict[str, Any]]) -> str:
     exact = all(r["stored"] == r["log_rows"] and not r["failures"] for r in results)
     return (f"**Goal ≥ 400 tickets' records per second (10× the peak hour of ~15,000 visitors): {met}** — "
             f"{best['tickets_per_s']:.0f} tickets/s ({best['records_per_s']:.0f} records/s) at most, "
-            f"{best['mode']}. "
+            f"{best['mode']}. (The goal is the issue's figure; 15,000 visitors in an hour are 4.2 tickets a second, "
+            "so 400 tickets/s is nearer 100× that hour than 10×.) "
             + ("Every record answered \"stored\" is in the log once (log rows = records stored), no post failed."
                if exact else "Some posts failed or the log does not match the records stored: see the table."))
 
