@@ -219,6 +219,22 @@ def _store_asset(conn: psycopg.Connection, f: FolderFile) -> Asset:
     return Asset(f.name, sha, f.size)
 
 
+def published(city: City, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest publishes, newest first: role, version, when, what the editor named, how many
+    centers have it as their newest, how many files and bytes."""
+    with city.db.connection() as conn:
+        return _all(conn, """
+            SELECT b.role, b.version, b.published_at, b.target,
+                   (SELECT count(*) FROM city_bundle_targets t WHERE (t.role, t.version) = (b.role, b.version)
+                      AND NOT EXISTS (SELECT 1 FROM city_bundle_targets n WHERE n.center = t.center
+                                      AND n.role = t.role AND n.version > t.version)) AS current_in,
+                   (SELECT count(*) FROM city_bundle_contents c
+                      WHERE (c.role, c.version) = (b.role, b.version)) AS files,
+                   (SELECT COALESCE(sum(a.size), 0) FROM city_bundle_contents c JOIN city_bundle_assets a USING (sha256)
+                      WHERE (c.role, c.version) = (b.role, b.version)) AS bytes
+            FROM city_bundles b ORDER BY b.published_at DESC, b.role, b.version DESC LIMIT %s""", [limit])
+
+
 # ---- what hubs fetch ----
 
 def latest_envelope(city: City, center: str, role: str) -> tuple[int, bytes] | None:

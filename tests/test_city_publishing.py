@@ -156,6 +156,10 @@ def test_the_command_line(city_dsn: str, tmp_path: Path, capsys: pytest.CaptureF
     assert main(["city", "publish", "--dsn", city_dsn, "--key", str(tmp_path / "k"), "--role", "kiosk",
                  "--folder", str(folder), "--district", "center"]) == 0
     assert "published kiosk bundle 1 (1 files" in capsys.readouterr().out
+    assert main(["city", "published", "--dsn", city_dsn]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert len(listed) == 1 and listed[0].startswith("kiosk        1  ")
+    assert "district:center" in listed[0] and "newest in 1 centers, 1 files" in listed[0]
     assert main(["city", "publish", "--dsn", city_dsn, "--key", str(tmp_path / "missing"), "--role", "kiosk",
                  "--folder", str(folder), "--all"]) == 2
     assert "cannot read it" in capsys.readouterr().err

@@ -51,6 +51,22 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_published(args: argparse.Namespace) -> int:
+    from city import publishing
+
+    city = _open(args)
+    try:
+        rows = publishing.published(city, args.last)
+    finally:
+        city.close()
+    if not rows:
+        print("the city has published nothing yet")
+    for r in rows:
+        print(f"{r['role']:8} {r['version']:>5}  {r['published_at']:%Y-%m-%d %H:%M} UTC  {r['target']:30}  "
+              f"newest in {r['current_in']} centers, {r['files']} files, {r['bytes']} bytes")
+    return 0
+
+
 def register(sub: Any) -> None:
     """Add this module's subcommands to `mfc-edge city` (`sub`: its subparsers)."""
     from mfc_edge.cli.city_commands import add_dsn
@@ -73,6 +89,13 @@ def register(sub: Any) -> None:
     where.add_argument("--district", action="append", help="every center of this district (repeatable)")
     where.add_argument("--center", action="append", help="this center (repeatable)")
     p.set_defaults(func=cmd_publish)
+
+    text = "List the city's latest publishes: role, version, when, for whom, in how many centers it is the newest."
+    p = sub.add_parser("published", help=text, description=text)
+    add_dsn(p)
+    p.add_argument("--last", type=int, default=20, choices=range(1, 1001), metavar="N",
+                   help="how many to list (default 20)")
+    p.set_defaults(func=cmd_published)
 
 
 DEMO_PLAYLIST = """# The city's campaign: shown on every center's waiting-area screens before the center's own items.
