@@ -27,6 +27,7 @@ import ipaddress
 import logging
 import random
 import secrets
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -132,6 +133,7 @@ class Webhooks:
         self.retry_first_s, self.retry_max_s = retry_first_s, retry_max_s
         self.max_attempts, self.lease_s = max_attempts, lease_s
         self._next_prune = 0.0
+        self.stopping = threading.Event()  # set: send nothing more, give back what is claimed
 
     # --- subscriptions ---------------------------------------------------------------------
 
@@ -235,7 +237,7 @@ class Webhooks:
         failing: dict[str, tuple[datetime, str]] = {}  # webhook -> (its next try, why)
         claimed = sorted(self._claim(limit), key=lambda d: d["queued"])
         for i, d in enumerate(claimed):
-            if time.monotonic() - started > self.lease_s - SEND_BUDGET_S:
+            if self.stopping.is_set() or time.monotonic() - started > self.lease_s - SEND_BUDGET_S:
                 self._release(claimed[i:])  # before their lease ends and another process takes them
                 break
             if d["webhook"] in failing:
@@ -314,9 +316,13 @@ async def run_webhooks(webhooks: Webhooks, every: float = WORK_EVERY_S) -> None:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Every city process delivers webhooks while it serves (city/app.py)."""
-    task = asyncio.create_task(run_webhooks(Webhooks(app.state.city)))
+    """Every city process delivers webhooks while it serves (city/app.py). When it stops, what
+    it claimed and has not sent is given back at once rather than when its lease ends."""
+    webhooks = Webhooks(app.state.city)
+    task = asyncio.create_task(run_webhooks(webhooks))
     try:
         yield
     finally:
+        webhooks.stopping.set()
         task.cancel()
+        await asyncio.wait({task}, timeout=SEND_BUDGET_S)  # the POST under way, if any, ends first

@@ -263,3 +263,10 @@ def test_what_a_process_cannot_send_within_its_lease_is_given_back_untried(city:
     assert len(left) == 2 and all(d["attempts"] == 0 for d in left)
     assert fast(city, send=slow_send).deliver() == 2  # another process takes them at once
     assert len({orjson.loads(b)["delivery"] for b in sent}) == 4
+
+    with city.db.connection() as conn:
+        a_visit(conn, "c1", "t002", 10)
+    webhooks.queue()
+    webhooks.stopping.set()  # the process is stopping: what it claims goes back untried
+    assert webhooks.deliver() == 0 and len(sent) == 4
+    assert fast(city, send=slow_send).deliver() == 4 and len(sent) == 8
