@@ -18,17 +18,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import logging
 import os
-import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import requests
+import urllib3
 
 from hub import city_link
 from hub.bundles import BlobStore, Latest
@@ -71,6 +70,7 @@ class CityBundles:
         self.hub_key = hub_key
         self._lock = threading.Lock()  # one pull at a time
         self._etags: dict[tuple[str, str], str] = {}
+        self._fetching: set[str] = set()
 
     # ---- the city's key ----
 
@@ -150,6 +150,7 @@ class CityBundles:
                     self._learn_key(get)
                 except (CityBundleError, OSError) as exc:
                     return [Pulled(c, r, "failed", None, str(exc)) for c in centers for r in bundle.ROLES]
+            self._fetching = set()  # hashes of the bundles being fetched: their partial files stay
             results = [self._pull_one(get, center, role) for center in centers for role in bundle.ROLES]
             self._collect_garbage()
             return results
@@ -188,6 +189,7 @@ class CityBundles:
             if manifest is None:
                 self._etags[(center, role)] = new_etag
                 return Pulled(center, role, "unchanged", current[1].version if current else None)
+            self._fetching |= {a.sha256 for a in manifest.assets}
             for asset in {a.sha256: a for a in manifest.assets}.values():
                 if not self._has(asset):
                     self._download(get, asset)
@@ -226,36 +228,65 @@ class CityBundles:
         except FileNotFoundError:
             return False
 
-    def _download(self, get: Getter, asset: bundle.Asset) -> None:
-        temporary = self.blobs.folder / f".incoming-{secrets.token_hex(8)}"
-        digest, size = hashlib.sha256(), 0
-        try:
-            with get(f"{city_protocol.CITY_BUNDLES_PATH}/assets/{asset.sha256}", {}) as reply:
-                if reply.status_code != 200:
-                    raise OSError(f"the city answered {reply.status_code} for asset {asset.sha256}")
-                with open(temporary, "wb") as f:
-                    for chunk in reply.iter_content(CHUNK):
-                        size += len(chunk)
-                        if size > asset.size:
-                            raise CityBundleError(f"asset {asset.name!r}: the city sent more than {asset.size} bytes")
-                        digest.update(chunk)
-                        f.write(chunk)
-                    f.flush()
-                    os.fsync(f.fileno())
-            if size != asset.size or digest.hexdigest() != asset.sha256:
-                raise CityBundleError(f"asset {asset.name!r}: what the city sent does not match the manifest")
-            os.replace(temporary, self.blobs.path(asset.sha256))
-        finally:
-            temporary.unlink(missing_ok=True)
+    def _download(self, get: Getter, asset: bundle.Asset, resume: bool = True) -> None:
+        """Fetch one asset into its partial file, going on from what an earlier pull left there
+        (a Range request), and move it in once its hash checks out."""
+        part = self.blobs.folder / f".part-{asset.sha256}"
+        have = part.stat().st_size if resume and part.exists() else 0
+        if have > asset.size:
+            have = 0
+        with get(f"{city_protocol.CITY_BUNDLES_PATH}/assets/{asset.sha256}",
+                 {"Range": f"bytes={have}-"} if have else {}) as reply:
+            if reply.status_code == 416 and have:  # the partial file is no prefix of this asset
+                part.unlink(missing_ok=True)
+                return self._download(get, asset, resume=False)
+            if reply.status_code not in (200, 206):
+                raise OSError(f"the city answered {reply.status_code} for asset {asset.sha256}")
+            start = have if reply.status_code == 206 else 0
+            size = start
+            with open(part, "r+b" if start else "wb") as f:
+                f.seek(start)
+                f.truncate()
+                for chunk in _body(reply):
+                    size += len(chunk)
+                    if size > asset.size:
+                        part.unlink(missing_ok=True)
+                        raise CityBundleError(f"asset {asset.name!r}: the city sent more than {asset.size} bytes")
+                    f.write(chunk)
+                f.flush()
+                os.fsync(f.fileno())
+        if size < asset.size:  # the connection ended early: the next pull goes on from here
+            raise OSError(f"asset {asset.name!r}: the city sent {size} of its {asset.size} bytes")
+        if bundle.hash_file(part).hexdigest() != asset.sha256:
+            part.unlink(missing_ok=True)
+            if start:  # maybe the earlier part was bad, not the city's bytes: once more, whole
+                return self._download(get, asset, resume=False)
+            raise CityBundleError(f"asset {asset.name!r}: what the city sent does not match the manifest")
+        os.replace(part, self.blobs.path(asset.sha256))
+        return None
 
     def _collect_garbage(self) -> None:
-        """Delete the blobs no served city bundle (current or previous) has."""
-        needed: set[str] = set()
+        """Delete the blobs no served city bundle (current or previous) has, and partial downloads
+        of assets no bundle being fetched needs any more."""
+        needed: set[str] = set(self._fetching)
         for path in self.folder.glob("*.json"):
             found = self._manifest(path)
             if found:
                 needed |= {a.sha256 for a in found[1].assets}
         self.blobs.remove_all_but(needed)
+        for part in self.blobs.folder.glob(".part-*"):
+            if part.name.removeprefix(".part-") not in needed:
+                part.unlink(missing_ok=True)
+
+def _body(reply: requests.Response) -> Iterator[bytes]:
+    """The reply's body in pieces as they arrive: iter_content fills a whole piece before handing
+    it over, and what it holds is lost when the connection breaks (offline_cache/bundle_sync.py
+    reads the same way)."""
+    try:
+        while chunk := reply.raw.read1(CHUNK, decode_content=True):
+            yield chunk
+    except urllib3.exceptions.HTTPError as exc:
+        raise OSError(f"the download broke off: {exc}") from exc
 
 
 def _read_capped(reply: requests.Response, limit: int) -> bytes:

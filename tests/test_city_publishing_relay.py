@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
+import random
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ from signage.content import ScreenContent
 from tests.helpers.bundles import Events, make_bundle
 from tests.helpers.center import InProcessCenter
 from tests.helpers.city import hub_folder
+from tests.helpers.faultproxy import FaultProxy
 from tests.test_city_publishing import PLAYLIST, TOKENS, add_hubs, write_files
 from tests.test_city_publishing_layers import CITY as CATALOG
 from tests.test_city_publishing_layers import OWN_SERVICE
@@ -300,3 +303,28 @@ def test_the_demos_campaign_is_published_once_and_relayed(linked_center: InProce
     assert latest is not None and latest.version == 1
     # Run again, the demo reuses its key and publishes the next version.
     assert "campaign 2" in publish_demo_campaign(city_server.city, tmp_path / "office", [(hub, hub_folder(hub))])
+
+
+def test_downloads_from_the_city_cut_at_random_offsets_end_applied_and_never_half(town: Town) -> None:
+    media = {f"media/clip-{i}.bin": os.urandom(300_000) for i in range(4)}
+    town.publish({"playlist.toml": PLAYLIST, "media/a.png": b"before"}, centers=("mitino",))
+    assert town.pull("hub-north")[("mitino", "signage")] == "applied"
+    town.publish({"playlist.toml": PLAYLIST, "media/a.png": b"after", **media}, centers=("mitino",))
+    hub, _ = town.hubs["hub-north"]
+    host, port = town.city_url.removeprefix("http://").split(":")
+    with FaultProxy(upstream=(host, int(port))) as proxy:
+        getter = city_getter(CityClientStub(proxy.url(), TOKENS["hub-north"]))
+        rng, statuses = random.Random(20261126), []
+        while not statuses or statuses[-1] != "applied":
+            proxy.set(close_after_bytes_down=rng.randint(50_000, 400_000))
+            pulled = {(p.center, p.role): p for p in hub.city_bundles.pull(getter, ["mitino"])}
+            statuses.append(pulled[("mitino", "signage")].status)
+            if statuses[-1] != "applied":  # the last good layer is what the hub serves meanwhile
+                assert statuses[-1] == "failed" and hub.city_bundles.latest("mitino", "signage").version == 1  # type: ignore[union-attr]
+            assert len(statuses) < 40
+        # Each pull went on from where the last one broke off: every asset byte crossed about once.
+        assert proxy.stats["bytes_down"] < sum(map(len, media.values())) + len(statuses) * 16_384
+    assert len(statuses) >= 3 and hub.city_bundles.latest("mitino", "signage").version == 2  # type: ignore[union-attr]
+    assert list(hub.city_bundles.blobs.folder.glob(".part-*")) == []
+    for data in media.values():
+        assert hub.city_bundles.blob_for("mitino", hashlib.sha256(data).hexdigest()).read_bytes() == data  # type: ignore[union-attr]
