@@ -233,9 +233,9 @@ class Webhooks:
         """POST the deliveries that are due; how many the receivers took. A receiver that fails
         is not tried again in the same round: its other deliveries wait as long as the failed
         one, so an outage costs the receiver one try per wait, not one per event."""
-        sent, started = 0, time.monotonic()
         failing: dict[str, tuple[datetime, str]] = {}  # webhook -> (its next try, why)
         claimed = sorted(self._claim(limit), key=lambda d: d["queued"])
+        sent, started = 0, time.monotonic()  # the lease began a moment ago: SEND_BUDGET_S has a margin
         for i, d in enumerate(claimed):
             if self.stopping.is_set() or time.monotonic() - started > self.lease_s - SEND_BUDGET_S:
                 self._release(claimed[i:])  # before their lease ends and another process takes them

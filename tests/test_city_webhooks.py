@@ -50,14 +50,13 @@ def test_a_receiver_down_for_a_while_gets_each_event_once_signed(city: City) -> 
     receiver.server.server_close()  # down: nothing listens, connections are refused
     with city.db.connection() as conn:
         a_visit(conn, "c1", "t001", 1)
-    for _ in range(3):
-        webhooks.run_once()
-        time.sleep(0.06)
+    until(lambda: max((d["attempts"] for d in webhooks.deliveries(failed_only=False)), default=0) >= 3,
+          webhooks.run_once)
     failed = webhooks.deliveries()
     assert len(failed) == 4 and all(d["delivered_at"] is None for d in failed)
     assert all("refused" in d["last_error"].lower() or "connect" in d["last_error"].lower() for d in failed)
     # one try per round: the others wait behind it rather than knock on the same closed door
-    assert sorted(d["attempts"] for d in failed) == [0, 0, 0, 3]
+    assert sorted(d["attempts"] for d in failed)[:3] == [0, 0, 0]
     assert sum("not tried" in d["last_error"] for d in failed) == 3
 
     with Receiver(port=int(receiver.url.split(":")[2].split("/")[0])) as back:
@@ -249,19 +248,23 @@ def test_two_city_processes_deliver_in_the_background_each_event_once(city: City
 def test_what_a_process_cannot_send_within_its_lease_is_given_back_untried(city: City) -> None:
     sent: list[bytes] = []
 
-    def slow_send(url: str, body: bytes, headers: dict[str, str]) -> None:
-        time.sleep(0.15)
+    def send(url: str, body: bytes, headers: dict[str, str]) -> None:
         sent.append(body)
 
-    webhooks = Webhooks(city, slow_send, lease_s=SEND_BUDGET_S + 0.2)
+    def slow_send(url: str, body: bytes, headers: dict[str, str]) -> None:
+        time.sleep(1.2)
+        send(url, body, headers)
+
+    # After one slow try, another would not be sure to end within this lease.
+    webhooks = Webhooks(city, slow_send, lease_s=SEND_BUDGET_S + 1.0)
     webhooks.add("https://ais.example.ru/hook")
     with city.db.connection() as conn:
         a_visit(conn, "c1", "t001", 1)
     webhooks.queue()
-    assert webhooks.deliver() == 2  # the third would not be sure to end within the lease
+    assert webhooks.deliver() == 1
     left = [d for d in webhooks.deliveries(failed_only=False) if d["delivered_at"] is None]
-    assert len(left) == 2 and all(d["attempts"] == 0 for d in left)
-    assert fast(city, send=slow_send).deliver() == 2  # another process takes them at once
+    assert len(left) == 3 and all(d["attempts"] == 0 and d["last_error"] == "" for d in left)
+    assert fast(city, send=send).deliver() == 3  # another process takes them at once
     assert len({orjson.loads(b)["delivery"] for b in sent}) == 4
 
     with city.db.connection() as conn:
@@ -269,4 +272,4 @@ def test_what_a_process_cannot_send_within_its_lease_is_given_back_untried(city:
     webhooks.queue()
     webhooks.stopping.set()  # the process is stopping: what it claims goes back untried
     assert webhooks.deliver() == 0 and len(sent) == 4
-    assert fast(city, send=slow_send).deliver() == 4 and len(sent) == 8
+    assert fast(city, send=send).deliver() == 4 and len(sent) == 8
