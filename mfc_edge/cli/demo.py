@@ -204,6 +204,7 @@ def _scripted(out: Path) -> int:
     from mfc_edge.cli.demo_bookings import import_bookings
     from mfc_edge.cli.demo_bookings_console import bookings_console_scene, call_booked
     from mfc_edge.cli.demo_checkin import checkin_scenes
+    from mfc_edge.cli.demo_city import city_scene
     from mfc_edge.cli.demo_kids import kids_scene
     from mfc_edge.cli.demo_kiosk import VISIT_START, scripted_visit, show_closed
     from mfc_edge.cli.demo_kiosk_consult import consult_scenes
@@ -216,7 +217,8 @@ def _scripted(out: Path) -> int:
 
     for part in ("screens", "tickets", "data", "console-data", "hub", "kiosk-bundle", "kiosk.toml", "console.toml",
                  "screen-data", "screen.toml", "signage-bundle", "announcements", "screen-2-data",
-                 "kiosk-software", "release"):  # a second run's kiosk would find the release installed
+                 # a second run's kiosk would find the release installed
+                 "kiosk-software", "release", "city-postgres", "hub-2", "backups"):
         target = out / part
         shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -258,6 +260,7 @@ def _scripted(out: Path) -> int:
         shown += "\n" + bookings_console_scene(center, called_booked, shots)
         shown += "\n" + visits_scene(center, shots)  # hold and return, a visit of several services
         shown += "\n" + reports_scene(center, shots)  # the supervisor's report of the day, with its chart
+        shown += "\n" + city_scene(center, out, shots)  # a city of two centers on PostgreSQL
     finally:
         center.close()
     tickets = sorted((out / "tickets").glob("job-*"))
