@@ -29,14 +29,17 @@ from kiosk.content import CatalogUpdates, bundled_catalog, catalog_offer
 from mfc_edge import bundle, protocol
 from mfc_edge.city_protocol import CITY_ENROLL_PATH
 from mfc_edge.cli.city_publish_commands import publish_demo_campaign
+from mfc_edge.config import load_config
 from offline_cache.bundle_sync import APPLIED, REFUSED, RETRY_REFUSED_AFTER_S, UNCHANGED, BundleUpdater
 from offline_cache.city_layer import CityLayer, city_content
 from offline_cache.content import CITY_KEY_FILE, ContentStore, load_bundle_key, save_bundle_key
+from offline_cache.enrollment import enroll
 from offline_cache.hub_client import HubClient, save_token
 from signage.content import ScreenContent
 from tests.helpers.bundles import Events, make_bundle
 from tests.helpers.center import InProcessCenter
 from tests.helpers.city import hub_folder
+from tests.helpers.devices import BASE_CONFIG, write_config
 from tests.helpers.faultproxy import FaultProxy
 from tests.test_city_publishing import PLAYLIST, TOKENS, add_hubs, write_files
 from tests.test_city_publishing_layers import CITY as CATALOG
@@ -328,3 +331,23 @@ def test_downloads_from_the_city_cut_at_random_offsets_end_applied_and_never_hal
     assert list(hub.city_bundles.blobs.folder.glob(".part-*")) == []
     for data in media.values():
         assert hub.city_bundles.blob_for("mitino", hashlib.sha256(data).hexdigest()).read_bytes() == data  # type: ignore[union-attr]
+
+
+def test_a_device_enrolled_after_its_hub_relays_city_content_pins_both_keys_at_enrollment(town: Town) -> None:
+    town.publish({"playlist.toml": PLAYLIST, "media/a.png": b"x"}, all_centers=True)
+    town.pull("hub-north")
+    hub, url = town.hubs["hub-north"]
+    folder = town.folder / "kiosk"
+    folder.mkdir()
+    device = load_config(write_config(folder, BASE_CONFIG.format(printer_uri="tcp://127.0.0.1:9")
+                                      .replace("https://hub.example.org", url)))
+    enrolled = enroll(device, hub.identity.create_code("strogino", "kiosk"))
+    assert enrolled.bundle_key_file is not None
+    assert load_bundle_key(device.data_dir, CITY_KEY_FILE) == publishing.public_key(town.city)
+    # A hub relaying nothing from a city: the device enrolls all the same, with no city key.
+    other, other_url = town.hubs["hub-center"]
+    other.city_bundles.forget()
+    second = load_config(write_config(town.folder, BASE_CONFIG.format(printer_uri="tcp://127.0.0.1:9")
+                                      .replace("https://hub.example.org", other_url).replace("strogino", "arbat")))
+    assert enroll(second, other.identity.create_code("arbat", "kiosk")).bundle_key_file is not None
+    assert load_bundle_key(second.data_dir, CITY_KEY_FILE) is None
