@@ -271,12 +271,6 @@ def asset_bytes(city: City, sha256: str, start: int = 0) -> Iterator[bytes]:
         part, skip = part + 1, 0
 
 
-def hub_of_token_hash(city: City, token_hash: str) -> str | None:
-    with city.db.connection() as conn:
-        row = _one(conn, "SELECT id FROM hubs WHERE token_hash = %s AND revoked_at IS NULL", [token_hash])
-    return str(row["id"]) if row else None
-
-
 def centers_of_hub(city: City, hub: str) -> set[str]:
     with city.db.connection() as conn:
         return {r["id"] for r in _all(conn, "SELECT id FROM centers WHERE hub = %s", [hub])}
