@@ -218,7 +218,7 @@ def _scripted(out: Path) -> int:
     for part in ("screens", "tickets", "data", "console-data", "hub", "kiosk-bundle", "kiosk.toml", "console.toml",
                  "screen-data", "screen.toml", "signage-bundle", "announcements", "screen-2-data",
                  # a second run's kiosk would find the release installed
-                 "kiosk-software", "release", "city-postgres", "hub-2", "backups"):
+                 "kiosk-software", "release", "city-postgres", "hub-2", "backups", "city-content"):
         target = out / part
         shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)

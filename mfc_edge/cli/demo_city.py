@@ -26,6 +26,7 @@ def city_scene(center: Any, out: Path, shots: Path) -> str:
     from city.hubs import Hubs
     from city.local_cluster import LocalCluster
     from city.server import CityThread
+    from mfc_edge.cli.city_publish_commands import publish_demo_campaign
 
     with LocalCluster(out / "city-postgres") as cluster:
         dsn = cluster.create_database("city")
@@ -43,6 +44,8 @@ def city_scene(center: Any, out: Path, shots: Path) -> str:
             forwarded = _forward(center.hub, out / "hub") + _forward(second, out / "hub-2")
             lines = [f"The city: both centers' hubs joined with one-time codes and forwarded {forwarded} records "
                      "to PostgreSQL, each stored once."]
+            lines.append("Publishing: " + publish_demo_campaign(
+                city, out / "city-content", [(center.hub, out / "hub"), (second, out / "hub-2")]) + ".")
             lines.append(_screenshots(city, server.url, shots))
             lines.append(_feed(city, server.url))
             lines.append(_backups(center, city, dsn, out))
