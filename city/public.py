@@ -13,7 +13,8 @@ shows (city/figures.py), so the two never disagree, plus three things only the p
 * **best_time** — for the coming days, the hours with the lowest typical wait: the median wait
   (issue to first call, walk-ins left out) of the center's tickets of the last weeks, by weekday
   and hour of the center's clock. An hour counts as one the center is open only if tickets were
-  issued in it on at least half of those weeks' days of that weekday.
+  issued in it on at least half of those weeks' days of that weekday. Null in a fresh process's
+  first answers: the weeks are read in the background, not while a reader waits.
 
 A center whose hub has gone silent is "unknown": its current figures are null, never 0, since
 nobody knows them. A center with no window open is "closed". Nothing personal is given: no
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 import math
 import threading
 import time
@@ -52,6 +54,9 @@ RECENT_VISITS = 30
 RECENT_DAYS = 3  # the last visits are looked for in these days only: a bounded read per center
 GZIP_FROM = 1024  # bytes of an answer worth compressing
 OTHER_GROUP = {"id": "other", "name_ru": "Другие услуги", "name_en": "Other services"}
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -182,8 +187,9 @@ def _groups(waiting: dict[str, int], windows: list[list[str]], mean: float) -> l
 
 
 def make_waits(conn: psycopg.Connection[Any], now: datetime, settings: PublicSettings,
-               history: dict[str, dict[tuple[int, int], tuple[int, float]]]) -> dict[str, Any]:
-    """The whole public answer at `now` (UTC), from the figures and the history given."""
+               history: dict[str, dict[tuple[int, int], tuple[int, float]]] | None) -> dict[str, Any]:
+    """The whole public answer at `now` (UTC), from the figures and the history given (None while
+    it is still being read: best times null, "not known yet", rather than a reader waiting)."""
     figures = center_figures(conn, now)
     current, means = _now_figures(conn, {f["id"]: f["today"] for f in figures})
     centers = []
@@ -201,7 +207,8 @@ def make_waits(conn: psycopg.Connection[Any], now: datetime, settings: PublicSet
                 wait_minutes=wait_minutes(f["waiting"], max(1.0, mean), len(windows)) if is_open else None,
                 longest_wait_minutes=math.ceil(round(f["longest_wait_s"] / 60, 6)) if f["longest_wait_s"] else 0,
                 groups=_groups(current["waiting"].get(center, {}), windows, max(1.0, mean)) if is_open else [])
-        entry["best_time"] = best_time(history.get(center, {}), now.astimezone(local_zone(f["timezone"])), settings)
+        entry["best_time"] = None if history is None else best_time(
+            history.get(center, {}), now.astimezone(local_zone(f["timezone"])), settings)
         entry["last_contact"] = _iso(f["last_contact"])
         centers.append(entry)
     return {"made_at": _iso(now), "centers": centers}
@@ -252,6 +259,7 @@ class PublicWaits:
         self._history: tuple[float, dict[str, dict[tuple[int, int], tuple[int, float]]]] | None = None
         self._making = threading.Lock()
         self._refreshing = False
+        self._reading_history = False
 
     def answer(self) -> Answer:
         """The current answer; raises psycopg.Error only when there never was one."""
@@ -282,13 +290,30 @@ class PublicWaits:
 
     def _make(self) -> Answer:
         started, now = self.monotonic(), self.city.now()
+        due = self._history is None or started - self._history[0] >= self.settings.history_seconds
+        if due and not self._reading_history:
+            # Weeks of every center's tickets take seconds to read: never on a reader's time.
+            self._reading_history = True
+            threading.Thread(target=self._read_history_quietly, name="public-history", daemon=True).start()
         with self.city.db.connection() as conn:
-            if self._history is None or started - self._history[0] >= self.settings.history_seconds:
-                since = now.date() - timedelta(weeks=self.settings.history_weeks, days=1)
-                self._history = (started, typical_waits(conn, since))
-            data = make_waits(conn, now, self.settings, self._history[1])
+            data = make_waits(conn, now, self.settings, self._history[1] if self._history else None)
         self.computations += 1
         return Answer.of(data, now, started)
+
+    def read_history(self) -> None:
+        """Read the typical waits by weekday and hour of the last weeks, the best times' source."""
+        started, now = self.monotonic(), self.city.now()
+        since = now.date() - timedelta(weeks=self.settings.history_weeks, days=1)
+        with self.city.db.connection() as conn:
+            self._history = (started, typical_waits(conn, since))
+
+    def _read_history_quietly(self) -> None:
+        try:
+            self.read_history()
+        except Exception:  # a database away or closing: the next answer made tries again
+            log.warning("public waits: the typical waits could not be read", exc_info=True)
+        finally:
+            self._reading_history = False
 
 
 

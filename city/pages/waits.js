@@ -15,7 +15,7 @@ const TEXTS = {
     open: "открыт", closed: "закрыт", unknown: "нет связи с центром", noData: "нет данных / no data",
     wait: "Ожидание", minutes: "мин", waiting: "В очереди", people: "чел.",
     groups: "По группам услуг", group: "Группа услуг", best: "Лучшее время прийти",
-    noBest: "пока мало истории", closedNow: "Сейчас окна не работают.",
+    noBest: "пока мало истории", bestLater: "считается, загляните через минуту", closedNow: "Сейчас окна не работают.",
     unknownNow: "Центр давно не выходил на связь, текущих данных нет.", lastContact: "Последняя связь",
     days: ["", "пн", "вт", "ср", "чт", "пт", "сб", "вс"], about: "около",
     orderLabel: "Порядок:", byDistrict: "по округам", byWait: "сначала короткое ожидание",
@@ -29,7 +29,7 @@ const TEXTS = {
     open: "open", closed: "closed", unknown: "no contact with the center", noData: "нет данных / no data",
     wait: "Wait", minutes: "min", waiting: "Waiting", people: "people",
     groups: "By service group", group: "Service group", best: "Best time to come",
-    noBest: "not enough history yet", closedNow: "No window is open now.",
+    noBest: "not enough history yet", bestLater: "being worked out, look again in a minute", closedNow: "No window is open now.",
     unknownNow: "The center has not been in touch for a while: no current data.", lastContact: "Last contact",
     days: ["", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], about: "about",
     orderLabel: "Order:", byDistrict: "by district", byWait: "shortest wait first",
@@ -97,8 +97,8 @@ function groupsTable(center) {
 function bestTime(center) {
   const part = el("section");
   part.append(el("h3", T.best));
-  if (!center.best_time.length) {
-    part.append(el("p", T.noBest));
+  if (!center.best_time || !center.best_time.length) {
+    part.append(el("p", center.best_time ? T.noBest : T.bestLater));
     return part;
   }
   const list = el("ul", null, "best");
