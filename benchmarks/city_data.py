@@ -5,10 +5,13 @@
 
 Loads straight into the projection the dashboard, the public page and the reports read
 (centers, hubs, tickets, ratings, windows, devices) with COPY, in a private PostgreSQL cluster
-(city/local_cluster.py, fsync on as in production) whose folder is kept between runs: the
-benchmarks (city_query_bench.py, city_ingest_bench.py) start it again and find the history.
-The city's log is left empty here: the dashboard and the reports read the projection, and the
-log's own growth is what city_ingest_bench.py measures.
+(city/local_cluster.py, fsync on as in production) whose folder is kept between runs:
+city_query_bench.py starts it again and finds the history (loaded again when the city's schema
+steps changed). Rows go in a day at a time, in the order of issue across all centers, so that a
+center's day is spread over the day's pages as it is when hubs' records arrive. The city's log
+is left empty here: the dashboard and the reports read the projection, and the log's own growth
+is what city_ingest_bench.py measures. Booked visitors (slot_at) are not drawn: every wait
+begins at the ticket's issue.
 
 The history: `centers` centers in 12 districts of Moscow, each with its own size (0.5-1.5 of
 the mean), its number of windows and its usual wait; `days` working days back from today

@@ -1,7 +1,7 @@
 """The city's ingest: 110 hubs posting their logs to two city processes on one PostgreSQL.
 
     python benchmarks/city_ingest_bench.py [--hubs 110] [--seconds 60] [--batch 50 --batch 500]
-                                           [--quick] [--write]
+                                           [--paced 400] [--quick] [--write]
 
 Each simulated hub enrolls with the city as a real hub does (a one-time code, then
 CITY_ENROLL_PATH) and posts its center's records to CITY_LOG_PATH shaped exactly as the hub's
@@ -13,11 +13,14 @@ interleaved with the tickets issued meanwhile; for three in ten served a rating.
 its hub.rating; three slide.played events of the waiting-area screens; one hub.window snapshot
 per twenty tickets (a window paused, back, opened): ~9.6 records per ticket, measured in the log.
 
-Every hub sends as fast as the city answers it (a hub catching up sends full batches back to
-back), half the hubs to each city process; one run per batch size. Sustained records/s are
-counted over the run's steady part (the first 10% left out), with each batch's latency (POST to
-reply). The city processes (`mfc-edge city`, uvicorn), PostgreSQL (fsync on) and the hubs'
-load generator share the machine's cores. With --write the section of RESULTS.md is replaced.
+Two kinds of run, each on an empty database, half the hubs posting to each city process:
+`--batch N`, every hub sends full batches of N records as soon as the last is answered (a hub
+catching up); `--paced T`, every hub posts once a second the records of its share of T tickets a
+second (hubs keeping up with their centers). Sustained records/s are counted over the run's
+steady part (the first 10% left out), with each post's latency (POST to reply); the log is
+counted afterwards against the records answered "stored". The city processes (`mfc-edge city`,
+uvicorn), PostgreSQL (fsync on, in a cluster of its own kept under var/) and the hubs' load
+generator share the machine's cores. With --write the section of RESULTS.md is replaced.
 """
 from __future__ import annotations
 
