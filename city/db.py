@@ -54,17 +54,20 @@ def migrate(conn: psycopg.Connection) -> list[str]:
 class CityDB:
     """`with db.connection() as conn:` one transaction on a pooled connection (dict rows)."""
 
-    def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 10):
+    def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 10, replica: bool = False):
+        """`replica`: a read-only copy streaming from the primary (reports read there): its
+        schema is the primary's, so it is only reached, never migrated."""
         self.dsn = dsn
+        what = "the city's read replica" if replica else "the city's database"
         try:
             with psycopg.connect(dsn, connect_timeout=10) as conn:
-                applied = migrate(conn)
+                applied = [] if replica else migrate(conn)
         except psycopg.OperationalError as exc:
-            raise CityDBError(f"cannot reach the city's database: {str(exc).strip().splitlines()[-1]}") from None
+            raise CityDBError(f"cannot reach {what}: {str(exc).strip().splitlines()[-1]}") from None
         if applied:
             log.info("city schema: applied %s", ", ".join(applied))
         self.pool = ConnectionPool(dsn, min_size=min_size, max_size=max_size, open=True,
-                                   kwargs={"row_factory": dict_row}, name="city")
+                                   kwargs={"row_factory": dict_row}, name="city-replica" if replica else "city")
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection]:

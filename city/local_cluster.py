@@ -78,6 +78,18 @@ class LocalCluster:
                   "-w", "-t", "60", "start")
         return self
 
+    def start_replica_of(self, primary: LocalCluster) -> LocalCluster:
+        """Start this cluster as a read replica streaming from `primary` (pg_basebackup -R), as a
+        city's reports would read from one."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if self._as_postgres:
+            user = pwd.getpwnam("postgres")
+            os.chown(self.folder, user.pw_uid, user.pw_gid)
+        self.folder.chmod(0o700)
+        self._run("pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", SUPERUSER, "-D", str(self.data),
+                  "-R", "-X", "stream", "-c", "fast")
+        return self.start()
+
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
             self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")

@@ -120,7 +120,7 @@ def make_report(city: City, first: date, last: date, by: str = "center", every: 
     check_range(first, last, by, GROUPS, every)
     made_at = city.now()
     sql = QUERY.format(key=KEYS[by], start=STARTS[every])
-    with city.db.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+    with city.reports_db.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         names = {r["id"]: r["name"] for r in cur.execute(
             "SELECT id, name FROM centers WHERE %(district)s::text IS NULL OR district = %(district)s::text",
             {"district": district})}

@@ -14,8 +14,8 @@ from city.app import create_app
 from city.city import City
 
 
-def serve(dsn: str, host: str, port: int, workers_pool: int = 10) -> None:
-    city = City(dsn, pool_size=workers_pool)
+def serve(dsn: str, host: str, port: int, workers_pool: int = 10, reports_dsn: str | None = None) -> None:
+    city = City(dsn, pool_size=workers_pool, reports_dsn=reports_dsn)
     try:
         uvicorn.run(create_app(city), host=host, port=port, log_level="info")
     finally:

@@ -21,6 +21,7 @@ from mfc_edge.cli.arguments import CommandError, port
 from mfc_edge.cli.device_commands import AddCommand
 
 DSN_ENV = "MFC_CITY_DSN"
+REPORTS_DSN_ENV = "MFC_CITY_REPORTS_DSN"
 
 
 def dsn_of(args: argparse.Namespace) -> str:
@@ -30,13 +31,18 @@ def dsn_of(args: argparse.Namespace) -> str:
     return found
 
 
+def reports_dsn_of(args: argparse.Namespace) -> str | None:
+    found: str | None = getattr(args, "reports_dsn", None) or os.environ.get(REPORTS_DSN_ENV)
+    return found
+
+
 def open_city(args: argparse.Namespace) -> Any:
     """The City on the database the flags name; a one-line CommandError when it cannot be used."""
     from city.city import City
     from city.db import CityDBError
 
     try:
-        return City(dsn_of(args), pool_size=2)
+        return City(dsn_of(args), pool_size=2, reports_dsn=reports_dsn_of(args))
     except CityDBError as exc:
         raise CommandError(str(exc)) from None
 
@@ -45,7 +51,7 @@ def cmd_city(args: argparse.Namespace) -> int:
     from city.server import serve
 
     port(args.port)
-    serve(dsn_of(args), args.host, args.port)
+    serve(dsn_of(args), args.host, args.port, reports_dsn=reports_dsn_of(args))
     return 0
 
 
@@ -64,6 +70,8 @@ def register(add: AddCommand) -> None:
     p = add("city", cmd_city, "Run a city process: the hubs' log, the dashboard, public waiting times, "
                               "publishing and the integration API, on PostgreSQL.")
     add_dsn(p)
+    p.add_argument("--reports-dsn", help="a read replica the SLA reports read from (libpq form); default: "
+                                         f"${REPORTS_DSN_ENV}, else the primary")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8100, help="TCP port (default 8100)")
     sub = p.add_subparsers(dest="city_command", metavar="CITY_COMMAND")
