@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mfc_edge.report_files import csv_bytes, span, xlsx_bytes
-from mfc_edge.report_periods import TOTAL
+from mfc_edge.report_files import csv_bytes, report_table, xlsx_bytes
 
 # (key, caption), in the order of the columns; the captions are the hub's report's.
 COLUMNS = (
@@ -23,25 +22,10 @@ COLUMNS = (
     ("rated", "Оценок / Ratings"), ("happy_share", "Доля довольных / Happy share"),
 )
 GROUP_CAPTIONS = {"center": "Центр / Center", "district": "Район / District", "service": "Услуга / Service"}
-PERIOD_CAPTION = "Период / Period"
-
-
-def group_cell(report: dict[str, Any], row: dict[str, Any]) -> str:
-    key = row[report["by"]]
-    if report["by"] == "center" and row.get("name") and row["name"] != key:
-        return f"{row['name']} ({key})"
-    return str(key)
 
 
 def table(report: dict[str, Any]) -> list[list[Any]]:
-    lead = [PERIOD_CAPTION] if report.get("every") else []
-    header = [*lead, GROUP_CAPTIONS[report["by"]], *(caption for _, caption in COLUMNS)]
-    rows = [[*([span(row["from"], row["to"])] if lead else []), group_cell(report, row),
-             *(row[key] for key, _ in COLUMNS)] for row in report["rows"]]
-    totals = [[span(p["from"], p["to"]), TOTAL, *(p[key] for key, _ in COLUMNS)] for p in report.get("periods", [])]
-    whole = [*([span(report["from"], report["to"])] if lead else []), TOTAL,
-             *(report["total"][key] for key, _ in COLUMNS)]
-    return [header, *rows, *totals, whole]
+    return report_table(report, COLUMNS, GROUP_CAPTIONS, "center")
 
 
 def title(report: dict[str, Any]) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.reports import OUTCOMES, TOTAL
+from hub.reports import OUTCOMES
 from mfc_edge.report_files import XLSX_MEDIA as XLSX_MEDIA
-from mfc_edge.report_files import csv_bytes, span, xlsx_bytes
+from mfc_edge.report_files import csv_bytes, report_table, xlsx_bytes
 
 # (key, caption for the exports), in the order of the columns.
 COLUMNS = (
@@ -27,27 +27,10 @@ COLUMNS = (
     ("rated", "Оценок / Ratings"), ("happy_share", "Доля довольных / Happy share"),
 )
 GROUP_CAPTIONS = {"service": "Услуга / Service", "window": "Окно / Window", "operator": "Оператор / Operator"}
-PERIOD_CAPTION = "Период / Period"
-
-
-def group_cell(report: dict[str, Any], row: dict[str, Any]) -> str:
-    key = row[report["by"]]
-    if report["by"] == "operator" and row.get("name") and row["name"] != key:
-        return f"{row['name']} ({key})"
-    return str(key)
 
 
 def table(report: dict[str, Any]) -> list[list[Any]]:
-    """The report as rows of cells, a header row first: one row per group (per period and group
-    in a series), then the total of each period in a series, then the whole range's total."""
-    lead = [PERIOD_CAPTION] if report.get("every") else []
-    header = [*lead, GROUP_CAPTIONS[report["by"]], *(caption for _, caption in COLUMNS)]
-    rows = [[*([span(row["from"], row["to"])] if lead else []), group_cell(report, row),
-             *(row[key] for key, _ in COLUMNS)] for row in report["rows"]]
-    totals = [[span(p["from"], p["to"]), TOTAL, *(p[key] for key, _ in COLUMNS)] for p in report.get("periods", [])]
-    whole = [*([span(report["from"], report["to"])] if lead else []), TOTAL,
-             *(report["total"][key] for key, _ in COLUMNS)]
-    return [header, *rows, *totals, whole]
+    return report_table(report, COLUMNS, GROUP_CAPTIONS, "operator")
 
 
 def title(report: dict[str, Any]) -> str:

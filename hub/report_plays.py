@@ -23,9 +23,9 @@ from typing import Any
 
 from hub.centers import Centers
 from hub.db import HubDB, iso
-from hub.report_export import csv_bytes, span, xlsx_bytes
 from hub.reports import MAX_DAYS, ReportError
 from mfc_edge.protocol import SLIDE_PLAYED
+from mfc_edge.report_files import csv_bytes, span, xlsx_bytes
 
 # The partial index of the plays (hub/schema.py, step 12) serves a query that spells the type out.
 PLAYS_QUERY = (f"SELECT device, body FROM events WHERE type = '{SLIDE_PLAYED}' AND center = ? "
