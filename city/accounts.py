@@ -15,7 +15,6 @@ to another process.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import secrets
@@ -40,6 +39,7 @@ from mfc_edge.sign_in import (
     SignInLocked,
     lockout_s,
 )
+from mfc_edge.tokens import token_hash
 
 VIEWER, EDITOR, ADMIN = "viewer", "editor", "admin"
 ROLES = (VIEWER, EDITOR, ADMIN)
@@ -66,9 +66,6 @@ class Account:
         editors', managing accounts the admins'."""
         return role == VIEWER or self.role == role
 
-
-def _hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def check_login(login: str) -> None:
@@ -147,7 +144,7 @@ class Accounts:
             raise SignInError("this account is disabled: ask the city's administrator")
         with self.city.db.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             cur.execute("INSERT INTO account_sessions (token_hash, login, expires_at) VALUES (%s, %s, %s)",
-                         [_hash_token(token), login, now + self.session_ttl])
+                         [token_hash(token), login, now + self.session_ttl])
             cur.execute("DELETE FROM account_sessions WHERE expires_at < %s", [now])
         return Account(row["login"], row["name"], row["role"]), token
 
@@ -186,12 +183,12 @@ class Accounts:
             row = cur.execute(
                 "SELECT a.login, a.name, a.role FROM account_sessions s JOIN accounts a ON a.login = s.login "
                 "WHERE s.token_hash = %s AND s.expires_at > %s AND a.disabled_at IS NULL",
-                [_hash_token(token), self.city.now()]).fetchone()
+                [token_hash(token), self.city.now()]).fetchone()
         return Account(**row) if row else None
 
     def sign_out(self, token: str) -> None:
         with self.city.db.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            cur.execute("DELETE FROM account_sessions WHERE token_hash = %s", [_hash_token(token)])
+            cur.execute("DELETE FROM account_sessions WHERE token_hash = %s", [token_hash(token)])
 
 
 def _same_password(hashed: str, password: str) -> bool:

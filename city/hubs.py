@@ -10,8 +10,6 @@ one dies; revoking a hub refuses its token at once and keeps its centers' histor
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +21,7 @@ from psycopg.rows import dict_row
 
 from city.city import City
 from mfc_edge.config import ID_RULE, is_ident
+from mfc_edge.tokens import code_hash, new_code, token_hash
 
 CODE_TTL = timedelta(hours=24)
 MAX_CENTERS_PER_CODE = 100
@@ -51,20 +50,6 @@ def one(conn: psycopg.Connection[Any], sql: str, params: Any = None) -> dict[str
 def every(conn: psycopg.Connection[Any], sql: str, params: Any = None) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(sql, params).fetchall()
-
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def _normalise_code(code: str) -> str:
-    return code.strip().upper().replace("-", "").replace(" ", "")
-
-
-def new_code() -> str:
-    """Sixteen base32 letters in four groups, as the hub's device codes: easy to read out and type."""
-    raw = base64.b32encode(secrets.token_bytes(10)).decode()
-    return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
 
 
 def check_id(value: Any, what: str) -> str:
@@ -115,7 +100,7 @@ class Hubs:
             self._held_elsewhere(conn, hub, centers)
             conn.execute("INSERT INTO hub_codes (code_hash, hub, centers, created_at, expires_at) "
                          "VALUES (%s, %s, %s, %s, %s)",
-                         [digest(_normalise_code(code)), hub, centers, now, now + CODE_TTL])
+                         [code_hash(code), hub, centers, now, now + CODE_TTL])
         return code
 
     def enroll(self, code: str, hub: str, now: datetime | None = None) -> Enrolled:
@@ -128,7 +113,7 @@ class Hubs:
         with self.city.db.connection() as conn:
             # FOR UPDATE: two hubs racing with one code, the second finds it used.
             row = one(conn, "SELECT * FROM hub_codes WHERE code_hash = %s FOR UPDATE",
-                      [digest(_normalise_code(code))])
+                      [code_hash(code)])
             if row is None:
                 raise HubError("unknown code")
             if row["used_at"] is not None:
@@ -140,7 +125,7 @@ class Hubs:
             centers = list(row["centers"])
             conn.execute("INSERT INTO hubs (id, token_hash, enrolled_at) VALUES (%s, %s, %s) "
                          "ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash, "
-                         "enrolled_at = excluded.enrolled_at, revoked_at = NULL", [hub, digest(token), now])
+                         "enrolled_at = excluded.enrolled_at, revoked_at = NULL", [hub, token_hash(token), now])
             # The centers' rows are locked before they are checked, so two codes for one center
             # used at once cannot both win.
             conn.execute("INSERT INTO centers (id) SELECT unnest(%s::text[]) ON CONFLICT (id) DO NOTHING", [centers])
@@ -155,7 +140,7 @@ class Hubs:
         if not token or len(token) > MAX_TOKEN_CHARS:
             return None
         with self.city.db.connection() as conn:
-            row = one(conn, "SELECT id FROM hubs WHERE token_hash = %s AND revoked_at IS NULL", [digest(token)])
+            row = one(conn, "SELECT id FROM hubs WHERE token_hash = %s AND revoked_at IS NULL", [token_hash(token)])
         return None if row is None else str(row["id"])
 
     def revoke(self, hub: str) -> bool:

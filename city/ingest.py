@@ -21,9 +21,10 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from city.city import City
-from city.hubs import MAX_TOKEN_CHARS, digest, every, one
+from city.hubs import MAX_TOKEN_CHARS, every, one
 from city.records import held_problem, parse_time, record_problem
 from mfc_edge import city_protocol as cp
+from mfc_edge.tokens import token_hash
 
 POOL_WAIT_S = 5.0  # a batch waits this long for a free connection, then the hub is told to retry
 
@@ -162,7 +163,8 @@ class Ingest:
         now = self.city.now()
         with self.city.db.pool.connection(timeout=POOL_WAIT_S) as conn:
             hub = one(conn, "SELECT h.id, array(SELECT c.id FROM centers c WHERE c.hub = h.id) AS centers "
-                      "FROM hubs h WHERE h.token_hash = %s AND h.revoked_at IS NULL FOR UPDATE OF h", [digest(token)])
+                      "FROM hubs h WHERE h.token_hash = %s AND h.revoked_at IS NULL FOR UPDATE OF h",
+                      [token_hash(token)])
             if hub is None:
                 raise Unauthorized
             centers = frozenset(hub["centers"])

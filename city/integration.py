@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import logging
 import re
 import secrets
@@ -32,6 +31,7 @@ from psycopg.rows import dict_row
 from city.city import City
 from mfc_edge.city_protocol import HUB_TICKET
 from mfc_edge.config import ID_RULE, is_ident
+from mfc_edge.tokens import token_hash
 
 log = logging.getLogger(__name__)
 
@@ -98,9 +98,6 @@ class Integration:
     scope: Scope
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
 
 def checked_scope(centers: list[str] | tuple[str, ...] = (), districts: list[str] | tuple[str, ...] = ()) -> Scope:
     """A Scope of valid names, duplicates dropped; IntegrationError for a bad one."""
@@ -128,7 +125,8 @@ class IntegrationTokens:
         with self.city.db.connection() as conn:
             conn.execute("INSERT INTO integration_tokens (id, name, token_hash, centers, districts, created_at) "
                          "VALUES (%s, %s, %s, %s, %s, %s)",
-                         [found.id, name, _hash(token), list(scope.centers), list(scope.districts), self.city.now()])
+                         [found.id, name, token_hash(token), list(scope.centers), list(scope.districts),
+                          self.city.now()])
         log.info("integration token %s (%s) issued for %s", found.id, name, scope.describe())
         return found, token
 
@@ -137,7 +135,7 @@ class IntegrationTokens:
             return None
         with self.city.db.connection() as conn:
             found = row(conn, "SELECT id, name, centers, districts FROM integration_tokens "
-                              "WHERE token_hash = %s AND revoked_at IS NULL", [_hash(token)])
+                              "WHERE token_hash = %s AND revoked_at IS NULL", [token_hash(token)])
         if found is None:
             return None
         return Integration(found["id"], found["name"], Scope(tuple(found["centers"]), tuple(found["districts"])))

@@ -11,8 +11,6 @@ end a working device's token by enrolling under its name.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
 import re
 import secrets
@@ -21,6 +19,7 @@ from datetime import timedelta
 
 from hub.db import HubDB, Row, iso
 from mfc_edge.protocol import WINDOW_PATTERN
+from mfc_edge.tokens import code_hash, new_code, token_hash
 
 log = logging.getLogger(__name__)
 
@@ -41,20 +40,6 @@ class Device:
     # The window a console device stands at, set by the technician with its code. Its keypad
     # acts and its ratings count only there, whatever the device itself claims.
     window: str | None = None
-
-
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def _normalise_code(code: str) -> str:
-    return code.strip().upper().replace("-", "").replace(" ", "")
-
-
-def new_code() -> str:
-    """Sixteen base32 letters in four groups: easy to read out and type on a device."""
-    raw = base64.b32encode(secrets.token_bytes(10)).decode()
-    return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
 
 
 class Identity:
@@ -83,7 +68,7 @@ class Identity:
                 if found[0] != role:
                     raise EnrollmentError(f"device {replace} is a {found[0]}: a code to replace it is for a {found[0]}")
             db.table("enrollment_codes").insert({
-                "code_hash": _hash(_normalise_code(code)), "center": center, "role": role, "window": window,
+                "code_hash": code_hash(code), "center": center, "role": role, "window": window,
                 "created_at": iso(now), "expires_at": iso(now + ttl), "used_at": None, "device": device,
                 "replaces": replace,
             })
@@ -95,7 +80,7 @@ class Identity:
         now = self.db.now()
         with self.db.transaction() as db:
             rows = list(db.query("SELECT * FROM enrollment_codes WHERE code_hash = ?",
-                                 [_hash(_normalise_code(code))]))
+                                 [code_hash(code)]))
             if not rows:
                 raise EnrollmentError("unknown enrollment code")
             row = rows[0]
@@ -117,7 +102,7 @@ class Identity:
             db.table("enrollment_codes").update(row["code_hash"], {"used_at": iso(now), "device": device_id})
             db.table("devices").upsert({
                 "center": row["center"], "id": device_id, "role": row["role"], "window": row["window"],
-                "token_hash": _hash(token), "enrolled_at": iso(now), "revoked_at": None, "last_seen": iso(now),
+                "token_hash": token_hash(token), "enrolled_at": iso(now), "revoked_at": None, "last_seen": iso(now),
             }, pk=("center", "id"))
         if enrolled:
             log.warning("device %s/%s enrolled again with a code made to replace it: its old token no longer works",
@@ -134,7 +119,7 @@ class Identity:
     def authenticate(self, token: str) -> Device | None:
         rows = list(self.db.db.query(
             "SELECT center, id, role, window FROM devices WHERE token_hash = ? AND revoked_at IS NULL",
-            [_hash(token)]))
+            [token_hash(token)]))
         return Device(**rows[0]) if rows else None
 
     def revoke(self, center: str, device_id: str) -> bool:

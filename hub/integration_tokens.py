@@ -9,13 +9,13 @@ booking system cannot read what the kiosks read.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from hub.db import HubDB, iso
+from mfc_edge.tokens import token_hash
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +40,6 @@ class Integration:
         return self.center in (ALL_CENTERS, center)
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
 
 class IntegrationTokens:
     def __init__(self, db: HubDB):
@@ -57,7 +54,7 @@ class IntegrationTokens:
         found = Integration(id="it-" + secrets.token_hex(4), center=center, name=name)
         with self.db.transaction() as db:
             db.table("integration_tokens").insert({
-                "id": found.id, "center": center, "name": name, "hash": _hash(token),
+                "id": found.id, "center": center, "name": name, "hash": token_hash(token),
                 "created_at": iso(self.db.now()), "revoked_at": None})
         log.info("integration token %s (%s) issued for center %s", found.id, name, center)
         return found, token
@@ -66,7 +63,7 @@ class IntegrationTokens:
         if not token.startswith(PREFIX):
             return None
         rows = list(self.db.db.query("SELECT id, center, name FROM integration_tokens WHERE hash = ? "
-                                     "AND revoked_at IS NULL", [_hash(token)]))
+                                     "AND revoked_at IS NULL", [token_hash(token)]))
         return Integration(**rows[0]) if rows else None
 
     def revoke(self, token_id: str) -> bool:

@@ -11,7 +11,6 @@ policy the city's dashboard shares).
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 import threading
@@ -37,6 +36,7 @@ from mfc_edge.sign_in import (
 )
 from mfc_edge.sign_in import HASHING_SLOTS as HASHING_SLOTS
 from mfc_edge.sign_in import SignInBusy as SignInBusy
+from mfc_edge.tokens import token_hash
 
 SUPERVISOR = "supervisor"  # sees the whole hall and may act at any window
 ROLES = ("operator", SUPERVISOR)
@@ -112,9 +112,6 @@ class Operator:
     role: str
 
 
-def _hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
 
 def _same_password(hashed: str, password: str) -> bool:
     try:
@@ -181,7 +178,7 @@ class Operators:
             raise SignInError("this operator account is disabled: ask the center's administrator")
         token = secrets.token_urlsafe(32)
         with self.db.transaction() as d:
-            d.table("sessions").insert({"token_hash": _hash_token(token), "center": center, "login": login,
+            d.table("sessions").insert({"token_hash": token_hash(token), "center": center, "login": login,
                                   "expires_at": iso(self.db.now() + self.session_ttl)})
             d.execute("DELETE FROM sessions WHERE expires_at < ?", [iso(self.db.now())])
         row = rows[0]
@@ -194,9 +191,9 @@ class Operators:
             "SELECT o.center, o.login, o.name, o.role FROM sessions s JOIN operators o "
             "ON o.center = s.center AND o.login = s.login WHERE s.token_hash = ? AND s.expires_at > ? "
             "AND o.disabled_at IS NULL",
-            [_hash_token(token), iso(self.db.now())]))
+            [token_hash(token), iso(self.db.now())]))
         return Operator(**rows[0]) if rows else None
 
     def sign_out(self, token: str) -> None:
         with self.db.transaction() as d:
-            d.execute("DELETE FROM sessions WHERE token_hash = ?", [_hash_token(token)])
+            d.execute("DELETE FROM sessions WHERE token_hash = ?", [token_hash(token)])
