@@ -27,9 +27,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from psycopg.rows import dict_row
 
 from city.city import City
-from city.publishing_folder import FolderFile, PublishingError, read_folder
 from mfc_edge import bundle
 from mfc_edge.bundle import Asset, Manifest
+from mfc_edge.bundle_folder import FolderError, FolderFile, check_role_files, read_folder
+
+
+class PublishingError(ValueError):
+    """What the editor asked cannot be published; the message says why in one line."""
+
 
 CHUNK_BYTES = 1024 * 1024  # one row of city_bundle_chunks
 PUBLISH_LOCK = 7_130_023  # advisory lock: one publish at a time takes the next version number
@@ -136,7 +141,11 @@ def publish(city: City, key: Ed25519PrivateKey, role: str, folder: Path, target:
         raise PublishingError("the city has no publishing key yet: mfc-edge city publishing-key --out FILE")
     if bundle.public_key_bytes(key) != registered:
         raise PublishingError("this key is not the city's publishing key: devices would refuse what it signs")
-    files = read_folder(folder, role)
+    try:
+        files = read_folder(folder, role, links_inside=False)
+        check_role_files(folder, {f.name for f in files}, role)
+    except FolderError as exc:
+        raise PublishingError(str(exc)) from None
     with city.db.connection() as conn:
         centers = _resolve(conn, target)
         conn.execute("SELECT pg_advisory_xact_lock(%s)", [PUBLISH_LOCK])
