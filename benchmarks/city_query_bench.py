@@ -224,12 +224,18 @@ def measure(dsn: str, url: str, centers: list[Center], month: tuple[date, date],
         lambda: get(report, params={**span, "by": "district"}, timeout=300), max(3, report_runs // 5)), None))
     plain = requests.Session()
     first, _ = timed(lambda: plain.get(url + PUBLIC_WAITS_PATH, timeout=120), 1)
+    # A fresh process answers at once and reads the weeks of history for the best times in the
+    # background: the cached answers are timed once they carry them.
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and all(
+            c.get("best_time") is None for c in plain.get(url + PUBLIC_WAITS_PATH, timeout=60).json()["centers"]):
+        time.sleep(1)
     rows.append(row("public waits: all centers, from the cache", *timed(
         lambda: plain.get(url + PUBLIC_WAITS_PATH, timeout=60), runs * 5), 50))
     rows.append(row("public waits: one center, from the cache", *timed(
         lambda: plain.get(f"{url}{PUBLIC_WAITS_PATH}/{centers[next(n) % len(centers)].id}", timeout=60),
         runs * 5), 50))
-    rows.append(row("public waits: a fresh process's first answer (history read, answer made)", first, 0, None))
+    rows.append(row("public waits: a fresh process's first answer", first, 0, None))
     return rows
 
 
