@@ -1,11 +1,13 @@
 """What the city answers with a quarter of its history loaded: the dashboard, the SLA reports,
 the public waiting times.
 
-    python benchmarks/city_query_bench.py [--runs 100] [--report-runs 15] [--quick] [--write]
+    python benchmarks/city_query_bench.py [--runs 100] [--report-runs 15] [--days 85] [--cluster]
+                                          [--explain] [--quick] [--write]
 
 The history is benchmarks/city_data.py's (~6 million tickets of 110 centers over 85 working
-days, loaded once into a cluster kept between runs); today is filled again up to the moment of
-the run (people waiting, windows open and paused, a few devices offline, two silent centers).
+days, or a year's with --days 300, loaded once into a cluster kept between runs); today is
+filled again up to the moment of the run (people waiting, windows open and paused, a few
+devices offline, two silent centers).
 A real city process (`mfc-edge city`'s app under uvicorn, its public rate limit raised so that
 one address may ask 1,000 times) answers over HTTP on 127.0.0.1; each figure is the time from
 the request to the whole reply, one request at a time:
@@ -18,8 +20,10 @@ the request to the whole reply, one request at a time:
   cache — goal p99 ≤ 50 ms; and, beside it, what making the answer costs when its cache runs
   out (the typical waits by hour, read hourly, and the answer itself, every 15 s).
 
-With --write the section of RESULTS.md is replaced; with --explain the plans of the report's
-and the dashboard's statements are printed (EXPLAIN ANALYZE, BUFFERS).
+With --write the section of RESULTS.md is replaced (a year's history and a clustered one have
+sections of their own); with --explain the plans of the dashboard's and a district month's
+statements are printed as PostgreSQL's auto_explain logs them (ANALYZE, BUFFERS); --cluster
+rewrites the tickets and ratings in (center, day) order first (the next run loads again).
 """
 from __future__ import annotations
 
@@ -52,7 +56,7 @@ from benchmarks.results import percentile, write_section  # noqa: E402
 from city.local_cluster import free_port  # noqa: E402
 from mfc_edge.city_protocol import PUBLIC_WAITS_PATH  # noqa: E402
 
-HEADING = "## City tier (issue 19): dashboard, reports and public waits on a quarter's history"
+HEADING = "## City tier (issue 19): dashboard, reports and public waits on a {span}'s history"
 CLUSTERED = "## City tier (issue 19): the same, its tickets and ratings clustered by center and day"
 LOGIN, PASSWORD = "benchmark", "benchmark-only-password-19"
 
@@ -305,7 +309,8 @@ def main() -> int:
                        f"| {r['runs']} |" for r in making)
     print(table + "\n\n" + making_table)
     if args.write:
-        heading = CLUSTERED if args.cluster else HEADING
+        # A year's history (--days 300) has a section of its own beside the quarter's.
+        heading = CLUSTERED if args.cluster else HEADING.format(span="year" if found["days"] >= 250 else "quarter")
         clustered = (f"Before the requests, `CLUSTER tickets USING tickets_center_day` and the same for ratings "
                      f"rewrote the tables in (center, day) order in {clustered_s:.0f} s (an exclusive lock: a "
                      "nightly maintenance's job, not something to run while the city serves). ") if args.cluster else ""
