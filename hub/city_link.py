@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import ssl
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from hub.db import HubDB, iso
 from mfc_edge import city_protocol
 from mfc_edge.config import ID_RULE, is_ident
 from mfc_edge.files import atomic_write
+from mfc_edge.http_sessions import ThreadSessions
 
 TOKEN_FILE = "city-token"
 _TOKEN = re.compile(r"[A-Za-z0-9_.~+/=-]{16,512}")
@@ -47,33 +47,18 @@ class Link:
 
 
 class CityClient:
-    """HTTP to the city, as offline_cache/hub_client.HubClient is to the hub: TLS always
-    verified (against the system's CAs or `ca_file`), nothing taken from the environment
-    (`trust_env` off), a transport tests may replace. One session per thread."""
+    """HTTP to the city, as offline_cache/hub_client.HubClient is to the hub, with sessions made
+    the same way (mfc_edge/http_sessions.py): TLS always verified (against the system's CAs or
+    `ca_file`), nothing taken from the environment, a transport tests may replace."""
 
     def __init__(self, url: str, token: str | None = None, *, ca_file: str | None = None,
                  timeout: float = DEFAULT_TIMEOUT_S, transport: BaseAdapter | None = None):
         self.url, self.token, self.ca_file = url.rstrip("/"), token, ca_file
         self.timeout, self.transport = timeout, transport
-        self._local = threading.local()
-        self._sessions: list[requests.Session] = []
-        self._lock = threading.Lock()
+        self._sessions = ThreadSessions(token, ca_file, transport)
 
     def session(self) -> requests.Session:
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.trust_env = False
-            session.verify = self.ca_file or True
-            if self.token:
-                session.headers["Authorization"] = f"Bearer {self.token}"
-            if self.transport is not None:
-                session.mount("http://", self.transport)
-                session.mount("https://", self.transport)
-            self._local.session = session
-            with self._lock:
-                self._sessions.append(session)
-        return session
+        return self._sessions.session()
 
     def post(self, path: str, payload: dict[str, Any] | bytes, timeout: float | None = None) -> requests.Response:
         """`payload`: a JSON object, or one already encoded. Raises requests.RequestException when
@@ -84,11 +69,7 @@ class CityClient:
                                    headers={"Content-Type": "application/json"}, allow_redirects=False)
 
     def close(self) -> None:
-        with self._lock:
-            sessions, self._sessions = self._sessions, []
-        for session in sessions:
-            session.close()
-        self._local = threading.local()
+        self._sessions.close()
 
 
 def check_url(url: str) -> str:

@@ -2,10 +2,9 @@
 
 Every device-side caller (sync agent, pollers, bundle updater, screenshot uploader, the window
 device's link, enrollment, `doctor` and `status`) sends its requests through a `HubClient`.
-TLS is always verified, against the system's CAs or the device file's `[hub] ca_file`; nothing
-is taken from the environment (`trust_env` is off: no proxy variables, `.netrc` or
-`REQUESTS_CA_BUNDLE` silently change where or how a device connects). Tests swap the
-transport: any requests adapter, mounted for both schemes.
+Its sessions are made as mfc_edge/http_sessions.py says: TLS always verified, against the
+system's CAs or the device file's `[hub] ca_file`, nothing taken from the environment, and a
+transport tests may swap.
 """
 from __future__ import annotations
 
@@ -22,6 +21,7 @@ from requests.adapters import BaseAdapter
 from mfc_edge import protocol
 from mfc_edge.config import DeviceConfig
 from mfc_edge.files import atomic_write
+from mfc_edge.http_sessions import ThreadSessions
 from offline_cache.hub_time import TimeKeeper, hub_time_of
 
 log = logging.getLogger(__name__)
@@ -45,32 +45,18 @@ class HubClient:
         self.token, self.ca_file, self.timeout = token, ca_file, timeout
         self.transport = transport
         self.time_keeper: TimeKeeper | None = None
-        self._local = threading.local()
-        self._sessions: list[requests.Session] = []
+        self._sessions = ThreadSessions(token, ca_file, transport,
+                                        prepare=lambda s: s.hooks["response"].append(self._answered))
         self._lock = threading.Lock()
         self._listeners: list[Callable[[requests.Response], None]] = []
 
     @property
     def verify(self) -> str | bool:
         """Never off: a CA file at most."""
-        return self.ca_file or True
+        return self._sessions.verify
 
     def session(self) -> requests.Session:
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.trust_env = False
-            session.verify = self.verify
-            if self.token:
-                session.headers["Authorization"] = f"Bearer {self.token}"
-            if self.transport is not None:
-                session.mount("http://", self.transport)
-                session.mount("https://", self.transport)
-            session.hooks["response"].append(self._answered)
-            self._local.session = session
-            with self._lock:
-                self._sessions.append(session)
-        return session
+        return self._sessions.session()
 
     def keep_time(self, keeper: TimeKeeper) -> None:
         """Tell `keeper` the hub's time in every answer, and the hub the device's clocks in every
@@ -128,11 +114,7 @@ class HubClient:
         return self.request("PUT", path, **kwargs)
 
     def close(self) -> None:
-        with self._lock:
-            sessions, self._sessions = self._sessions, []
-        for session in sessions:
-            session.close()
-        self._local = threading.local()
+        self._sessions.close()
 
 
 def save_token(data_dir: Path, token: str) -> Path:
