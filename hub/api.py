@@ -29,7 +29,7 @@ from hub.headers import SecurityHeaders
 from hub.hub import Hub
 from hub.limits import BodyLimit
 from hub.releases import SOAK_CHECK_EVERY_S, soak_releases
-from hub.routes import console, devices, integration, notices, pages, releases, reports, status
+from hub.routes import console, content, devices, integration, notices, pages, releases, reports, status
 from hub.routes.device_models import Feed, FeedCall, FeedEstimate
 from hub.routes.devices import SCREENSHOT_PATH
 from hub.time_header import HubTimeHeader
@@ -125,7 +125,7 @@ def create_app(hub: Hub, end_of_day_every: float = END_OF_DAY_CHECK_S, docs: boo
                                  protocol.HEARTBEAT_PATH: protocol.MAX_HEARTBEAT_BYTES})
     app.add_middleware(SecurityHeaders)
     app.add_middleware(HubTimeHeader, now=hub.db.now)  # added last: outermost
-    for router in (ops, devices.router, releases.router, console.router, notices.router, pages.router,
+    for router in (ops, devices.router, content.router, releases.router, console.router, notices.router, pages.router,
                    status.router, integration.router, reports.router):
         app.include_router(router)
     if docs:

@@ -1,6 +1,6 @@
 """Routes the center's devices call with their token: enrollment, event sync, the queue feed,
-content bundles, the load chart and screenshots of screens, and the window hardware (rating
-consoles, help buttons, operator keypads).
+the load chart and screenshots of screens, and the window hardware (rating consoles, help
+buttons, operator keypads). Content bundles are in hub/routes/content.py.
 
 Everything is pulled by the devices, which sit behind NAT: a supervisor's request for a new
 screenshot, say, waits on the hub until the screen next asks.
@@ -17,7 +17,7 @@ import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -45,12 +45,11 @@ from hub.routes.device_models import (
     Screenshot,
 )
 from hub.screens import ScreenshotError
-from mfc_edge import bundle, protocol
+from mfc_edge import protocol
 
 SCREENSHOT_PATH = protocol.SCREENSHOT_PATH
 FEED_WAIT_MAX_S = 25  # a device's long poll of the feed: under the minute proxies keep an idle request open
 FEED_BUSY_RETRY_S = 5  # a device refused a place among the waiting asks again after this long (plus jitter)
-SHA256 = Annotated[str, PathParam(pattern=r"^[0-9a-f]{64}$", description="the asset's SHA-256, lowercase hex")]
 # Keypad key -> the queue method the console's button of the same name calls.
 # A keypad's keys and the queue's methods they call, the console's own (hub/visits.py). A key
 # has no text to give: "hold" gives no reason, "return" brings back the visitor held longest,
@@ -179,78 +178,6 @@ async def heartbeat(request: Request, who: DeviceDep) -> HeartbeatReply:
                                  f"not {beat.device} of {beat.center}")
     received = await run_in_threadpool(hub_of(request).heartbeats.record, who, beat.model_dump())
     return HeartbeatReply(received_at=received)
-
-
-# --- content bundles ------------------------------------------------------------
-
-class BlobResponse(FileResponse):
-    # Large reads for large bundles: benchmarks/bundle_bench.py measures the download
-    # (figures in benchmarks/RESULTS.md).
-    chunk_size = 1024 * 1024
-
-
-# Devices poll the bundle with If-None-Match, so an unchanged bundle costs one 304. Assets are
-# served by hash with Range support, so an interrupted download resumes where it stopped.
-@router.get(protocol.BUNDLE_PATH, tags=["content"], responses={
-    200: {"description": 'the signed envelope {"manifest": base64, "signature": base64}',
-          "content": {"application/json": {}}},
-    304: {"description": "unchanged since the ETag given in If-None-Match"},
-    401: {"description": "no valid device token"},
-    404: {"description": "nothing published yet for this device's center and role"}})
-def latest_bundle(request: Request, hub: HubDep, who: DeviceDep) -> Any:
-    latest = hub.bundles.latest(who.center, who.role)
-    if latest is None:
-        raise HTTPException(404, f"no bundle has been published for {who.role} devices of center {who.center}")
-    etag = f'"{who.center}-{who.role}-{latest.version}"'
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers={"ETag": etag})
-    return Response(latest.envelope, media_type="application/json", headers={"ETag": etag})
-
-
-@router.get(f"{API}/assets/{{sha256}}", response_class=BlobResponse, tags=["content"], responses={
-    200: {"description": "the asset's bytes", "content": {"application/octet-stream": {}}},
-    206: {"description": "the requested range of the asset's bytes"},
-    401: {"description": "no valid device token"},
-    404: {"description": "no asset with this hash in a bundle of this device's center"},
-    416: {"description": "the range starts beyond the end of the asset"}})
-def asset(sha256: SHA256, hub: HubDep, who: DeviceDep) -> Any:
-    path = hub.bundles.blob_for(who.center, sha256)
-    if path is None:
-        raise HTTPException(404, f"no asset {sha256} in the bundles of center {who.center}")
-    return BlobResponse(path, media_type="application/octet-stream")
-
-
-# The city's layer (hub/city_bundles.py), relayed beside the hub's own bundles; devices check it
-# with the city's key, which they pin after checking the hub's endorsement of it.
-@router.get(f"{API}/{bundle.CITY_KEY_PATH}", tags=["content"], responses={
-    404: {"description": "this hub has no city key (not linked, or the city publishes nothing yet)"}})
-def city_key(hub: HubDep, who: DeviceDep) -> dict[str, str]:
-    endorsed = hub.city_bundles.endorsement()
-    if endorsed is None:
-        raise HTTPException(404, "this hub relays no city content")
-    return endorsed
-
-
-@router.get(f"{API}/{bundle.CITY_BUNDLE_PATH}", tags=["content"], responses={
-    304: {"description": "unchanged since the ETag given in If-None-Match"},
-    404: {"description": "the city published nothing for this device's center and role"}})
-def city_bundle(request: Request, hub: HubDep, who: DeviceDep) -> Any:
-    latest = hub.city_bundles.latest(who.center, who.role)
-    if latest is None:
-        raise HTTPException(404, f"no city bundle for {who.role} devices of center {who.center}")
-    # The envelope's own hash too: a city the hub joins next numbers its bundles from 1 again.
-    etag = f'"city-{who.center}-{who.role}-{latest.version}-{hashlib.sha256(latest.envelope).hexdigest()[:16]}"'
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers={"ETag": etag})
-    return Response(latest.envelope, media_type="application/json", headers={"ETag": etag})
-
-
-@router.get(f"{API}/{bundle.CITY_ASSETS_PATH}/{{sha256}}", response_class=BlobResponse, tags=["content"])
-def city_asset(sha256: SHA256, hub: HubDep, who: DeviceDep) -> Any:
-    path = hub.city_bundles.blob_for(who.center, sha256)
-    if path is None:
-        raise HTTPException(404, f"no asset {sha256} in the city bundles of center {who.center}")
-    return BlobResponse(path, media_type="application/octet-stream")
 
 
 # --- screens: the load chart, screenshots ----------------------------------------

@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi import Path as PathParam
 
 from hub.routes.common import DeviceDep, HubDep
-from hub.routes.devices import BlobResponse
+from hub.routes.content import BlobResponse
 from mfc_edge import release
 
 SHA256 = Annotated[str, PathParam(pattern=r"^[0-9a-f]{64}$", description="the wheel's SHA-256, lowercase hex")]
