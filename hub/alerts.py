@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -106,6 +107,10 @@ class Alerts:
     def __init__(self, db: HubDB, device_health: DeviceHealth, centers: Centers,
                  send: Callable[[str, dict[str, Any]], None] = post_json):
         self.db, self.device_health, self.centers, self.send = db, device_health, centers, send
+        # The sweep runs on a worker thread that outlives the server's loop at shutdown: the hub
+        # waits for it (close) before it closes the database under it.
+        self._running = threading.Lock()
+        self._closed = threading.Event()
 
     # --- the center's webhook -------------------------------------------------------------
 
@@ -193,6 +198,8 @@ class Alerts:
         failed: set[str] = set()
         sent = 0
         for alert in due:
+            if self._closed.is_set():
+                break  # the hub is stopping: the rest go at its next start
             if alert["center"] in failed:
                 continue  # in order: behind the center's alert that did not go
             if alert["next_try_at"] > iso(now):
@@ -223,8 +230,17 @@ class Alerts:
                                      [center]))
 
     def run_once(self) -> None:
-        self.sweep()
-        self.deliver()
+        with self._running:
+            if self._closed.is_set():
+                return
+            self.sweep()
+            self.deliver()
+
+    def close(self, timeout: float = sum(SEND_TIMEOUT_S) + 2) -> None:
+        """No sweep from now on; wait up to `timeout` for one under way (a webhook answering slowly)."""
+        self._closed.set()
+        if self._running.acquire(timeout=timeout):
+            self._running.release()
 
 
 async def watch_devices(alerts: Alerts, every: float = SWEEP_EVERY_S) -> None:

@@ -68,4 +68,5 @@ class Hub:
         self.applications = Applications(self.db)
 
     def close(self) -> None:
+        self.alerts.close()  # its sweep may still be on a worker thread, reading the database
         self.db.close()

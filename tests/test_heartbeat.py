@@ -337,6 +337,42 @@ def test_a_slow_webhook_does_not_delay_ingest(tmp_path):
         slow.close()
 
 
+def test_the_hub_closes_only_once_a_sweep_under_way_is_done(tmp_path):
+    """The sweep runs on a worker thread that outlives the server at shutdown; closing the hub
+    under it closed the database it was reading (a crash of the whole process)."""
+    answering, answered = threading.Event(), []
+    clock = ManualClock(START)
+    hub = Hub(tmp_path / "hub", clock=clock)
+
+    def slow_webhook(url: str, payload: dict[str, Any]) -> None:
+        answering.set()
+        time.sleep(0.5)
+        answered.append(payload["state"])
+
+    hub.alerts.send = slow_webhook
+    code = hub.identity.create_code(CENTER, "kiosk")
+    hub.identity.enroll(code, "kiosk-1")
+    hub.alerts.set_webhook(CENTER, "http://127.0.0.1:9/alerts")
+    hub.alerts.run_once()  # the kiosk's first state, noted without an alert
+    clock.advance(minutes=10)  # never heard from since: offline
+    failed: list[BaseException] = []
+
+    def sweep() -> None:
+        try:
+            hub.alerts.run_once()
+        except BaseException as exc:
+            failed.append(exc)
+
+    worker = threading.Thread(target=sweep)
+    worker.start()
+    assert answering.wait(5)
+    hub.close()  # waits for the webhook's answer and the sweep's last write
+    assert answered == ["offline"]
+    worker.join(5)
+    assert failed == []
+    hub.alerts.run_once()  # after close: nothing, not a read of a closed database
+
+
 def test_a_webhook_must_be_an_http_address(center):
     with pytest.raises(ValueError, match="http:// or https://"):
         center.hub.alerts.set_webhook(CENTER, "file:///etc/passwd")
