@@ -57,7 +57,7 @@ from city.local_cluster import free_port  # noqa: E402
 from mfc_edge.city_protocol import PUBLIC_WAITS_PATH  # noqa: E402
 
 HEADING = "## City tier (issue 19): dashboard, reports and public waits on a {span}'s history"
-CLUSTERED = "## City tier (issue 19): the same, its tickets and ratings clustered by center and day"
+CLUSTERED = "## City tier (issue 19): the quarter's history with its tickets and ratings clustered by center and day"
 LOGIN, PASSWORD = "benchmark", "benchmark-only-password-19"
 
 
@@ -310,14 +310,15 @@ def main() -> int:
     print(table + "\n\n" + making_table)
     if args.write:
         # A year's history (--days 300) has a section of its own beside the quarter's.
+        days = f" --days {found['days']}" if found["days"] != 85 else ""
         heading = CLUSTERED if args.cluster else HEADING.format(span="year" if found["days"] >= 250 else "quarter")
         clustered = (f"Before the requests, `CLUSTER tickets USING tickets_center_day` and the same for ratings "
                      f"rewrote the tables in (center, day) order in {clustered_s:.0f} s (an exclusive lock: a "
                      "nightly maintenance's job, not something to run while the city serves). ") if args.cluster else ""
         write_section(heading, (
             f"{heading}\n\n"
-            f"Command: `.venv/bin/python benchmarks/city_data.py` (once), then `.venv/bin/python "
-            f"benchmarks/city_query_bench.py --runs {args.runs} --report-runs {args.report_runs}"
+            f"Command: `.venv/bin/python benchmarks/city_data.py{days}` (once), then `.venv/bin/python "
+            f"benchmarks/city_query_bench.py{days} --runs {args.runs} --report-runs {args.report_runs}"
             f"{' --cluster' if args.cluster else ''} --write`  \n"
             f"Machine: {platform.machine()}, {os.cpu_count()} cores shared by PostgreSQL, the city process and the "
             f"client (and other work: load average {' '.join(f'{v:.1f}' for v in os.getloadavg())} at the end); "
