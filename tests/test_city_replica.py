@@ -20,7 +20,8 @@ pytestmark = pytest.mark.slow
 
 def caught_up(primary_dsn: str, replica_dsn: str, timeout: float = 30) -> None:
     with psycopg.connect(primary_dsn, autocommit=True) as primary:
-        wanted = primary.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+        # The insert position: a commit without fsync (a test cluster) may not be written out yet.
+        wanted = primary.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]
     deadline = time.monotonic() + timeout
     with psycopg.connect(replica_dsn, autocommit=True) as replica:
         while not replica.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [wanted]).fetchone()[0]:
