@@ -15,6 +15,7 @@ from psycopg.rows import dict_row
 
 from city.city import City
 from city.figures import center_figures
+from city.services import service_name
 
 # Figures a silent center does not have; its name, district, hub and last contact it keeps.
 LIVE = ("waiting", "longest_wait_s", "windows_open", "windows_paused", "within_15_share", "issued_today",
@@ -92,9 +93,14 @@ def drill_down(city: City, center: str) -> dict[str, Any] | None:
             "windows": [_window(w) for w in windows if w["open_since"] is not None],
             "windows_closed": [w["window"] for w in windows if w["open_since"] is None],
             "devices_offline": offline,
-            "waiting_by_service": [{"service": s["service"], "waiting": s["waiting"],
-                                    "longest_wait_s": _seconds(now, s["began"])} for s in by_service],
+            "waiting_by_service": [_line(s, now) for s in by_service],
             "hours": [{"hour": h["hour"], "issued": h["issued"], "served": h["served"]} for h in hours]}
+
+
+def _line(row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    name_ru, name_en = service_name(row["service"])
+    return {"service": row["service"], "name_ru": name_ru, "name_en": name_en, "waiting": row["waiting"],
+            "longest_wait_s": _seconds(now, row["began"])}
 
 
 def _window(w: dict[str, Any]) -> dict[str, Any]:

@@ -36,7 +36,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.utils import format_datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -47,7 +46,7 @@ from psycopg.rows import dict_row
 
 from city.city import City
 from city.figures import center_figures
-from mfc_edge.catalog import BUNDLED_CATALOG, load_catalog
+from city.services import service_groups
 
 DEFAULT_SERVICE_MINUTES = 10.0  # as the hub's SIMPLE rule when a center has served nobody yet
 RECENT_VISITS = 30
@@ -68,23 +67,6 @@ class PublicSettings:
     best_hours: int = 3  # per day
     rate_per_second: float = 2.0  # per client address, refilled continuously
     burst: int = 30
-
-
-@dataclass(frozen=True)
-class Groups:
-    """The catalog's categories, in its order, and the category of each service."""
-
-    order: tuple[dict[str, str], ...]
-    of_service: dict[str, str] = field(default_factory=dict)
-
-
-@lru_cache(maxsize=1)
-def service_groups() -> Groups:
-    """The service groups residents see. The one place that says which catalog names them: the
-    built-in one (mfc_edge/data/catalog.toml) until the city publishes its own."""
-    catalog = load_catalog(BUNDLED_CATALOG)
-    order = tuple({"id": c.id, "name_ru": c.name.ru, "name_en": c.name.en} for c in catalog.categories)
-    return Groups(order, {s.id: s.category for s in catalog.services})
 
 
 def wait_minutes(ahead: int, mean_service_minutes: float, windows: int) -> int:
@@ -290,13 +272,14 @@ class PublicWaits:
 
     def _make(self) -> Answer:
         started, now = self.monotonic(), self.city.now()
-        due = self._history is None or started - self._history[0] >= self.settings.history_seconds
+        known = self._history  # taken before a new read starts: this answer is made with what it had
+        due = known is None or started - known[0] >= self.settings.history_seconds
         if due and not self._reading_history:
             # Weeks of every center's tickets take seconds to read: never on a reader's time.
             self._reading_history = True
             threading.Thread(target=self._read_history_quietly, name="public-history", daemon=True).start()
         with self.city.db.connection() as conn:
-            data = make_waits(conn, now, self.settings, self._history[1] if self._history else None)
+            data = make_waits(conn, now, self.settings, known[1] if known else None)
         self.computations += 1
         return Answer.of(data, now, started)
 

@@ -129,8 +129,10 @@ def test_a_centers_drill_down(session: tuple[str, requests.Session]) -> None:
     assert windows["2"]["paused"] is True and windows["2"]["pause_reason"] == "обед"
     assert windows["2"]["operator"] == "petrov" and windows["2"]["services"] == ["tax", "passport"]
     assert [d["id"] for d in found["devices_offline"]] == ["kiosk-1"]
-    assert found["waiting_by_service"] == [{"service": "passport", "waiting": 1, "longest_wait_s": 40 * 60},
-                                           {"service": "tax", "waiting": 2, "longest_wait_s": 12 * 60}]
+    # Services the catalog does not know are named by their ids.
+    assert found["waiting_by_service"] == [
+        {"service": "passport", "name_ru": "passport", "name_en": "passport", "waiting": 1, "longest_wait_s": 40 * 60},
+        {"service": "tax", "name_ru": "tax", "name_en": "tax", "waiting": 2, "longest_wait_s": 12 * 60}]
     hours = {h["hour"]: h for h in found["hours"]}
     assert len(hours) == 24
     # Moscow time: a4 issued at 10:00 and served at 10:20; a1, a5 issued in the 11 o'clock hour, the rest at 11:48+.

@@ -50,7 +50,8 @@ def test_the_dashboard_shows_what_the_hub_shows(linked_center: InProcessCenter, 
     assert figures["within_15_share"] == round(1 - report["over_15_share"], 3)
     assert figures["windows_open"] == len(hub.hall.windows(CENTER)) == 2
     assert [w["window"] for w in found["windows"]] == ["5", "6"]
-    assert found["waiting_by_service"] == [{"service": "passport-rf", "waiting": 4,
+    assert found["waiting_by_service"] == [{"service": "passport-rf", "name_ru": "Паспорт гражданина РФ",
+                                            "name_en": "Russian internal passport", "waiting": 4,
                                             "longest_wait_s": figures["longest_wait_s"]}]
     assert sum(h["issued"] for h in found["hours"]) == 6 and sum(h["served"] for h in found["hours"]) == 1
     assert overview(city_server.city)["total"]["waiting"] == 4

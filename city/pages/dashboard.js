@@ -194,7 +194,9 @@ async function openDetail(id, quiet) {
     : [el("li", "все в сети / all online")]));
   $("detail-services").querySelector("tbody").replaceChildren(...found.waiting_by_service.map((s) => {
     const tr = el("tr");
-    tr.append(el("td", s.service), el("td", s.waiting, "num"), el("td", minutes(s.longest_wait_s), "num"));
+    const name = el("td", s.name_ru);
+    if (s.name_en !== s.name_ru) name.append(" ", el("span", s.name_en, "en"));
+    tr.append(name, el("td", s.waiting, "num"), el("td", minutes(s.longest_wait_s), "num"));
     return tr;
   }));
   showHours(found.hours);
