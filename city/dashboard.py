@@ -106,7 +106,7 @@ def _line(row: dict[str, Any], now: datetime) -> dict[str, Any]:
 def _window(w: dict[str, Any]) -> dict[str, Any]:
     return {"window": w["window"], "open_since": w["open_since"], "paused": w["paused_since"] is not None,
             "paused_since": w["paused_since"], "pause_reason": w["pause_reason"], "operator": w["operator"],
-            "services": list(w["services"])}
+            "services": list(w["services"]), "service_names": [service_name(s)[0] for s in w["services"]]}
 
 
 def _seconds(now: datetime, began: datetime | None) -> int | None:

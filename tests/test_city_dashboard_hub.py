@@ -50,6 +50,7 @@ def test_the_dashboard_shows_what_the_hub_shows(linked_center: InProcessCenter, 
     assert figures["within_15_share"] == round(1 - report["over_15_share"], 3)
     assert figures["windows_open"] == len(hub.hall.windows(CENTER)) == 2
     assert [w["window"] for w in found["windows"]] == ["5", "6"]
+    assert found["windows"][0]["service_names"] == ["Паспорт гражданина РФ"]
     assert found["waiting_by_service"] == [{"service": "passport-rf", "name_ru": "Паспорт гражданина РФ",
                                             "name_en": "Russian internal passport", "waiting": 4,
                                             "longest_wait_s": figures["longest_wait_s"]}]

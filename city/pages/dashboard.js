@@ -186,7 +186,7 @@ async function openDetail(id, quiet) {
   $("detail-windows").querySelector("tbody").replaceChildren(...found.windows.map((w) => {
     const tr = el("tr");
     tr.append(el("td", w.window), el("td", w.paused ? `пауза / paused ${w.pause_reason}` : "открыто / open"),
-      el("td", w.operator || "—"), el("td", w.services.join(", ") || "все / all"));
+      el("td", w.operator || "—"), el("td", w.service_names.join(", ") || "все / all"));
     return tr;
   }));
   $("detail-devices").replaceChildren(...(found.devices_offline.length
